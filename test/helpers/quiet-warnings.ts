@@ -1,0 +1,3 @@
+import { installWarningFilter } from '../../src/runtime/warnings.ts';
+
+installWarningFilter();

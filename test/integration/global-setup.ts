@@ -1,0 +1,65 @@
+// Picks the Kafka broker for the integration project, in this order:
+//   1. KAFKA_BROKERS is set: use it as it is;
+//   2. a Docker engine answers: @testcontainers/kafka;
+//   3. otherwise: a local JVM broker from Apache Kafka's jars (scripts/kafka-broker.ts), on a free port.
+// The chosen path is printed so a CI log shows which broker the tests ran against.
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { freePort, startBroker, stopBroker } from '../../scripts/kafka-broker.ts';
+import { installWarningFilter } from '../../src/runtime/warnings.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kafkaBrokers: string;
+    kafkaSource: 'env' | 'testcontainers' | 'local-jvm';
+  }
+}
+
+async function dockerReason(): Promise<string | undefined> {
+  if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) return 'no DOCKER_HOST and no /var/run/docker.sock';
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.split('\n')[0];
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  installWarningFilter();
+  const fromEnv = process.env.KAFKA_BROKERS;
+  if (fromEnv) {
+    console.log(`[kafka] using KAFKA_BROKERS=${fromEnv}`);
+    project.provide('kafkaBrokers', fromEnv);
+    project.provide('kafkaSource', 'env');
+    return async () => undefined;
+  }
+
+  const noDocker = await dockerReason();
+  if (noDocker === undefined) {
+    const { KafkaContainer } = await import('@testcontainers/kafka');
+    const container = await new KafkaContainer('apache/kafka:4.1.1').withKraft().start();
+    const brokers = `${container.getHost()}:${container.getMappedPort(9093)}`;
+    console.log(`[kafka] using testcontainers broker at ${brokers}`);
+    project.provide('kafkaBrokers', brokers);
+    project.provide('kafkaSource', 'testcontainers');
+    return async () => {
+      await container.stop();
+    };
+  }
+
+  console.log(`[kafka] testcontainers skipped: no Docker engine (${noDocker})`);
+  const dir = join(tmpdir(), `sluice-test-broker-${process.pid}`);
+  const port = await freePort();
+  const handle = await startBroker({ port, dir, log: (l) => console.log(`[kafka] ${l}`) });
+  console.log(`[kafka] started local JVM broker (Apache Kafka, KRaft) at ${handle.brokers} in ${(handle.startMs / 1000).toFixed(1)}s, pid ${handle.pid}`);
+  project.provide('kafkaBrokers', handle.brokers);
+  project.provide('kafkaSource', 'local-jvm');
+  return async () => {
+    await stopBroker(dir);
+    console.log(`[kafka] stopped local broker pid ${handle.pid}`);
+  };
+}
