@@ -1,0 +1,118 @@
+// Config is validated once at startup, every problem is reported in one go (fixing a YAML file one
+// error per restart is miserable), and the result is frozen so no component can quietly diverge
+// from what the startup log said it was running with.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { sluiceError } from '../errors.ts';
+import { configSchema, formatDuration, requiredErrorMap, type SluiceConfig, type WindowSpec } from './schema.ts';
+
+export interface ConfigIssue {
+  /** e.g. `windows[0].grace`, `kafka.brokers`, or `(root)`. */
+  path: string;
+  message: string;
+}
+
+export interface ParseConfigOptions {
+  /** Named in the error message, e.g. the config file path. */
+  source?: string;
+  /** Directory that a relative application.stateDir is resolved against; left relative if unset. */
+  baseDir?: string;
+}
+
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (typeof segment === 'string' && PLAIN_KEY.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(String(segment))}]`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+// Zod folds some problems into one issue; unfold them so each line names exactly one location.
+function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown key' }));
+  }
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+    return issue.issues.flatMap((inner) => toConfigIssues({ ...inner, path: [...issue.path, ...inner.path] }));
+  }
+  return [{ path: formatPath(issue.path), message: issue.message }];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): SluiceConfig {
+  const result = configSchema.safeParse(raw, { error: requiredErrorMap });
+  if (!result.success) {
+    const issues = result.error.issues.flatMap(toConfigIssues);
+    const where = options.source === undefined ? 'config' : `config ${options.source}`;
+    const header = `${where} is invalid (${issues.length} ${issues.length === 1 ? 'issue' : 'issues'}):`;
+    throw sluiceError('SLUICE_CONFIG_INVALID', [header, ...issues.map((i) => `${i.path}: ${i.message}`)].join('\n'), {
+      details: issues,
+      cause: result.error,
+    });
+  }
+  const config = result.data;
+  if (options.baseDir !== undefined && !isAbsolute(config.application.stateDir)) {
+    config.application.stateDir = resolve(options.baseDir, config.application.stateDir);
+  }
+  return deepFreeze(config);
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw sluiceError('SLUICE_CONFIG_UNREADABLE', `cannot read config file ${path}: ${reason}`, { cause: err });
+  }
+}
+
+export function loadConfigFile(path: string): SluiceConfig {
+  const doc = parseDocument(readText(path), { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.map((e) => e.message);
+    throw sluiceError('SLUICE_CONFIG_UNREADABLE', `config file ${path} is not valid YAML:\n${problems.join('\n')}`, {
+      details: doc.errors.map((e) => ({ message: e.message, line: e.linePos?.[0].line, col: e.linePos?.[0].col })),
+      cause: doc.errors[0],
+    });
+  }
+  return parseConfig(doc.toJS(), { source: path, baseDir: dirname(resolve(path)) });
+}
+
+function describeWindow(window: WindowSpec): string {
+  const shape =
+    window.kind === 'tumbling'
+      ? `tumbling ${formatDuration(window.sizeMs)}`
+      : `hopping ${formatDuration(window.sizeMs)} every ${formatDuration(window.advanceMs)}`;
+  const aggs = window.aggregates.map((a) => `${a.name}=${a.fn}(${a.field ?? ''})`).join(', ');
+  return `  window ${window.name}: ${shape}, grace ${formatDuration(window.graceMs)}, emit ${window.emit}, by [${window.groupBy.join(', ')}] -> ${aggs}`;
+}
+
+/** A few lines for the startup log: enough to tell at a glance what this process will do. */
+export function describeConfig(config: SluiceConfig): string {
+  const { application: app, input, kafka } = config;
+  const eventTime = input.eventTime ? `event time from "${input.eventTime.field}"` : 'record timestamp as event time';
+  return [
+    `application ${app.id} (${app.guarantee}), state in ${app.stateDir}`,
+    `kafka ${kafka.brokers.join(',')} as ${kafka.clientId}`,
+    `input ${input.topic} (${input.format}, key "${input.key}", ${eventTime}) -> output ${config.output.topic}, dead letters -> ${config.deadLetter.topic}`,
+    config.dedupe
+      ? `dedupe on "${config.dedupe.idField}" within ${formatDuration(config.dedupe.ttl)}`
+      : 'dedupe off',
+    ...config.windows.map(describeWindow),
+    `commit at least every ${config.commit.intervalMs}ms, at most ${config.batch.maxRecords} records / ${config.batch.maxBytes} bytes per transaction; ` +
+      `metrics ${config.metrics.port === 0 ? 'off' : `on 127.0.0.1:${config.metrics.port}/metrics`}; log ${config.log.level}`,
+  ].join('\n');
+}

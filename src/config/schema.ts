@@ -1,0 +1,265 @@
+// The one definition of the pipeline config. The TypeScript type, the Helm values schema and
+// docs/config.md are all derived from it (see artifacts.ts), so a field documented or typed
+// anywhere else is a field that will drift.
+import { z } from 'zod';
+
+export const DURATION_MESSAGE = 'expected a duration like "10s"';
+/** Exported so the docs generator can show "duration" instead of a raw regex. */
+export const DURATION_PATTERN = /^(\d+)(ms|s|m|h|d)$/;
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+type DurationUnit = keyof typeof UNIT_MS;
+
+/** "10s" → 10000; undefined for anything that is not a single integer and unit. */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION_PATTERN.exec(text);
+  if (!match) return undefined;
+  const ms = Number(match[1]) * UNIT_MS[match[2] as DurationUnit];
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/** The inverse of parseDuration, choosing the largest unit that divides evenly. */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms !== 0 && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return ms === 0 ? '0s' : `${ms}ms`;
+}
+
+// Missing required fields read better as "required" than as zod's "expected string, received
+// undefined"; load.ts passes this as the per-parse error map too.
+export const requiredErrorMap: z.core.$ZodErrorMap = (issue) =>
+  issue.code === 'invalid_type' && issue.input === undefined ? 'required' : undefined;
+
+const durationError: z.core.$ZodErrorMap = (issue) => requiredErrorMap(issue) ?? DURATION_MESSAGE;
+
+const duration = z
+  .string({ error: durationError })
+  .regex(DURATION_PATTERN, { error: DURATION_MESSAGE })
+  .transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: DURATION_MESSAGE });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const positiveDuration = duration.refine((ms) => ms > 0, { error: 'must be longer than 0' });
+
+const positiveInt = z.int().positive();
+
+// Kafka's own rules for topic names; checking them here fails at startup, not at first produce.
+const topicName = z
+  .string()
+  .min(1)
+  .max(249)
+  .regex(/^[A-Za-z0-9._-]+$/, { error: 'topic names may only contain letters, digits, ".", "_" and "-"' })
+  .refine((name) => name !== '.' && name !== '..', { error: 'topic name cannot be "." or ".."' });
+
+const fieldName = z.string().min(1, { error: 'field name cannot be empty' });
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const broker = z
+  .string()
+  .regex(/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'expected host:port, e.g. "127.0.0.1:9092"' })
+  .refine((hostPort) => Number(hostPort.slice(hostPort.lastIndexOf(':') + 1)) <= 65_535, {
+    error: 'port must be at most 65535',
+  });
+
+const AGGREGATE_FNS = ['sum', 'min', 'max', 'avg'] as const;
+type FieldAggregateFn = (typeof AGGREGATE_FNS)[number];
+const AGGREGATE_PATTERN = new RegExp(String.raw`^\s*(?:count\(\s*\)|(${AGGREGATE_FNS.join('|')})\(\s*([^(),\s]+)\s*\))\s*$`);
+const aggregateMessage = (expr: unknown) =>
+  `expected count() or sum|min|max|avg(<field>), got ${JSON.stringify(expr)}`;
+
+const aggregateExpression = z
+  .string({ error: (issue) => aggregateMessage(issue.input) })
+  .regex(AGGREGATE_PATTERN, { error: (issue) => aggregateMessage(issue.input) })
+  .transform((expr) => {
+    const [, fn, field] = AGGREGATE_PATTERN.exec(expr) ?? [];
+    if (fn === undefined || field === undefined) return { fn: 'count' as const, field: undefined };
+    return { fn: fn as FieldAggregateFn, field };
+  })
+  .describe('`count()`, or `sum(<field>)`, `min(<field>)`, `max(<field>)`, `avg(<field>)` over a numeric event field.');
+
+const aggregates = z
+  .record(
+    z.string().regex(IDENTIFIER, { error: 'aggregate names must match /^[A-Za-z_][A-Za-z0-9_]*$/' }),
+    aggregateExpression,
+  )
+  .refine((record) => Object.keys(record).length > 0, { error: 'at least one aggregate is required' })
+  .meta({
+    minProperties: 1,
+    description: 'Aggregates to compute, keyed by output field name. At least one.',
+  })
+  // Structured, ordered as written, so the aggregator never re-parses expressions.
+  .transform((record) => Object.entries(record).map(([name, agg]) => ({ name, ...agg })));
+
+const hopping = z
+  .strictObject({
+    size: positiveDuration.describe('Window length.'),
+    advance: positiveDuration.describe('How far each successive window starts after the previous one.'),
+  })
+  .superRefine(({ size, advance }, ctx) => {
+    // A zero size or advance was already reported and would make the modulo below meaningless.
+    if (!(size > 0 && advance > 0)) return;
+    if (advance > size) {
+      ctx.addIssue({ code: 'custom', path: ['advance'], message: `must not be longer than size (${formatDuration(size)})` });
+    } else if (size % advance !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['size'], message: `must be a multiple of advance (${formatDuration(advance)})` });
+    }
+  })
+  .describe('Overlapping windows: each event falls into size/advance windows.');
+
+// Cross-field checks below also run when sibling fields are invalid, so one pass reports every
+// problem; they therefore inspect the partially parsed value defensively.
+const always = { when: () => true };
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
+const window = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(IDENTIFIER, { error: 'window names must match /^[A-Za-z_][A-Za-z0-9_]*$/' })
+      .describe('Unique window name; part of the changelog topic and output records.'),
+    groupBy: z
+      .array(fieldName)
+      .min(1, { error: 'groupBy needs at least one field' })
+      .superRefine((fields, ctx) => {
+        fields.forEach((field, i) => {
+          if (fields.indexOf(field) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate field "${field}"` });
+        });
+      })
+      .describe('Event fields forming the group key. Must start with `input.key` (windows are partition-local).'),
+    tumbling: positiveDuration.optional().describe('Window length of non-overlapping windows. Exactly one of tumbling or hopping.'),
+    hopping: hopping.optional(),
+    grace: duration.prefault('0s').describe('How long after a window ends late events are still accepted.'),
+    emit: z
+      .enum(['final', 'update'])
+      .default('final')
+      .describe('final: one result per window after grace; update: a result after every change.'),
+    aggregates,
+  })
+  .superRefine((value: unknown, ctx) => {
+    if (!isRecord(value)) return;
+    const kinds = ['tumbling', 'hopping'].filter((key) => value[key] !== undefined);
+    if (kinds.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: kinds.length === 0 ? 'one of tumbling or hopping is required' : 'give either tumbling or hopping, not both',
+      });
+    }
+  }, always)
+  .meta({ oneOf: [{ required: ['tumbling'] }, { required: ['hopping'] }] })
+  .transform(({ name, groupBy, tumbling, hopping, grace, emit, aggregates }) => {
+    const sizeMs = hopping?.size ?? tumbling ?? 0;
+    return {
+      name,
+      groupBy,
+      kind: hopping ? ('hopping' as const) : ('tumbling' as const),
+      sizeMs,
+      advanceMs: hopping?.advance ?? sizeMs,
+      graceMs: grace,
+      emit,
+      aggregates,
+    };
+  });
+
+const windows = z
+  .array(window)
+  .min(1, { error: 'at least one window is required' })
+  .superRefine((items: unknown[], ctx) => {
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      if (!isRecord(item) || typeof item.name !== 'string') return;
+      const first = seen.get(item.name);
+      if (first === undefined) seen.set(item.name, i);
+      else ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate window name "${item.name}" (first used by windows[${first}])` });
+    });
+  }, always)
+  .describe('Windowed aggregations; at least one.');
+
+export const configSchema = z
+  .strictObject({
+    kafka: z
+      .strictObject({
+        brokers: z.array(broker).min(1, { error: 'at least one broker is required' }).describe('Bootstrap brokers as host:port.'),
+        clientId: z.string().min(1).default('sluice').describe('Kafka client id.'),
+        connectTimeout: duration.prefault('30s').describe('How long to keep retrying unreachable brokers at startup.'),
+      })
+      .describe('Kafka connection.'),
+    application: z
+      .strictObject({
+        id: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+$/, { error: 'may only contain letters, digits, ".", "_" and "-"' })
+          .describe('Consumer group id, transactional-id prefix and changelog topic prefix.'),
+        guarantee: z
+          .enum(['exactly-once', 'at-least-once'])
+          .default('exactly-once')
+          .describe('Processing guarantee; exactly-once uses Kafka transactions.'),
+        stateDir: z
+          .string()
+          .min(1)
+          .default('./.sluice-state')
+          .describe('Local state directory; relative paths resolve against the config file.'),
+      })
+      .describe('Identity of this processing application.'),
+    input: z
+      .strictObject({
+        topic: topicName.describe('Topic to consume.'),
+        format: z.enum(['json']).default('json').describe('Record value encoding.'),
+        key: fieldName.describe('Event field that upstream uses as the record key.'),
+        eventTime: z
+          .strictObject({ field: fieldName.describe('Field holding epoch milliseconds or an ISO-8601 string.') })
+          .optional()
+          .describe('Where event time comes from; omit to use the record timestamp.'),
+        maxRecordBytes: positiveInt.default(1_048_576).describe('Larger records are dead-lettered as oversized.'),
+      })
+      .describe('Input topic and event shape.'),
+    dedupe: z
+      .strictObject({
+        idField: fieldName.describe('Event field holding the unique event id.'),
+        ttl: positiveDuration.describe('Event-time span after the first sighting within which a repeat id is dropped.'),
+      })
+      .optional()
+      .describe('Drop repeated events; omit to disable.'),
+    windows,
+    output: z.strictObject({ topic: topicName.describe('Topic receiving window results.') }).describe('Where results go.'),
+    deadLetter: z
+      .strictObject({ topic: topicName.describe('Topic receiving records that cannot be processed.') })
+      .describe('Where unprocessable records go.'),
+    commit: z
+      .strictObject({ intervalMs: positiveInt.default(100).describe('Upper bound in milliseconds between commits.') })
+      .prefault({})
+      .describe('Commit cadence.'),
+    batch: z
+      .strictObject({
+        maxRecords: positiveInt.default(2000).describe('Most records per transaction.'),
+        maxBytes: positiveInt
+          .default(524_288)
+          .describe('Most bytes per transaction; kafkajs does not split produce requests, so stay well under 1 MB.'),
+      })
+      .prefault({})
+      .describe('Transaction size limits.'),
+    metrics: z
+      .strictObject({
+        port: z.int().min(0).max(65_535).default(0).describe('Serve Prometheus metrics on `127.0.0.1:<port>/metrics`; 0 disables.'),
+      })
+      .prefault({})
+      .describe('Metrics endpoint.'),
+    log: z
+      .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum log level.') })
+      .prefault({})
+      .describe('Logging.'),
+  })
+  .describe('The sluice pipeline config: one YAML file per application.');
+
+/** The validated config: durations in milliseconds, windows and aggregates normalized. */
+export type SluiceConfig = z.infer<typeof configSchema>;
+/** What a config file may contain before defaults and normalization. */
+export type SluiceConfigInput = z.input<typeof configSchema>;
+export type WindowSpec = SluiceConfig['windows'][number];
+export type AggregateSpec = WindowSpec['aggregates'][number];

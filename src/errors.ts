@@ -1,0 +1,158 @@
+// Every failure sluice raises carries a stable code, so operators can grep for it, alerts can
+// match on it, and the CLI can turn it into a meaningful exit code. `canRetry` says whether doing
+// the same thing again may succeed (the platformatic/kafka convention); the supervisor uses it to
+// decide between "back off and retry" and "give up".
+//
+// docs/errors.md documents every code; test/unit/errors.test.ts keeps the two in step.
+
+export interface ErrorCodeSpec {
+  readonly description: string;
+  readonly canRetry: boolean;
+  /** Process exit code when the error reaches the CLI unhandled. */
+  readonly exitCode: number;
+}
+
+// Exit codes: 2 = the operator must change something before a restart can help (config, topology);
+// 1 = the environment failed (brokers, topics, disk) and a restart later may work; 70 (EX_SOFTWARE)
+// = a bug in sluice.
+const EXIT_CONFIG = 2;
+const EXIT_RUNTIME = 1;
+const EXIT_SOFTWARE = 70;
+
+function defineCodes<const T extends Record<string, ErrorCodeSpec>>(codes: T): Readonly<T> {
+  for (const spec of Object.values(codes)) Object.freeze(spec);
+  return Object.freeze(codes);
+}
+
+export const ERROR_CODES = defineCodes({
+  SLUICE_CONFIG_INVALID: {
+    description: 'The config file failed validation; details holds every issue as { path, message }.',
+    canRetry: false,
+    exitCode: EXIT_CONFIG,
+  },
+  SLUICE_CONFIG_UNREADABLE: {
+    description: 'The config file is missing, unreadable, or not valid YAML.',
+    canRetry: false,
+    exitCode: EXIT_CONFIG,
+  },
+  SLUICE_WINDOW_NOT_PARTITION_LOCAL: {
+    description: 'A window does not group by the input key first, so its groups would span partitions.',
+    canRetry: false,
+    exitCode: EXIT_CONFIG,
+  },
+  SLUICE_BROKERS_UNREACHABLE: {
+    description: 'No configured broker answered within kafka.connectTimeout.',
+    canRetry: true,
+    exitCode: EXIT_RUNTIME,
+  },
+  SLUICE_INPUT_TOPIC_MISSING: {
+    description: 'The input topic does not exist on the cluster.',
+    canRetry: false,
+    exitCode: EXIT_RUNTIME,
+  },
+  SLUICE_STATE_DIR_UNWRITABLE: {
+    description: 'The state directory cannot be created or written.',
+    canRetry: false,
+    exitCode: EXIT_RUNTIME,
+  },
+  SLUICE_TASK_MIGRATED: {
+    description: "A partition's transactional producer was fenced by its new owner; close the lane and rejoin.",
+    canRetry: true,
+    exitCode: EXIT_RUNTIME,
+  },
+  SLUICE_TASK_CORRUPTED: {
+    description: "A partition's local state cannot be trusted; wipe it and restore from the changelog.",
+    canRetry: true,
+    exitCode: EXIT_RUNTIME,
+  },
+  SLUICE_BACKPRESSURE: {
+    description: 'Intake is paused because downstream work is backed up.',
+    canRetry: true,
+    exitCode: EXIT_RUNTIME,
+  },
+  SLUICE_KAFKA: {
+    description: 'The Kafka client failed in a way no more specific code covers.',
+    canRetry: true,
+    exitCode: EXIT_RUNTIME,
+  },
+  SLUICE_INTERNAL: {
+    description: 'A bug in sluice: an invariant did not hold.',
+    canRetry: false,
+    exitCode: EXIT_SOFTWARE,
+  },
+});
+
+export type SluiceErrorCode = keyof typeof ERROR_CODES;
+
+/** Codes whose recovery needs a partition; raise them via their subclasses so `instanceof` works. */
+type PartitionErrorCode = 'SLUICE_TASK_MIGRATED' | 'SLUICE_TASK_CORRUPTED';
+export type GenericErrorCode = Exclude<SluiceErrorCode, PartitionErrorCode>;
+
+export interface SluiceErrorOptions {
+  details?: unknown;
+  cause?: unknown;
+  /** Overrides the registry default, e.g. to carry kafkajs's own `retriable` verdict. */
+  canRetry?: boolean;
+}
+
+export class SluiceError extends Error {
+  override name = 'SluiceError';
+  readonly code: SluiceErrorCode;
+  readonly canRetry: boolean;
+  readonly exitCode: number;
+  readonly details: unknown;
+
+  constructor(code: SluiceErrorCode, message: string, options: SluiceErrorOptions = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    const spec = ERROR_CODES[code];
+    this.code = code;
+    this.canRetry = options.canRetry ?? spec.canRetry;
+    this.exitCode = spec.exitCode;
+    this.details = options.details;
+  }
+}
+
+export function sluiceError(code: GenericErrorCode, message: string, options?: SluiceErrorOptions): SluiceError {
+  return new SluiceError(code, message, options);
+}
+
+type PartitionErrorOptions = Omit<SluiceErrorOptions, 'canRetry'>;
+
+/** The partition now belongs to another instance: close its lane (no commit) and rejoin the group. */
+export class TaskMigratedError extends SluiceError {
+  override name = 'TaskMigratedError';
+  readonly partition: number;
+
+  constructor(partition: number, message?: string, options?: PartitionErrorOptions) {
+    super(
+      'SLUICE_TASK_MIGRATED',
+      message ?? `partition ${partition} was fenced by a new owner; closing its lane and rejoining`,
+      options,
+    );
+    this.partition = partition;
+  }
+}
+
+/** The partition's local state is suspect: wipe it and rebuild it from the changelog topic. */
+export class TaskCorruptedError extends SluiceError {
+  override name = 'TaskCorruptedError';
+  readonly partition: number;
+
+  constructor(partition: number, message?: string, options?: PartitionErrorOptions) {
+    super(
+      'SLUICE_TASK_CORRUPTED',
+      message ?? `local state of partition ${partition} is corrupted; restoring it from the changelog`,
+      options,
+    );
+    this.partition = partition;
+  }
+}
+
+export function isSluiceError(err: unknown): err is SluiceError {
+  return err instanceof SluiceError;
+}
+
+/** Anything that is not a SluiceError escaped every handler, which makes it a bug. */
+export function exitCodeOf(err: unknown): number {
+  return isSluiceError(err) ? err.exitCode : ERROR_CODES.SLUICE_INTERNAL.exitCode;
+}

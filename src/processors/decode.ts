@@ -1,0 +1,182 @@
+import type { PipelineSpec } from './types.ts';
+
+export type DecodeFailureReason =
+  | 'oversized'
+  | 'invalid-json'
+  | 'missing-field'
+  | 'invalid-id'
+  | 'invalid-event-time'
+  | 'not-a-number'
+  | 'key-mismatch';
+
+export type DecodeSuccess = {
+  ok: true;
+  event: Record<string, unknown>;
+  eventTime: number;
+  id: string | undefined;
+};
+
+export type DecodeFailure = {
+  ok: false;
+  reason: DecodeFailureReason;
+  field?: string;
+  detail: string;
+};
+
+export type DecodeResult = DecodeSuccess | DecodeFailure;
+
+export type Decoder = (key: Buffer | null, value: Buffer | null, timestampMs: number) => DecodeResult;
+
+// Only the ECMAScript date-time form, and a time of day must carry a zone:
+// Date.parse reads zone-less date-times in the host's local zone, which would make
+// window assignment depend on where the processor runs. Date-only forms are UTC.
+const ISO_8601 = /^[+-]?\d{4,6}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2}))?$/;
+
+/** Epoch ms from a finite number or an ISO-8601 string with zone; NaN when unusable. */
+export function parseEventTime(v: unknown): number {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : NaN;
+  if (typeof v === 'string' && ISO_8601.test(v)) return Date.parse(v);
+  return NaN;
+}
+
+type FieldRef = {
+  name: string;
+  // Names like "constructor" resolve through Object.prototype when absent.
+  inherited: boolean;
+};
+
+type NumericRef = FieldRef & { detail: string };
+
+function fieldRef(name: string): FieldRef {
+  // JSON.parse stores "__proto__" as an own property, but every later
+  // `event[name]` read would still hit the accessor, so it cannot be supported.
+  if (name === '__proto__') throw new Error('field name "__proto__" is not supported');
+  return { name, inherited: name in Object.prototype };
+}
+
+function read(event: Record<string, unknown>, ref: FieldRef): unknown {
+  if (ref.inherited && !Object.hasOwn(event, ref.name)) return undefined;
+  return event[ref.name];
+}
+
+function fail(reason: DecodeFailureReason, field: string | undefined, detail: string): DecodeFailure {
+  return field === undefined ? { ok: false, reason, detail } : { ok: false, reason, field, detail };
+}
+
+function missing(field: string, what: string): DecodeFailure {
+  return fail('missing-field', field, `${what} field "${field}" is missing or null`);
+}
+
+/**
+ * Builds a decoder with every field list resolved once. A field used by several
+ * windows is checked once, at its first position, which yields the same first
+ * failure as checking every occurrence.
+ */
+export function compileDecoder(spec: PipelineSpec): Decoder {
+  const maxBytes = spec.maxRecordBytes;
+  const keyRef = fieldRef(spec.keyField);
+  const idRef = spec.idField === undefined ? undefined : fieldRef(spec.idField);
+  const timeRef = spec.eventTimeField === undefined ? undefined : fieldRef(spec.eventTimeField);
+
+  const groupRefs: FieldRef[] = [];
+  const numericRefs: NumericRef[] = [];
+  const seenGroup = new Set<string>();
+  const seenNumeric = new Set<string>();
+  for (const w of spec.windows) {
+    for (const f of w.groupBy) {
+      if (seenGroup.has(f)) continue;
+      seenGroup.add(f);
+      groupRefs.push(fieldRef(f));
+    }
+  }
+  for (const w of spec.windows) {
+    for (const a of w.aggregates) {
+      if (a.fn === 'count') continue;
+      if (a.field === undefined) throw new Error(`aggregate "${w.name}.${a.name}" (${a.fn}) has no field`);
+      if (seenNumeric.has(a.field)) continue;
+      seenNumeric.add(a.field);
+      const detail = `aggregate "${w.name}.${a.name}" (${a.fn}) needs a finite number in field "${a.field}"`;
+      numericRefs.push({ ...fieldRef(a.field), detail });
+    }
+  }
+
+  return function decode(key: Buffer | null, value: Buffer | null, timestampMs: number): DecodeResult {
+    const size = value === null ? 0 : value.length;
+    if (size > maxBytes) return fail('oversized', undefined, `value is ${size} bytes, limit is ${maxBytes}`);
+    if (value === null || size === 0) return fail('invalid-json', undefined, 'value is empty');
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value.toString('utf8'));
+    } catch (err) {
+      return fail('invalid-json', undefined, `value is not valid JSON: ${(err as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return fail('invalid-json', undefined, `value is JSON ${parsed === null ? 'null' : Array.isArray(parsed) ? 'array' : typeof parsed}, not an object`);
+    }
+    const event = parsed as Record<string, unknown>;
+
+    let id: string | undefined;
+    if (idRef !== undefined) {
+      const raw = read(event, idRef);
+      if (raw === undefined || raw === null) return missing(idRef.name, 'id');
+      if (typeof raw === 'string') id = raw;
+      else if (typeof raw === 'number' && Number.isFinite(raw)) id = String(raw);
+      else return fail('invalid-id', idRef.name, `id field "${idRef.name}" must be a string or a finite number, got ${describe(raw)}`);
+    }
+
+    let eventTime = timestampMs;
+    if (timeRef !== undefined) {
+      const raw = read(event, timeRef);
+      if (raw === undefined || raw === null) return missing(timeRef.name, 'event-time');
+      eventTime = parseEventTime(raw);
+      if (Number.isNaN(eventTime)) {
+        return fail('invalid-event-time', timeRef.name, `event-time field "${timeRef.name}" must be epoch ms or an ISO-8601 string with a zone, got ${describe(raw)}`);
+      }
+    }
+
+    for (let i = 0; i < groupRefs.length; i++) {
+      const ref = groupRefs[i]!;
+      const raw = read(event, ref);
+      if (raw === undefined || raw === null) return missing(ref.name, 'groupBy');
+    }
+
+    for (let i = 0; i < numericRefs.length; i++) {
+      const ref = numericRefs[i]!;
+      const raw = read(event, ref);
+      if (raw === undefined || raw === null) return fail('missing-field', ref.name, ref.detail);
+      if (!Number.isFinite(raw)) return fail('not-a-number', ref.name, `${ref.detail}, got ${describe(raw)}`);
+    }
+
+    const keyValue = read(event, keyRef);
+    if (keyValue === undefined || keyValue === null) {
+      return fail('key-mismatch', keyRef.name, `key field "${keyRef.name}" is missing or null`);
+    }
+    if (key === null) return fail('key-mismatch', keyRef.name, 'record has no key');
+    const expected = String(keyValue);
+    const actual = key.toString('utf8');
+    if (actual !== expected) {
+      return fail('key-mismatch', keyRef.name, `record key ${JSON.stringify(actual)} differs from field "${keyRef.name}" value ${JSON.stringify(expected)}`);
+    }
+
+    return { ok: true, event, eventTime, id };
+  };
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'number') return `number ${v}`;
+  return Array.isArray(v) ? 'array' : typeof v;
+}
+
+const compiled = new WeakMap<PipelineSpec, Decoder>();
+
+/** Convenience form; compiles once per spec object. Hot paths should hold a {@link compileDecoder} result. */
+export function decodeRecord(key: Buffer | null, value: Buffer | null, timestampMs: number, spec: PipelineSpec): DecodeResult {
+  let decoder = compiled.get(spec);
+  if (decoder === undefined) {
+    decoder = compileDecoder(spec);
+    compiled.set(spec, decoder);
+  }
+  return decoder(key, value, timestampMs);
+}

@@ -1,0 +1,87 @@
+import type { PipelineSpec, WindowSpec } from './types.ts';
+
+// All arithmetic uses `%` (exact for doubles) instead of `Math.floor(t / a) * a`,
+// whose division can round up near 2^53 and misalign the start.
+
+/** Largest multiple of `step` that is <= t (floored, so correct for negative t). */
+export function floorTo(t: number, step: number): number {
+  const r = t % step;
+  return r < 0 ? t - r - step : t - r;
+}
+
+/** Tumbling windows are aligned to their size even if `advanceMs` says otherwise. */
+export function windowAdvanceMs(spec: WindowSpec): number {
+  return spec.kind === 'tumbling' ? spec.sizeMs : spec.advanceMs;
+}
+
+/**
+ * Writes into `out` (from index 0, ascending) every aligned start s with
+ * s <= t < s + sizeMs and returns how many were written. `out` is reused across
+ * calls so the hot path allocates nothing; entries past the count are stale.
+ * Requires sizeMs > 0 and advanceMs > 0.
+ */
+export function windowStartsInto(t: number, sizeMs: number, advanceMs: number, out: number[]): number {
+  // Smallest aligned start strictly greater than t - sizeMs.
+  let s = floorTo(t - sizeMs, advanceMs) + advanceMs;
+  let n = 0;
+  for (; s <= t; s += advanceMs) out[n++] = s;
+  return n;
+}
+
+/** Allocating convenience form of {@link windowStartsInto}. */
+export function windowStartsFor(t: number, sizeMs: number, advanceMs: number): number[] {
+  const out: number[] = [];
+  windowStartsInto(t, sizeMs, advanceMs, out);
+  return out;
+}
+
+/** {@link windowStartsInto} for a window definition (honours tumbling alignment). */
+export function specWindowStartsInto(t: number, spec: WindowSpec, out: number[]): number {
+  return windowStartsInto(t, spec.sizeMs, windowAdvanceMs(spec), out);
+}
+
+export function windowCloseTime(start: number, sizeMs: number, graceMs: number): number {
+  return start + sizeMs + graceMs;
+}
+
+export function isClosed(start: number, spec: WindowSpec, streamTime: number): boolean {
+  return streamTime >= start + spec.sizeMs + spec.graceMs;
+}
+
+/**
+ * The late test: true iff, for every window definition, every window containing
+ * t is closed. Close time grows with start, so only the latest window per
+ * definition needs checking. A definition with no window containing t (only
+ * possible when advance > size) is vacuously closed. With no windows configured
+ * nothing is late.
+ */
+export function allWindowsClosed(t: number, windows: readonly WindowSpec[], streamTime: number): boolean {
+  for (let i = 0; i < windows.length; i++) {
+    const w = windows[i]!;
+    const end = floorTo(t, windowAdvanceMs(w)) + w.sizeMs;
+    if (end > t && streamTime < end + w.graceMs) return false;
+  }
+  return windows.length > 0;
+}
+
+/**
+ * How long past t0 a dedupe entry must be kept. A duplicate can carry any event
+ * time <= t0 + ttl; once stream time passes that plus the longest window and
+ * grace, every window such a duplicate could land in is closed, so it would be
+ * rejected as late before dedupe is consulted.
+ */
+export function dedupeRetentionMs(spec: PipelineSpec): number {
+  let maxSize = 0;
+  let maxGrace = 0;
+  for (let i = 0; i < spec.windows.length; i++) {
+    const w = spec.windows[i]!;
+    if (w.sizeMs > maxSize) maxSize = w.sizeMs;
+    if (w.graceMs > maxGrace) maxGrace = w.graceMs;
+  }
+  return (spec.dedupeTtlMs ?? 0) + maxSize + maxGrace;
+}
+
+/** An id first seen at t0 may be forgotten once stream time is strictly greater than this. */
+export function dedupeForgetAfter(t0: number, spec: PipelineSpec): number {
+  return t0 + dedupeRetentionMs(spec);
+}
