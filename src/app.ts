@@ -1,0 +1,173 @@
+// Wires one pipeline: startup checks (each failure a coded error naming what is wrong), internal
+// topics, metrics, and the consumer group whose lanes do the work.
+import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Admin, Consumer, LogEntry } from 'kafkajs';
+import { assertPartitionLocal } from './config/partition-local.ts';
+import type { SluiceConfig } from './config/schema.ts';
+import { ChangelogRestorer } from './consumers/changelog-restorer.ts';
+import { GroupConsumer } from './consumers/group-consumer.ts';
+import { Lane } from './consumers/lane.ts';
+import { sluiceError } from './errors.ts';
+import type { Logger } from './log.ts';
+import { createMetrics, serveMetrics } from './metrics.ts';
+import type { PipelineMetrics } from './metrics.ts';
+import type { PipelineSpec } from './processors/types.ts';
+import { AtLeastOnceLaneSink, TransactionalLaneSink } from './sinks/kafka-sink.ts';
+import { ensureTopics } from './sinks/topics.ts';
+
+export interface RunningPipeline {
+  metrics: PipelineMetrics;
+  /** graceful: finishes the batch in flight, commits, leaves the group */
+  stop(): Promise<void>;
+  openLanes(): number[];
+}
+
+export function pipelineSpec(config: SluiceConfig): PipelineSpec {
+  return {
+    keyField: config.input.key,
+    idField: config.dedupe?.idField,
+    dedupeTtlMs: config.dedupe?.ttl,
+    eventTimeField: config.input.eventTime?.field,
+    maxRecordBytes: config.input.maxRecordBytes,
+    windows: config.windows.map((w) => ({ ...w, groupBy: [...w.groupBy], aggregates: w.aggregates.map((a) => ({ ...a })) })),
+  };
+}
+
+export function changelogTopic(config: SluiceConfig): string {
+  return `${config.application.id}-changelog`;
+}
+
+// kafkajs logs every retriable broker answer (coordinator loading, rebalancing) as an error;
+// those are routine here, and the failures that matter surface as lane or startup errors.
+function kafkaLogger(log: Logger) {
+  return () => (entry: LogEntry) => log.debug(`kafkajs ${entry.namespace}: ${entry.log.message}`);
+}
+
+function checkStateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    const probe = join(dir, `.write-probe-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (err) {
+    throw sluiceError('SLUICE_STATE_DIR_UNWRITABLE', `state directory ${dir} cannot be written: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+}
+
+async function connectWithBackoff(admin: Admin, config: SluiceConfig, log: Logger): Promise<void> {
+  const deadline = Date.now() + config.kafka.connectTimeout;
+  let delay = 250;
+  for (;;) {
+    try {
+      await admin.connect();
+      await admin.fetchTopicMetadata({ topics: [] });
+      return;
+    } catch (err) {
+      await admin.disconnect().catch(() => undefined);
+      if (Date.now() + delay > deadline) {
+        throw sluiceError('SLUICE_BROKERS_UNREACHABLE', `cannot reach Kafka brokers ${config.kafka.brokers.join(', ')} within ${Math.round(config.kafka.connectTimeout / 1000)}s: ${(err as Error).message}`, { cause: err });
+      }
+      log.warn(`brokers ${config.kafka.brokers.join(', ')} not reachable yet (${(err as Error).message}); retrying in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}
+
+export async function startPipeline(config: SluiceConfig, log: Logger): Promise<RunningPipeline> {
+  assertPartitionLocal(config);
+  const stateDir = resolve(config.application.stateDir);
+  checkStateDir(stateDir);
+
+  const kafka = new Kafka({
+    clientId: config.kafka.clientId,
+    brokers: [...config.kafka.brokers],
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogger(log),
+    connectionTimeout: 3000,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  await connectWithBackoff(admin, config, log);
+  // After the first contact, transient broker errors are retried by the client as usual.
+  const client = new Kafka({ clientId: config.kafka.clientId, brokers: [...config.kafka.brokers], logLevel: logLevel.WARN, logCreator: kafkaLogger(log), connectionTimeout: 3000, retry: { retries: 8 } });
+
+  const appId = config.application.id;
+  const inputTopic = config.input.topic;
+  const changelog = changelogTopic(config);
+  const { partitions, tombstoneRetentionMs } = await ensureTopics(admin, config, changelog, log);
+
+  const metrics = createMetrics({ application: appId });
+  let server: Server | undefined;
+  if (config.metrics.port !== 0) {
+    server = await serveMetrics(metrics.registry, config.metrics.port);
+    log.info(`metrics on http://127.0.0.1:${config.metrics.port}/metrics`);
+  }
+  const spec = pipelineSpec(config);
+  const restorer = new ChangelogRestorer(client, appId);
+  const eos = config.application.guarantee === 'exactly-once';
+  let sharedProducer: ReturnType<Kafka['producer']> | undefined;
+  if (!eos) {
+    sharedProducer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await sharedProducer.connect();
+  }
+  const storeDir = join(stateDir, appId, inputTopic);
+
+  const createLane = (partition: number, consumer: Consumer): Lane => {
+    const sink = eos
+      ? new TransactionalLaneSink(client, { transactionalId: `${appId}-${inputTopic}-${partition}`, groupId: appId, maxBytes: config.batch.maxBytes * 2, partition })
+      : new AtLeastOnceLaneSink(sharedProducer!, (pos) => consumer.commitOffsets([{ topic: pos.topic, partition: pos.partition, offset: pos.nextOffset }]), { maxBytes: config.batch.maxBytes * 2, partition });
+    return new Lane({
+      partition,
+      spec,
+      topics: { input: inputTopic, output: config.output.topic, deadLetter: config.deadLetter.topic, changelog },
+      guarantee: config.application.guarantee,
+      storePath: join(storeDir, `partition-${partition}.mdb`),
+      maxRecords: config.batch.maxRecords,
+      maxBytes: config.batch.maxBytes,
+      tombstoneRetentionMs,
+      sink,
+      restorer,
+      committedOffset: async () => {
+        const res = await admin.fetchOffsets({ groupId: appId, topics: [inputTopic] });
+        const off = res[0]?.partitions.find((x) => x.partition === partition)?.offset;
+        return off === undefined || off === '-1' ? undefined : off;
+      },
+      changelogEnd: async () => (await admin.fetchTopicOffsets(changelog)).find((x) => x.partition === partition)?.high ?? '0',
+      metrics,
+      log,
+    });
+  };
+
+  const group = new GroupConsumer({
+    kafka: client,
+    groupId: appId,
+    topic: inputTopic,
+    partitions,
+    guarantee: config.application.guarantee,
+    maxBytesPerPartition: config.batch.maxBytes,
+    createLane,
+    metrics,
+    log,
+  });
+  await group.start();
+  log.info(`pipeline ${appId} running: ${inputTopic} (${partitions} partitions) -> ${config.output.topic}, ${config.application.guarantee}, state in ${storeDir}`);
+
+  let stopped: Promise<void> | undefined;
+  return {
+    metrics,
+    openLanes: () => group.openLanes(),
+    stop: () =>
+      (stopped ??= (async () => {
+        await group.stop();
+        await sharedProducer?.disconnect().catch(() => undefined);
+        await admin.disconnect().catch(() => undefined);
+        await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+        log.info(`pipeline ${appId} stopped`);
+      })()),
+  };
+}

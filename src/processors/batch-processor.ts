@@ -1,0 +1,182 @@
+// The per-lane data path over one batch: validate → late → dedupe → stream time → aggregate,
+// record by record in offset order (so results never depend on where a batch ends), then close
+// the windows stream time has passed and forget expired ids. It reads and writes state only
+// through a BatchStore (a store transaction), and returns records; it never talks to Kafka.
+import { DLQ_HEADER, deadLetterRecord } from '../sinks/dead-letter.ts';
+import type { DeadLetterOrigin } from '../sinks/dead-letter.ts';
+import type { OutRecord } from '../sinks/records.ts';
+import type { WindowState } from '../state/partition-store.ts';
+import { addEvent, initAccumulator } from './aggregates.ts';
+import { compileDecoder } from './decode.ts';
+import type { Decoder } from './decode.ts';
+import { DedupeProcessor } from './dedupe.ts';
+import type { DedupeStore } from './dedupe.ts';
+import { formatOutput, windowKey } from './output-record.ts';
+import type { PipelineSpec, WindowSpec } from './types.ts';
+import { allWindowsClosed, specWindowStartsInto } from './window-math.ts';
+
+export interface BatchStore extends DedupeStore {
+  getWindow(key: string): WindowState | undefined;
+  putWindow(key: string, state: WindowState, created: boolean): void;
+  deleteWindow(key: string): void;
+  windowsClosingBy(streamTime: number): string[];
+  idsForgettableBy(streamTime: number, limit: number): string[];
+  forget(id: string): void;
+  readonly touchedWindows: ReadonlySet<string>;
+}
+
+/** A consumed record, as any Kafka client adapter can present it. */
+export interface InputRecord {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: string;
+  headers?: DeadLetterOrigin['headers'];
+}
+
+export interface BatchTopics {
+  input: string;
+  output: string;
+  deadLetter: string;
+}
+
+export interface BatchStats {
+  records: number;
+  duplicates: number;
+  late: number;
+  deadLetters: Map<string, number>;
+  finals: number;
+  updates: number;
+  forgotten: number;
+}
+
+export interface BatchResult {
+  records: OutRecord[];
+  streamTime: number;
+  stats: BatchStats;
+}
+
+/** Forgetting ids is lazy housekeeping; capping it keeps one batch's transaction small. */
+const FORGET_PER_BATCH = 5000;
+
+export class BatchProcessor {
+  private readonly spec: PipelineSpec;
+  private readonly topics: BatchTopics;
+  private readonly partition: number;
+  private readonly decode: Decoder;
+  private readonly windowsByName = new Map<string, WindowSpec>();
+  // Reused across records: the window starts of the current event.
+  private readonly starts: number[] = [];
+
+  constructor(spec: PipelineSpec, topics: BatchTopics, partition: number) {
+    this.spec = spec;
+    this.topics = topics;
+    this.partition = partition;
+    this.decode = compileDecoder(spec);
+    for (const w of spec.windows) this.windowsByName.set(w.name, w);
+  }
+
+  process(records: readonly InputRecord[], store: BatchStore, streamTimeIn: number): BatchResult {
+    const spec = this.spec;
+    const out: OutRecord[] = [];
+    const stats: BatchStats = { records: records.length, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, forgotten: 0 };
+    const dedupe = spec.idField !== undefined && spec.dedupeTtlMs !== undefined ? new DedupeProcessor(store, spec.dedupeTtlMs) : undefined;
+    let streamTime = streamTimeIn;
+
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i]!;
+      const d = this.decode(rec.key, rec.value, Number(rec.timestamp));
+      if (!d.ok) {
+        this.deadLetter(out, stats, rec, d.reason, d.field, d.detail);
+        continue;
+      }
+      const t = d.eventTime;
+      if (allWindowsClosed(t, spec.windows, streamTime)) {
+        stats.late++;
+        this.deadLetter(out, stats, rec, 'late', undefined, `event time ${t} is behind stream time ${streamTime}: every window it belongs to has closed`);
+        continue;
+      }
+      if (dedupe !== undefined && d.id !== undefined && dedupe.check(d.id, t) === 'duplicate') {
+        stats.duplicates++;
+        continue;
+      }
+      if (t > streamTime) streamTime = t;
+      this.aggregate(d.event, t, streamTime, store);
+    }
+
+    for (const key of store.windowsClosingBy(streamTime)) {
+      const state = store.getWindow(key);
+      if (state === undefined) continue;
+      out.push(this.outputRecord(state, true));
+      stats.finals++;
+      store.deleteWindow(key);
+    }
+    for (const key of store.touchedWindows) {
+      const state = store.getWindow(key);
+      if (state === undefined || this.windowsByName.get(state.w)?.emit !== 'update') continue;
+      out.push(this.outputRecord(state, false));
+      stats.updates++;
+    }
+    if (dedupe !== undefined) {
+      for (const id of store.idsForgettableBy(streamTime, FORGET_PER_BATCH)) {
+        store.forget(id);
+        stats.forgotten++;
+      }
+    }
+    return { records: out, streamTime, stats };
+  }
+
+  private aggregate(event: Record<string, unknown>, t: number, streamTime: number, store: BatchStore): void {
+    const windows = this.spec.windows;
+    for (let w = 0; w < windows.length; w++) {
+      const win = windows[w]!;
+      const n = specWindowStartsInto(t, win, this.starts);
+      let group: unknown[] | undefined;
+      for (let j = 0; j < n; j++) {
+        const start = this.starts[j]!;
+        // Hopping: some of the event's windows may have closed already; only open ones take it.
+        if (streamTime >= start + win.sizeMs + win.graceMs) continue;
+        if (group === undefined) {
+          group = new Array<unknown>(win.groupBy.length);
+          for (let g = 0; g < win.groupBy.length; g++) group[g] = event[win.groupBy[g]!];
+        }
+        const key = windowKey(win.name, group, start);
+        let state = store.getWindow(key);
+        const created = state === undefined;
+        if (state === undefined) state = { w: win.name, g: group, s: start, a: initAccumulator(win.aggregates) };
+        addEvent(state.a, win.aggregates, event);
+        store.putWindow(key, state, created);
+      }
+    }
+  }
+
+  private outputRecord(state: WindowState, final: boolean): OutRecord {
+    const win = this.windowsByName.get(state.w);
+    if (win === undefined) throw new Error(`state holds window "${state.w}", which the pipeline does not define`);
+    const { key, value } = formatOutput(win, state.g, state.s, state.a, final);
+    return { topic: this.topics.output, key, value };
+  }
+
+  private deadLetter(out: OutRecord[], stats: BatchStats, rec: InputRecord, reason: string, field: string | undefined, detail: string): void {
+    stats.deadLetters.set(reason, (stats.deadLetters.get(reason) ?? 0) + 1);
+    const oversized = reason === 'oversized';
+    const dl = deadLetterRecord(
+      this.topics.deadLetter,
+      {
+        topic: this.topics.input,
+        partition: this.partition,
+        offset: rec.offset,
+        timestamp: rec.timestamp,
+        key: rec.key,
+        // An oversized value would not fit the dead-letter topic either; its origin says where it is.
+        value: oversized ? null : rec.value,
+        headers: rec.headers,
+      },
+      reason,
+      field,
+      detail,
+    );
+    if (oversized && dl.headers) dl.headers[`${DLQ_HEADER.reason}.size`] = String(rec.value?.length ?? 0);
+    out.push(dl);
+  }
+}

@@ -1,0 +1,42 @@
+// Dead letters carry the input record untouched (key, value, headers) plus why and where from,
+// so an operator can inspect, fix and replay them without a lookup anywhere else.
+import type { OutRecord } from './records.ts';
+
+export interface DeadLetterOrigin {
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined;
+}
+
+export const DLQ_HEADER = {
+  reason: 'sluice.reason',
+  field: 'sluice.field',
+  detail: 'sluice.detail',
+  topic: 'sluice.origin.topic',
+  partition: 'sluice.origin.partition',
+  offset: 'sluice.origin.offset',
+  timestamp: 'sluice.origin.timestamp',
+} as const;
+
+export function deadLetterRecord(dlqTopic: string, origin: DeadLetterOrigin, reason: string, field: string | undefined, detail: string): OutRecord {
+  const headers: Record<string, string | Buffer> = {};
+  if (origin.headers) {
+    for (const k in origin.headers) {
+      const v = origin.headers[k];
+      if (v === undefined) continue;
+      headers[k] = Array.isArray(v) ? (v[v.length - 1] ?? '') : v;
+    }
+  }
+  headers[DLQ_HEADER.reason] = reason;
+  if (field !== undefined) headers[DLQ_HEADER.field] = field;
+  headers[DLQ_HEADER.detail] = detail.length > 500 ? `${detail.slice(0, 500)}…` : detail;
+  headers[DLQ_HEADER.topic] = origin.topic;
+  headers[DLQ_HEADER.partition] = String(origin.partition);
+  headers[DLQ_HEADER.offset] = origin.offset;
+  headers[DLQ_HEADER.timestamp] = origin.timestamp;
+  return { topic: dlqTopic, key: origin.key, value: origin.value, headers };
+}

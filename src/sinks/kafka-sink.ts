@@ -1,0 +1,159 @@
+// Writes one lane's batch (aggregates, dead letters, changelog) and commits its input offset.
+// Exactly-once: one transactional producer per input partition, so a new owner of the partition
+// fences the old one (kafkajs has no KIP-447, so fencing is by transactional id, not by generation).
+// At-least-once: plain idempotent sends, then the consumer's offset commit.
+import type { Kafka, Producer, TopicMessages } from 'kafkajs';
+import { TaskMigratedError, sluiceError } from '../errors.ts';
+import { chunkByBytes } from './records.ts';
+import type { OutRecord } from './records.ts';
+
+export interface InputPosition {
+  topic: string;
+  partition: number;
+  /** the next offset to consume, i.e. last processed + 1 */
+  nextOffset: string;
+}
+
+export interface LaneSink {
+  /** Fences any previous owner of the partition. Must finish before the lane reads committed offsets. */
+  open(): Promise<void>;
+  /**
+   * Makes `records` visible and commits `position`, atomically under exactly-once.
+   * Returns the changelog offset right after this batch's last changelog record, when it wrote one.
+   */
+  commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+/** Kafka error types that mean another producer with our transactional id took over. */
+const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+
+function isFenced(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown; originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause) {
+    const type = (e as { type?: string }).type;
+    if (type !== undefined && FENCED.has(type)) return true;
+    if (/fenced|INVALID_PRODUCER_EPOCH/i.test(String((e as Error).message))) return true;
+  }
+  return false;
+}
+
+function toTopicMessages(records: readonly OutRecord[]): TopicMessages[] {
+  const byTopic = new Map<string, TopicMessages>();
+  for (const r of records) {
+    let tm = byTopic.get(r.topic);
+    if (!tm) byTopic.set(r.topic, (tm = { topic: r.topic, messages: [] }));
+    tm.messages.push({ key: r.key, value: r.value, partition: r.partition, headers: r.headers });
+  }
+  return [...byTopic.values()];
+}
+
+type SendResult = { topicName: string; partition: number; baseOffset?: string }[];
+
+/** Offset after the last record this send put into changelog partition `partition`. */
+function changelogEnd(chunk: readonly OutRecord[], result: SendResult, changelogTopic: string, partition: number): string | undefined {
+  let n = 0;
+  for (const r of chunk) if (r.topic === changelogTopic && r.partition === partition) n++;
+  if (n === 0) return undefined;
+  const meta = result.find((m) => m.topicName === changelogTopic && m.partition === partition);
+  if (meta?.baseOffset === undefined) return undefined;
+  return (BigInt(meta.baseOffset) + BigInt(n)).toString();
+}
+
+export class TransactionalLaneSink implements LaneSink {
+  private readonly producer: Producer;
+  private readonly groupId: string;
+  private readonly maxBytes: number;
+  private readonly partition: number;
+
+  constructor(kafka: Kafka, opts: { transactionalId: string; groupId: string; maxBytes: number; partition: number; transactionTimeoutMs?: number }) {
+    this.producer = kafka.producer({
+      transactionalId: opts.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: opts.transactionTimeoutMs ?? 60_000,
+      allowAutoTopicCreation: false,
+    });
+    this.groupId = opts.groupId;
+    this.maxBytes = opts.maxBytes;
+    this.partition = opts.partition;
+  }
+
+  async open(): Promise<void> {
+    await this.producer.connect();
+    // The first transaction() sends InitProducerId: the coordinator bumps the epoch, aborts (or
+    // completes) whatever the previous owner left open, and from then on rejects that owner.
+    const txn = await this.producer.transaction();
+    await txn.abort();
+  }
+
+  async commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined> {
+    let txn;
+    try {
+      txn = await this.producer.transaction();
+    } catch (err) {
+      throw this.classify(err);
+    }
+    try {
+      let end: string | undefined;
+      for (const chunk of chunkByBytes(records, this.maxBytes)) {
+        const result = (await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 })) as SendResult;
+        end = changelogEnd(chunk, result, changelogTopic, this.partition) ?? end;
+      }
+      await txn.sendOffsets({
+        consumerGroupId: this.groupId,
+        topics: [{ topic: position.topic, partitions: [{ partition: position.partition, offset: position.nextOffset }] }],
+      });
+      await txn.commit();
+      return end;
+    } catch (err) {
+      if (!isFenced(err)) await txn.abort().catch(() => undefined);
+      throw this.classify(err);
+    }
+  }
+
+  private classify(err: unknown): Error {
+    if (isFenced(err)) return new TaskMigratedError(this.partition, undefined, { cause: err });
+    return sluiceError('SLUICE_KAFKA', `transaction for partition ${this.partition} failed: ${(err as Error).message}`, { cause: err });
+  }
+
+  async close(): Promise<void> {
+    await this.producer.disconnect().catch(() => undefined);
+  }
+}
+
+export type OffsetCommitter = (position: InputPosition) => Promise<void>;
+
+export class AtLeastOnceLaneSink implements LaneSink {
+  private readonly producer: Producer;
+  private readonly commitOffset: OffsetCommitter;
+  private readonly maxBytes: number;
+  private readonly partition: number;
+
+  constructor(producer: Producer, commitOffset: OffsetCommitter, opts: { maxBytes: number; partition: number }) {
+    this.producer = producer;
+    this.commitOffset = commitOffset;
+    this.maxBytes = opts.maxBytes;
+    this.partition = opts.partition;
+  }
+
+  async open(): Promise<void> {
+    // The shared producer is connected by its owner; nothing to fence without transactions.
+  }
+
+  async commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined> {
+    let end: string | undefined;
+    try {
+      for (const chunk of chunkByBytes(records, this.maxBytes)) {
+        const result = (await this.producer.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 })) as SendResult;
+        end = changelogEnd(chunk, result, changelogTopic, this.partition) ?? end;
+      }
+      // Offsets only after every output is acknowledged: a crash in between replays, never loses.
+      await this.commitOffset(position);
+      return end;
+    } catch (err) {
+      throw sluiceError('SLUICE_KAFKA', `writing batch for partition ${this.partition} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {}
+}

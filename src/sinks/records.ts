@@ -1,0 +1,37 @@
+// The one record shape that the processors hand to the sinks; sinks turn it into client calls.
+export interface OutRecord {
+  topic: string;
+  /** set for the changelog, whose partition must equal the input partition; else by key hash */
+  partition?: number;
+  key: string | Buffer | null;
+  value: string | Buffer | null;
+  headers?: Record<string, string | Buffer>;
+}
+
+/** Approximate wire size, to keep each produce request under the broker's message size. */
+export function recordBytes(r: OutRecord): number {
+  let n = 70;
+  if (r.key !== null) n += typeof r.key === 'string' ? Buffer.byteLength(r.key) : r.key.length;
+  if (r.value !== null) n += typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
+  if (r.headers) for (const k in r.headers) n += k.length + 10 + (r.headers[k]?.length ?? 0);
+  return n;
+}
+
+/** Splits records into runs of at most `maxBytes` (a record larger than that travels alone). */
+export function chunkByBytes(records: readonly OutRecord[], maxBytes: number): OutRecord[][] {
+  const chunks: OutRecord[][] = [];
+  let current: OutRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const b = recordBytes(r);
+    if (current.length > 0 && bytes + b > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += b;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}

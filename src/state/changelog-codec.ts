@@ -1,0 +1,57 @@
+// The changelog's record format. Values are absolute (the new state of a key, or a tombstone),
+// never deltas, so replaying a record twice is harmless: restore can start from any earlier offset.
+//   d|<id>          -> "<t0>"                    dedupe: first sighting of an event id
+//   w|<window key>  -> {"w","g","s","a"} JSON     a window accumulator
+//   m               -> {"inputOffset","streamTime"} JSON, the last record of every transaction
+// A null value is a tombstone, which lets compaction keep the topic as small as the state.
+import type { StoreWriter, WindowState } from './partition-store.ts';
+
+export interface ChangelogRecord {
+  key: string;
+  value: string | null;
+}
+
+export interface ChangelogMeta {
+  inputOffset: string;
+  streamTime: number;
+}
+
+export const META_KEY = 'm';
+
+export function changelogRecordsFor(dedupe: ReadonlyMap<string, number | null>, windows: ReadonlyMap<string, WindowState | null>): ChangelogRecord[] {
+  const out: ChangelogRecord[] = [];
+  for (const [id, t0] of dedupe) out.push({ key: `d|${id}`, value: t0 === null ? null : String(t0) });
+  for (const [key, state] of windows) out.push({ key: `w|${key}`, value: state === null ? null : JSON.stringify(state) });
+  return out;
+}
+
+export function metaRecord(meta: ChangelogMeta): ChangelogRecord {
+  // JSON has no -Infinity: a partition that saw no event yet writes null.
+  return { key: META_KEY, value: JSON.stringify({ inputOffset: meta.inputOffset, streamTime: Number.isFinite(meta.streamTime) ? meta.streamTime : null }) };
+}
+
+export function parseMeta(value: string): ChangelogMeta {
+  const raw = JSON.parse(value) as { inputOffset: string; streamTime: number | null };
+  return { inputOffset: raw.inputOffset, streamTime: raw.streamTime ?? Number.NEGATIVE_INFINITY };
+}
+
+/** Applies one changelog record to the store; returns the meta when the record was one. */
+export function applyChangelogRecord(w: StoreWriter, key: string, value: string | null): ChangelogMeta | undefined {
+  if (key === META_KEY) {
+    if (value === null) return undefined;
+    const meta = parseMeta(value);
+    w.setMeta({ streamTime: meta.streamTime, inputOffset: meta.inputOffset });
+    return meta;
+  }
+  const body = key.slice(2);
+  if (key.startsWith('d|')) {
+    if (value === null) w.deleteDedupe(body);
+    else w.putDedupe(body, Number(value));
+  } else if (key.startsWith('w|')) {
+    if (value === null) w.deleteWindow(body);
+    else w.putWindow(body, JSON.parse(value) as WindowState);
+  } else {
+    throw new Error(`unknown changelog key ${JSON.stringify(key)}`);
+  }
+  return undefined;
+}

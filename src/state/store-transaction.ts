@@ -1,0 +1,111 @@
+// A per-partition store transaction (as in Quix Streams): the batch reads through it and writes
+// into it, nothing reaches LMDB until the Kafka transaction holding the batch's effects commits,
+// and the same write set becomes the batch's changelog records. Dropping it is the abort path.
+// Its size is bounded by the batch size, not by the state size.
+import type { DedupeStore } from '../processors/dedupe.ts';
+import { changelogRecordsFor } from './changelog-codec.ts';
+import type { ChangelogRecord } from './changelog-codec.ts';
+import type { PartitionStore, StoreTimes, WindowState } from './partition-store.ts';
+
+export class StoreTransaction implements DedupeStore {
+  private readonly store: PartitionStore;
+  private readonly times: StoreTimes;
+  /** id -> t0, or null for a delete */
+  private readonly dedupeWrites = new Map<string, number | null>();
+  /** window key -> state, or null for a delete */
+  private readonly windowWrites = new Map<string, WindowState | null>();
+  /** windows created by this transaction, which the store's close index does not know yet */
+  private readonly createdWindows = new Map<string, number>();
+  /** windows this transaction changed, in first-touch order (emit: update reports them) */
+  readonly touchedWindows = new Set<string>();
+
+  constructor(store: PartitionStore, times: StoreTimes) {
+    this.store = store;
+    this.times = times;
+  }
+
+  get(id: string): number | undefined {
+    const v = this.dedupeWrites.get(id);
+    if (v !== undefined) return v ?? undefined;
+    return this.store.getDedupe(id);
+  }
+
+  put(id: string, t0: number): void {
+    this.dedupeWrites.set(id, t0);
+  }
+
+  forget(id: string): void {
+    this.dedupeWrites.set(id, null);
+  }
+
+  getWindow(key: string): WindowState | undefined {
+    const v = this.windowWrites.get(key);
+    if (v !== undefined) return v ?? undefined;
+    return this.store.getWindow(key);
+  }
+
+  /** Records that `state` (possibly mutated in place) is the window's new value. */
+  putWindow(key: string, state: WindowState, created: boolean): void {
+    this.windowWrites.set(key, state);
+    this.touchedWindows.add(key);
+    if (created) this.createdWindows.set(key, this.times.windowCloseAt(state));
+  }
+
+  deleteWindow(key: string): void {
+    if (this.createdWindows.delete(key)) {
+      // Born and closed in the same batch: neither LMDB nor the changelog ever needs to know it.
+      this.windowWrites.delete(key);
+    } else {
+      this.windowWrites.set(key, null);
+    }
+    this.touchedWindows.delete(key);
+  }
+
+  /** Keys of windows (committed or created here) whose close time is at or before `streamTime`. */
+  windowsClosingBy(streamTime: number): string[] {
+    const due: string[] = [];
+    for (const key of this.store.windowsClosingBy(streamTime, Number.MAX_SAFE_INTEGER)) {
+      if (this.windowWrites.get(key) !== null) due.push(key);
+    }
+    for (const [key, closeAt] of this.createdWindows) if (closeAt <= streamTime) due.push(key);
+    return due;
+  }
+
+  /** Dedupe ids that may be forgotten at `streamTime`, at most `limit` (forgetting is lazy). */
+  idsForgettableBy(streamTime: number, limit: number): string[] {
+    const ids: string[] = [];
+    for (const id of this.store.idsForgettableBy(streamTime, limit)) {
+      const pending = this.dedupeWrites.get(id);
+      // Re-sighted in this batch after its ttl: it has a new t0 and must stay.
+      if (pending === undefined) ids.push(id);
+    }
+    return ids;
+  }
+
+  get size(): number {
+    return this.dedupeWrites.size + this.windowWrites.size;
+  }
+
+  /** The changelog records for this transaction's writes, one per changed key. */
+  changelogRecords(): ChangelogRecord[] {
+    return changelogRecordsFor(this.dedupeWrites, this.windowWrites);
+  }
+
+  /**
+   * Makes the writes durable in LMDB together with the input offset they bring the store to:
+   * the last step of the checkpoint, run only after Kafka committed the same batch.
+   */
+  commitLocal(meta: { inputOffset: string; changelogNext: string | undefined; streamTime: number }): void {
+    this.store.write((w) => {
+      for (const [id, t0] of this.dedupeWrites) {
+        if (t0 === null) w.deleteDedupe(id);
+        else w.putDedupe(id, t0);
+      }
+      for (const [key, state] of this.windowWrites) {
+        if (state === null) w.deleteWindow(key);
+        else w.putWindow(key, state);
+      }
+      w.setMeta({ ...meta, committedAtMs: Date.now() });
+    });
+  }
+}
