@@ -6,4 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 const built = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const { main } = existsSync(built) ? await import(built) : await import('../src/cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Everything was closed in order by now; a client timer left behind must not keep a stopped
+// service alive, so give stdio a moment to drain and then exit.
+setTimeout(() => process.exit(code), 1000).unref();

@@ -83,19 +83,22 @@ export async function startPipeline(config: SluiceConfig, log: Logger): Promise<
   const stateDir = resolve(config.application.stateDir);
   checkStateDir(stateDir);
 
-  const kafka = new Kafka({
-    clientId: config.kafka.clientId,
-    brokers: [...config.kafka.brokers],
-    logLevel: logLevel.WARN,
-    logCreator: kafkaLogger(log),
-    connectionTimeout: 3000,
-    retry: { retries: 0 },
-  });
-  const admin = kafka.admin();
-  await connectWithBackoff(admin, config, log);
+  const probe = new Kafka({ clientId: config.kafka.clientId, brokers: [...config.kafka.brokers], logLevel: logLevel.WARN, logCreator: kafkaLogger(log), connectionTimeout: 3000, retry: { retries: 0 } }).admin();
+  await connectWithBackoff(probe, config, log);
+  await probe.disconnect();
   // After the first contact, transient broker errors are retried by the client as usual.
   const client = new Kafka({ clientId: config.kafka.clientId, brokers: [...config.kafka.brokers], logLevel: logLevel.WARN, logCreator: kafkaLogger(log), connectionTimeout: 3000, retry: { retries: 8 } });
+  const admin = client.admin();
+  await admin.connect();
+  try {
+    return await startConnected(config, log, client, admin, stateDir);
+  } catch (err) {
+    await admin.disconnect().catch(() => undefined);
+    throw err;
+  }
+}
 
+async function startConnected(config: SluiceConfig, log: Logger, client: Kafka, admin: Admin, stateDir: string): Promise<RunningPipeline> {
   const appId = config.application.id;
   const inputTopic = config.input.topic;
   const changelog = changelogTopic(config);

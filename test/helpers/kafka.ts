@@ -61,15 +61,66 @@ export async function readTopic(topic: string, opts: { done: (msgs: ReadMessage[
         if (opts.done(msgs)) resolveDone();
       },
     });
-    if (opts.done(msgs)) resolveDone();
+    // Conditions such as "quiet for 2s" change without a new message, so check on a timer too.
+    const poll = setInterval(() => {
+      if (opts.done(msgs)) resolveDone();
+    }, 200);
     const timeoutMs = opts.timeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
     const outcome = await Promise.race([finished.then(() => 'done' as const), timedOut]);
     clearTimeout(timer);
+    clearInterval(poll);
     if (outcome === 'timeout') throw new Error(`readTopic(${topic}): condition not met after ${timeoutMs}ms; read ${msgs.length} messages`);
     return msgs;
   } finally {
     await consumer.disconnect();
   }
+}
+
+/** Reads everything committed to `topic`: at least `min` records, then until nothing new arrives for `quietMs`. */
+export async function readAllCommitted(topic: string, min: number, quietMs = 2000, timeoutMs = 60_000): Promise<ReadMessage[]> {
+  let lastCount = -1;
+  let lastChange = Date.now();
+  return readTopic(topic, {
+    timeoutMs,
+    done: (m) => {
+      if (m.length !== lastCount) {
+        lastCount = m.length;
+        lastChange = Date.now();
+      }
+      return m.length >= min && Date.now() - lastChange >= quietMs;
+    },
+  });
+}
+
+/** Produces records to explicit partitions, in order, acknowledged by all replicas. */
+export async function produceToPartitions(topic: string, records: readonly { partition: number; key: string | null; value: string | null }[]): Promise<void> {
+  const producer = testKafka('sluice-test-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    for (let i = 0; i < records.length; i += 2000) {
+      const chunk = records.slice(i, i + 2000);
+      await producer.send({ topic, acks: -1, messages: chunk.map((r) => ({ partition: r.partition, key: r.key, value: r.value })) });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Waits until the group's committed offsets reach the end of every partition of `topic`. */
+export async function waitForCommittedEnd(groupId: string, topic: string, timeoutMs = 120_000, onTick?: () => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await withAdmin(async (admin) => {
+    const ends = await admin.fetchTopicOffsets(topic);
+    for (;;) {
+      const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const parts = committed[0]?.partitions ?? [];
+      const behind = ends.filter((e) => parts.find((p) => p.partition === e.partition)?.offset !== e.high && e.high !== '0');
+      if (behind.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`group ${groupId} did not reach the end of ${topic}: behind on ${JSON.stringify(behind.map((b) => ({ p: b.partition, end: b.high, at: parts.find((x) => x.partition === b.partition)?.offset })))}`);
+      onTick?.();
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  });
 }

@@ -1,0 +1,317 @@
+// Deterministic "treasure hunt" player-action streams for end-to-end checks against the oracle.
+// Every random choice comes from one seeded PRNG so a failing seed can be replayed exactly.
+import type { OracleConfig, OracleRecord } from './oracle.ts';
+
+export type InvalidKind =
+  | 'not-json'
+  | 'json-array'
+  | 'missing-id'
+  | 'missing-ts'
+  | 'zoneless-ts'
+  | 'string-points'
+  | 'key-mismatch'
+  | 'null-value';
+
+export type EventKind =
+  | 'normal'
+  | 'iso-time'
+  | 'duplicate-exact'
+  | 'duplicate-shifted'
+  | 'out-of-order'
+  | 'late'
+  | 'repeat-after-ttl'
+  | 'flush'
+  | InvalidKind;
+
+export const INVALID_KINDS: readonly InvalidKind[] = ['not-json', 'json-array', 'missing-id', 'missing-ts', 'zoneless-ts', 'string-points', 'key-mismatch', 'null-value'];
+
+/** An input record plus why the generator made it; `kind` is for test diagnostics, not for Kafka. */
+export type GeneratedRecord = OracleRecord & { kind: EventKind };
+
+export type StreamOptions = {
+  seed: number;
+  partitions: number;
+  /** Total records produced, every kind included. */
+  events: number;
+  players?: number;
+  baseTimeMs?: number;
+  /** Mean event-time advance per record on each partition. */
+  stepMs?: number;
+  /** About one record in this many is invalid; 0 disables. */
+  invalidEvery?: number;
+  duplicateRate?: number;
+  outOfOrderRate?: number;
+  lateRate?: number;
+  /**
+   * Needs a stream whose per-partition span exceeds ttlMs (events / partitions * stepMs);
+   * until then these fall back to normal events.
+   */
+  repeatAfterTtlRate?: number;
+  isoTimeRate?: number;
+  /** Share of events whose eventId is a JSON number rather than a string. */
+  numericIdRate?: number;
+  /** Must match the pipeline's dedupe ttl so repeats land after it and shifted duplicates within it. */
+  ttlMs?: number;
+  /** Must stay below the smallest window grace so these are still accepted. */
+  outOfOrderMaxMs?: number;
+  /** Must exceed the largest size + grace so these are late for every window. */
+  lateByMs?: number;
+};
+
+export const ACTIONS = ['dig', 'trade', 'find'] as const;
+
+type PlayerEvent = { eventId: string | number; playerId: string; action: string; points: number | string; score: number; ts: number | string };
+
+type Sent = { eventId: string | number; player: string; ts: number; value: string };
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 32-bit FNV-1a over UTF-8; tests produce to this partition explicitly, so it need not match Kafka's. */
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  return h;
+}
+
+export function partitionFor(key: string, partitions: number): number {
+  return fnv1a(key) % partitions;
+}
+
+/** The first `player-<n>` name that lands on `partition`. */
+export function playerOnPartition(partition: number, partitions: number, from = 0): string {
+  for (let n = from; ; n++) if (partitionFor(`player-${n}`, partitions) === partition) return `player-${n}`;
+}
+
+export function generateStream(opts: StreamOptions): GeneratedRecord[] {
+  const o = {
+    players: 20,
+    baseTimeMs: Date.UTC(2024, 0, 1),
+    stepMs: 20,
+    invalidEvery: 50,
+    duplicateRate: 0.04,
+    outOfOrderRate: 0.05,
+    lateRate: 0.005,
+    repeatAfterTtlRate: 0.005,
+    isoTimeRate: 0.05,
+    numericIdRate: 0.1,
+    ttlMs: 120_000,
+    outOfOrderMaxMs: 8_000,
+    lateByMs: 10 * 60_000,
+    ...opts,
+  };
+  const rand = mulberry32(o.seed);
+  const int = (min: number, max: number): number => min + Math.floor(rand() * (max - min + 1));
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
+
+  const playersOf: string[][] = Array.from({ length: o.partitions }, () => []);
+  for (let n = 0; n < o.players; n++) playersOf[partitionFor(`player-${n}`, o.partitions)]!.push(`player-${n}`);
+  // Every partition needs a player, or its clock and offsets would never move.
+  for (let p = 0; p < o.partitions; p++) if (playersOf[p]!.length === 0) playersOf[p]!.push(playerOnPartition(p, o.partitions, o.players));
+
+  const clock = new Array<number>(o.partitions).fill(o.baseTimeMs);
+  const offsets = new Array<number>(o.partitions).fill(0);
+  const history: Sent[][] = Array.from({ length: o.partitions }, () => []);
+  const out: GeneratedRecord[] = [];
+  let seq = 0;
+
+  // Numeric ids start at 0 on purpose: a falsy id must still be an id.
+  const newId = (): string | number => (rand() < o.numericIdRate ? seq++ : `e${o.seed}-${seq++}`);
+  const event = (player: string, ts: number | string, eventId = newId()): PlayerEvent => ({
+    eventId,
+    playerId: player,
+    action: pick(ACTIONS),
+    points: int(0, 50),
+    score: int(-50, 999),
+    ts,
+  });
+  const emit = (p: number, kind: EventKind, key: string | null, value: string | null, timestampMs: number): void => {
+    out.push({ partition: p, offset: offsets[p]!++, key, value, timestampMs, kind });
+  };
+  const emitCounted = (p: number, kind: EventKind, e: PlayerEvent, ts: number): Sent => {
+    const value = JSON.stringify(e);
+    emit(p, kind, e.playerId, value, ts);
+    return { eventId: e.eventId, player: e.playerId, ts, value };
+  };
+
+  // Each builds on a well-formed event so exactly one thing is wrong with it.
+  const breakers: Record<InvalidKind, (e: PlayerEvent, now: number) => { key?: string; value: string | null }> = {
+    'not-json': (e) => ({ value: JSON.stringify(e).slice(0, 30) }),
+    'json-array': (e) => ({ value: JSON.stringify([e]) }),
+    'missing-id': (e) => ({ value: JSON.stringify({ ...e, eventId: undefined }) }),
+    'missing-ts': (e) => ({ value: JSON.stringify({ ...e, ts: undefined }) }),
+    'zoneless-ts': (e, now) => ({ value: JSON.stringify({ ...e, ts: new Date(now).toISOString().slice(0, -1) }) }),
+    'string-points': (e) => ({ value: JSON.stringify({ ...e, points: String(e.points) }) }),
+    'key-mismatch': (e) => ({ key: `${e.playerId}-other`, value: JSON.stringify(e) }),
+    'null-value': () => ({ value: null }),
+  };
+
+  for (let i = 0; i < o.events; i++) {
+    const p = int(0, o.partitions - 1);
+    const player = pick(playersOf[p]!);
+    const now = (clock[p] = clock[p]! + int(0, 2 * o.stepMs));
+    const past = history[p]!;
+
+    if (o.invalidEvery > 0 && rand() < 1 / o.invalidEvery) {
+      const kind = pick(INVALID_KINDS);
+      const broken = breakers[kind](event(player, now, `bad${o.seed}-${seq++}`), now);
+      emit(p, kind, broken.key ?? player, broken.value, now);
+      continue;
+    }
+    // Cumulative bands over one roll; a kind whose precondition fails falls through to the next.
+    const roll = rand();
+    let band = 0;
+    const within = (rate: number): boolean => roll < (band += rate);
+    if (within(o.duplicateRate) && past.length > 0) {
+      const original = pick(past.slice(-20));
+      if (rand() < 0.5) {
+        emit(p, 'duplicate-exact', original.player, original.value, original.ts);
+      } else {
+        const ts = original.ts + int(1, 5_000);
+        emit(p, 'duplicate-shifted', original.player, JSON.stringify({ ...(JSON.parse(original.value) as PlayerEvent), ts }), ts);
+      }
+      continue;
+    }
+    if (within(o.outOfOrderRate)) {
+      const ts = now - int(1, o.outOfOrderMaxMs);
+      past.push(emitCounted(p, 'out-of-order', event(player, ts), ts));
+      continue;
+    }
+    // Only late once stream time exists; before that nothing is closed.
+    if (within(o.lateRate) && past.length > 0) {
+      const ts = now - o.lateByMs - int(0, 60_000);
+      emitCounted(p, 'late', event(player, ts), ts);
+      continue;
+    }
+    if (within(o.repeatAfterTtlRate)) {
+      const old = past.length > 0 ? pick(past) : undefined;
+      if (old !== undefined && old.ts < now - o.ttlMs - 1_000) {
+        // The repeat is a new first sighting, so later repeats must measure ttl from here.
+        Object.assign(old, emitCounted(p, 'repeat-after-ttl', event(old.player, now, old.eventId), now));
+        continue;
+      }
+    }
+    if (rand() < o.isoTimeRate) {
+      const iso = rand() < 0.5 ? new Date(now).toISOString() : isoWithOffset(now, pick([120, -300, 330, -570]));
+      past.push(emitCounted(p, 'iso-time', event(player, iso), now));
+    } else {
+      past.push(emitCounted(p, 'normal', event(player, now), now));
+    }
+  }
+  return out;
+}
+
+function isoWithOffset(ms: number, offsetMin: number): string {
+  const local = new Date(ms + offsetMin * 60_000).toISOString().slice(0, -1);
+  const abs = Math.abs(offsetMin);
+  const hh = String(Math.floor(abs / 60)).padStart(2, '0');
+  const mm = String(abs % 60).padStart(2, '0');
+  return `${local}${offsetMin < 0 ? '-' : '+'}${hh}:${mm}`;
+}
+
+/**
+ * One valid event per partition an hour after `afterTimeMs`, so stream time passes every earlier
+ * window's end + grace. Offsets continue after `stream`'s; the oracle must see these too.
+ */
+export function closingRecords(partitions: number, afterTimeMs: number, stream: readonly OracleRecord[] = []): GeneratedRecord[] {
+  const next = new Array<number>(partitions).fill(0);
+  for (const r of stream) next[r.partition] = Math.max(next[r.partition] ?? 0, r.offset + 1);
+  const ts = afterTimeMs + 3_600_000;
+  return next.map((offset, p) => {
+    const playerId = playerOnPartition(p, partitions);
+    const value = JSON.stringify({ eventId: `flush-${p}-${ts}`, playerId, action: 'dig', points: 0, score: 0, ts });
+    return { partition: p, offset, key: playerId, value, timestampMs: ts, kind: 'flush' as const };
+  });
+}
+
+/** `stream` followed by its closing records, timed after the latest record timestamp in it. */
+export function withClosingRecords(stream: readonly GeneratedRecord[], partitions: number): GeneratedRecord[] {
+  const latest = stream.reduce((max, r) => Math.max(max, r.timestampMs), -Infinity);
+  return [...stream, ...closingRecords(partitions, Number.isFinite(latest) ? latest : 0, stream)];
+}
+
+export const DEFAULT_TEST_PIPELINE: OracleConfig = {
+  keyField: 'playerId',
+  idField: 'eventId',
+  ttlMs: 120_000,
+  eventTimeField: 'ts',
+  maxRecordBytes: 1_048_576,
+  windows: [
+    {
+      name: 'per_player_1m',
+      groupBy: ['playerId'],
+      sizeMs: 60_000,
+      advanceMs: 60_000,
+      graceMs: 10_000,
+      aggregates: [
+        { name: 'actions', fn: 'count' },
+        { name: 'points', fn: 'sum', field: 'points' },
+        { name: 'best', fn: 'max', field: 'score' },
+        { name: 'worst', fn: 'min', field: 'score' },
+        { name: 'avgScore', fn: 'avg', field: 'score' },
+      ],
+    },
+    {
+      name: 'per_player_5m_by_1m',
+      groupBy: ['playerId', 'action'],
+      sizeMs: 300_000,
+      advanceMs: 60_000,
+      graceMs: 30_000,
+      aggregates: [{ name: 'actions', fn: 'count' }],
+    },
+  ],
+};
+
+export type PipelineYamlOptions = {
+  brokers: string;
+  appId: string;
+  input: string;
+  output: string;
+  dlq: string;
+  stateDir: string;
+  guarantee?: 'exactly-once' | 'at-least-once';
+  emit?: 'final' | 'update';
+};
+
+/** sluice YAML for DEFAULT_TEST_PIPELINE, derived from it so the oracle and the engine cannot drift apart. */
+export function pipelineYaml(opts: PipelineYamlOptions): string {
+  const cfg = DEFAULT_TEST_PIPELINE;
+  // JSON strings are valid YAML scalars, which sidesteps quoting rules for paths and names.
+  const q = (s: string): string => JSON.stringify(s);
+  const brokers = opts.brokers.split(',').map((b) => q(b.trim()));
+  const lines = [
+    `kafka: { brokers: [${brokers.join(', ')}], clientId: sluice-test }`,
+    `application: { id: ${q(opts.appId)}, guarantee: ${opts.guarantee ?? 'exactly-once'}, stateDir: ${q(opts.stateDir)} }`,
+    `input: { topic: ${q(opts.input)}, format: json, key: ${cfg.keyField}, eventTime: { field: ${cfg.eventTimeField!} }, maxRecordBytes: ${cfg.maxRecordBytes} }`,
+    `dedupe: { idField: ${cfg.idField!}, ttl: ${duration(cfg.ttlMs!)} }`,
+    'windows:',
+  ];
+  for (const w of cfg.windows) {
+    const aggs = w.aggregates.map((a) => `${a.name}: ${a.fn}(${a.field ?? ''})`);
+    lines.push(
+      `  - name: ${w.name}`,
+      `    groupBy: [${w.groupBy.join(', ')}]`,
+      w.sizeMs === w.advanceMs ? `    tumbling: ${duration(w.sizeMs)}` : `    hopping: { size: ${duration(w.sizeMs)}, advance: ${duration(w.advanceMs)} }`,
+      `    grace: ${duration(w.graceMs)}`,
+      `    emit: ${opts.emit ?? 'final'}`,
+      `    aggregates: { ${aggs.join(', ')} }`,
+    );
+  }
+  lines.push(`output: { topic: ${q(opts.output)} }`, `deadLetter: { topic: ${q(opts.dlq)} }`, '');
+  return lines.join('\n');
+}
+
+function duration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+    if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
