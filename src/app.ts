@@ -135,11 +135,6 @@ async function startConnected(config: SluiceConfig, log: Logger, client: Kafka, 
       tombstoneRetentionMs,
       sink,
       restorer,
-      committedOffset: async () => {
-        const res = await admin.fetchOffsets({ groupId: appId, topics: [inputTopic] });
-        const off = res[0]?.partitions.find((x) => x.partition === partition)?.offset;
-        return off === undefined || off === '-1' ? undefined : off;
-      },
       changelogEnd: async () => (await admin.fetchTopicOffsets(changelog)).find((x) => x.partition === partition)?.high ?? '0',
       metrics,
       log,
@@ -153,6 +148,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: Kafka, 
     partitions,
     guarantee: config.application.guarantee,
     maxBytesPerPartition: config.batch.maxBytes,
+    sessionTimeoutMs: config.kafka.sessionTimeout,
     createLane,
     metrics,
     log,

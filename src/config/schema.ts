@@ -188,6 +188,10 @@ export const configSchema = z
         brokers: z.array(broker).min(1, { error: 'at least one broker is required' }).describe('Bootstrap brokers as host:port.'),
         clientId: z.string().min(1).default('sluice').describe('Kafka client id.'),
         connectTimeout: duration.prefault('30s').describe('How long to keep retrying unreachable brokers at startup.'),
+        sessionTimeout: duration
+          .prefault('30s')
+          .refine((ms) => ms >= 6000, { error: 'must be at least 6s (the broker minimum)' })
+          .describe('Consumer group session timeout: how long a crashed instance holds its partitions before the group moves them.'),
       })
       .describe('Kafka connection.'),
     application: z

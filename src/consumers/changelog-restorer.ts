@@ -7,7 +7,6 @@ import { AssignerProtocol } from 'kafkajs';
 import type { Kafka, PartitionAssigner } from 'kafkajs';
 import { sluiceError } from '../errors.ts';
 import { applyChangelogRecord } from '../state/changelog-codec.ts';
-import type { ChangelogMeta } from '../state/changelog-codec.ts';
 import type { PartitionStore } from '../state/partition-store.ts';
 
 export interface RestoreRequest {
@@ -15,10 +14,11 @@ export interface RestoreRequest {
   partition: number;
   /** first changelog offset to read; undefined = from the earliest */
   fromOffset: string | undefined;
-  /** stop once a meta record says the store reached this input offset (exactly-once) */
-  untilInputOffset: string | undefined;
-  /** or stop at this changelog end offset (at-least-once, where there are no transactions) */
-  untilChangelogEnd: string | undefined;
+  /**
+   * Stop once the read position reaches this offset: the partition's high watermark, read after
+   * the lane fenced every earlier producer, so no transaction on it is still open.
+   */
+  untilOffset: string;
   /** keeps the application's group membership alive during a long restore */
   heartbeat: () => Promise<void>;
   /** how long the changelog may stay silent before the restore gives up */
@@ -52,7 +52,8 @@ export class ChangelogRestorer {
 
   /** Applies changelog records to `store`; returns how many were applied. */
   async restore(store: PartitionStore, req: RestoreRequest): Promise<number> {
-    if (req.untilChangelogEnd !== undefined && req.fromOffset !== undefined && BigInt(req.fromOffset) >= BigInt(req.untilChangelogEnd)) return 0;
+    const end = BigInt(req.untilOffset);
+    if (req.fromOffset !== undefined && BigInt(req.fromOffset) >= end) return 0;
     const consumer = this.kafka.consumer({
       groupId: `${this.groupPrefix}-restore-${req.partition}-${randomBytes(4).toString('hex')}`,
       partitionAssigners: [singlePartitionAssigner(req.topic, req.partition)],
@@ -67,6 +68,18 @@ export class ChangelogRestorer {
     let finish!: (err?: Error) => void;
     const finished = new Promise<void>((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
     let done = false;
+    // The position counts control records (transaction markers) too, which never reach eachBatch:
+    // a read_committed partition often ends in a marker, so the end is seen through batch events.
+    const reachedEnd = (lastOffset: string) => {
+      lastProgress = Date.now();
+      if (!done && BigInt(lastOffset) + 1n >= end) {
+        done = true;
+        finish();
+      }
+    };
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      if (e.payload.partition === req.partition) reachedEnd(e.payload.lastOffset);
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: req.topic, fromBeginning: true });
@@ -75,27 +88,17 @@ export class ChangelogRestorer {
         eachBatchAutoResolve: true,
         eachBatch: async ({ batch }) => {
           if (done || batch.partition !== req.partition) return;
-          let meta: ChangelogMeta | undefined;
-          let reached = false;
           const messages = batch.messages;
+          const next = (BigInt(batch.lastOffset()) + 1n).toString();
           store.write((w) => {
             for (const m of messages) {
-              const key = m.key?.toString() ?? '';
-              const value = m.value === null ? null : m.value.toString();
-              meta = applyChangelogRecord(w, key, value) ?? meta;
+              applyChangelogRecord(w, m.key?.toString() ?? '', m.value === null ? null : m.value.toString());
               applied++;
-              if (meta !== undefined && req.untilInputOffset !== undefined && meta.inputOffset === req.untilInputOffset) reached = true;
-              if (req.untilChangelogEnd !== undefined && BigInt(m.offset) + 1n >= BigInt(req.untilChangelogEnd)) reached = true;
             }
             // Same transaction as the records: a crash mid-restore resumes from here, not from zero.
-            const last = messages[messages.length - 1];
-            if (last) w.setMeta({ changelogNext: (BigInt(last.offset) + 1n).toString() });
+            w.setMeta({ changelogNext: next });
           });
-          lastProgress = Date.now();
-          if (reached) {
-            done = true;
-            finish();
-          }
+          reachedEnd(batch.lastOffset());
         },
       });
       if (req.fromOffset !== undefined) consumer.seek({ topic: req.topic, partition: req.partition, offset: req.fromOffset });
@@ -108,7 +111,7 @@ export class ChangelogRestorer {
           lastHeartbeat = Date.now();
         }
         if (Date.now() - lastProgress > stallMs) {
-          throw sluiceError('SLUICE_KAFKA', `restoring partition ${req.partition} from ${req.topic} stalled: no changelog record for ${Math.round(stallMs / 1000)}s before reaching input offset ${req.untilInputOffset ?? '-'} / changelog end ${req.untilChangelogEnd ?? '-'}`);
+          throw sluiceError('SLUICE_KAFKA', `restoring partition ${req.partition} from ${req.topic} stalled: no progress for ${Math.round(stallMs / 1000)}s before reaching offset ${req.untilOffset}`);
         }
       }
       await finished;

@@ -15,6 +15,7 @@ export interface GroupConsumerOptions {
   partitions: number;
   guarantee: 'exactly-once' | 'at-least-once';
   maxBytesPerPartition: number;
+  sessionTimeoutMs: number;
   createLane: (partition: number, consumer: Consumer) => Lane;
   metrics: PipelineMetrics;
   log: Logger;
@@ -41,8 +42,8 @@ export class GroupConsumer {
       readUncommitted: false,
       maxBytesPerPartition: opts.maxBytesPerPartition,
       maxWaitTimeInMs: 100,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: opts.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
       rebalanceTimeout: 60_000,
       allowAutoTopicCreation: false,
     });

@@ -33,7 +33,7 @@ export interface LaneOptions {
   tombstoneRetentionMs: number;
   sink: LaneSink;
   restorer: ChangelogRestorer;
-  committedOffset: () => Promise<string | undefined>;
+  /** the changelog partition's high watermark */
   changelogEnd: () => Promise<string>;
   metrics: PipelineMetrics;
   log: Logger;
@@ -76,49 +76,43 @@ export class Lane {
 
   /**
    * Opening order matters:
-   *   1. init the partition's transactional producer: fences a zombie owner and resolves its open transaction;
-   *   2. only then read the committed input offset (now stable) and compare with the local store;
-   *   3. bring LMDB up to date from the changelog (replay the gap, or restore whole);
-   *   4. the caller then skips input below `nextOffset` and processes the rest.
+   *   1. init the partition's transactional producer: fences a zombie owner and makes the
+   *      coordinator finish (commit or abort) whatever transaction it left open;
+   *   2. only then read the changelog partition's end: no transaction on it is open any more, so
+   *      the end is exactly the last committed batch (the group's committed offset is not used:
+   *      without KIP-447's stable offset fetch it can lag for a moment after fencing);
+   *   3. bring LMDB up to that end: replay the gap after what it holds, or restore it whole;
+   *   4. resume at the input offset named by the store's last changelog meta record; the caller
+   *      skips input below it (a zombie may have committed past the fetch position).
    */
   async open(heartbeat: () => Promise<void>): Promise<void> {
     const { partition, log, metrics } = this.opts;
     await this.opts.sink.open();
-    const committed = await this.opts.committedOffset();
+    const end = await this.opts.changelogEnd();
     const store = new PartitionStore(this.opts.storePath, this.times);
     this.store = store;
     const local = store.meta();
-    const eos = this.opts.guarantee === 'exactly-once';
     const fresh = local.committedAtMs === undefined || Date.now() - local.committedAtMs < this.opts.tombstoneRetentionMs;
 
-    let mode: RestoreMode = 'none';
+    let mode: RestoreMode;
     let from: string | undefined;
-    if (committed === undefined) {
-      // Never committed: whatever is on disk belongs to an earlier life of this application id.
-      if (local.inputOffset !== undefined) store.wipe();
-    } else if (local.inputOffset === committed) {
-      mode = 'none';
-    } else if (local.inputOffset !== undefined && local.changelogNext !== undefined && fresh && BigInt(local.inputOffset) < BigInt(committed)) {
-      mode = 'replay';
+    if (local.changelogNext !== undefined && fresh && BigInt(local.changelogNext) <= BigInt(end)) {
+      mode = local.changelogNext === end ? 'none' : 'replay';
       from = local.changelogNext;
-    } else if (!eos && local.inputOffset !== undefined && fresh && BigInt(local.inputOffset) > BigInt(committed)) {
-      mode = 'none'; // at-least-once: state ahead of offsets is expected after a crash; dedupe hides the replay
+    } else if (BigInt(end) === 0n) {
+      // Nothing was ever committed for this partition: whatever is on disk is from an earlier life.
+      mode = 'none';
+      if (local.inputOffset !== undefined) store.wipe();
     } else {
+      // No usable local state: never here, too old for the tombstones, or ahead of the changelog.
       mode = 'full';
       store.wipe();
     }
-    if (mode !== 'none' && committed !== undefined) {
+    if (mode !== 'none') {
       const started = Date.now();
-      this.restoredRecords = await this.opts.restorer.restore(store, {
-        topic: this.opts.topics.changelog,
-        partition,
-        fromOffset: from,
-        untilInputOffset: eos ? committed : undefined,
-        untilChangelogEnd: eos ? undefined : await this.opts.changelogEnd(),
-        heartbeat,
-      });
+      this.restoredRecords = await this.opts.restorer.restore(store, { topic: this.opts.topics.changelog, partition, fromOffset: from, untilOffset: end, heartbeat });
+      store.write((w) => w.setMeta({ changelogNext: end }));
       metrics.restoredRecords.inc({ partition, mode }, this.restoredRecords);
-      if (eos) store.write((w) => w.setMeta({ inputOffset: committed }));
       log.info(`partition ${partition}: restored (${mode}) ${this.restoredRecords} changelog records in ${Date.now() - started} ms`);
     }
     metrics.restores.inc({ partition, mode });
@@ -126,9 +120,11 @@ export class Lane {
     const meta = store.meta();
     this.streamTime = meta.streamTime;
     this.changelogNext = meta.changelogNext;
-    this.nextOffset = committed === undefined ? undefined : BigInt(committed);
+    // At-least-once reprocesses from the group's offset: its outputs may be missing even where
+    // the changelog already holds the state, and dedupe hides what the state saw.
+    this.nextOffset = this.opts.guarantee === 'exactly-once' && meta.inputOffset !== undefined ? BigInt(meta.inputOffset) : undefined;
     this.checkpoint = new Checkpoint(this.opts.sink, this.opts.topics, partition);
-    log.info(`partition ${partition}: lane open, restore=${mode}, next offset ${this.nextOffset ?? 'earliest'}, stream time ${Number.isFinite(this.streamTime) ? new Date(this.streamTime).toISOString() : 'none'}, ${store.countDedupe()} ids, ${store.countWindows()} open windows`);
+    log.info(`partition ${partition}: lane open, restore=${mode}, changelog end ${end}, next offset ${this.nextOffset ?? 'from group'}, stream time ${Number.isFinite(this.streamTime) ? new Date(this.streamTime).toISOString() : 'none'}, ${store.countDedupe()} ids, ${store.countWindows()} open windows`);
   }
 
   /** Processes a fetched batch in bounded chunks, one checkpoint each. Returns the last offset handled. */

@@ -104,7 +104,9 @@ export class TransactionalLaneSink implements LaneSink {
         topics: [{ topic: position.topic, partitions: [{ partition: position.partition, offset: position.nextOffset }] }],
       });
       await txn.commit();
-      return end;
+      // The commit leaves one marker right after our last record (only this lane writes to the
+      // partition), so the partition's end, which the next open compares with, is one further.
+      return end === undefined ? undefined : (BigInt(end) + 1n).toString();
     } catch (err) {
       if (!isFenced(err)) await txn.abort().catch(() => undefined);
       throw this.classify(err);
@@ -143,7 +145,12 @@ export class AtLeastOnceLaneSink implements LaneSink {
   async commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined> {
     let end: string | undefined;
     try {
-      for (const chunk of chunkByBytes(records, this.maxBytes)) {
+      // Outputs before the changelog: state that says "seen" must never exist for an event whose
+      // output could still be missing, or the replay would drop it as a duplicate.
+      const outputs = records.filter((r) => r.topic !== changelogTopic);
+      const changelog = records.filter((r) => r.topic === changelogTopic);
+      for (const chunk of chunkByBytes(outputs, this.maxBytes)) await this.producer.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
+      for (const chunk of chunkByBytes(changelog, this.maxBytes)) {
         const result = (await this.producer.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 })) as SendResult;
         end = changelogEnd(chunk, result, changelogTopic, this.partition) ?? end;
       }

@@ -288,7 +288,7 @@ export function pipelineYaml(opts: PipelineYamlOptions): string {
   const q = (s: string): string => JSON.stringify(s);
   const brokers = opts.brokers.split(',').map((b) => q(b.trim()));
   const lines = [
-    `kafka: { brokers: [${brokers.join(', ')}], clientId: sluice-test }`,
+    `kafka: { brokers: [${brokers.join(', ')}], clientId: sluice-test, sessionTimeout: 6s }`,
     `application: { id: ${q(opts.appId)}, guarantee: ${opts.guarantee ?? 'exactly-once'}, stateDir: ${q(opts.stateDir)} }`,
     `input: { topic: ${q(opts.input)}, format: json, key: ${cfg.keyField}, eventTime: { field: ${cfg.eventTimeField!} }, maxRecordBytes: ${cfg.maxRecordBytes} }`,
     `dedupe: { idField: ${cfg.idField!}, ttl: ${duration(cfg.ttlMs!)} }`,

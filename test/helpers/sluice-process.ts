@@ -2,7 +2,7 @@
 // instant. Output goes to a log file that a failing test can print.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
@@ -15,6 +15,7 @@ export interface SluiceProcess {
 }
 
 export function runSluice(args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): SluiceProcess {
+  appendFileSync(logFile, `--- sluice ${args.join(' ')} at ${new Date().toISOString()}\n`);
   const out = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   child.stdout?.pipe(out, { end: false });
