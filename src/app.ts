@@ -107,8 +107,8 @@ async function startConnected(config: SluiceConfig, log: Logger, client: Kafka, 
   const metrics = createMetrics({ application: appId });
   let server: Server | undefined;
   if (config.metrics.port !== 0) {
-    server = await serveMetrics(metrics.registry, config.metrics.port);
-    log.info(`metrics on http://127.0.0.1:${config.metrics.port}/metrics`);
+    server = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
+    log.info(`metrics on http://${config.metrics.host}:${config.metrics.port}/metrics`);
   }
   const spec = pipelineSpec(config);
   const restorer = new ChangelogRestorer(client, appId);

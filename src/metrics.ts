@@ -40,7 +40,7 @@ export async function counterTotal(counter: Counter, filter: Record<string, stri
   return n;
 }
 
-export function serveMetrics(registry: Registry, port: number): Promise<Server> {
+export function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
@@ -53,6 +53,6 @@ export function serveMetrics(registry: Registry, port: number): Promise<Server> 
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }

@@ -113,6 +113,6 @@ export function describeConfig(config: SluiceConfig): string {
       : 'dedupe off',
     ...config.windows.map(describeWindow),
     `commit at least every ${config.commit.intervalMs}ms, at most ${config.batch.maxRecords} records / ${config.batch.maxBytes} bytes per transaction; ` +
-      `metrics ${config.metrics.port === 0 ? 'off' : `on 127.0.0.1:${config.metrics.port}/metrics`}; log ${config.log.level}`,
+      `metrics ${config.metrics.port === 0 ? 'off' : `on ${config.metrics.host}:${config.metrics.port}/metrics`}; log ${config.log.level}`,
   ].join('\n');
 }

@@ -250,7 +250,12 @@ export const configSchema = z
       .describe('Transaction size limits.'),
     metrics: z
       .strictObject({
-        port: z.int().min(0).max(65_535).default(0).describe('Serve Prometheus metrics on `127.0.0.1:<port>/metrics`; 0 disables.'),
+        port: z.int().min(0).max(65_535).default(0).describe('Serve Prometheus metrics on `<host>:<port>/metrics`; 0 disables.'),
+        host: z
+          .string()
+          .min(1)
+          .default('127.0.0.1')
+          .describe('Address the metrics endpoint listens on; `0.0.0.0` lets Prometheus scrape it from outside the pod.'),
       })
       .prefault({})
       .describe('Metrics endpoint.'),
