@@ -61,13 +61,13 @@ describe('durations', () => {
 describe('defaults', () => {
   it('fills every optional field', () => {
     const config = configSchema.parse(minimal);
-    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'sluice', connectTimeout: 30_000 });
+    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'sluice', connectTimeout: 30_000, sessionTimeout: 30_000 });
     expect(config.application).toEqual({ id: 'player-stats', guarantee: 'exactly-once', stateDir: './.sluice-state' });
     expect(config.input).toEqual({ topic: 'player-actions', format: 'json', key: 'playerId', maxRecordBytes: 1_048_576 });
     expect(config.dedupe).toBeUndefined();
     expect(config.commit).toEqual({ intervalMs: 100 });
     expect(config.batch).toEqual({ maxRecords: 2000, maxBytes: 524_288 });
-    expect(config.metrics).toEqual({ port: 0 });
+    expect(config.metrics).toEqual({ port: 0, host: '127.0.0.1' });
     expect(config.log).toEqual({ level: 'info' });
     expect(config.windows[0]).toMatchObject({ graceMs: 0, emit: 'final' });
   });
