@@ -196,9 +196,10 @@ export async function startBroker(opts: StartOptions): Promise<BrokerHandle> {
   ].join('\n'));
   const cp = `${libs}/*`;
   const jvm = [`-Xms${opts.heapMb ?? 768}m`, `-Xmx${opts.heapMb ?? 768}m`, '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${join(opts.dir, 'log4j2.properties')}`, '-cp', cp];
+  // base64url may start with "-"; the "=" form keeps the storage tool from reading it as a flag.
   const clusterId = randomBytes(16).toString('base64url');
   const started = Date.now();
-  const fmt = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { encoding: 'utf8' });
+  const fmt = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${props}`], { encoding: 'utf8' });
   if (fmt.status !== 0) throw new BrokerError(`formatting Kafka storage failed:\n${fmt.stdout}${fmt.stderr}`);
 
   const out = openSync(join(opts.dir, 'server.log'), 'a');
