@@ -52,7 +52,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   let log = createLogger('info');
   try {
     const config = loadConfigFile(args.config);
-    log = createLogger(config.log.level);
+    // The environment wins over the file, so an operator can turn on debug logs without a redeploy.
+    const level = process.env.SLUICE_LOG_LEVEL;
+    log = createLogger(level === 'debug' || level === 'info' || level === 'warn' || level === 'error' ? level : config.log.level);
     const pipeline = await startPipeline(config, log);
     await new Promise<void>((resolve) => {
       const onSignal = (sig: NodeJS.Signals) => {

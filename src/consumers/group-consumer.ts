@@ -30,9 +30,15 @@ export class GroupConsumer {
   private readonly opening = new Map<number, Promise<Lane>>();
   /** the batch each lane is processing, so a revoked lane is closed only once it is idle */
   private readonly inflight = new Map<number, Promise<unknown>>();
-  /** partitions whose producer was fenced: wait for the group to rebalance before reopening */
-  private readonly fenced = new Map<number, number>();
+  /**
+   * Partitions whose producer was fenced, with the join count and time: wait for the group to
+   * rebalance before reopening (reopening at once would fence the new owner back), but not for
+   * longer than a session timeout, in case no rebalance ever comes.
+   */
+  private readonly fenced = new Map<number, { join: number; at: number }>();
   private joins = 0;
+  /** this member's partitions as of the last join */
+  private assigned = new Set<number>();
   private stopping = false;
 
   constructor(opts: GroupConsumerOptions) {
@@ -51,8 +57,15 @@ export class GroupConsumer {
       this.joins++;
       this.fenced.clear();
       const assigned = new Set(e.payload.memberAssignment[opts.topic] ?? []);
+      this.assigned = assigned;
       opts.log.info(`joined group ${opts.groupId} (join #${this.joins}): partitions [${[...assigned].sort((a, b) => a - b).join(',')}]`);
       for (const p of [...this.lanes.keys()]) if (!assigned.has(p)) void this.closeLane(p, 'revoked');
+      // Open (fence, restore) right away rather than on the first batch, so a quiet partition's
+      // state is ready when its traffic comes back. kafkajs keeps heartbeating meanwhile, since
+      // this runs beside its fetch loop, not inside a batch.
+      for (const p of assigned) {
+        if (!this.lanes.has(p)) this.laneFor(p, async () => undefined).catch((err: unknown) => this.onLaneError(p, err, 'open'));
+      }
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       opts.log.error(`consumer crashed: ${e.payload.error.message}${e.payload.restart ? ' (restarting)' : ''}`);
@@ -71,7 +84,7 @@ export class GroupConsumer {
         if (!isRunning() || isStale() || this.stopping) return;
         const p = batch.partition;
         const fencedAt = this.fenced.get(p);
-        if (fencedAt !== undefined && fencedAt === this.joins) {
+        if (fencedAt !== undefined && fencedAt.join === this.joins && Date.now() - fencedAt.at < opts.sessionTimeoutMs) {
           await heartbeat().catch(() => undefined);
           await sleep(500);
           return;
@@ -108,9 +121,11 @@ export class GroupConsumer {
       const lane = this.opts.createLane(p, this.consumer);
       pending = lane
         .open(heartbeat)
-        .then(() => {
+        .then(async () => {
           this.lanes.set(p, lane);
           this.opts.metrics.lanes.set(this.lanes.size);
+          // Revoked while it was opening: the GROUP_JOIN handler could not see it yet.
+          if (!this.assigned.has(p)) await this.closeLane(p, 'revoked while opening');
           return lane;
         })
         .catch(async (err: unknown) => {
@@ -127,7 +142,7 @@ export class GroupConsumer {
     const code = isSluiceError(err) ? err.code : 'SLUICE_INTERNAL';
     this.opts.metrics.aborts.inc({ partition: p, code });
     if (err instanceof TaskMigratedError) {
-      this.fenced.set(p, this.joins);
+      this.fenced.set(p, { join: this.joins, at: Date.now() });
       this.opts.log.warn(`partition ${p}: ${err.message}`);
     } else {
       this.opts.log.warn(`partition ${p}: ${phase} failed, batch aborted and will be retried by a fresh lane: ${(err as Error).message}`);
