@@ -29,6 +29,8 @@ export interface LaneOptions {
   storePath: string;
   maxRecords: number;
   maxBytes: number;
+  /** upper bound on the time one transaction's processing may take */
+  commitIntervalMs: number;
   /** the changelog's delete.retention.ms: older local state may have missed tombstones */
   tombstoneRetentionMs: number;
   sink: LaneSink;
@@ -145,10 +147,10 @@ export class Lane {
         bytes += (messages[end]!.value?.length ?? 0) + (messages[end]!.key?.length ?? 0);
         end++;
       }
-      const chunk = messages.slice(i, end);
       const tx = new StoreTransaction(store, this.times);
-      const result = this.processor.process(chunk, tx, this.streamTime);
-      const lastOffset = chunk[chunk.length - 1]!.offset;
+      const result = this.processor.process(messages.slice(i, end), tx, this.streamTime, performance.now() + this.opts.commitIntervalMs);
+      end = i + result.consumed;
+      const lastOffset = messages[end - 1]!.offset;
       const nextOffset = (BigInt(lastOffset) + 1n).toString();
       const started = process.hrtime.bigint();
       const changelogNext = await checkpoint.commit({ tx, outputs: result.records, nextOffset, streamTime: result.streamTime, changelogNext: this.changelogNext });

@@ -48,9 +48,13 @@ export interface BatchStats {
   finals: number;
   updates: number;
   forgotten: number;
+  /** state of windows removed from the config, dropped without output */
+  dropped: number;
 }
 
 export interface BatchResult {
+  /** how many input records were processed: fewer than given when the deadline passed */
+  consumed: number;
   records: OutRecord[];
   streamTime: number;
   stats: BatchStats;
@@ -76,14 +80,24 @@ export class BatchProcessor {
     for (const w of spec.windows) this.windowsByName.set(w.name, w);
   }
 
-  process(records: readonly InputRecord[], store: BatchStore, streamTimeIn: number): BatchResult {
+  /**
+   * Processes records in order until all are done or `deadline` (a `performance.now()` time)
+   * passes, so that a slow batch still commits within the configured interval.
+   */
+  process(records: readonly InputRecord[], store: BatchStore, streamTimeIn: number, deadline = Number.POSITIVE_INFINITY): BatchResult {
     const spec = this.spec;
     const out: OutRecord[] = [];
-    const stats: BatchStats = { records: records.length, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, forgotten: 0 };
+    const stats: BatchStats = { records: 0, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, forgotten: 0, dropped: 0 };
     const dedupe = spec.idField !== undefined && spec.dedupeTtlMs !== undefined ? new DedupeProcessor(store, spec.dedupeTtlMs) : undefined;
     let streamTime = streamTimeIn;
+    let consumed = records.length;
 
     for (let i = 0; i < records.length; i++) {
+      // Reading the clock costs more than a record; look every 64 records.
+      if ((i & 63) === 63 && performance.now() >= deadline) {
+        consumed = i;
+        break;
+      }
       const rec = records[i]!;
       const d = this.decode(rec.key, rec.value, Number(rec.timestamp));
       if (!d.ok) {
@@ -107,8 +121,13 @@ export class BatchProcessor {
     for (const key of store.windowsClosingBy(streamTime)) {
       const state = store.getWindow(key);
       if (state === undefined) continue;
-      out.push(this.outputRecord(state, true));
-      stats.finals++;
+      // A window the pipeline no longer defines has no output format: its state is dropped.
+      if (this.windowsByName.has(state.w)) {
+        out.push(this.outputRecord(state, true));
+        stats.finals++;
+      } else {
+        stats.dropped++;
+      }
       store.deleteWindow(key);
     }
     for (const key of store.touchedWindows) {
@@ -123,7 +142,8 @@ export class BatchProcessor {
         stats.forgotten++;
       }
     }
-    return { records: out, streamTime, stats };
+    stats.records = consumed;
+    return { consumed, records: out, streamTime, stats };
   }
 
   private aggregate(event: Record<string, unknown>, t: number, streamTime: number, store: BatchStore): void {

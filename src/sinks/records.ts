@@ -13,7 +13,12 @@ export function recordBytes(r: OutRecord): number {
   let n = 70;
   if (r.key !== null) n += typeof r.key === 'string' ? Buffer.byteLength(r.key) : r.key.length;
   if (r.value !== null) n += typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length;
-  if (r.headers) for (const k in r.headers) n += k.length + 10 + (r.headers[k]?.length ?? 0);
+  if (r.headers) {
+    for (const k in r.headers) {
+      const v = r.headers[k];
+      n += Buffer.byteLength(k) + 10 + (v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+    }
+  }
   return n;
 }
 

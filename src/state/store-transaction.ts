@@ -52,7 +52,7 @@ export class StoreTransaction implements DedupeStore {
   }
 
   deleteWindow(key: string): void {
-    if (this.createdWindows.delete(key)) {
+    if (this.createdWindows.delete(key) && this.store.getWindow(key) === undefined) {
       // Born and closed in the same batch: neither LMDB nor the changelog ever needs to know it.
       this.windowWrites.delete(key);
     } else {

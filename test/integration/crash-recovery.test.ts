@@ -17,6 +17,7 @@ describe('crash recovery (exactly-once)', () => {
     const slices = kills + 1;
     const per = Math.ceil(s.records.length / slices);
     const killedAt: string[] = [];
+    const logs: string[] = [];
 
     for (let k = 0; k < kills; k++) {
       await produce(s, s.records.slice(k * per, (k + 1) * per));
@@ -28,6 +29,7 @@ describe('crash recovery (exactly-once)', () => {
       p.child.kill('SIGKILL');
       await p.exited;
       killedAt.push(`${delay}ms`);
+      logs.push(p.log());
     }
     await produce(s, s.records.slice(kills * per));
     const last = runSluice(['run', '--config', s.configFile], join(s.dir, 'sluice-last.log'));
@@ -37,7 +39,7 @@ describe('crash recovery (exactly-once)', () => {
       last.child.kill('SIGTERM');
       await last.exited;
     }
-    const log = last.log();
+    const log = [...logs, last.log()].join('\n');
     console.log(`[crash] killed ${kills} times after ${killedAt.join(', ')}; restores: ${(log.match(/restored \((replay|full)\)/g) ?? []).length} (replay ${(log.match(/restored \(replay\)/g) ?? []).length})`);
     expect(killedAt).toHaveLength(5);
     await expectOracleOutput(s);

@@ -1,0 +1,177 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PartitionStore } from '../../../src/state/partition-store.ts';
+import type { StoreTimes, WindowState } from '../../../src/state/partition-store.ts';
+
+// Close times deliberately disagree with key order, so an index sorted by key would be caught.
+const times: StoreTimes = {
+  windowCloseAt: (s) => s.s + 100,
+  dedupeForgetAt: (t0) => t0 + 1000,
+};
+
+const state = (s: number, n = 1): WindowState => ({ w: 'w', g: ['a'], s, a: [n] });
+
+const dirs: string[] = [];
+const open: PartitionStore[] = [];
+
+function storeAt(path: string): PartitionStore {
+  const store = new PartitionStore(path, times);
+  open.push(store);
+  return store;
+}
+
+function freshPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-store-'));
+  dirs.push(dir);
+  return join(dir, 'nested', 'partition-0.mdb');
+}
+
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const all = (it: Iterable<string>): string[] => [...it];
+
+describe('PartitionStore windows', () => {
+  it('lists closing windows in close-time order, inclusive of the bound, honouring the limit', () => {
+    const store = storeAt(freshPath());
+    store.write((w) => {
+      w.putWindow('z', state(0));
+      w.putWindow('a', state(100));
+      w.putWindow('m', state(50));
+    });
+    expect(all(store.windowsClosingBy(Number.MAX_SAFE_INTEGER, 100))).toEqual(['z', 'm', 'a']);
+    expect(all(store.windowsClosingBy(150, 100))).toEqual(['z', 'm']);
+    expect(all(store.windowsClosingBy(149, 100))).toEqual(['z']);
+    expect(all(store.windowsClosingBy(99, 100))).toEqual([]);
+    expect(all(store.windowsClosingBy(Number.MAX_SAFE_INTEGER, 2))).toEqual(['z', 'm']);
+    expect(store.countWindows()).toBe(3);
+  });
+
+  it('re-putting a window updates its value without a second index entry', () => {
+    const store = storeAt(freshPath());
+    store.write((w) => w.putWindow('k', state(0, 1)));
+    store.write((w) => w.putWindow('k', state(0, 2)));
+    expect(store.getWindow('k')).toEqual(state(0, 2));
+    expect(all(store.windowsClosingBy(Number.MAX_SAFE_INTEGER, 100))).toEqual(['k']);
+  });
+
+  it('deletes drop the window and its index entry; deleting an absent key is a no-op', () => {
+    const store = storeAt(freshPath());
+    store.write((w) => {
+      w.putWindow('a', state(0));
+      w.putWindow('b', state(10));
+    });
+    store.write((w) => {
+      w.deleteWindow('a');
+      w.deleteWindow('never');
+    });
+    expect(store.getWindow('a')).toBeUndefined();
+    expect(all(store.windowsClosingBy(Number.MAX_SAFE_INTEGER, 100))).toEqual(['b']);
+    store.write((w) => w.deleteWindow('b'));
+    expect(all(store.windowsClosingBy(Number.MAX_SAFE_INTEGER, 100))).toEqual([]);
+    expect(store.countWindows()).toBe(0);
+  });
+});
+
+describe('PartitionStore dedupe', () => {
+  it('lists forgettable ids in forget-time order and moves an id when its t0 changes', () => {
+    const store = storeAt(freshPath());
+    store.write((w) => {
+      w.putDedupe('x', 10);
+      w.putDedupe('y', 5);
+      w.putDedupe('b', 5);
+    });
+    store.write((w) => w.putDedupe('x', 20));
+    expect(store.getDedupe('x')).toBe(20);
+    // Same forget time: ties fall back to id order.
+    expect(all(store.idsForgettableBy(1010, 100))).toEqual(['b', 'y']);
+    expect(all(store.idsForgettableBy(1020, 100))).toEqual(['b', 'y', 'x']);
+    expect(all(store.idsForgettableBy(1020, 1))).toEqual(['b']);
+    expect(all(store.idsForgettableBy(1004, 100))).toEqual([]);
+  });
+
+  it('deletes drop the id and its index entry; deleting an absent id is a no-op', () => {
+    const store = storeAt(freshPath());
+    store.write((w) => {
+      w.putDedupe('x', 10);
+      w.putDedupe('y', 5);
+    });
+    store.write((w) => {
+      w.deleteDedupe('y');
+      w.deleteDedupe('never');
+    });
+    expect(store.getDedupe('y')).toBeUndefined();
+    expect(all(store.idsForgettableBy(Number.MAX_SAFE_INTEGER, 100))).toEqual(['x']);
+    store.write((w) => w.deleteDedupe('x'));
+    expect(all(store.idsForgettableBy(Number.MAX_SAFE_INTEGER, 100))).toEqual([]);
+    expect(store.countDedupe()).toBe(0);
+  });
+});
+
+describe('PartitionStore meta, wipe, durability', () => {
+  it('meta() defaults before any commit, and setMeta merges partial updates', () => {
+    const store = storeAt(freshPath());
+    expect(store.meta()).toEqual({ inputOffset: undefined, changelogNext: undefined, streamTime: Number.NEGATIVE_INFINITY, committedAtMs: undefined });
+    store.write((w) => w.setMeta({ inputOffset: '5', streamTime: 7 }));
+    store.write((w) => w.setMeta({ changelogNext: '12', committedAtMs: 99 }));
+    expect(store.meta()).toEqual({ inputOffset: '5', changelogNext: '12', streamTime: 7, committedAtMs: 99 });
+    store.write((w) => w.setMeta({ streamTime: Number.NEGATIVE_INFINITY }));
+    expect(store.meta().streamTime).toBe(Number.NEGATIVE_INFINITY);
+  });
+
+  it('a write whose callback throws leaves nothing behind', () => {
+    const store = storeAt(freshPath());
+    expect(() =>
+      store.write((w) => {
+        w.putWindow('a', state(0));
+        w.putDedupe('x', 1);
+        w.setMeta({ inputOffset: '3' });
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(store.getWindow('a')).toBeUndefined();
+    expect(store.getDedupe('x')).toBeUndefined();
+    expect(store.meta().inputOffset).toBeUndefined();
+    expect(all(store.windowsClosingBy(Number.MAX_SAFE_INTEGER, 100))).toEqual([]);
+  });
+
+  it('wipe() drops entries, indexes and meta', () => {
+    const store = storeAt(freshPath());
+    store.write((w) => {
+      w.putWindow('a', state(0));
+      w.putDedupe('x', 1);
+      w.setMeta({ inputOffset: '3', changelogNext: '4', streamTime: 5, committedAtMs: 6 });
+    });
+    store.wipe();
+    expect(store.getWindow('a')).toBeUndefined();
+    expect(store.getDedupe('x')).toBeUndefined();
+    expect(store.countWindows() + store.countDedupe()).toBe(0);
+    expect(all(store.windowsClosingBy(Number.MAX_SAFE_INTEGER, 100))).toEqual([]);
+    expect(all(store.idsForgettableBy(Number.MAX_SAFE_INTEGER, 100))).toEqual([]);
+    expect(store.meta()).toEqual({ inputOffset: undefined, changelogNext: undefined, streamTime: Number.NEGATIVE_INFINITY, committedAtMs: undefined });
+  });
+
+  it('entries, indexes and meta survive close and a new store on the same path', async () => {
+    const path = freshPath();
+    const first = new PartitionStore(path, times);
+    first.write((w) => {
+      w.putWindow('b', state(50, 3));
+      w.putWindow('a', state(0, 2));
+      w.putDedupe('x', 10);
+      w.setMeta({ inputOffset: '42', changelogNext: '17', streamTime: 1234, committedAtMs: 5678 });
+    });
+    await first.close();
+
+    const second = storeAt(path);
+    expect(second.getWindow('a')).toEqual(state(0, 2));
+    expect(second.getWindow('b')).toEqual(state(50, 3));
+    expect(second.getDedupe('x')).toBe(10);
+    expect(all(second.windowsClosingBy(Number.MAX_SAFE_INTEGER, 100))).toEqual(['a', 'b']);
+    expect(all(second.idsForgettableBy(Number.MAX_SAFE_INTEGER, 100))).toEqual(['x']);
+    expect(second.meta()).toEqual({ inputOffset: '42', changelogNext: '17', streamTime: 1234, committedAtMs: 5678 });
+  });
+});
