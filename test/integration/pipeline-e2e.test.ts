@@ -9,7 +9,7 @@ import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from 
 
 const log = createLogger(process.env.SLUICE_TEST_LOG === 'debug' ? 'debug' : 'warn');
 
-describe('pipeline end to end (exactly-once)', () => {
+describe('pipeline end to end', () => {
   it('matches the oracle: aggregates, dead letters with reasons, duplicate counts', async () => {
     const s = await createScenario({ name: 'e2e', partitions: 4, events: 20_000, seed: 42 });
     await produce(s);
@@ -48,6 +48,18 @@ describe('pipeline end to end (exactly-once)', () => {
       await expectOracleOutput(s);
     } finally {
       await second.stop();
+    }
+  });
+
+  it('at-least-once without failures gives the same exact result', async () => {
+    const s = await createScenario({ name: 'alo', partitions: 4, events: 8_000, seed: 11, guarantee: 'at-least-once' });
+    await produce(s);
+    const pipeline = await startPipeline(s.config, log);
+    try {
+      await waitUntilProcessed(s);
+      await expectOracleOutput(s);
+    } finally {
+      await pipeline.stop();
     }
   });
 });
