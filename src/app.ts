@@ -4,25 +4,27 @@ import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import type { Admin, Consumer, LogEntry } from 'kafkajs';
-import { assertPartitionLocal } from './config/partition-local.ts';
+import type { Admin, LogEntry } from 'kafkajs';
+import { assertWindowsSupported } from './config/cross-partition.ts';
 import type { SluiceConfig } from './config/schema.ts';
 import { ChangelogRestorer } from './consumers/changelog-restorer.ts';
 import { GroupConsumer } from './consumers/group-consumer.ts';
-import { Lane } from './consumers/lane.ts';
+import { laneFactory } from './consumers/lane-factory.ts';
+import type { CrossWindowTopics } from './consumers/lane-factory.ts';
 import { sluiceError } from './errors.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, serveMetrics } from './metrics.ts';
 import type { PipelineMetrics } from './metrics.ts';
+import { isCrossPartition, mergeChangelogTopic, partialsTopic } from './processors/partials.ts';
 import type { PipelineSpec } from './processors/types.ts';
-import { AtLeastOnceLaneSink, TransactionalLaneSink } from './sinks/kafka-sink.ts';
 import { ensureTopics } from './sinks/topics.ts';
 
 export interface RunningPipeline {
   metrics: PipelineMetrics;
   /** graceful: finishes the batch in flight, commits, leaves the group */
   stop(): Promise<void>;
-  openLanes(): number[];
+  /** `topic/partition` of every open lane */
+  openLanes(): string[];
 }
 
 export function pipelineSpec(config: SluiceConfig): PipelineSpec {
@@ -79,7 +81,7 @@ async function connectWithBackoff(admin: Admin, config: SluiceConfig, log: Logge
 }
 
 export async function startPipeline(config: SluiceConfig, log: Logger): Promise<RunningPipeline> {
-  assertPartitionLocal(config);
+  assertWindowsSupported(config);
   const stateDir = resolve(config.application.stateDir);
   checkStateDir(stateDir);
 
@@ -102,7 +104,13 @@ async function startConnected(config: SluiceConfig, log: Logger, client: Kafka, 
   const appId = config.application.id;
   const inputTopic = config.input.topic;
   const changelog = changelogTopic(config);
-  const { partitions, tombstoneRetentionMs } = await ensureTopics(admin, config, changelog, log);
+  const spec = pipelineSpec(config);
+  const cross = new Map<string, CrossWindowTopics>();
+  for (const window of spec.windows) {
+    if (isCrossPartition(spec, window)) cross.set(partialsTopic(appId, window.name), { window, partials: partialsTopic(appId, window.name), changelog: mergeChangelogTopic(appId, window.name) });
+  }
+  const internal = [...cross.values()].flatMap((c) => [c.partials, c.changelog]);
+  const { partitions, tombstoneRetentionMs } = await ensureTopics(admin, config, changelog, internal, log);
 
   const metrics = createMetrics({ application: appId });
   let server: Server | undefined;
@@ -110,44 +118,34 @@ async function startConnected(config: SluiceConfig, log: Logger, client: Kafka, 
     server = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
     log.info(`metrics on http://${config.metrics.host}:${config.metrics.port}/metrics`);
   }
-  const spec = pipelineSpec(config);
-  const restorer = new ChangelogRestorer(client, appId);
-  const eos = config.application.guarantee === 'exactly-once';
   let sharedProducer: ReturnType<Kafka['producer']> | undefined;
-  if (!eos) {
+  if (config.application.guarantee === 'at-least-once') {
     sharedProducer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await sharedProducer.connect();
   }
   const storeDir = join(stateDir, appId, inputTopic);
+  const createLane = laneFactory({
+    config,
+    spec,
+    client,
+    admin,
+    sharedProducer,
+    restorer: new ChangelogRestorer(client, appId),
+    metrics,
+    log,
+    storeDir,
+    changelog,
+    partitions,
+    tombstoneRetentionMs,
+    cross,
+  });
 
-  const createLane = (partition: number, consumer: Consumer): Lane => {
-    const sink = eos
-      ? new TransactionalLaneSink(client, { transactionalId: `${appId}-${inputTopic}-${partition}`, groupId: appId, maxBytes: config.batch.maxBytes * 2, partition })
-      : new AtLeastOnceLaneSink(sharedProducer!, (pos) => consumer.commitOffsets([{ topic: pos.topic, partition: pos.partition, offset: pos.nextOffset }]), { maxBytes: config.batch.maxBytes * 2, partition });
-    return new Lane({
-      partition,
-      spec,
-      topics: { input: inputTopic, output: config.output.topic, deadLetter: config.deadLetter.topic, changelog },
-      guarantee: config.application.guarantee,
-      storePath: join(storeDir, `partition-${partition}.mdb`),
-      maxRecords: config.batch.maxRecords,
-      maxBytes: config.batch.maxBytes,
-      commitIntervalMs: config.commit.intervalMs,
-      tombstoneRetentionMs,
-      sink,
-      restorer,
-      changelogEnd: async () => (await admin.fetchTopicOffsets(changelog)).find((x) => x.partition === partition)?.high ?? '0',
-      metrics,
-      log,
-    });
-  };
-
+  const topics = new Map<string, number>([[inputTopic, partitions]]);
+  for (const topic of cross.keys()) topics.set(topic, partitions);
   const group = new GroupConsumer({
     kafka: client,
     groupId: appId,
-    topic: inputTopic,
-    partitions,
-    guarantee: config.application.guarantee,
+    topics,
     maxBytesPerPartition: config.batch.maxBytes,
     sessionTimeoutMs: config.kafka.sessionTimeout,
     createLane,
@@ -155,7 +153,8 @@ async function startConnected(config: SluiceConfig, log: Logger, client: Kafka, 
     log,
   });
   await group.start();
-  log.info(`pipeline ${appId} running: ${inputTopic} (${partitions} partitions) -> ${config.output.topic}, ${config.application.guarantee}, state in ${storeDir}`);
+  const crossNote = cross.size > 0 ? `, cross-partition windows merged through ${[...cross.keys()].join(', ')}` : '';
+  log.info(`pipeline ${appId} running: ${inputTopic} (${partitions} partitions) -> ${config.output.topic}, ${config.application.guarantee}${crossNote}, state in ${storeDir}`);
 
   let stopped: Promise<void> | undefined;
   return {

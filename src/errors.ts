@@ -35,8 +35,8 @@ export const ERROR_CODES = defineCodes({
     canRetry: false,
     exitCode: EXIT_CONFIG,
   },
-  SLUICE_WINDOW_NOT_PARTITION_LOCAL: {
-    description: 'A window does not group by the input key first, so its groups would span partitions.',
+  SLUICE_WINDOW_UNSUPPORTED: {
+    description: 'A window asks for something its kind does not support: cross-partition windows emit finals only.',
     canRetry: false,
     exitCode: EXIT_CONFIG,
   },

@@ -6,8 +6,30 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export type PipelineMetrics = ReturnType<typeof createMetrics>;
 
+/** A merge lane's view of its sources' watermarks, read when metrics are scraped. */
+export type WatermarkProvider = () => Iterable<{ window: string; source: number; watermark: number; movedAtMs: number }>;
+
 export function createMetrics(labels: { application: string }) {
   const registry = new Registry();
+  const watermarkProviders = new Set<WatermarkProvider>();
+  // Several merge lanes of one window may see a source; report the most pessimistic view.
+  const watermarkViews = () => {
+    const views = new Map<string, { window: string; source: string; watermark: number; idleSeconds: number }>();
+    const now = Date.now();
+    for (const provider of watermarkProviders) {
+      for (const v of provider()) {
+        const id = `${v.window}/${v.source}`;
+        const idleSeconds = (now - v.movedAtMs) / 1000;
+        const seen = views.get(id);
+        if (seen === undefined) views.set(id, { window: v.window, source: String(v.source), watermark: v.watermark, idleSeconds });
+        else {
+          seen.watermark = Math.min(seen.watermark, v.watermark);
+          seen.idleSeconds = Math.max(seen.idleSeconds, idleSeconds);
+        }
+      }
+    }
+    return views.values();
+  };
   registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry });
   const p = ['partition'] as const;
@@ -27,6 +49,27 @@ export function createMetrics(labels: { application: string }) {
     streamTime: new Gauge({ name: 'sluice_stream_time_ms', help: 'Stream time (largest event time seen) per partition', labelNames: p, registers: [registry] }),
     stateEntries: new Gauge({ name: 'sluice_state_entries', help: 'Entries in the local LMDB state, by store', labelNames: ['partition', 'store'], registers: [registry] }),
     lanes: new Gauge({ name: 'sluice_lanes', help: 'Open partition lanes in this process', registers: [registry] }),
+    watermarkProviders,
+    watermark: new Gauge({
+      name: 'sluice_watermark_ms',
+      help: 'Cross-partition windows: each source partition\'s watermark as its merge lanes see it (-Inf: never heard from)',
+      labelNames: ['window', 'source_partition'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const v of watermarkViews()) this.set({ window: v.window, source_partition: v.source }, v.watermark);
+      },
+    }),
+    watermarkIdle: new Gauge({
+      name: 'sluice_watermark_idle_seconds',
+      help: 'Cross-partition windows: seconds since a source partition\'s watermark last moved; a large value holds the merged windows',
+      labelNames: ['window', 'source_partition'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const v of watermarkViews()) this.set({ window: v.window, source_partition: v.source }, v.idleSeconds);
+      },
+    }),
   };
 }
 

@@ -132,7 +132,7 @@ const window = z
           if (fields.indexOf(field) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate field "${field}"` });
         });
       })
-      .describe('Event fields forming the group key. Must start with `input.key` (windows are partition-local).'),
+      .describe('Event fields forming the group key. Starting with `input.key` keeps each group in one partition (the direct path); any other group spans partitions and is merged across them (docs/semantics.md), with `emit: final` only.'),
     tumbling: positiveDuration.optional().describe('Window length of non-overlapping windows. Exactly one of tumbling or hopping.'),
     hopping: hopping.optional(),
     grace: duration.prefault('0s').describe('How long after a window ends late events are still accepted.'),

@@ -1,5 +1,6 @@
-// The application's consumer group. kafkajs fetches; each partition's batches go to that
-// partition's lane, and lanes run concurrently (one event loop, no shared state between them).
+// The application's consumer group. It subscribes to the input topic and to the partials topic
+// of every cross-partition window; each topic-partition's batches go to its own lane (a source
+// lane or a merge lane), and lanes run concurrently (one event loop, nothing shared between them).
 // kafkajs has no awaited revoke hook, so correctness never depends on hearing about a revocation
 // in time: a lane that lost its partition is fenced at its next commit and closes itself.
 import type { Consumer, Kafka } from 'kafkajs';
@@ -11,34 +12,37 @@ import type { Lane } from './lane.ts';
 export interface GroupConsumerOptions {
   kafka: Kafka;
   groupId: string;
-  topic: string;
-  partitions: number;
-  guarantee: 'exactly-once' | 'at-least-once';
+  /** topic -> partition count */
+  topics: ReadonlyMap<string, number>;
   maxBytesPerPartition: number;
   sessionTimeoutMs: number;
-  createLane: (partition: number, consumer: Consumer) => Lane;
+  createLane: (topic: string, partition: number, consumer: Consumer) => Lane;
   metrics: PipelineMetrics;
   log: Logger;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Lanes are keyed by topic and partition. */
+type LaneId = string;
+const laneId = (topic: string, partition: number): LaneId => `${topic}/${partition}`;
+
 export class GroupConsumer {
   private readonly opts: GroupConsumerOptions;
   readonly consumer: Consumer;
-  private readonly lanes = new Map<number, Lane>();
-  private readonly opening = new Map<number, Promise<Lane>>();
+  private readonly lanes = new Map<LaneId, Lane>();
+  private readonly opening = new Map<LaneId, Promise<Lane>>();
   /** the batch each lane is processing, so a revoked lane is closed only once it is idle */
-  private readonly inflight = new Map<number, Promise<unknown>>();
+  private readonly inflight = new Map<LaneId, Promise<unknown>>();
   /**
-   * Partitions whose producer was fenced, with the join count and time: wait for the group to
+   * Lanes whose producer was fenced, with the join count and time: wait for the group to
    * rebalance before reopening (reopening at once would fence the new owner back), but not for
    * longer than a session timeout, in case no rebalance ever comes.
    */
-  private readonly fenced = new Map<number, { join: number; at: number }>();
+  private readonly fenced = new Map<LaneId, { join: number; at: number }>();
   private joins = 0;
-  /** this member's partitions as of the last join */
-  private assigned = new Set<number>();
+  /** this member's topic-partitions as of the last join */
+  private assigned = new Set<LaneId>();
   private stopping = false;
 
   constructor(opts: GroupConsumerOptions) {
@@ -56,15 +60,18 @@ export class GroupConsumer {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       this.joins++;
       this.fenced.clear();
-      const assigned = new Set(e.payload.memberAssignment[opts.topic] ?? []);
-      this.assigned = assigned;
-      opts.log.info(`joined group ${opts.groupId} (join #${this.joins}): partitions [${[...assigned].sort((a, b) => a - b).join(',')}]`);
-      for (const p of [...this.lanes.keys()]) if (!assigned.has(p)) void this.closeLane(p, 'revoked');
+      const assigned = new Map<LaneId, [string, number]>();
+      for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) {
+        for (const p of partitions) assigned.set(laneId(topic, p), [topic, p]);
+      }
+      this.assigned = new Set(assigned.keys());
+      opts.log.info(`joined group ${opts.groupId} (join #${this.joins}): ${[...assigned.keys()].sort().join(', ') || 'nothing assigned'}`);
+      for (const id of [...this.lanes.keys()]) if (!assigned.has(id)) void this.closeLane(id, 'revoked');
       // Open (fence, restore) right away rather than on the first batch, so a quiet partition's
       // state is ready when its traffic comes back. kafkajs keeps heartbeating meanwhile, since
       // this runs beside its fetch loop, not inside a batch.
-      for (const p of assigned) {
-        if (!this.lanes.has(p)) this.laneFor(p, async () => undefined).catch((err: unknown) => this.onLaneError(p, err, 'open'));
+      for (const [id, [topic, p]] of assigned) {
+        if (!this.lanes.has(id)) this.laneFor(topic, p, async () => undefined).catch((err: unknown) => this.onLaneError(id, err, 'open'));
       }
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
@@ -75,15 +82,17 @@ export class GroupConsumer {
   async start(): Promise<void> {
     const { consumer, opts } = this;
     await consumer.connect();
-    await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
+    await consumer.subscribe({ topics: [...opts.topics.keys()], fromBeginning: true });
+    let concurrency = 0;
+    for (const n of opts.topics.values()) concurrency += n;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: opts.partitions,
+      partitionsConsumedConcurrently: concurrency,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || this.stopping) return;
-        const p = batch.partition;
-        const fencedAt = this.fenced.get(p);
+        const id = laneId(batch.topic, batch.partition);
+        const fencedAt = this.fenced.get(id);
         if (fencedAt !== undefined && fencedAt.join === this.joins && Date.now() - fencedAt.at < opts.sessionTimeoutMs) {
           await heartbeat().catch(() => undefined);
           await sleep(500);
@@ -91,73 +100,74 @@ export class GroupConsumer {
         }
         let lane: Lane;
         try {
-          lane = await this.laneFor(p, heartbeat);
+          lane = await this.laneFor(batch.topic, batch.partition, heartbeat);
         } catch (err) {
-          this.onLaneError(p, err, 'open');
+          this.onLaneError(id, err, 'open');
           await sleep(1000);
           return;
         }
         const work = lane.process(batch.messages, heartbeat);
-        this.inflight.set(p, work);
+        this.inflight.set(id, work);
         try {
           const last = await work;
           if (last !== undefined) resolveOffset(last);
         } catch (err) {
-          this.onLaneError(p, err, 'process');
-          this.inflight.delete(p);
-          await this.closeLane(p, 'failed');
+          this.onLaneError(id, err, 'process');
+          this.inflight.delete(id);
+          await this.closeLane(id, 'failed');
         } finally {
-          this.inflight.delete(p);
+          this.inflight.delete(id);
         }
       },
     });
   }
 
-  private laneFor(p: number, heartbeat: () => Promise<void>): Promise<Lane> {
-    const open = this.lanes.get(p);
+  private laneFor(topic: string, partition: number, heartbeat: () => Promise<void>): Promise<Lane> {
+    const id = laneId(topic, partition);
+    const open = this.lanes.get(id);
     if (open) return Promise.resolve(open);
-    let pending = this.opening.get(p);
+    let pending = this.opening.get(id);
     if (!pending) {
-      const lane = this.opts.createLane(p, this.consumer);
+      const lane = this.opts.createLane(topic, partition, this.consumer);
       pending = lane
         .open(heartbeat)
         .then(async () => {
-          this.lanes.set(p, lane);
+          this.lanes.set(id, lane);
           this.opts.metrics.lanes.set(this.lanes.size);
           // Revoked while it was opening: the GROUP_JOIN handler could not see it yet.
-          if (!this.assigned.has(p)) await this.closeLane(p, 'revoked while opening');
+          if (!this.assigned.has(id)) await this.closeLane(id, 'revoked while opening');
           return lane;
         })
         .catch(async (err: unknown) => {
           await lane.close().catch(() => undefined);
           throw err;
         })
-        .finally(() => this.opening.delete(p));
-      this.opening.set(p, pending);
+        .finally(() => this.opening.delete(id));
+      this.opening.set(id, pending);
     }
     return pending;
   }
 
-  private onLaneError(p: number, err: unknown, phase: string): void {
+  private onLaneError(id: LaneId, err: unknown, phase: string): void {
     const code = isSluiceError(err) ? err.code : 'SLUICE_INTERNAL';
-    this.opts.metrics.aborts.inc({ partition: p, code });
+    this.opts.metrics.aborts.inc({ partition: id, code });
     if (err instanceof TaskMigratedError) {
-      this.fenced.set(p, { join: this.joins, at: Date.now() });
-      this.opts.log.warn(`partition ${p}: ${err.message}`);
+      this.fenced.set(id, { join: this.joins, at: Date.now() });
+      this.opts.log.warn(`${id}: ${err.message}`);
     } else {
-      this.opts.log.warn(`partition ${p}: ${phase} failed, batch aborted and will be retried by a fresh lane: ${(err as Error).message}`);
+      this.opts.log.warn(`${id}: ${phase} failed, batch aborted and will be retried by a fresh lane: ${(err as Error).message}`);
       if (!isSluiceError(err)) this.opts.log.debug((err as Error).stack ?? '');
     }
   }
 
-  private async closeLane(p: number, why: string): Promise<void> {
-    const lane = this.lanes.get(p);
+  private async closeLane(id: LaneId, why: string): Promise<void> {
+    const lane = this.lanes.get(id);
     if (!lane) return;
-    this.lanes.delete(p);
+    this.lanes.delete(id);
     this.opts.metrics.lanes.set(this.lanes.size);
-    await this.inflight.get(p)?.catch(() => undefined);
+    await this.inflight.get(id)?.catch(() => undefined);
     this.opts.log.info(`${lane.summary()} (closed: ${why})`);
-    await lane.close().catch((err: Error) => this.opts.log.warn(`partition ${p}: close failed: ${err.message}`));
+    await lane.close().catch((err: Error) => this.opts.log.warn(`${id}: close failed: ${err.message}`));
   }
 
   /** Finishes the batch in flight, commits it, leaves the group, then closes every lane. */
@@ -165,10 +175,10 @@ export class GroupConsumer {
     this.stopping = true;
     await this.consumer.disconnect();
     await Promise.allSettled([...this.opening.values()]);
-    for (const p of [...this.lanes.keys()]) await this.closeLane(p, 'shutdown');
+    for (const id of [...this.lanes.keys()]) await this.closeLane(id, 'shutdown');
   }
 
-  openLanes(): number[] {
+  openLanes(): string[] {
     return [...this.lanes.keys()];
   }
 }

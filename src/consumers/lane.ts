@@ -3,8 +3,7 @@
 // in memory outlives a change of ownership: a lane that fails is closed and a new one opens.
 import type { Logger } from '../log.ts';
 import type { PipelineMetrics } from '../metrics.ts';
-import { BatchProcessor } from '../processors/batch-processor.ts';
-import type { InputRecord } from '../processors/batch-processor.ts';
+import type { BatchResult, InputRecord } from '../processors/batch-processor.ts';
 import type { PipelineSpec } from '../processors/types.ts';
 import { dedupeForgetAfter } from '../processors/window-math.ts';
 import type { LaneSink } from '../sinks/kafka-sink.ts';
@@ -16,14 +15,24 @@ import type { ChangelogRestorer } from './changelog-restorer.ts';
 
 export interface LaneTopics {
   input: string;
-  output: string;
-  deadLetter: string;
   changelog: string;
 }
 
+/** What a lane runs over each chunk: the source data path, or a cross-partition merge. */
+export interface LaneProcessor {
+  process(records: readonly InputRecord[], store: StoreTransaction, streamTime: number, deadline: number): BatchResult;
+  onOpen?(store: PartitionStore): void;
+  onClose?(): void;
+}
+
 export interface LaneOptions {
+  /** source lanes read the input topic; merge lanes read a cross-partition window's partials */
+  kind: 'source' | 'merge';
   partition: number;
+  /** the `partition` label of this lane's metrics: the partition number for source lanes */
+  metricsLabel: string;
   spec: PipelineSpec;
+  processor: LaneProcessor;
   topics: LaneTopics;
   guarantee: 'exactly-once' | 'at-least-once';
   storePath: string;
@@ -59,7 +68,7 @@ export class Lane {
   readonly partition: number;
   private readonly opts: LaneOptions;
   private readonly times: StoreTimes;
-  private readonly processor: BatchProcessor;
+  private readonly processor: LaneProcessor;
   private store: PartitionStore | undefined;
   private checkpoint: Checkpoint | undefined;
   /** next input offset to process; undefined until the partition was ever committed */
@@ -73,7 +82,7 @@ export class Lane {
     this.opts = opts;
     this.partition = opts.partition;
     this.times = storeTimes(opts.spec);
-    this.processor = new BatchProcessor(opts.spec, opts.topics, opts.partition);
+    this.processor = opts.processor;
   }
 
   /**
@@ -89,6 +98,7 @@ export class Lane {
    */
   async open(heartbeat: () => Promise<void>): Promise<void> {
     const { partition, log, metrics } = this.opts;
+    const label = this.opts.metricsLabel;
     await this.opts.sink.open();
     const end = await this.opts.changelogEnd();
     const store = new PartitionStore(this.opts.storePath, this.times);
@@ -114,11 +124,12 @@ export class Lane {
       const started = Date.now();
       this.restoredRecords = await this.opts.restorer.restore(store, { topic: this.opts.topics.changelog, partition, fromOffset: from, untilOffset: end, heartbeat });
       store.write((w) => w.setMeta({ changelogNext: end }));
-      metrics.restoredRecords.inc({ partition, mode }, this.restoredRecords);
-      log.info(`partition ${partition}: restored (${mode}) ${this.restoredRecords} changelog records in ${Date.now() - started} ms`);
+      metrics.restoredRecords.inc({ partition: label, mode }, this.restoredRecords);
+      log.info(`${this.name}: restored (${mode}) ${this.restoredRecords} changelog records in ${Date.now() - started} ms`);
     }
-    metrics.restores.inc({ partition, mode });
+    metrics.restores.inc({ partition: label, mode });
     this.restoreMode = mode;
+    this.processor.onOpen?.(store);
     const meta = store.meta();
     this.streamTime = meta.streamTime;
     this.changelogNext = meta.changelogNext;
@@ -126,7 +137,7 @@ export class Lane {
     // the changelog already holds the state, and dedupe hides what the state saw.
     this.nextOffset = this.opts.guarantee === 'exactly-once' && meta.inputOffset !== undefined ? BigInt(meta.inputOffset) : undefined;
     this.checkpoint = new Checkpoint(this.opts.sink, this.opts.topics, partition);
-    log.info(`partition ${partition}: lane open, restore=${mode}, changelog end ${end}, next offset ${this.nextOffset ?? 'from group'}, stream time ${Number.isFinite(this.streamTime) ? new Date(this.streamTime).toISOString() : 'none'}, ${store.countDedupe()} ids, ${store.countWindows()} open windows`);
+    log.info(`${this.name}: lane open, restore=${mode}, changelog end ${end}, next offset ${this.nextOffset ?? 'from group'}, stream time ${Number.isFinite(this.streamTime) ? new Date(this.streamTime).toISOString() : 'none'}, ${store.countDedupe()} ids, ${store.countWindows()} open windows`);
   }
 
   /** Processes a fetched batch in bounded chunks, one checkpoint each. Returns the last offset handled. */
@@ -135,7 +146,7 @@ export class Lane {
     const checkpoint = this.checkpoint;
     if (store === undefined || checkpoint === undefined) throw new Error(`lane ${this.partition} is not open`);
     const { metrics, maxRecords, maxBytes } = this.opts;
-    const partition = this.partition;
+    const partition = this.opts.metricsLabel;
     let i = 0;
     // Records below nextOffset were committed by a previous owner after our fetch position was set.
     if (this.nextOffset !== undefined) while (i < messages.length && BigInt(messages[i]!.offset) < this.nextOffset) i++;
@@ -163,8 +174,10 @@ export class Lane {
       const s = result.stats;
       metrics.commitSeconds.observe({ partition }, Number(process.hrtime.bigint() - started) / 1e9);
       metrics.commits.inc({ partition });
-      metrics.batchRecords.observe({ partition }, s.records);
-      metrics.recordsIn.inc({ partition }, s.records);
+      if (this.opts.kind === 'source') {
+        metrics.batchRecords.observe({ partition }, s.records);
+        metrics.recordsIn.inc({ partition }, s.records);
+      }
       if (s.duplicates) metrics.duplicates.inc({ partition }, s.duplicates);
       if (s.late) metrics.late.inc({ partition }, s.late);
       for (const [reason, n] of s.deadLetters) metrics.deadLetters.inc({ partition, reason }, n);
@@ -176,18 +189,24 @@ export class Lane {
     return last;
   }
 
+  /** how logs name this lane: source lanes by input partition, merge lanes by topic too */
+  get name(): string {
+    return this.opts.kind === 'source' ? `partition ${this.partition}` : `${this.opts.topics.input} partition ${this.partition}`;
+  }
+
   summary(): string {
     const s = this.store;
-    return `partition ${this.partition}: next offset ${this.nextOffset ?? 'earliest'}, ${s ? s.countDedupe() : 0} ids, ${s ? s.countWindows() : 0} open windows, restore=${this.restoreMode} (${this.restoredRecords} records)`;
+    return `${this.name}: next offset ${this.nextOffset ?? 'earliest'}, ${s ? s.countDedupe() : 0} ids, ${s ? s.countWindows() : 0} open windows, restore=${this.restoreMode} (${this.restoredRecords} records)`;
   }
 
   async close(): Promise<void> {
     const store = this.store;
     this.store = undefined;
     this.checkpoint = undefined;
+    this.processor.onClose?.();
     if (store) {
-      this.opts.metrics.stateEntries.set({ partition: this.partition, store: 'dedupe' }, store.countDedupe());
-      this.opts.metrics.stateEntries.set({ partition: this.partition, store: 'windows' }, store.countWindows());
+      this.opts.metrics.stateEntries.set({ partition: this.opts.metricsLabel, store: 'dedupe' }, store.countDedupe());
+      this.opts.metrics.stateEntries.set({ partition: this.opts.metricsLabel, store: 'windows' }, store.countWindows());
     }
     await this.opts.sink.close();
     await store?.close();

@@ -12,6 +12,7 @@ import type { Decoder } from './decode.ts';
 import { DedupeProcessor } from './dedupe.ts';
 import type { DedupeStore } from './dedupe.ts';
 import { formatOutput, windowKey } from './output-record.ts';
+import { partialRecord, watermarkRecords } from './partials.ts';
 import type { PipelineSpec, WindowSpec } from './types.ts';
 import { allWindowsClosed, specWindowStartsInto } from './window-math.ts';
 
@@ -38,6 +39,10 @@ export interface BatchTopics {
   input: string;
   output: string;
   deadLetter: string;
+  /** cross-partition windows: window name -> its partials topic */
+  partials?: ReadonlyMap<string, string>;
+  /** partition count of every partials topic (that of the input topic) */
+  partialsPartitions?: number;
 }
 
 export interface BatchStats {
@@ -47,6 +52,7 @@ export interface BatchStats {
   deadLetters: Map<string, number>;
   finals: number;
   updates: number;
+  partials: number;
   forgotten: number;
   /** state of windows removed from the config, dropped without output */
   dropped: number;
@@ -87,7 +93,7 @@ export class BatchProcessor {
   process(records: readonly InputRecord[], store: BatchStore, streamTimeIn: number, deadline = Number.POSITIVE_INFINITY): BatchResult {
     const spec = this.spec;
     const out: OutRecord[] = [];
-    const stats: BatchStats = { records: 0, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, forgotten: 0, dropped: 0 };
+    const stats: BatchStats = { records: 0, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, partials: 0, forgotten: 0, dropped: 0 };
     const dedupe = spec.idField !== undefined && spec.dedupeTtlMs !== undefined ? new DedupeProcessor(store, spec.dedupeTtlMs) : undefined;
     let streamTime = streamTimeIn;
     let consumed = records.length;
@@ -118,11 +124,24 @@ export class BatchProcessor {
       this.aggregate(d.event, t, streamTime, store);
     }
 
+    // Partials first: a cross-partition window that closes in this batch still owes the merge
+    // its last value, and the merge needs it before this batch's watermark.
+    const partials = this.topics.partials;
+    if (partials !== undefined && partials.size > 0) {
+      for (const key of store.touchedWindows) {
+        const state = store.getWindow(key);
+        const topic = state === undefined ? undefined : partials.get(state.w);
+        if (state === undefined || topic === undefined) continue;
+        out.push(partialRecord(topic, this.topics.partialsPartitions ?? 1, state, this.partition));
+        stats.partials++;
+      }
+    }
     for (const key of store.windowsClosingBy(streamTime)) {
       const state = store.getWindow(key);
       if (state === undefined) continue;
-      // A window the pipeline no longer defines has no output format: its state is dropped.
-      if (this.windowsByName.has(state.w)) {
+      if (partials?.has(state.w)) {
+        // The merge lane writes this window's final once every source has passed it.
+      } else if (this.windowsByName.has(state.w)) {
         out.push(this.outputRecord(state, true));
         stats.finals++;
       } else {
@@ -132,7 +151,7 @@ export class BatchProcessor {
     }
     for (const key of store.touchedWindows) {
       const state = store.getWindow(key);
-      if (state === undefined || this.windowsByName.get(state.w)?.emit !== 'update') continue;
+      if (state === undefined || this.windowsByName.get(state.w)?.emit !== 'update' || partials?.has(state.w)) continue;
       out.push(this.outputRecord(state, false));
       stats.updates++;
     }
@@ -140,6 +159,11 @@ export class BatchProcessor {
       for (const id of store.idsForgettableBy(streamTime, FORGET_PER_BATCH)) {
         store.forget(id);
         stats.forgotten++;
+      }
+    }
+    if (partials !== undefined && Number.isFinite(streamTime)) {
+      for (const topic of partials.values()) {
+        for (const r of watermarkRecords(topic, this.topics.partialsPartitions ?? 1, this.partition, streamTime)) out.push(r);
       }
     }
     stats.records = consumed;

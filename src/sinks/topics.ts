@@ -19,7 +19,12 @@ export interface TopicLayout {
   tombstoneRetentionMs: number;
 }
 
-export async function ensureTopics(admin: Admin, config: SluiceConfig, changelog: string, log: Logger): Promise<TopicLayout> {
+/**
+ * `changelog` is the source lanes' changelog; `internal` are further sluice-owned topics (the
+ * partials and merge changelogs of cross-partition windows), all compacted, one partition per
+ * input partition.
+ */
+export async function ensureTopics(admin: Admin, config: SluiceConfig, changelog: string, internal: readonly string[], log: Logger): Promise<TopicLayout> {
   const existing = new Set(await admin.listTopics());
   const input = config.input.topic;
   if (!existing.has(input)) {
@@ -30,9 +35,10 @@ export async function ensureTopics(admin: Admin, config: SluiceConfig, changelog
   if (partitions === 0) throw sluiceError('SLUICE_INPUT_TOPIC_MISSING', `input topic "${input}" has no partitions`);
 
   const missing: ITopicConfig[] = [];
-  if (!existing.has(changelog)) {
+  for (const topic of [changelog, ...internal]) {
+    if (existing.has(topic)) continue;
     missing.push({
-      topic: changelog,
+      topic,
       numPartitions: partitions,
       configEntries: [
         { name: 'cleanup.policy', value: 'compact' },
@@ -55,10 +61,11 @@ export async function ensureTopics(admin: Admin, config: SluiceConfig, changelog
     log.info(`created topics: ${missing.map((t) => `${t.topic} (${t.numPartitions} partitions)`).join(', ')}`);
   }
 
-  const clMeta = await admin.fetchTopicMetadata({ topics: [changelog] });
-  const clPartitions = clMeta.topics[0]?.partitions.length ?? 0;
-  if (clPartitions !== partitions) {
-    throw sluiceError('SLUICE_KAFKA', `changelog topic "${changelog}" has ${clPartitions} partitions but input "${input}" has ${partitions}; they must match (was the input repartitioned?)`);
+  const internalMeta = await admin.fetchTopicMetadata({ topics: [changelog, ...internal] });
+  for (const t of internalMeta.topics) {
+    if (t.partitions.length !== partitions) {
+      throw sluiceError('SLUICE_KAFKA', `internal topic "${t.name}" has ${t.partitions.length} partitions but input "${input}" has ${partitions}; they must match (was the input repartitioned?)`);
+    }
   }
   const described = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: changelog, configNames: ['delete.retention.ms'] }], includeSynonyms: false });
   const value = described.resources[0]?.configEntries.find((e) => e.configName === 'delete.retention.ms')?.configValue;

@@ -2,6 +2,7 @@
 // never deltas, so replaying a record twice is harmless: restore can start from any earlier offset.
 //   d|<id>          -> "<t0>"                    dedupe: first sighting of an event id
 //   w|<window key>  -> {"w","g","s","a"} JSON     a window accumulator
+//   x|<source>      -> "<watermark>"              a merge lane's watermark of one source partition
 //   m               -> {"inputOffset","streamTime"} JSON, the last record of every transaction
 // A null value is a tombstone, which lets compaction keep the topic as small as the state.
 import type { StoreWriter, WindowState } from './partition-store.ts';
@@ -18,8 +19,9 @@ export interface ChangelogMeta {
 
 export const META_KEY = 'm';
 
-export function changelogRecordsFor(dedupe: ReadonlyMap<string, number | null>, windows: ReadonlyMap<string, WindowState | null>): ChangelogRecord[] {
+export function changelogRecordsFor(dedupe: ReadonlyMap<string, number | null>, windows: ReadonlyMap<string, WindowState | null>, watermarks: ReadonlyMap<number, number> = new Map()): ChangelogRecord[] {
   const out: ChangelogRecord[] = [];
+  for (const [source, wm] of watermarks) out.push({ key: `x|${source}`, value: String(wm) });
   for (const [id, t0] of dedupe) out.push({ key: `d|${id}`, value: t0 === null ? null : String(t0) });
   for (const [key, state] of windows) out.push({ key: `w|${key}`, value: state === null ? null : JSON.stringify(state) });
   return out;
@@ -47,6 +49,8 @@ export function applyChangelogRecord(w: StoreWriter, key: string, value: string 
   if (key.startsWith('d|')) {
     if (value === null) w.deleteDedupe(body);
     else w.putDedupe(body, Number(value));
+  } else if (key.startsWith('x|')) {
+    if (value !== null) w.setWatermark(Number(body), Number(value));
   } else if (key.startsWith('w|')) {
     if (value === null) w.deleteWindow(body);
     else w.putWindow(body, JSON.parse(value) as WindowState);

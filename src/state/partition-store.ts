@@ -37,6 +37,7 @@ export interface StoreTimes {
 }
 
 const META_KEYS = ['inputOffset', 'changelogNext', 'streamTime', 'committedAtMs'] as const;
+const WATERMARK_PREFIX = 'wm:';
 
 export class PartitionStore {
   readonly path: string;
@@ -66,6 +67,15 @@ export class PartitionStore {
 
   getWindow(key: string): WindowState | undefined {
     return this.windowDb.get(key);
+  }
+
+  /** A merge lane's per-source watermarks (source partition -> watermark). */
+  watermarks(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const { key, value } of this.metaDb.getRange({ start: WATERMARK_PREFIX, end: `${WATERMARK_PREFIX}\uffff` })) {
+      out.set(Number(String(key).slice(WATERMARK_PREFIX.length)), value as number);
+    }
+    return out;
   }
 
   meta(): StoreMeta {
@@ -127,6 +137,9 @@ export class PartitionStore {
       this.closeIndex.removeSync([this.times.windowCloseAt(old), key]);
       this.windowDb.removeSync(key);
     },
+    setWatermark: (source, watermark) => {
+      this.metaDb.putSync(`${WATERMARK_PREFIX}${source}`, watermark);
+    },
     setMeta: (meta) => {
       for (const k of META_KEYS) {
         const v = meta[k];
@@ -157,5 +170,6 @@ export interface StoreWriter {
   deleteDedupe(id: string): void;
   putWindow(key: string, state: WindowState): void;
   deleteWindow(key: string): void;
+  setWatermark(source: number, watermark: number): void;
   setMeta(meta: Partial<StoreMeta>): void;
 }

@@ -16,6 +16,8 @@ export class StoreTransaction implements DedupeStore {
   private readonly windowWrites = new Map<string, WindowState | null>();
   /** windows created by this transaction, which the store's close index does not know yet */
   private readonly createdWindows = new Map<string, number>();
+  /** a merge lane's per-source watermarks changed by this transaction */
+  private readonly watermarkWrites = new Map<number, number>();
   /** windows this transaction changed, in first-touch order (emit: update reports them) */
   readonly touchedWindows = new Set<string>();
 
@@ -82,13 +84,24 @@ export class StoreTransaction implements DedupeStore {
     return ids;
   }
 
+  setWatermark(source: number, watermark: number): void {
+    this.watermarkWrites.set(source, watermark);
+  }
+
+  /** Watermarks written by this transaction, over those of the store. */
+  watermarks(committed: ReadonlyMap<number, number>): Map<number, number> {
+    const all = new Map(committed);
+    for (const [source, wm] of this.watermarkWrites) all.set(source, wm);
+    return all;
+  }
+
   get size(): number {
     return this.dedupeWrites.size + this.windowWrites.size;
   }
 
   /** The changelog records for this transaction's writes, one per changed key. */
   changelogRecords(): ChangelogRecord[] {
-    return changelogRecordsFor(this.dedupeWrites, this.windowWrites);
+    return changelogRecordsFor(this.dedupeWrites, this.windowWrites, this.watermarkWrites);
   }
 
   /**
@@ -105,6 +118,7 @@ export class StoreTransaction implements DedupeStore {
         if (state === null) w.deleteWindow(key);
         else w.putWindow(key, state);
       }
+      for (const [source, wm] of this.watermarkWrites) w.setWatermark(source, wm);
       w.setMeta({ ...meta, committedAtMs: Date.now() });
     });
   }

@@ -9,7 +9,7 @@ import { runSluiceToExit } from '../helpers/sluice-process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
 
-function pipeline(over: { brokers?: string; input?: string; stateDir?: string; grace?: string; output?: string | null; groupBy?: string; connectTimeout?: string }): string {
+function pipeline(over: { brokers?: string; input?: string; stateDir?: string; grace?: string; output?: string | null; groupBy?: string; emit?: string; connectTimeout?: string }): string {
   return [
     `kafka: { brokers: ["${over.brokers ?? brokers()[0]}"], connectTimeout: ${over.connectTimeout ?? '10s'} }`,
     `application: { id: ${uniqueName('cli')}, stateDir: "${over.stateDir ?? join(dir, 'state')}" }`,
@@ -19,6 +19,7 @@ function pipeline(over: { brokers?: string; input?: string; stateDir?: string; g
     `    groupBy: [${over.groupBy ?? 'playerId'}]`,
     '    tumbling: 1m',
     `    grace: ${over.grace ?? '10s'}`,
+    `    emit: ${over.emit ?? 'final'}`,
     '    aggregates: { actions: count() }',
     over.output === null ? '' : `output: { topic: ${over.output ?? 'out'} }`,
     'deadLetter: { topic: dlq }',
@@ -45,10 +46,10 @@ describe('sluice run: bad config and bad start', () => {
     noStack(r.output);
   });
 
-  it('refuses a window that is not grouped by the input key first, naming it, exit 2', async () => {
-    const r = await run('not-local', pipeline({ groupBy: 'region' }));
+  it('refuses emit: update on a window that spans partitions, naming it, exit 2', async () => {
+    const r = await run('cross-update', pipeline({ groupBy: 'region', emit: 'update' }));
     expect(r.code).toBe(2);
-    expect(r.output).toMatch(/SLUICE_WINDOW_NOT_PARTITION_LOCAL.*per_player_1m/);
+    expect(r.output).toMatch(/SLUICE_WINDOW_UNSUPPORTED.*per_player_1m/);
     noStack(r.output);
   });
 

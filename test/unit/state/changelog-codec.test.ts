@@ -151,7 +151,7 @@ describe('changelog meta record', () => {
 });
 
 describe('changelog unknown keys', () => {
-  it.each(['x|a', '', 'd', 'mm', 'W|k'])('throws on key %j and applies nothing of its transaction', (key) => {
+  it.each(['z|a', '', 'd', 'mm', 'W|k'])('throws on key %j and applies nothing of its transaction', (key) => {
     expect(() =>
       replica.write((w) => {
         applyChangelogRecord(w, 'd|a', '5');
@@ -159,5 +159,15 @@ describe('changelog unknown keys', () => {
       }),
     ).toThrow(/unknown changelog key/);
     expect(replica.getDedupe('a')).toBeUndefined();
+  });
+});
+
+describe('merge-lane watermarks in the changelog', () => {
+  it('round-trips per-source watermarks through x| records', () => {
+    const records = changelogRecordsFor(new Map(), new Map(), new Map([[0, 1000], [3, -5]]));
+    expect(records).toEqual([
+      { key: 'x|0', value: '1000' },
+      { key: 'x|3', value: '-5' },
+    ]);
   });
 });

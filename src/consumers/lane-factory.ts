@@ -1,0 +1,92 @@
+// Builds the lane for a topic-partition this process was assigned: a source lane for the input
+// topic, or the merge lane of a cross-partition window for its partials topic. Each lane gets
+// its own store file, transactional id and changelog partition.
+import { join } from 'node:path';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { SluiceConfig } from '../config/schema.ts';
+import type { Logger } from '../log.ts';
+import type { PipelineMetrics } from '../metrics.ts';
+import { BatchProcessor } from '../processors/batch-processor.ts';
+import { MergeProcessor } from '../processors/merge-processor.ts';
+import type { PipelineSpec, WindowSpec } from '../processors/types.ts';
+import { AtLeastOnceLaneSink, TransactionalLaneSink } from '../sinks/kafka-sink.ts';
+import type { LaneSink } from '../sinks/kafka-sink.ts';
+import type { ChangelogRestorer } from './changelog-restorer.ts';
+import { Lane } from './lane.ts';
+import type { LaneProcessor } from './lane.ts';
+
+export interface CrossWindowTopics {
+  window: WindowSpec;
+  partials: string;
+  changelog: string;
+}
+
+export interface LaneFactoryContext {
+  config: SluiceConfig;
+  spec: PipelineSpec;
+  client: Kafka;
+  admin: Admin;
+  /** at-least-once shares one idempotent producer; exactly-once gives every lane its own */
+  sharedProducer: Producer | undefined;
+  restorer: ChangelogRestorer;
+  metrics: PipelineMetrics;
+  log: Logger;
+  storeDir: string;
+  changelog: string;
+  /** input partition count, which every internal topic has too */
+  partitions: number;
+  tombstoneRetentionMs: number;
+  /** partials topic -> its cross-partition window */
+  cross: ReadonlyMap<string, CrossWindowTopics>;
+}
+
+export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition: number, consumer: Consumer) => Lane {
+  const { config, spec, client, admin, metrics, log } = ctx;
+  const appId = config.application.id;
+  const eos = config.application.guarantee === 'exactly-once';
+  const partialsByWindow = new Map([...ctx.cross.values()].map((c) => [c.window.name, c.partials]));
+
+  const sinkFor = (topic: string, partition: number, consumer: Consumer): LaneSink =>
+    eos
+      ? new TransactionalLaneSink(client, { transactionalId: `${appId}-${topic}-${partition}`, groupId: appId, maxBytes: config.batch.maxBytes * 2, partition })
+      : new AtLeastOnceLaneSink(ctx.sharedProducer!, (pos) => consumer.commitOffsets([{ topic: pos.topic, partition: pos.partition, offset: pos.nextOffset }]), { maxBytes: config.batch.maxBytes * 2, partition });
+
+  return (topic, partition, consumer) => {
+    const merge = ctx.cross.get(topic);
+    const changelog = merge?.changelog ?? ctx.changelog;
+    let processor: LaneProcessor;
+    if (merge === undefined) {
+      processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions }, partition);
+    } else {
+      const mp = new MergeProcessor({ window: merge.window, outputTopic: config.output.topic, partialsTopic: topic, partition, sources: ctx.partitions });
+      const provider = () => [...mp.sources].map(([source, v]) => ({ window: merge.window.name, source, watermark: v.watermark, movedAtMs: v.movedAtMs }));
+      processor = {
+        process: (records, store, streamTime, deadline) => mp.process(records, store, streamTime, deadline),
+        onOpen: (store) => {
+          mp.onOpen(store);
+          metrics.watermarkProviders.add(provider);
+        },
+        onClose: () => metrics.watermarkProviders.delete(provider),
+      };
+    }
+    return new Lane({
+      kind: merge === undefined ? 'source' : 'merge',
+      partition,
+      metricsLabel: merge === undefined ? String(partition) : `${merge.window.name}-merge/${partition}`,
+      spec,
+      processor,
+      topics: { input: topic, changelog },
+      guarantee: config.application.guarantee,
+      storePath: join(ctx.storeDir, merge === undefined ? `partition-${partition}.mdb` : `merge-${merge.window.name}-${partition}.mdb`),
+      maxRecords: config.batch.maxRecords,
+      maxBytes: config.batch.maxBytes,
+      commitIntervalMs: config.commit.intervalMs,
+      tombstoneRetentionMs: ctx.tombstoneRetentionMs,
+      sink: sinkFor(topic, partition, consumer),
+      restorer: ctx.restorer,
+      changelogEnd: async () => (await admin.fetchTopicOffsets(changelog)).find((x) => x.partition === partition)?.high ?? '0',
+      metrics,
+      log,
+    });
+  };
+}

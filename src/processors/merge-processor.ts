@@ -1,0 +1,130 @@
+// A merge lane's data path for one partition of a cross-partition window's partials topic.
+// It keeps the latest partial of every (window, group, start, source) and the watermark of every
+// source partition, and writes one final per window and group once the smallest watermark over
+// ALL input partitions has passed end + grace. It tolerates any interleaving and redelivery:
+// a partial replaces the source's previous one, watermarks only move forward, and a partial for
+// a window already written is dropped.
+import type { OutRecord } from '../sinks/records.ts';
+import type { WindowState } from '../state/partition-store.ts';
+import { mergeAccumulators } from './aggregates.ts';
+import type { BatchResult, BatchStats, InputRecord } from './batch-processor.ts';
+import { formatOutput } from './output-record.ts';
+import { WATERMARK_KEY_PREFIX } from './partials.ts';
+import type { PartialValue } from './partials.ts';
+import type { WindowSpec } from './types.ts';
+
+export interface MergeStore {
+  getWindow(key: string): WindowState | undefined;
+  putWindow(key: string, state: WindowState, created: boolean): void;
+  deleteWindow(key: string): void;
+  windowsClosingBy(time: number): string[];
+  setWatermark(source: number, watermark: number): void;
+}
+
+export interface MergeOptions {
+  window: WindowSpec;
+  outputTopic: string;
+  partialsTopic: string;
+  /** this lane's partition of the partials topic */
+  partition: number;
+  /** partition count of the input topic: every one of them must pass a window before it closes */
+  sources: number;
+}
+
+export interface SourceWatermark {
+  watermark: number;
+  /** wall clock when the watermark last moved forward (or when this lane first saw it) */
+  movedAtMs: number;
+}
+
+export class MergeProcessor {
+  private readonly opts: MergeOptions;
+  /** latest watermark per source, mirrored in memory for the stuck-watermark metric */
+  readonly sources = new Map<number, SourceWatermark>();
+
+  constructor(opts: MergeOptions) {
+    this.opts = opts;
+  }
+
+  /** Seeds the in-memory view from the store when the lane opens. */
+  onOpen(store: { watermarks(): ReadonlyMap<number, number> }): void {
+    const committed = store.watermarks();
+    const now = Date.now();
+    this.sources.clear();
+    for (let src = 0; src < this.opts.sources; src++) {
+      this.sources.set(src, { watermark: committed.get(src) ?? Number.NEGATIVE_INFINITY, movedAtMs: now });
+    }
+  }
+
+  minWatermark(): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (let src = 0; src < this.opts.sources; src++) min = Math.min(min, this.sources.get(src)?.watermark ?? Number.NEGATIVE_INFINITY);
+    return min;
+  }
+
+  process(records: readonly InputRecord[], store: MergeStore, _streamTime: number, deadline = Number.POSITIVE_INFINITY): BatchResult {
+    const { window, outputTopic, partialsTopic, partition } = this.opts;
+    const out: OutRecord[] = [];
+    const stats: BatchStats = { records: 0, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, partials: 0, forgotten: 0, dropped: 0 };
+    const closeAfter = window.sizeMs + window.graceMs;
+    let consumed = records.length;
+    // Only moves forward within the batch too, so a partial is checked against what is known so far.
+    let min = this.minWatermark();
+    const now = Date.now();
+
+    for (let i = 0; i < records.length; i++) {
+      if ((i & 63) === 63 && performance.now() >= deadline) {
+        consumed = i;
+        break;
+      }
+      const rec = records[i]!;
+      if (rec.value === null || rec.key === null) continue; // our own tombstones of merged partials
+      const key = rec.key.toString();
+      if (key.startsWith(WATERMARK_KEY_PREFIX)) {
+        const src = Number(key.slice(WATERMARK_KEY_PREFIX.length));
+        const wm = (JSON.parse(rec.value.toString()) as { wm: number }).wm;
+        const known = this.sources.get(src);
+        if (known === undefined || wm > known.watermark) {
+          this.sources.set(src, { watermark: wm, movedAtMs: now });
+          store.setWatermark(src, wm);
+          min = this.minWatermark();
+        }
+        continue;
+      }
+      const p = JSON.parse(rec.value.toString()) as PartialValue;
+      if (p.w !== window.name) continue;
+      stats.partials++;
+      if (p.s + closeAfter <= min) {
+        stats.dropped++; // a redelivered partial of a window already written
+        continue;
+      }
+      const created = store.getWindow(key) === undefined;
+      store.putWindow(key, { w: p.w, g: p.g, s: p.s, a: p.a }, created);
+    }
+
+    // Store keys are `<window key>|<source>`: gather every source's partial of a window.
+    const byWindow = new Map<string, string[]>();
+    for (const storeKey of store.windowsClosingBy(min)) {
+      const windowKey = storeKey.slice(0, storeKey.lastIndexOf('|'));
+      const keys = byWindow.get(windowKey);
+      if (keys === undefined) byWindow.set(windowKey, [storeKey]);
+      else keys.push(storeKey);
+    }
+    for (const storeKeys of byWindow.values()) {
+      let merged: WindowState | undefined;
+      for (const storeKey of storeKeys) {
+        const state = store.getWindow(storeKey);
+        if (state !== undefined) merged = merged === undefined ? { ...state, a: [...state.a] } : { ...merged, a: mergeAccumulators(merged.a, state.a, window.aggregates) };
+        store.deleteWindow(storeKey);
+        // Lets compaction drop the merged partial; this lane skips its own tombstones.
+        out.push({ topic: partialsTopic, partition, key: storeKey, value: null });
+      }
+      if (merged === undefined) continue;
+      const { key, value } = formatOutput(window, merged.g, merged.s, merged.a, true);
+      out.push({ topic: outputTopic, key, value });
+      stats.finals++;
+    }
+    stats.records = consumed;
+    return { consumed, records: out, streamTime: min, stats };
+  }
+}

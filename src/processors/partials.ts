@@ -1,0 +1,54 @@
+// The wire format between source lanes and merge lanes of a cross-partition window, on the
+// internal topic `<application.id>-<window>-partials` (compacted):
+//   partial:   key `<window>|<group>|<start>|<source partition>`, value {"w","g","s","a","src"}
+//              (the source's whole accumulator, so a redelivery replaces, never adds), sent to
+//              partition hash(group) so one merge lane sees every source's partial of a group;
+//   watermark: key `__wm|<source partition>`, value {"wm": <stream time>}, sent to every
+//              partition at every commit, after that transaction's partials.
+import type { OutRecord } from '../sinks/records.ts';
+import type { WindowState } from '../state/partition-store.ts';
+import { windowKey } from './output-record.ts';
+import type { PipelineSpec, WindowSpec } from './types.ts';
+
+export const WATERMARK_KEY_PREFIX = '__wm|';
+
+export interface PartialValue extends WindowState {
+  src: number;
+}
+
+/** Cross-partition windows group by something other than the record key, so no lane owns a group. */
+export function isCrossPartition(spec: Pick<PipelineSpec, 'keyField'>, window: Pick<WindowSpec, 'groupBy'>): boolean {
+  return window.groupBy[0] !== spec.keyField;
+}
+
+export function partialsTopic(applicationId: string, windowName: string): string {
+  return `${applicationId}-${windowName}-partials`;
+}
+
+export function mergeChangelogTopic(applicationId: string, windowName: string): string {
+  return `${applicationId}-${windowName}-merge-changelog`;
+}
+
+/** FNV-1a: stable across processes and versions, unlike anything keyed on object identity. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export function partialRecord(topic: string, partitions: number, state: WindowState, source: number): OutRecord {
+  let group = '';
+  for (let i = 0; i < state.g.length; i++) group += (i > 0 ? '|' : '') + String(state.g[i]);
+  const value: PartialValue = { w: state.w, g: state.g, s: state.s, a: state.a, src: source };
+  return { topic, partition: hash(group) % partitions, key: `${windowKey(state.w, state.g, state.s)}|${source}`, value: JSON.stringify(value) };
+}
+
+export function watermarkRecords(topic: string, partitions: number, source: number, watermark: number): OutRecord[] {
+  const value = JSON.stringify({ wm: watermark });
+  const out: OutRecord[] = [];
+  for (let p = 0; p < partitions; p++) out.push({ topic, partition: p, key: `${WATERMARK_KEY_PREFIX}${source}`, value });
+  return out;
+}
