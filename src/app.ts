@@ -3,8 +3,7 @@
 import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Admin, LogEntry } from 'kafkajs';
+import type { Admin, Kafka as KafkaClient, LogEntry } from 'kafkajs';
 import { assertWindowsSupported } from './config/cross-partition.ts';
 import type { SluiceConfig } from './config/schema.ts';
 import { ChangelogRestorer } from './consumers/changelog-restorer.ts';
@@ -12,6 +11,7 @@ import { GroupConsumer } from './consumers/group-consumer.ts';
 import { laneFactory } from './consumers/lane-factory.ts';
 import type { CrossWindowTopics } from './consumers/lane-factory.ts';
 import { sluiceError } from './errors.ts';
+import { Kafka, logLevel } from './kafka/client.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, serveMetrics } from './metrics.ts';
 import type { PipelineMetrics } from './metrics.ts';
@@ -100,7 +100,7 @@ export async function startPipeline(config: SluiceConfig, log: Logger): Promise<
   }
 }
 
-async function startConnected(config: SluiceConfig, log: Logger, client: Kafka, admin: Admin, stateDir: string): Promise<RunningPipeline> {
+async function startConnected(config: SluiceConfig, log: Logger, client: KafkaClient, admin: Admin, stateDir: string): Promise<RunningPipeline> {
   const appId = config.application.id;
   const inputTopic = config.input.topic;
   const changelog = changelogTopic(config);
@@ -118,7 +118,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: Kafka, 
     server = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
     log.info(`metrics on http://${config.metrics.host}:${config.metrics.port}/metrics`);
   }
-  let sharedProducer: ReturnType<Kafka['producer']> | undefined;
+  let sharedProducer: ReturnType<KafkaClient['producer']> | undefined;
   if (config.application.guarantee === 'at-least-once') {
     sharedProducer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await sharedProducer.connect();

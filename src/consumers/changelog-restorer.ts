@@ -3,9 +3,9 @@
 // assigner hands this one member just the one changelog partition; it never joins the
 // application's group and never commits offsets.
 import { randomBytes } from 'node:crypto';
-import { AssignerProtocol } from 'kafkajs';
 import type { Kafka, PartitionAssigner } from 'kafkajs';
 import { sluiceError } from '../errors.ts';
+import { AssignerProtocol } from '../kafka/client.ts';
 import { applyChangelogRecord } from '../state/changelog-codec.ts';
 import type { PartitionStore } from '../state/partition-store.ts';
 

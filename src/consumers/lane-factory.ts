@@ -85,6 +85,11 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
       sink: sinkFor(topic, partition, consumer),
       restorer: ctx.restorer,
       changelogEnd: async () => (await admin.fetchTopicOffsets(changelog)).find((x) => x.partition === partition)?.high ?? '0',
+      committedOffset: async () => {
+        const res = await admin.fetchOffsets({ groupId: appId, topics: [topic] });
+        const off = res[0]?.partitions.find((x) => x.partition === partition)?.offset;
+        return off === undefined || off === '-1' ? undefined : off;
+      },
       metrics,
       log,
     });

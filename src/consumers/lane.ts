@@ -1,6 +1,7 @@
 // A lane owns one input partition while this process is assigned it: its LMDB store, its
 // transactional producer and its stream time. Nothing is shared between lanes, and nothing
 // in memory outlives a change of ownership: a lane that fails is closed and a new one opens.
+import { TaskCorruptedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineMetrics } from '../metrics.ts';
 import type { BatchResult, InputRecord } from '../processors/batch-processor.ts';
@@ -46,6 +47,8 @@ export interface LaneOptions {
   restorer: ChangelogRestorer;
   /** the changelog partition's high watermark */
   changelogEnd: () => Promise<string>;
+  /** the group's committed offset for this lane's input partition: a cross-check only */
+  committedOffset: () => Promise<string | undefined>;
   metrics: PipelineMetrics;
   log: Logger;
 }
@@ -131,6 +134,14 @@ export class Lane {
     this.restoreMode = mode;
     this.processor.onOpen?.(store);
     const meta = store.meta();
+    if (this.opts.guarantee === 'exactly-once') {
+      // The group's offset may lag the changelog right after fencing, but never lead it: state
+      // behind the committed offset means the restore missed a committed batch.
+      const committed = await this.opts.committedOffset();
+      if (committed !== undefined && (meta.inputOffset === undefined || BigInt(committed) > BigInt(meta.inputOffset))) {
+        throw new TaskCorruptedError(partition, `${this.name}: local state reaches input offset ${meta.inputOffset ?? 'none'} but the group committed ${committed} (changelog end ${end}, restore ${mode} from ${from ?? 'earliest'})`);
+      }
+    }
     this.streamTime = meta.streamTime;
     this.changelogNext = meta.changelogNext;
     // At-least-once reprocesses from the group's offset: its outputs may be missing even where

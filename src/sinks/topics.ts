@@ -2,13 +2,11 @@
 // partition per input partition) and creates the output and dead-letter topics when missing.
 // Listing topics (not a metadata request) checks existence, so a broker that auto-creates topics
 // cannot be tricked into creating the input.
-import kafkajs from 'kafkajs';
 import type { Admin, ITopicConfig } from 'kafkajs';
 
-// kafkajs is CommonJS and Node's named-export detection misses this enum.
-const { ConfigResourceTypes } = kafkajs;
 import type { SluiceConfig } from '../config/schema.ts';
 import { sluiceError } from '../errors.ts';
+import { ConfigResourceTypes } from '../kafka/client.ts';
 import type { Logger } from '../log.ts';
 
 const DEFAULT_DELETE_RETENTION_MS = 86_400_000;

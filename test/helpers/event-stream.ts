@@ -60,7 +60,10 @@ export type StreamOptions = {
 
 export const ACTIONS = ['dig', 'trade', 'find'] as const;
 
-type PlayerEvent = { eventId: string | number; playerId: string; action: string; points: number | string; score: number; ts: number | string };
+/** Drawn per event independently of the player, so every region shows up on every partition. */
+export const REGIONS = ['eu', 'us', 'apac'] as const;
+
+type PlayerEvent = { eventId: string | number; playerId: string; action: string; points: number | string; score: number; ts: number | string; region: string };
 
 type Sent = { eventId: string | number; player: string; ts: number; value: string };
 
@@ -111,6 +114,9 @@ export function generateStream(opts: StreamOptions): GeneratedRecord[] {
   const rand = mulberry32(o.seed);
   const int = (min: number, max: number): number => min + Math.floor(rand() * (max - min + 1));
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
+  // A PRNG of its own, so adding regions left every other field of an existing seed's stream as it was.
+  const regionRand = mulberry32(fnv1a(`region:${o.seed}`));
+  const region = (): string => REGIONS[Math.floor(regionRand() * REGIONS.length)]!;
 
   const playersOf: string[][] = Array.from({ length: o.partitions }, () => []);
   for (let n = 0; n < o.players; n++) playersOf[partitionFor(`player-${n}`, o.partitions)]!.push(`player-${n}`);
@@ -132,6 +138,7 @@ export function generateStream(opts: StreamOptions): GeneratedRecord[] {
     points: int(0, 50),
     score: int(-50, 999),
     ts,
+    region: region(),
   });
   const emit = (p: number, kind: EventKind, key: string | null, value: string | null, timestampMs: number): void => {
     out.push({ partition: p, offset: offsets[p]!++, key, value, timestampMs, kind });
@@ -227,7 +234,7 @@ export function closingRecords(partitions: number, afterTimeMs: number, stream: 
   const ts = afterTimeMs + 3_600_000;
   return next.map((offset, p) => {
     const playerId = playerOnPartition(p, partitions);
-    const value = JSON.stringify({ eventId: `flush-${p}-${ts}`, playerId, action: 'dig', points: 0, score: 0, ts });
+    const value = JSON.stringify({ eventId: `flush-${p}-${ts}`, playerId, action: 'dig', points: 0, score: 0, ts, region: REGIONS[p % REGIONS.length] });
     return { partition: p, offset, key: playerId, value, timestampMs: ts, kind: 'flush' as const };
   });
 }
@@ -270,6 +277,30 @@ export const DEFAULT_TEST_PIPELINE: OracleConfig = {
   ],
 };
 
+/**
+ * DEFAULT_TEST_PIPELINE plus a window grouped by region, which is not the input key, so its groups
+ * span partitions and are merged across them.
+ */
+export const CROSS_TEST_PIPELINE: OracleConfig = {
+  ...DEFAULT_TEST_PIPELINE,
+  windows: [
+    ...DEFAULT_TEST_PIPELINE.windows,
+    {
+      name: 'per_region_5m_by_1m',
+      groupBy: ['region'],
+      sizeMs: 300_000,
+      advanceMs: 60_000,
+      graceMs: 30_000,
+      aggregates: [
+        { name: 'actions', fn: 'count' },
+        { name: 'points', fn: 'sum', field: 'points' },
+        { name: 'best', fn: 'max', field: 'score' },
+        { name: 'avgScore', fn: 'avg', field: 'score' },
+      ],
+    },
+  ],
+};
+
 export type PipelineYamlOptions = {
   brokers: string;
   appId: string;
@@ -278,12 +309,15 @@ export type PipelineYamlOptions = {
   dlq: string;
   stateDir: string;
   guarantee?: 'exactly-once' | 'at-least-once';
+  /** Applies to partition-local windows; cross-partition windows only support `final`. */
   emit?: 'final' | 'update';
+  /** `cross` describes CROSS_TEST_PIPELINE. */
+  windows?: 'default' | 'cross';
 };
 
-/** sluice YAML for DEFAULT_TEST_PIPELINE, derived from it so the oracle and the engine cannot drift apart. */
+/** sluice YAML for DEFAULT_TEST_PIPELINE or CROSS_TEST_PIPELINE, derived from it so the oracle and the engine cannot drift apart. */
 export function pipelineYaml(opts: PipelineYamlOptions): string {
-  const cfg = DEFAULT_TEST_PIPELINE;
+  const cfg = opts.windows === 'cross' ? CROSS_TEST_PIPELINE : DEFAULT_TEST_PIPELINE;
   // JSON strings are valid YAML scalars, which sidesteps quoting rules for paths and names.
   const q = (s: string): string => JSON.stringify(s);
   const brokers = opts.brokers.split(',').map((b) => q(b.trim()));
@@ -301,12 +335,22 @@ export function pipelineYaml(opts: PipelineYamlOptions): string {
       `    groupBy: [${w.groupBy.join(', ')}]`,
       w.sizeMs === w.advanceMs ? `    tumbling: ${duration(w.sizeMs)}` : `    hopping: { size: ${duration(w.sizeMs)}, advance: ${duration(w.advanceMs)} }`,
       `    grace: ${duration(w.graceMs)}`,
-      `    emit: ${opts.emit ?? 'final'}`,
+      `    emit: ${w.groupBy[0] === cfg.keyField ? (opts.emit ?? 'final') : 'final'}`,
       `    aggregates: { ${aggs.join(', ')} }`,
     );
   }
   lines.push(`output: { topic: ${q(opts.output)} }`, `deadLetter: { topic: ${q(opts.dlq)} }`, '');
   return lines.join('\n');
+}
+
+/**
+ * Partition 0's records first, in offset order, then everything else in its original order: one
+ * partition's watermark runs far ahead of the others. Each partition keeps its own order, so
+ * offsets come out as generated.
+ */
+export function skewedOrder<T extends OracleRecord>(records: readonly T[]): T[] {
+  const first = records.filter((r) => r.partition === 0).sort((a, b) => a.offset - b.offset);
+  return [...first, ...records.filter((r) => r.partition !== 0)];
 }
 
 function duration(ms: number): string {

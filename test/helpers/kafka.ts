@@ -2,14 +2,14 @@
 // never see each other's data on the shared broker.
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka as KafkaClient } from 'kafkajs';
+import { Kafka, logLevel } from '../../src/kafka/client.ts';
 
 export function brokers(): string[] {
   return inject('kafkaBrokers').split(',');
 }
 
-export function testKafka(clientId = 'sluice-test'): Kafka {
+export function testKafka(clientId = 'sluice-test'): KafkaClient {
   return new Kafka({ clientId, brokers: brokers(), logLevel: logLevel.NOTHING });
 }
 

@@ -76,36 +76,95 @@ type OpenWindow = {
 type Decoded = { ok: true; event: Record<string, unknown>; time: number; id: string | undefined } | { ok: false; reason: OracleReason };
 
 export function runOracle(records: readonly OracleRecord[], cfg: OracleConfig): OracleResult {
-  if (cfg.idField !== undefined && cfg.ttlMs === undefined) throw new Error('oracle: idField needs ttlMs');
-  const result: OracleResult = {
-    finals: new Map(),
-    deadLetters: new Map(),
-    duplicates: new Map(),
-    streamTime: new Map(),
-    accepted: 0,
-    outcomes: new Map(),
-  };
-  const byPartition = new Map<number, OracleRecord[]>();
-  for (const r of records) {
-    const list = byPartition.get(r.partition) ?? [];
-    list.push(r);
-    byPartition.set(r.partition, list);
-  }
-  for (const [partition, list] of [...byPartition].sort((a, b) => a[0] - b[0])) {
-    const sorted = [...list].sort((a, b) => a.offset - b.offset);
-    for (let i = 1; i < sorted.length; i++) {
-      if (sorted[i]!.offset === sorted[i - 1]!.offset) throw new Error(`oracle: offset ${partition}:${sorted[i]!.offset} appears twice`);
-    }
-    runPartition(partition, sorted, cfg, result);
+  const result = emptyResult(cfg);
+  for (const [partition, list] of byPartition(records)) {
+    for (const w of runPartition(partition, list, cfg, result).closed) addFinal(result, w);
   }
   return result;
 }
 
-function runPartition(partition: number, records: OracleRecord[], cfg: OracleConfig, result: OracleResult): void {
+/**
+ * Like runOracle, but windows whose groupBy does not start with the key field are merged across
+ * all `partitions` of the topic: each partition folds what it accepted into a partial, and the
+ * merged window closes only once every partition's stream time (its watermark) reaches
+ * end + grace. A partition without records has watermark -Infinity, so it holds every merge.
+ * `streamTime` and `duplicates` have an entry for every partition, the empty ones included.
+ */
+export function runCrossPartitionOracle(records: readonly OracleRecord[], cfg: OracleConfig, partitions: number): OracleResult {
+  const result = emptyResult(cfg);
+  const isCross = (def: OracleWindow): boolean => def.groupBy[0] !== cfg.keyField;
+  const lists = new Map(byPartition(records));
+  for (const p of lists.keys()) if (!Number.isInteger(p) || p < 0 || p >= partitions) throw new Error(`oracle: partition ${p} outside 0..${partitions - 1}`);
+  const watermarks: number[] = [];
+  const partials = new Map<string, OpenWindow[]>();
+  for (let p = 0; p < partitions; p++) {
+    const run = runPartition(p, lists.get(p) ?? [], cfg, result);
+    watermarks.push(run.streamTime);
+    for (const w of run.closed) if (!isCross(w.def)) addFinal(result, w);
+    // Still-open partials are collected too; the watermark check below decides what may close.
+    for (const w of [...run.closed, ...run.open.values()]) {
+      if (!isCross(w.def)) continue;
+      const list = partials.get(w.key) ?? [];
+      list.push(w);
+      partials.set(w.key, list);
+    }
+  }
+  const watermark = Math.min(...watermarks);
+  for (const parts of partials.values()) {
+    const merged = mergePartials(parts);
+    if (isClosed(merged.start, merged.def, watermark)) addFinal(result, merged);
+  }
+  return result;
+}
+
+function emptyResult(cfg: OracleConfig): OracleResult {
+  if (cfg.idField !== undefined && cfg.ttlMs === undefined) throw new Error('oracle: idField needs ttlMs');
+  return { finals: new Map(), deadLetters: new Map(), duplicates: new Map(), streamTime: new Map(), accepted: 0, outcomes: new Map() };
+}
+
+/** Records per partition in offset order, partitions ascending. */
+function byPartition(records: readonly OracleRecord[]): [number, OracleRecord[]][] {
+  const lists = new Map<number, OracleRecord[]>();
+  for (const r of records) {
+    const list = lists.get(r.partition) ?? [];
+    list.push(r);
+    lists.set(r.partition, list);
+  }
+  return [...lists].sort((a, b) => a[0] - b[0]).map(([partition, list]) => {
+    const sorted = [...list].sort((a, b) => a.offset - b.offset);
+    for (let i = 1; i < sorted.length; i++) {
+      if (sorted[i]!.offset === sorted[i - 1]!.offset) throw new Error(`oracle: offset ${partition}:${sorted[i]!.offset} appears twice`);
+    }
+    return [partition, sorted];
+  });
+}
+
+function addFinal(result: OracleResult, w: OpenWindow): void {
+  if (result.finals.has(w.key)) throw new Error(`oracle: window ${w.key} closed twice (group not partition-local?)`);
+  result.finals.set(w.key, finalValue(w));
+}
+
+function mergePartials(parts: OpenWindow[]): OpenWindow {
+  const first = parts[0]!;
+  const merged: OpenWindow = { ...first, sums: [...first.sums], mins: [...first.mins], maxs: [...first.maxs] };
+  for (const w of parts.slice(1)) {
+    merged.count += w.count;
+    w.sums.forEach((v, i) => (merged.sums[i] = merged.sums[i]! + v));
+    w.mins.forEach((v, i) => (merged.mins[i] = Math.min(merged.mins[i]!, v)));
+    w.maxs.forEach((v, i) => (merged.maxs[i] = Math.max(merged.maxs[i]!, v)));
+  }
+  return merged;
+}
+
+/** Every window this partition closed, in closing order, and the ones still open at its end. */
+type PartitionRun = { streamTime: number; closed: OpenWindow[]; open: Map<string, OpenWindow> };
+
+function runPartition(partition: number, records: readonly OracleRecord[], cfg: OracleConfig, result: OracleResult): PartitionRun {
   let streamTime = -Infinity;
   let duplicates = 0;
   const firstSeen = new Map<string, number>();
   const open = new Map<string, OpenWindow>();
+  const closed: OpenWindow[] = [];
 
   for (const record of records) {
     const where = `${partition}:${record.offset}`;
@@ -139,8 +198,7 @@ function runPartition(partition: number, records: OracleRecord[], cfg: OracleCon
     // Closing before adding is the same as closing after: the event never joins a closed window.
     for (const [key, w] of advanced ? open : []) {
       if (isClosed(w.start, w.def, streamTime)) {
-        if (result.finals.has(key)) throw new Error(`oracle: window ${key} closed twice (group not partition-local?)`);
-        result.finals.set(key, finalValue(w));
+        closed.push(w);
         open.delete(key);
       }
     }
@@ -157,6 +215,7 @@ function runPartition(partition: number, records: OracleRecord[], cfg: OracleCon
 
   result.duplicates.set(partition, duplicates);
   result.streamTime.set(partition, streamTime);
+  return { streamTime, closed, open };
 }
 
 /** Every epoch-aligned start s with s <= t < s + size, oldest first. */

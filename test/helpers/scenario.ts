@@ -6,11 +6,19 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
 import type { SluiceConfig } from '../../src/config/schema.ts';
-import { DEFAULT_TEST_PIPELINE, generateStream, pipelineYaml, withClosingRecords } from './event-stream.ts';
+import { CROSS_TEST_PIPELINE, DEFAULT_TEST_PIPELINE, generateStream, pipelineYaml, skewedOrder, withClosingRecords } from './event-stream.ts';
 import type { GeneratedRecord } from './event-stream.ts';
 import { brokers, createTopics, produceToPartitions, readAllCommitted, uniqueName, waitForCommittedEnd } from './kafka.ts';
-import { runOracle } from './oracle.ts';
+import { runCrossPartitionOracle, runOracle } from './oracle.ts';
 import type { OracleResult } from './oracle.ts';
+
+export { skewedOrder } from './event-stream.ts';
+
+/** `cross` adds a window grouped by region, merged across partitions (CROSS_TEST_PIPELINE). */
+export type ScenarioPipeline = 'default' | 'cross';
+
+/** `skewed`: partition 0's records all go first (see skewedOrder). */
+export type ProduceOrder = 'interleaved' | 'skewed';
 
 export interface Scenario {
   name: string;
@@ -24,40 +32,67 @@ export interface Scenario {
   partitions: number;
   records: GeneratedRecord[];
   oracle: OracleResult;
+  pipeline: ScenarioPipeline;
+  produceOrder: ProduceOrder;
 }
 
-export async function createScenario(opts: { name: string; partitions: number; events: number; seed: number; guarantee?: 'exactly-once' | 'at-least-once'; stepMs?: number }): Promise<Scenario> {
+export interface ScenarioOptions {
+  name: string;
+  partitions: number;
+  events: number;
+  seed: number;
+  guarantee?: 'exactly-once' | 'at-least-once';
+  stepMs?: number;
+  pipeline?: ScenarioPipeline;
+  /** How produce() orders the records it is given. */
+  produceOrder?: ProduceOrder;
+  /** Partitions that get no records at all, closing records included; the topic still has them. */
+  emptyPartitions?: readonly number[];
+}
+
+export async function createScenario(opts: ScenarioOptions): Promise<Scenario> {
+  const pipeline = opts.pipeline ?? 'default';
   const dir = mkdtempSync(join(tmpdir(), `sluice-${opts.name}-`));
   const appId = uniqueName(opts.name);
   const input = `${appId}-in`;
   const output = `${appId}-out`;
   const dlq = `${appId}-dlq`;
   await createTopics([{ topic: input, numPartitions: opts.partitions }]);
-  const records = withClosingRecords(generateStream({ seed: opts.seed, partitions: opts.partitions, events: opts.events, stepMs: opts.stepMs ?? 150 }), opts.partitions);
-  const oracle = runOracle(records, DEFAULT_TEST_PIPELINE);
+  const empty = new Set(opts.emptyPartitions ?? []);
+  const records = withClosingRecords(generateStream({ seed: opts.seed, partitions: opts.partitions, events: opts.events, stepMs: opts.stepMs ?? 150 }), opts.partitions).filter((r) => !empty.has(r.partition));
+  const oracle = pipeline === 'cross' ? runCrossPartitionOracle(records, CROSS_TEST_PIPELINE, opts.partitions) : runOracle(records, DEFAULT_TEST_PIPELINE);
   const configFile = join(dir, 'pipeline.yaml');
-  writeFileSync(configFile, pipelineYaml({ brokers: brokers().join(','), appId, input, output, dlq, stateDir: join(dir, 'state'), guarantee: opts.guarantee }));
-  return { name: opts.name, dir, configFile, config: loadConfigFile(configFile), appId, input, output, dlq, partitions: opts.partitions, records, oracle };
+  writeFileSync(configFile, pipelineYaml({ brokers: brokers().join(','), appId, input, output, dlq, stateDir: join(dir, 'state'), guarantee: opts.guarantee, windows: pipeline }));
+  const produceOrder = opts.produceOrder ?? 'interleaved';
+  return { name: opts.name, dir, configFile, config: loadConfigFile(configFile), appId, input, output, dlq, partitions: opts.partitions, records, oracle, pipeline, produceOrder };
 }
 
 /** Same scenario, another instance: its own state directory, as on another machine. */
 export function configForInstance(s: Scenario, instance: string): string {
   const file = join(s.dir, `pipeline-${instance}.yaml`);
-  writeFileSync(file, pipelineYaml({ brokers: brokers().join(','), appId: s.appId, input: s.input, output: s.output, dlq: s.dlq, stateDir: join(s.dir, `state-${instance}`) }));
+  writeFileSync(file, pipelineYaml({ brokers: brokers().join(','), appId: s.appId, input: s.input, output: s.output, dlq: s.dlq, stateDir: join(s.dir, `state-${instance}`), windows: s.pipeline }));
   return file;
 }
 
 export async function produce(s: Scenario, records: readonly GeneratedRecord[] = s.records): Promise<void> {
-  await produceToPartitions(s.input, records);
+  await produceToPartitions(s.input, s.produceOrder === 'skewed' ? skewedOrder(records) : records);
 }
 
 export async function waitUntilProcessed(s: Scenario, timeoutMs = 180_000, onTick?: () => void): Promise<void> {
   await waitForCommittedEnd(s.appId, s.input, timeoutMs, onTick);
 }
 
+/**
+ * How long the output must stay unchanged before it counts as complete. Merge lanes write
+ * cross-partition finals after the input offsets are committed, so those get longer.
+ */
+export function outputQuietMs(s: Scenario): number {
+  return s.pipeline === 'cross' ? 3000 : 2000;
+}
+
 /** Output and dead letters, read_committed, must equal the oracle: nothing lost, nothing twice. */
 export async function expectOracleOutput(s: Scenario): Promise<void> {
-  const out = await readAllCommitted(s.output, s.oracle.finals.size);
+  const out = await readAllCommitted(s.output, s.oracle.finals.size, outputQuietMs(s));
   const keys = out.map((m) => m.key ?? '');
   const dupKeys = keys.filter((k, i) => keys.indexOf(k) !== i);
   expect(dupKeys, 'each window and group is written exactly once').toEqual([]);
