@@ -3,6 +3,10 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AllocationMeter } from './runtime/alloc-meter.ts';
+
+// One per process: the heap is the process's, whatever number of pipelines run in it.
+let allocationMeter: AllocationMeter | undefined;
 
 export type PipelineMetrics = ReturnType<typeof createMetrics>;
 
@@ -11,6 +15,7 @@ export type WatermarkProvider = () => Iterable<{ window: string; source: number;
 
 export function createMetrics(labels: { application: string }) {
   const registry = new Registry();
+  allocationMeter ??= new AllocationMeter();
   const watermarkProviders = new Set<WatermarkProvider>();
   // Several merge lanes of one window may see a source; report the most pessimistic view.
   const watermarkViews = () => {
@@ -45,10 +50,25 @@ export function createMetrics(labels: { application: string }) {
     commits: new Counter({ name: 'sluice_commits_total', help: 'Committed batches (Kafka transaction plus local state)', labelNames: p, registers: [registry] }),
     aborts: new Counter({ name: 'sluice_aborts_total', help: 'Batches aborted and retried, by error code', labelNames: ['partition', 'code'], registers: [registry] }),
     commitSeconds: new Histogram({ name: 'sluice_commit_seconds', help: 'Time to commit one batch', labelNames: p, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
+    eventLatency: new Histogram({
+      name: 'sluice_event_latency_seconds',
+      help: 'Per input record: from its Kafka timestamp (append time on LogAppendTime topics) to the commit that made its effect visible',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30],
+      registers: [registry],
+    }),
     batchRecords: new Histogram({ name: 'sluice_batch_records', help: 'Input records per committed batch', labelNames: p, buckets: [1, 10, 50, 100, 500, 1000, 2000, 5000], registers: [registry] }),
     streamTime: new Gauge({ name: 'sluice_stream_time_ms', help: 'Stream time (largest event time seen) per partition', labelNames: p, registers: [registry] }),
     stateEntries: new Gauge({ name: 'sluice_state_entries', help: 'Entries in the local LMDB state, by store', labelNames: ['partition', 'store'], registers: [registry] }),
     lanes: new Gauge({ name: 'sluice_lanes', help: 'Open partition lanes in this process', registers: [registry] }),
+    heapAllocated: new Gauge({
+      name: 'sluice_heap_allocated_bytes',
+      help: 'Bytes allocated on the V8 heap since the process started (estimated from GC heap sizes); divide its rate by the record rate for allocation per event',
+      registers: [registry],
+      collect() {
+        allocationMeter ??= new AllocationMeter();
+        this.set(allocationMeter.allocatedBytes());
+      },
+    }),
     watermarkProviders,
     watermark: new Gauge({
       name: 'sluice_watermark_ms',

@@ -180,6 +180,7 @@ export class Lane {
       this.streamTime = result.streamTime;
       this.nextOffset = BigInt(nextOffset);
       last = lastOffset;
+      const first = i;
       i = end;
 
       const s = result.stats;
@@ -188,6 +189,8 @@ export class Lane {
       if (this.opts.kind === 'source') {
         metrics.batchRecords.observe({ partition }, s.records);
         metrics.recordsIn.inc({ partition }, s.records);
+        const committedAt = Date.now();
+        for (let r = first; r < end; r++) metrics.eventLatency.observe((committedAt - Number(messages[r]!.timestamp)) / 1000);
       }
       if (s.duplicates) metrics.duplicates.inc({ partition }, s.duplicates);
       if (s.late) metrics.late.inc({ partition }, s.late);
