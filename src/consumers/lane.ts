@@ -100,48 +100,23 @@ export class Lane {
    *      skips input below it (a zombie may have committed past the fetch position).
    */
   async open(heartbeat: () => Promise<void>): Promise<void> {
-    const { partition, log, metrics } = this.opts;
-    const label = this.opts.metricsLabel;
+    const { partition, log } = this.opts;
     await this.opts.sink.open();
     const end = await this.opts.changelogEnd();
     const store = new PartitionStore(this.opts.storePath, this.times);
     this.store = store;
-    const local = store.meta();
-    const fresh = local.committedAtMs === undefined || Date.now() - local.committedAtMs < this.opts.tombstoneRetentionMs;
-
-    let mode: RestoreMode;
-    let from: string | undefined;
-    if (local.changelogNext !== undefined && fresh && BigInt(local.changelogNext) <= BigInt(end)) {
-      mode = local.changelogNext === end ? 'none' : 'replay';
-      from = local.changelogNext;
-    } else if (BigInt(end) === 0n) {
-      // Nothing was ever committed for this partition: whatever is on disk is from an earlier life.
-      mode = 'none';
-      if (local.inputOffset !== undefined) store.wipe();
-    } else {
-      // No usable local state: never here, too old for the tombstones, or ahead of the changelog.
-      mode = 'full';
-      store.wipe();
+    let mode = await this.restore(store, end, heartbeat, false);
+    if (this.opts.guarantee === 'exactly-once' && !(await this.consistentWithGroup(store))) {
+      // TaskCorrupted's recovery: wipe and rebuild from the changelog, once.
+      log.error(`${this.name}: local state is behind the group's committed offset after restore=${mode}; wiping it and restoring from the changelog`);
+      mode = await this.restore(store, end, heartbeat, true);
+      if (!(await this.consistentWithGroup(store))) {
+        throw new TaskCorruptedError(partition, `${this.name}: the changelog (end ${end}) does not reach the group's committed input offset; was the changelog deleted or the group's offset moved?`);
+      }
     }
-    if (mode !== 'none') {
-      const started = Date.now();
-      this.restoredRecords = await this.opts.restorer.restore(store, { topic: this.opts.topics.changelog, partition, fromOffset: from, untilOffset: end, heartbeat });
-      store.write((w) => w.setMeta({ changelogNext: end }));
-      metrics.restoredRecords.inc({ partition: label, mode }, this.restoredRecords);
-      log.info(`${this.name}: restored (${mode}) ${this.restoredRecords} changelog records in ${Date.now() - started} ms`);
-    }
-    metrics.restores.inc({ partition: label, mode });
     this.restoreMode = mode;
     this.processor.onOpen?.(store);
     const meta = store.meta();
-    if (this.opts.guarantee === 'exactly-once') {
-      // The group's offset may lag the changelog right after fencing, but never lead it: state
-      // behind the committed offset means the restore missed a committed batch.
-      const committed = await this.opts.committedOffset();
-      if (committed !== undefined && (meta.inputOffset === undefined || BigInt(committed) > BigInt(meta.inputOffset))) {
-        throw new TaskCorruptedError(partition, `${this.name}: local state reaches input offset ${meta.inputOffset ?? 'none'} but the group committed ${committed} (changelog end ${end}, restore ${mode} from ${from ?? 'earliest'})`);
-      }
-    }
     this.streamTime = meta.streamTime;
     this.changelogNext = meta.changelogNext;
     // At-least-once reprocesses from the group's offset: its outputs may be missing even where
@@ -149,6 +124,46 @@ export class Lane {
     this.nextOffset = this.opts.guarantee === 'exactly-once' && meta.inputOffset !== undefined ? BigInt(meta.inputOffset) : undefined;
     this.checkpoint = new Checkpoint(this.opts.sink, this.opts.topics, partition);
     log.info(`${this.name}: lane open, restore=${mode}, changelog end ${end}, next offset ${this.nextOffset ?? 'from group'}, stream time ${Number.isFinite(this.streamTime) ? new Date(this.streamTime).toISOString() : 'none'}, ${store.countDedupe()} ids, ${store.countWindows()} open windows`);
+  }
+
+  /** Step 3 of open: brings the store up to the changelog end; returns how. */
+  private async restore(store: PartitionStore, end: string, heartbeat: () => Promise<void>, forceFull: boolean): Promise<RestoreMode> {
+    const { partition, log, metrics } = this.opts;
+    const local = store.meta();
+    const fresh = local.committedAtMs === undefined || Date.now() - local.committedAtMs < this.opts.tombstoneRetentionMs;
+    let mode: RestoreMode;
+    let from: string | undefined;
+    if (!forceFull && local.changelogNext !== undefined && fresh && BigInt(local.changelogNext) <= BigInt(end)) {
+      mode = local.changelogNext === end ? 'none' : 'replay';
+      from = local.changelogNext;
+    } else if (BigInt(end) === 0n) {
+      // Nothing was ever committed for this partition: whatever is on disk is from an earlier life.
+      mode = 'none';
+      if (local.inputOffset !== undefined) store.wipe();
+    } else {
+      // No usable local state: never here, too old for the tombstones, ahead of the changelog, or corrupt.
+      mode = 'full';
+      store.wipe();
+    }
+    if (mode !== 'none') {
+      const started = Date.now();
+      this.restoredRecords = await this.opts.restorer.restore(store, { topic: this.opts.topics.changelog, partition, fromOffset: from, untilOffset: end, heartbeat });
+      store.write((w) => w.setMeta({ changelogNext: end }));
+      metrics.restoredRecords.inc({ partition: this.opts.metricsLabel, mode }, this.restoredRecords);
+      log.info(`${this.name}: restored (${mode}) ${this.restoredRecords} changelog records in ${Date.now() - started} ms`);
+    }
+    metrics.restores.inc({ partition: this.opts.metricsLabel, mode });
+    return mode;
+  }
+
+  /**
+   * The group's offset may lag the changelog right after fencing (kafkajs has no KIP-447 stable
+   * offset fetch), but it never leads it: state behind it means a committed batch is missing.
+   */
+  private async consistentWithGroup(store: PartitionStore): Promise<boolean> {
+    const committed = await this.opts.committedOffset();
+    const local = store.meta().inputOffset;
+    return committed === undefined || (local !== undefined && BigInt(committed) <= BigInt(local));
   }
 
   /** Processes a fetched batch in bounded chunks, one checkpoint each. Returns the last offset handled. */

@@ -1,10 +1,13 @@
 // The whole data path in-process against the real broker: duplicates, out-of-order events within
 // grace, late events, repeats after the dedupe ttl and invalid records over 4 partitions. What
 // sluice commits must equal the independent oracle exactly.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startPipeline } from '../../src/app.ts';
+import { pipelineSpec, startPipeline } from '../../src/app.ts';
+import { storeTimes } from '../../src/consumers/lane.ts';
 import { createLogger } from '../../src/log.ts';
 import { counterTotal } from '../../src/metrics.ts';
+import { PartitionStore } from '../../src/state/partition-store.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
 
 const log = createLogger(process.env.SLUICE_TEST_LOG === 'debug' ? 'debug' : 'warn');
@@ -60,6 +63,32 @@ describe('pipeline end to end', () => {
       await expectOracleOutput(s);
     } finally {
       await pipeline.stop();
+    }
+  });
+
+  it('rebuilds local state that fell behind the group\'s committed offset (TaskCorrupted: wipe and restore)', async () => {
+    const s = await createScenario({ name: 'corrupt', partitions: 2, events: 4_000, seed: 13 });
+    const half = Math.floor(s.records.length / 2);
+    await produce(s, s.records.slice(0, half));
+    const first = await startPipeline(s.config, log);
+    try {
+      await waitUntilProcessed(s);
+    } finally {
+      await first.stop();
+    }
+    // Simulate a damaged store: it claims to be current with the changelog but reaches only offset 0.
+    const store = new PartitionStore(join(s.config.application.stateDir, s.appId, s.input, 'partition-0.mdb'), storeTimes(pipelineSpec(s.config)));
+    store.write((w) => w.setMeta({ inputOffset: '0' }));
+    await store.close();
+
+    await produce(s, s.records.slice(half));
+    const second = await startPipeline(s.config, log);
+    try {
+      await waitUntilProcessed(s);
+      expect(await counterTotal(second.metrics.restores, { partition: '0', mode: 'full' })).toBe(1);
+      await expectOracleOutput(s);
+    } finally {
+      await second.stop();
     }
   });
 });
