@@ -1,6 +1,6 @@
 // Deterministic "treasure hunt" player-action streams for end-to-end checks against the oracle.
 // Every random choice comes from one seeded PRNG so a failing seed can be replayed exactly.
-import type { OracleConfig, OracleRecord } from './oracle.ts';
+import type { OracleRecord } from './oracle.ts';
 
 export type InvalidKind =
   | 'not-json'
@@ -245,104 +245,6 @@ export function withClosingRecords(stream: readonly GeneratedRecord[], partition
   return [...stream, ...closingRecords(partitions, Number.isFinite(latest) ? latest : 0, stream)];
 }
 
-export const DEFAULT_TEST_PIPELINE: OracleConfig = {
-  keyField: 'playerId',
-  idField: 'eventId',
-  ttlMs: 120_000,
-  eventTimeField: 'ts',
-  maxRecordBytes: 1_048_576,
-  windows: [
-    {
-      name: 'per_player_1m',
-      groupBy: ['playerId'],
-      sizeMs: 60_000,
-      advanceMs: 60_000,
-      graceMs: 10_000,
-      aggregates: [
-        { name: 'actions', fn: 'count' },
-        { name: 'points', fn: 'sum', field: 'points' },
-        { name: 'best', fn: 'max', field: 'score' },
-        { name: 'worst', fn: 'min', field: 'score' },
-        { name: 'avgScore', fn: 'avg', field: 'score' },
-      ],
-    },
-    {
-      name: 'per_player_5m_by_1m',
-      groupBy: ['playerId', 'action'],
-      sizeMs: 300_000,
-      advanceMs: 60_000,
-      graceMs: 30_000,
-      aggregates: [{ name: 'actions', fn: 'count' }],
-    },
-  ],
-};
-
-/**
- * DEFAULT_TEST_PIPELINE plus a window grouped by region, which is not the input key, so its groups
- * span partitions and are merged across them.
- */
-export const CROSS_TEST_PIPELINE: OracleConfig = {
-  ...DEFAULT_TEST_PIPELINE,
-  windows: [
-    ...DEFAULT_TEST_PIPELINE.windows,
-    {
-      name: 'per_region_5m_by_1m',
-      groupBy: ['region'],
-      sizeMs: 300_000,
-      advanceMs: 60_000,
-      graceMs: 30_000,
-      aggregates: [
-        { name: 'actions', fn: 'count' },
-        { name: 'points', fn: 'sum', field: 'points' },
-        { name: 'best', fn: 'max', field: 'score' },
-        { name: 'avgScore', fn: 'avg', field: 'score' },
-      ],
-    },
-  ],
-};
-
-export type PipelineYamlOptions = {
-  brokers: string;
-  appId: string;
-  input: string;
-  output: string;
-  dlq: string;
-  stateDir: string;
-  guarantee?: 'exactly-once' | 'at-least-once';
-  /** Applies to partition-local windows; cross-partition windows only support `final`. */
-  emit?: 'final' | 'update';
-  /** `cross` describes CROSS_TEST_PIPELINE. */
-  windows?: 'default' | 'cross';
-};
-
-/** sluice YAML for DEFAULT_TEST_PIPELINE or CROSS_TEST_PIPELINE, derived from it so the oracle and the engine cannot drift apart. */
-export function pipelineYaml(opts: PipelineYamlOptions): string {
-  const cfg = opts.windows === 'cross' ? CROSS_TEST_PIPELINE : DEFAULT_TEST_PIPELINE;
-  // JSON strings are valid YAML scalars, which sidesteps quoting rules for paths and names.
-  const q = (s: string): string => JSON.stringify(s);
-  const brokers = opts.brokers.split(',').map((b) => q(b.trim()));
-  const lines = [
-    `kafka: { brokers: [${brokers.join(', ')}], clientId: sluice-test, sessionTimeout: 6s }`,
-    `application: { id: ${q(opts.appId)}, guarantee: ${opts.guarantee ?? 'exactly-once'}, stateDir: ${q(opts.stateDir)} }`,
-    `input: { topic: ${q(opts.input)}, format: json, key: ${cfg.keyField}, eventTime: { field: ${cfg.eventTimeField!} }, maxRecordBytes: ${cfg.maxRecordBytes} }`,
-    `dedupe: { idField: ${cfg.idField!}, ttl: ${duration(cfg.ttlMs!)} }`,
-    'windows:',
-  ];
-  for (const w of cfg.windows) {
-    const aggs = w.aggregates.map((a) => `${a.name}: ${a.fn}(${a.field ?? ''})`);
-    lines.push(
-      `  - name: ${w.name}`,
-      `    groupBy: [${w.groupBy.join(', ')}]`,
-      w.sizeMs === w.advanceMs ? `    tumbling: ${duration(w.sizeMs)}` : `    hopping: { size: ${duration(w.sizeMs)}, advance: ${duration(w.advanceMs)} }`,
-      `    grace: ${duration(w.graceMs)}`,
-      `    emit: ${w.groupBy[0] === cfg.keyField ? (opts.emit ?? 'final') : 'final'}`,
-      `    aggregates: { ${aggs.join(', ')} }`,
-    );
-  }
-  lines.push(`output: { topic: ${q(opts.output)} }`, `deadLetter: { topic: ${q(opts.dlq)} }`, '');
-  return lines.join('\n');
-}
-
 /**
  * Partition 0's records first, in offset order, then everything else in its original order: one
  * partition's watermark runs far ahead of the others. Each partition keeps its own order, so
@@ -353,9 +255,5 @@ export function skewedOrder<T extends OracleRecord>(records: readonly T[]): T[] 
   return [...first, ...records.filter((r) => r.partition !== 0)];
 }
 
-function duration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
-    if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
+export { CROSS_TEST_PIPELINE, DEFAULT_TEST_PIPELINE, pipelineYaml } from './test-pipeline.ts';
+export type { PipelineYamlOptions } from './test-pipeline.ts';
