@@ -5,8 +5,6 @@
 // consumers see aborted records. That breaks exactly-once for every transactional topic sluice
 // reads (its changelogs, partials topics, and any transactional input). The Java client keeps
 // the aborted transactions in a queue ordered by first offset; this does the same.
-import { createRequire } from 'node:module';
-
 interface FetchedMessage {
   offset: string;
   key: Buffer | null;
@@ -39,24 +37,4 @@ export function filterAbortedMessages({ messages, abortedTransactions }: { messa
     }
     return !(aborting.has(producerId) && message.batchContext.inTransaction);
   });
-}
-
-const require = createRequire(import.meta.url);
-
-/**
- * Swaps kafkajs's filter for the one above. kafkajs's fetch batches capture the filter when their
- * module loads, so this must run before kafkajs is loaded: src/kafka/client.ts guarantees that
- * for every import of kafkajs in this project, and this throws if it was too late.
- */
-export function installAbortedFilter(): void {
-  const filterPath = require.resolve('kafkajs/src/consumer/filterAbortedMessages.js');
-  const batchPath = require.resolve('kafkajs/src/consumer/batch.js');
-  const cached = require.cache[batchPath];
-  if (cached !== undefined && require(filterPath) !== filterAbortedMessages) {
-    throw new Error('kafkajs was loaded before sluice could fix its aborted-transaction filter; import kafkajs only through src/kafka/client.ts');
-  }
-  require(filterPath);
-  const entry = require.cache[filterPath];
-  if (entry === undefined) throw new Error('kafkajs filterAbortedMessages module not found in the require cache');
-  entry.exports = filterAbortedMessages;
 }
