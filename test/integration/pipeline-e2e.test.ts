@@ -9,8 +9,22 @@ import { createLogger } from '../../src/log.ts';
 import { counterTotal } from '../../src/metrics.ts';
 import { PartitionStore } from '../../src/state/partition-store.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
+import type { Scenario } from '../helpers/scenario.ts';
 
 const log = createLogger(process.env.SLUICE_TEST_LOG === 'debug' ? 'debug' : 'warn');
+
+/** Produces the first half of the stream, runs a pipeline until it is committed, stops it cleanly. */
+async function processFirstHalf(s: Scenario): Promise<number> {
+  const half = Math.floor(s.records.length / 2);
+  await produce(s, s.records.slice(0, half));
+  const pipeline = await startPipeline(s.config, log);
+  try {
+    await waitUntilProcessed(s);
+  } finally {
+    await pipeline.stop();
+  }
+  return half;
+}
 
 describe('pipeline end to end', () => {
   it('matches the oracle: aggregates, dead letters with reasons, duplicate counts', async () => {
@@ -33,14 +47,7 @@ describe('pipeline end to end', () => {
 
   it('reuses local state after a clean stop instead of replaying the changelog', async () => {
     const s = await createScenario({ name: 'restart', partitions: 4, events: 8_000, seed: 7 });
-    const half = Math.floor(s.records.length / 2);
-    await produce(s, s.records.slice(0, half));
-    const first = await startPipeline(s.config, log);
-    try {
-      await waitUntilProcessed(s);
-    } finally {
-      await first.stop();
-    }
+    const half = await processFirstHalf(s);
     await produce(s, s.records.slice(half));
     const second = await startPipeline(s.config, log);
     try {
@@ -68,14 +75,7 @@ describe('pipeline end to end', () => {
 
   it('rebuilds local state that fell behind the group\'s committed offset (TaskCorrupted: wipe and restore)', async () => {
     const s = await createScenario({ name: 'corrupt', partitions: 2, events: 4_000, seed: 13 });
-    const half = Math.floor(s.records.length / 2);
-    await produce(s, s.records.slice(0, half));
-    const first = await startPipeline(s.config, log);
-    try {
-      await waitUntilProcessed(s);
-    } finally {
-      await first.stop();
-    }
+    const half = await processFirstHalf(s);
     // Simulate a damaged store: it claims to be current with the changelog but reaches only offset 0.
     const store = new PartitionStore(join(s.config.application.stateDir, s.appId, s.input, 'partition-0.mdb'), storeTimes(pipelineSpec(s.config)));
     store.write((w) => w.setMeta({ inputOffset: '0' }));
