@@ -7,6 +7,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import { TaskMigratedError, isSluiceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineMetrics } from '../metrics.ts';
+import { publishLaneError } from '../runtime/tracing.ts';
 import type { Lane } from './lane.ts';
 
 export interface GroupConsumerOptions {
@@ -151,6 +152,7 @@ export class GroupConsumer {
   private onLaneError(id: LaneId, err: unknown, phase: string): void {
     const code = isSluiceError(err) ? err.code : 'SLUICE_INTERNAL';
     this.opts.metrics.aborts.inc({ partition: id, code });
+    publishLaneError({ lane: id, phase, error: err });
     if (err instanceof TaskMigratedError) {
       this.fenced.set(id, { join: this.joins, at: Date.now() });
       this.opts.log.warn(`${id}: ${err.message}`);

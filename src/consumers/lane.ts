@@ -2,6 +2,7 @@
 // transactional producer and its stream time. Nothing is shared between lanes, and nothing
 // in memory outlives a change of ownership: a lane that fails is closed and a new one opens.
 import { TaskCorruptedError } from '../errors.ts';
+import { publishCommit, publishRestore } from '../runtime/tracing.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineMetrics } from '../metrics.ts';
 import type { BatchResult, InputRecord } from '../processors/batch-processor.ts';
@@ -151,6 +152,7 @@ export class Lane {
       store.write((w) => w.setMeta({ changelogNext: end }));
       metrics.restoredRecords.inc({ partition: this.opts.metricsLabel, mode }, this.restoredRecords);
       log.info(`${this.name}: restored (${mode}) ${this.restoredRecords} changelog records in ${Date.now() - started} ms`);
+      publishRestore({ lane: this.name, mode, records: this.restoredRecords, durationMs: Date.now() - started });
     }
     metrics.restores.inc({ partition: this.opts.metricsLabel, mode });
     return mode;
@@ -199,7 +201,9 @@ export class Lane {
       i = end;
 
       const s = result.stats;
-      metrics.commitSeconds.observe({ partition }, Number(process.hrtime.bigint() - started) / 1e9);
+      const commitSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.commitSeconds.observe({ partition }, commitSeconds);
+      publishCommit({ lane: this.name, records: result.consumed, outputs: result.records.length, nextOffset, durationMs: commitSeconds * 1000 });
       metrics.commits.inc({ partition });
       if (this.opts.kind === 'source') {
         metrics.batchRecords.observe({ partition }, s.records);

@@ -1,12 +1,14 @@
 // The whole data path in-process against the real broker: duplicates, out-of-order events within
 // grace, late events, repeats after the dedupe ttl and invalid records over 4 partitions. What
 // sluice commits must equal the independent oracle exactly.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pipelineSpec, startPipeline } from '../../src/app.ts';
 import { storeTimes } from '../../src/consumers/lane.ts';
 import { createLogger } from '../../src/log.ts';
 import { counterTotal } from '../../src/metrics.ts';
+import type { CommitEvent } from '../../src/runtime/tracing.ts';
 import { PartitionStore } from '../../src/state/partition-store.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
 import type { Scenario } from '../helpers/scenario.ts';
@@ -30,6 +32,11 @@ describe('pipeline end to end', () => {
   it('matches the oracle: aggregates, dead letters with reasons, duplicate counts', async () => {
     const s = await createScenario({ name: 'e2e', partitions: 4, events: 20_000, seed: 42 });
     await produce(s);
+    let committedRecords = 0;
+    const onCommit = (e: unknown) => {
+      committedRecords += (e as CommitEvent).records;
+    };
+    subscribe('sluice:commit', onCommit);
     const started = Date.now();
     const pipeline = await startPipeline(s.config, log);
     try {
@@ -40,7 +47,9 @@ describe('pipeline end to end', () => {
       for (const [p, n] of s.oracle.duplicates) expect(await counterTotal(pipeline.metrics.duplicates, { partition: String(p) }), `duplicates on partition ${p}`).toBe(n);
       expect(await counterTotal(pipeline.metrics.late)).toBe([...s.oracle.deadLetters.values()].filter((r) => r === 'late').length);
       expect(await counterTotal(pipeline.metrics.recordsIn)).toBe(s.records.length);
+      expect(committedRecords, 'the sluice:commit tracing channel sees every committed record').toBe(s.records.length);
     } finally {
+      unsubscribe('sluice:commit', onCommit);
       await pipeline.stop();
     }
   });
