@@ -2,11 +2,13 @@
 // missing topic, an unwritable state dir) print one line and exit with their code; only a bug
 // prints a stack trace.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { startPipeline } from './app.ts';
 import { loadConfigFile } from './config/load.ts';
 import { exitCodeOf, isSluiceError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { installWarningFilter } from './runtime/warnings.ts';
+import { startWorkers } from './runtime/workers.ts';
 
 const USAGE = `usage: sluice run --config <pipeline.yaml>
 
@@ -53,20 +55,25 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const config = loadConfigFile(args.config);
     // The environment wins over the file, so an operator can turn on debug logs without a redeploy.
-    const level = process.env.SLUICE_LOG_LEVEL;
-    log = createLogger(level === 'debug' || level === 'info' || level === 'warn' || level === 'error' ? level : config.log.level);
-    const pipeline = await startPipeline(config, log);
-    await new Promise<void>((resolve) => {
+    const env = process.env.SLUICE_LOG_LEVEL;
+    const level = env === 'debug' || env === 'info' || env === 'warn' || env === 'error' ? env : undefined;
+    log = createLogger(level ?? config.log.level);
+    const workers = config.workers ?? availableParallelism();
+    const running = workers === 1 ? await startPipeline(config, log) : await startWorkers(args.config, config, workers, log, level);
+    const crashed = 'crashed' in running ? running.crashed : new Promise<number>(() => undefined);
+    const signalled = new Promise<'signal'>((resolve) => {
       const onSignal = (sig: NodeJS.Signals) => {
         log.info(`${sig} received: finishing the batch in flight, committing, leaving the group`);
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
-        resolve();
+        resolve('signal');
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     });
-    await pipeline.stop();
+    const outcome = await Promise.race([signalled, crashed]);
+    await running.stop();
+    if (outcome !== 'signal') return outcome;
     return 0;
   } catch (err) {
     if (isSluiceError(err) && err.code !== 'SLUICE_INTERNAL') {

@@ -104,13 +104,18 @@ export async function counterTotal(counter: Counter, filter: Record<string, stri
 }
 
 export function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
+  return serveMetricsText(() => registry.metrics(), registry.contentType, host, port);
+}
+
+/** Serves whatever `render` returns at /metrics: one registry, or several workers' summed. */
+export function serveMetricsText(render: () => Promise<string>, contentType: string, host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
       return;
     }
-    registry.metrics().then(
-      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+    render().then(
+      (body) => res.writeHead(200, { 'content-type': contentType }).end(body),
       (err: Error) => res.writeHead(500).end(err.message),
     );
   });

@@ -263,6 +263,12 @@ export const configSchema = z
       .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum log level.') })
       .prefault({})
       .describe('Logging.'),
+    workers: z
+      .int()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe('Worker threads, each a member of the consumer group with its own lanes (default: the number of cores). Partitions spread over them; a crash of the process takes every worker with it.'),
   })
   .describe('The sluice pipeline config: one YAML file per application.');
 

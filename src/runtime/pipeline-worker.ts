@@ -1,0 +1,48 @@
+// One worker thread: one pipeline instance, i.e. one member of the consumer group with its own
+// lanes and LMDB environments. The main thread (workers.ts) starts, stops and scrapes it.
+import { parentPort, workerData } from 'node:worker_threads';
+import { startPipeline } from '../app.ts';
+import type { RunningPipeline } from '../app.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { isSluiceError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import type { LogLevel } from '../log.ts';
+import { installWarningFilter } from './warnings.ts';
+
+export type ToWorker = { type: 'stop' } | { type: 'metrics'; id: number };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'failed'; code: string | undefined; message: string; exitCode: number; stack: string | undefined }
+  | { type: 'metrics'; id: number; metrics: unknown }
+  | { type: 'stopped' };
+
+const { configPath, index, level } = workerData as { configPath: string; index: number; level: LogLevel | undefined };
+const port = parentPort;
+if (port === null) throw new Error('pipeline-worker.ts runs only as a worker thread');
+installWarningFilter();
+const send = (msg: FromWorker) => port.postMessage(msg);
+
+let pipeline: RunningPipeline | undefined;
+try {
+  const config = loadConfigFile(configPath);
+  const log = createLogger(level ?? config.log.level, `sluice[w${index}]`);
+  // The main thread serves metrics for all workers; a worker must not bind the port itself.
+  pipeline = await startPipeline({ ...config, metrics: { ...config.metrics, port: 0 } }, log);
+  send({ type: 'ready' });
+} catch (err) {
+  const e = err as Error;
+  send({ type: 'failed', code: isSluiceError(err) ? err.code : undefined, message: e.message, exitCode: isSluiceError(err) ? err.exitCode : 70, stack: isSluiceError(err) ? undefined : e.stack });
+}
+
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'metrics') {
+    const running = pipeline;
+    if (running === undefined) send({ type: 'metrics', id: msg.id, metrics: [] });
+    else void running.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'metrics', id: msg.id, metrics }));
+  } else if (msg.type === 'stop') {
+    void (pipeline?.stop() ?? Promise.resolve()).finally(() => {
+      send({ type: 'stopped' });
+      port.close();
+    });
+  }
+});

@@ -1,0 +1,107 @@
+// Runs a pipeline on N worker threads in one process: each is a consumer-group member with its
+// own lanes, so partitions spread over the cores and share nothing. The main thread only starts
+// and stops them and serves their metrics, summed. Threads (not processes) so that a SIGKILL of
+// the process takes every worker with it, as a crash would.
+import type { Server } from 'node:http';
+import { Worker } from 'node:worker_threads';
+import { AggregatorRegistry, Registry } from 'prom-client';
+import type { SluiceConfig } from '../config/schema.ts';
+import { sluiceError } from '../errors.ts';
+import type { Logger, LogLevel } from '../log.ts';
+import { serveMetricsText } from '../metrics.ts';
+import type { FromWorker, ToWorker } from './pipeline-worker.ts';
+
+export interface WorkerPool {
+  stop(): Promise<void>;
+  /** resolves with an exit code if a worker dies on its own */
+  crashed: Promise<number>;
+}
+
+interface Member {
+  worker: Worker;
+  index: number;
+}
+
+export async function startWorkers(configPath: string, config: SluiceConfig, count: number, log: Logger, level: LogLevel | undefined): Promise<WorkerPool> {
+  const members: Member[] = [];
+  let stopping = false;
+  let resolveCrash!: (code: number) => void;
+  const crashed = new Promise<number>((r) => (resolveCrash = r));
+
+  const ready = Array.from({ length: count }, (_, index) => {
+    const worker = new Worker(new URL('./pipeline-worker.ts', import.meta.url), { workerData: { configPath, index, level } });
+    members.push({ worker, index });
+    worker.on('exit', (code) => {
+      if (!stopping) {
+        log.error(`worker ${index} exited unexpectedly (code ${code}); stopping the process so the group moves its partitions`);
+        resolveCrash(70);
+      }
+    });
+    return new Promise<void>((resolve, reject) => {
+      worker.on('message', function onFirst(msg: FromWorker) {
+        if (msg.type === 'ready') resolve();
+        else if (msg.type === 'failed') {
+          const err = sluiceError('SLUICE_INTERNAL', msg.message);
+          Object.assign(err, { code: msg.code ?? 'SLUICE_INTERNAL', exitCode: msg.exitCode, stack: msg.stack ?? err.stack });
+          reject(err);
+        } else return;
+        worker.off('message', onFirst);
+      });
+      worker.on('error', reject);
+    });
+  });
+
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    await Promise.all(
+      members.map(
+        ({ worker }) =>
+          new Promise<void>((resolve) => {
+            worker.once('exit', () => resolve());
+            worker.postMessage({ type: 'stop' } satisfies ToWorker);
+          }),
+      ),
+    );
+  };
+
+  try {
+    await Promise.all(ready);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  let server: Server | undefined;
+  if (config.metrics.port !== 0) {
+    let nextId = 0;
+    const scrape = async (): Promise<string> => {
+      const parts = await Promise.all(
+        members.map(
+          ({ worker }) =>
+            new Promise<Parameters<typeof AggregatorRegistry.aggregate>[0][number]>((resolve) => {
+              const id = nextId++;
+              const onMessage = (msg: FromWorker) => {
+                if (msg.type !== 'metrics' || msg.id !== id) return;
+                worker.off('message', onMessage);
+                resolve(msg.metrics as Parameters<typeof AggregatorRegistry.aggregate>[0][number]);
+              };
+              worker.on('message', onMessage);
+              worker.postMessage({ type: 'metrics', id } satisfies ToWorker);
+            }),
+        ),
+      );
+      return AggregatorRegistry.aggregate(parts).metrics();
+    };
+    server = await serveMetricsText(scrape, Registry.PROMETHEUS_CONTENT_TYPE, config.metrics.host, config.metrics.port);
+    log.info(`metrics of ${count} workers on http://${config.metrics.host}:${config.metrics.port}/metrics`);
+  }
+  log.info(`${count} workers running`);
+
+  return {
+    crashed,
+    stop: async () => {
+      await stop();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    },
+  };
+}
