@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when the package was built, else the TypeScript sources directly
-// (Node 22.18+ strips types natively), so a checkout works without a build step.
+// In a checkout, runs the TypeScript sources directly (Node 22.18+ strips types natively), so
+// what runs is always what was just edited; an installed package, which ships only dist/, runs
+// the compiled CLI.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const built = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const { main } = existsSync(built) ? await import(built) : await import('../src/cli.ts');
+const source = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const { main } = existsSync(source) ? await import(source) : await import('../dist/cli.js');
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
 // Everything was closed in order by now; a client timer left behind must not keep a stopped

@@ -11,6 +11,9 @@ import type { Logger, LogLevel } from '../log.ts';
 import { serveMetricsText } from '../metrics.ts';
 import type { FromWorker, ToWorker } from './pipeline-worker.ts';
 
+// Compiled builds run .js; a checkout runs the .ts sources (tsc does not rewrite URL strings).
+const WORKER_ENTRY = new URL(`./pipeline-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+
 export interface WorkerPool {
   stop(): Promise<void>;
   /** resolves with an exit code if a worker dies on its own */
@@ -29,7 +32,7 @@ export async function startWorkers(configPath: string, config: SluiceConfig, cou
   const crashed = new Promise<number>((r) => (resolveCrash = r));
 
   const ready = Array.from({ length: count }, (_, index) => {
-    const worker = new Worker(new URL('./pipeline-worker.ts', import.meta.url), { workerData: { configPath, index, level } });
+    const worker = new Worker(WORKER_ENTRY, { workerData: { configPath, index, level } });
     members.push({ worker, index });
     worker.on('exit', (code) => {
       if (!stopping) {
