@@ -14,10 +14,18 @@ export interface SluiceProcess {
   log(): string;
 }
 
+// A test runner that is itself killed must not leave brokers' worth of sluice processes behind.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function runSluice(args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): SluiceProcess {
   appendFileSync(logFile, `--- sluice ${args.join(' ')} at ${new Date().toISOString()}\n`);
   const out = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   child.stdout?.pipe(out, { end: false });
   child.stderr?.pipe(out, { end: false });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

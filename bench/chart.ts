@@ -1,0 +1,121 @@
+// The run as a picture: events/s produced and processed on top, p99 latency per second below,
+// the burst shaded on both. Rendered headless with vega-lite -> vega -> SVG (no browser, no canvas).
+import * as vega from 'vega';
+import { compile } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import type { TimelinePoint } from './analysis.ts';
+
+export interface ChartInput {
+  title: string;
+  subtitle: string;
+  points: TimelinePoint[];
+  burst: { from: number; to: number; label: string };
+  /** where production stopped: after it, sluice drains what is left */
+  productionEnd: number;
+  drainEnd: number;
+  capacity: number;
+  p99TargetMs: number;
+}
+
+const WIDTH = 820;
+const COLORS = { produced: '#8d99ae', processed: '#1d3557', p99: '#e63946' };
+
+export function chartSpec(input: ChartInput): TopLevelSpec {
+  const end = Math.max(input.drainEnd, ...input.points.map((p) => p.x));
+  const x = { field: 'x', type: 'quantitative' as const, title: 'seconds since the profile started', scale: { domain: [0, Math.ceil(end)], nice: false } };
+  const bands = [
+    { ...input.burst, color: '#f4a261', text: '#b5651d' },
+    { from: input.productionEnd, to: input.drainEnd, label: 'drain (production stopped)', color: '#adb5bd', text: '#6c757d' },
+  ].filter((b) => b.to > b.from);
+  const band = {
+    data: { values: bands },
+    mark: { type: 'rect' as const, opacity: 0.25 },
+    encoding: { x: { field: 'from', type: 'quantitative' as const }, x2: { field: 'to' }, color: { field: 'color', type: 'nominal' as const, scale: null, legend: null } },
+  };
+  const bandLabel = {
+    data: { values: bands },
+    mark: { type: 'text' as const, align: 'left' as const, baseline: 'top' as const, dx: 4, dy: 4, fontWeight: 'bold' as const },
+    encoding: { x: { field: 'from', type: 'quantitative' as const }, y: { value: 0 }, text: { field: 'label' }, color: { field: 'text', type: 'nominal' as const, scale: null, legend: null } },
+  };
+  const throughput = input.points.filter((p) => p.series !== 'p99');
+  // Labels at the end of each line rather than a legend: they read at a glance, in any viewer.
+  const lineLabels = (['produced', 'processed'] as const).flatMap((series) => {
+    const last = throughput.filter((p) => p.series === series).at(-1);
+    return last ? [{ ...last, color: COLORS[series] }] : [];
+  });
+  const p99 = input.points.filter((p) => p.series === 'p99' && p.value > 0);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: input.title, subtitle: input.subtitle, anchor: 'start' },
+    config: { font: 'sans-serif', view: { stroke: '#ddd' }, axis: { grid: true, gridColor: '#eee' } },
+    background: 'white',
+    vconcat: [
+      {
+        width: WIDTH,
+        height: 230,
+        // The bands colour themselves; only the throughput lines get a legend.
+        resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
+        layer: [
+          band,
+          bandLabel,
+          {
+            data: { values: [{ y: input.capacity, label: `capacity ${Math.round(input.capacity)}/s (backlog drain)` }] },
+            layer: [
+              { mark: { type: 'rule', strokeDash: [4, 4], color: '#2a9d8f' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+              { mark: { type: 'text', align: 'right', dy: -6, color: '#2a9d8f' }, encoding: { y: { field: 'y', type: 'quantitative' }, x: { value: WIDTH - 4 }, text: { field: 'label' } } },
+            ],
+          },
+          {
+            data: { values: throughput },
+            mark: { type: 'line', interpolate: 'step-before', strokeWidth: 1.8 },
+            encoding: {
+              x,
+              y: { field: 'value', type: 'quantitative', title: 'events/s' },
+              color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['produced', 'processed'], range: [COLORS.produced, COLORS.processed] }, legend: null },
+            },
+          },
+          {
+            data: { values: lineLabels },
+            mark: { type: 'text', align: 'left', dx: 4, fontWeight: 'bold' },
+            encoding: { x, y: { field: 'value', type: 'quantitative' }, text: { field: 'series' }, color: { field: 'color', type: 'nominal', scale: null, legend: null } },
+          },
+        ],
+      },
+      {
+        width: WIDTH,
+        height: 230,
+        resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
+        layer: [
+          band,
+          bandLabel,
+          {
+            data: { values: [{ y: input.p99TargetMs, label: `target ${input.p99TargetMs} ms` }] },
+            layer: [
+              { mark: { type: 'rule', strokeDash: [4, 4], color: '#999' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+              { mark: { type: 'text', align: 'right', dy: -6, color: '#777' }, encoding: { y: { field: 'y', type: 'quantitative' }, x: { value: WIDTH - 4 }, text: { field: 'label' } } },
+            ],
+          },
+          {
+            data: { values: p99 },
+            mark: { type: 'line', interpolate: 'step-before', color: COLORS.p99, strokeWidth: 1.8, point: { size: 12, color: COLORS.p99 } },
+            encoding: {
+              x,
+              y: { field: 'value', type: 'quantitative', title: 'p99 latency, append -> commit (ms, log)', scale: { type: 'log' } },
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    // Group backgrounds inherit fill="none" from vega's root group; ImageMagick's own SVG
+    // renderer does not inherit it and paints them black, so say it on each of them.
+    return (await view.toSVG()).replace(/<path class="background"(?![^>]*\sfill=)/g, '<path class="background" fill="none"');
+  } finally {
+    view.finalize();
+  }
+}

@@ -1,0 +1,109 @@
+// Command-line options of `npm run bench`, with the two presets: the full run (the numbers to
+// quote) and `--quick` (a smoke run that finishes in a few minutes on a laptop-sized machine).
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  quick: boolean;
+  partitions: number;
+  emit: 'update' | 'final';
+  /** events pre-produced before sluice (and the ceiling) start: their drain rate is the capacity */
+  backlog: number;
+  /** profile: steady for steadySeconds, burst for burstSeconds, steady again */
+  steadySeconds: number;
+  burstSeconds: number;
+  burstFactor: number;
+  /** steady rate as a share of the measured capacity */
+  load: number;
+  /** a fixed steady rate (events/s) instead of load × capacity */
+  rate: number | undefined;
+  duplicateRatio: number;
+  players: number;
+  zipf: number;
+  jitterMs: number;
+  seed: number;
+  /** pass-through processes for the ceiling; default: as many as sluice has workers */
+  ceilingMembers: number | undefined;
+  outDir: string;
+  /** keep the run's topics and temp files (JSONL, state, logs) for inspection */
+  keep: boolean;
+}
+
+const USAGE = `usage: npm run bench -- [--quick] [options]
+
+  --quick               short run (100k backlog, 15s steady / 10s burst / 15s steady)
+  --partitions <n>      input partitions (default 8)
+  --emit update|final   emit mode of both windows (default update)
+  --backlog <n>         events pre-produced for the capacity and ceiling drains
+  --steady <s>          seconds of each steady phase (full 60, quick 15)
+  --burst <s>           seconds of the burst (full 30, quick 10)
+  --burst-factor <x>    burst rate as a multiple of the steady rate (default 3)
+  --load <f>            steady rate as a share of the measured capacity (default 0.7)
+  --rate <n>            fixed steady rate in events/s instead of --load x capacity
+  --duplicates <f>      share of records that repeat an earlier event (default 0.2)
+  --players <n>         distinct players (default 10000)
+  --zipf <s>            Zipf exponent of the player skew (default 1.0)
+  --jitter <ms>         event time = now - random 0..jitter (default 2000)
+  --seed <n>            load generator seed (default 1)
+  --ceiling-members <n> pass-through processes for the ceiling (default: sluice's worker count)
+  --out <dir>           where the JSON and SVG go (default bench/results)
+  --keep                keep topics, state, logs and the JSONL of produced records`;
+
+function num(value: string | undefined, name: string, fallback: number, check: (n: number) => boolean = (n) => n > 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || !check(n)) throw new Error(`--${name}: invalid value ${JSON.stringify(value)}\n\n${USAGE}`);
+  return n;
+}
+
+export function parseOptions(argv: string[], defaultOutDir: string): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      partitions: { type: 'string' },
+      emit: { type: 'string' },
+      backlog: { type: 'string' },
+      steady: { type: 'string' },
+      burst: { type: 'string' },
+      'burst-factor': { type: 'string' },
+      load: { type: 'string' },
+      rate: { type: 'string' },
+      duplicates: { type: 'string' },
+      players: { type: 'string' },
+      zipf: { type: 'string' },
+      jitter: { type: 'string' },
+      seed: { type: 'string' },
+      'ceiling-members': { type: 'string' },
+      out: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  const quick = values.quick;
+  const emit = values.emit ?? 'update';
+  if (emit !== 'update' && emit !== 'final') throw new Error(`--emit: expected update or final, got ${JSON.stringify(emit)}\n\n${USAGE}`);
+  const int = (n: number) => Number.isInteger(n) && n > 0;
+  return {
+    quick,
+    partitions: num(values.partitions, 'partitions', 8, int),
+    emit,
+    backlog: num(values.backlog, 'backlog', quick ? 100_000 : 300_000, int),
+    steadySeconds: num(values.steady, 'steady', quick ? 15 : 60, int),
+    burstSeconds: num(values.burst, 'burst', quick ? 10 : 30, int),
+    burstFactor: num(values['burst-factor'], 'burst-factor', 3),
+    load: num(values.load, 'load', 0.7),
+    rate: values.rate === undefined ? undefined : num(values.rate, 'rate', 0),
+    duplicateRatio: num(values.duplicates, 'duplicates', 0.2, (n) => n >= 0 && n < 1),
+    players: num(values.players, 'players', 10_000, int),
+    zipf: num(values.zipf, 'zipf', 1.0, (n) => n >= 0),
+    jitterMs: num(values.jitter, 'jitter', 2000, (n) => n >= 0),
+    seed: num(values.seed, 'seed', 1, Number.isInteger),
+    ceilingMembers: values['ceiling-members'] === undefined ? undefined : num(values['ceiling-members'], 'ceiling-members', 1, int),
+    outDir: values.out ?? defaultOutDir,
+    keep: values.keep,
+  };
+}
+
+export { USAGE };

@@ -1,0 +1,142 @@
+// The ceiling: what the same client (kafkajs) achieves for an exactly-once consume -> produce ->
+// sendOffsets -> commit loop that does no processing at all, one transactional producer per
+// partition and the same batch bounds as sluice. bench/ceiling.ts runs as many of these member
+// processes as sluice has workers, in one consumer group, and talks to them over IPC.
+import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
+import { Kafka, logLevel } from '../src/kafka/client.ts';
+import { installWarningFilter } from '../src/runtime/warnings.ts';
+
+export interface PassThroughInit {
+  cmd: 'init';
+  brokers: string;
+  input: string;
+  output: string;
+  groupId: string;
+  partitions: number;
+  maxRecords: number;
+  maxBytes: number;
+}
+
+export type PassThroughCommand = PassThroughInit | { cmd: 'stop' };
+
+export type PassThroughReport =
+  | { type: 'ready' }
+  /** after a join, once a producer for every assigned partition is connected */
+  | { type: 'assigned'; partitions: number[]; t: number }
+  | { type: 'stopped'; processed: number; transactions: number }
+  | { type: 'error'; message: string };
+
+function report(msg: PassThroughReport): void {
+  process.send?.(msg);
+}
+
+/** Slices a fetched batch like a sluice lane does: at most maxRecords and about maxBytes each. */
+function chunks(messages: readonly KafkaMessage[], maxRecords: number, maxBytes: number): KafkaMessage[][] {
+  const out: KafkaMessage[][] = [];
+  let i = 0;
+  while (i < messages.length) {
+    let end = i;
+    let bytes = 0;
+    while (end < messages.length && end - i < maxRecords && (end === i || bytes < maxBytes)) {
+      bytes += (messages[end]!.value?.length ?? 0) + (messages[end]!.key?.length ?? 0);
+      end++;
+    }
+    out.push(messages.slice(i, end));
+    i = end;
+  }
+  return out;
+}
+
+async function run(init: PassThroughInit): Promise<{ stop: () => Promise<void> }> {
+  const kafka = new Kafka({ clientId: 'sluice-bench-ceiling', brokers: init.brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 8 } });
+  const producers = new Map<number, Promise<Producer>>();
+  const producerFor = (partition: number): Promise<Producer> => {
+    let p = producers.get(partition);
+    if (!p) {
+      const producer = kafka.producer({ transactionalId: `${init.groupId}-${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      p = producer.connect().then(() => producer);
+      producers.set(partition, p);
+    }
+    return p;
+  };
+  const consumer: Consumer = kafka.consumer({
+    groupId: init.groupId,
+    readUncommitted: false,
+    maxBytesPerPartition: init.maxBytes,
+    maxWaitTimeInMs: 100,
+    sessionTimeout: 6000,
+    heartbeatInterval: 600,
+    allowAutoTopicCreation: false,
+  });
+  // Producers open on joining, as sluice opens its lanes, so the drain measures steady work.
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    const assigned = (e.payload.memberAssignment[init.input] ?? []).slice().sort((a, b) => a - b);
+    for (const [partition, p] of producers) {
+      if (assigned.includes(partition)) continue;
+      producers.delete(partition);
+      void p.then((producer) => producer.disconnect()).catch(() => undefined);
+    }
+    void Promise.all(assigned.map(producerFor)).then(() => report({ type: 'assigned', partitions: assigned, t: Date.now() }), fail);
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: init.input, fromBeginning: true });
+  let processed = 0;
+  let transactions = 0;
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: init.partitions,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      const producer = await producerFor(batch.partition);
+      for (const chunk of chunks(batch.messages, init.maxRecords, init.maxBytes)) {
+        if (!isRunning() || isStale()) return;
+        const last = chunk.at(-1)!.offset;
+        const txn = await producer.transaction();
+        try {
+          await txn.send({ topic: init.output, messages: chunk.map((m) => ({ partition: batch.partition, key: m.key, value: m.value })) });
+          const next = (BigInt(last) + 1n).toString();
+          await txn.sendOffsets({ consumerGroupId: init.groupId, topics: [{ topic: init.input, partitions: [{ partition: batch.partition, offset: next }] }] });
+          await txn.commit();
+        } catch (err) {
+          await txn.abort().catch(() => undefined);
+          throw err;
+        }
+        resolveOffset(last);
+        processed += chunk.length;
+        transactions++;
+        await heartbeat();
+      }
+    },
+  });
+  return {
+    stop: async () => {
+      await consumer.disconnect();
+      await Promise.all([...producers.values()].map((p) => p.then((producer) => producer.disconnect()).catch(() => undefined)));
+      report({ type: 'stopped', processed, transactions });
+    },
+  };
+}
+
+function fail(err: unknown): void {
+  report({ type: 'error', message: (err as Error).stack ?? String(err) });
+  setTimeout(() => process.exit(1), 200);
+}
+
+function main(): void {
+  installWarningFilter();
+  let running: Promise<{ stop: () => Promise<void> }> | undefined;
+  process.on('message', (msg) => {
+    const cmd = msg as PassThroughCommand;
+    if (cmd.cmd === 'init') {
+      running = run(cmd);
+      running.then(() => report({ type: 'ready' }), fail);
+    } else if (cmd.cmd === 'stop') {
+      void (running ?? Promise.reject(new Error('not started')))
+        .then((r) => r.stop())
+        .then(() => process.disconnect?.(), fail);
+    }
+  });
+  process.on('disconnect', () => setTimeout(() => process.exit(0), 500).unref());
+}
+
+main();

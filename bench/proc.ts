@@ -1,0 +1,46 @@
+// RSS and CPU time of a process from /proc (Linux): how the bench sees sluice's whole process, and
+// how much of the machine the broker and the load generator took meanwhile.
+import { readFileSync } from 'node:fs';
+
+/** Linux clock ticks per second (USER_HZ), which /proc/<pid>/stat counts CPU time in. */
+const CLOCK_TICKS = 100;
+
+export interface ProcStats {
+  rss: number;
+  /** user + system CPU seconds since the process started */
+  cpuSeconds: number;
+}
+
+/** undefined off Linux, or when the process is gone. */
+export function procStats(pid: number): ProcStats | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    const rssKb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    if (rssKb === undefined || !Number.isFinite(cpuSeconds)) return undefined;
+    return { rss: Number(rssKb) * 1024, cpuSeconds };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds of each named process, now; processes that cannot be read are left out. */
+export function cpuOf(pids: Record<string, number | undefined>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    const stats = pid === undefined ? undefined : procStats(pid);
+    if (stats) out[name] = stats.cpuSeconds;
+  }
+  return out;
+}
+
+/** Cores each process used on average between two `cpuOf` readings `seconds` apart. */
+export function coresBetween(a: Record<string, number>, b: Record<string, number>, seconds: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, end] of Object.entries(b)) {
+    const start = a[name];
+    if (start !== undefined && seconds > 0) out[name] = Math.round(((end - start) / seconds) * 100) / 100;
+  }
+  return out;
+}

@@ -1,0 +1,193 @@
+// `npm run bench [-- --quick]`: sluice's throughput against the exactly-once ceiling of its Kafka
+// client, its latency through a steady -> burst -> steady rate profile, its GC and memory, and a
+// check against the oracle that nothing was lost or double-counted. See bench/README.md.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../scripts/kafka-broker.ts';
+import { installWarningFilter } from '../src/runtime/warnings.ts';
+import { timeline } from './analysis.ts';
+import { BenchAdmin, chooseBroker } from './broker.ts';
+import type { BrokerChoice } from './broker.ts';
+import { runCeiling } from './ceiling.ts';
+import { compare, readOutput } from './correctness.ts';
+import { LoadClient } from './load-client.ts';
+import { runOracleParallel } from './oracle-pool.ts';
+import { flushWindows, measureCapacity, runProfile } from './measure.ts';
+import type { Ctx } from './measure.ts';
+import { USAGE, parseOptions } from './options.ts';
+import type { BenchOptions } from './options.ts';
+import { expectedLanes, expectedWorkers, hasCrossPartitionWindows, oracleConfig, writeRunPipeline } from './pipeline-config.ts';
+import { evaluateTargets, machine, printTable, ratios, sluiceFigures, writeResults } from './report.ts';
+import type { Results } from './report.ts';
+import { Scraper } from './scraper.ts';
+import { SluiceProcess } from './sluice-process.ts';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const log = (line: string) => console.log(line);
+const NOTES = [
+  'Latency is per input record, from its Kafka append time (LogAppendTime topic) to the commit that made its effect visible.',
+  'Latency percentiles are bucket-interpolated from sluice_event_latency_seconds deltas between phase boundaries (linear inside a bucket); maxMs is the upper bound of the highest non-empty bucket.',
+  "A phase's latency is that of the records committed during it: a backlog built in the burst shows up in the phase after it.",
+  'GC pauses are observed in the sluice process (bench/gc-probe.ts); gc.histogram repeats prom-client nodejs_gc_duration_seconds for comparison.',
+  'Throughput is a backlog drain rate from committed offsets, timed between 20% and 80% of the backlog committed; sluice and the ceiling drain the same events.',
+];
+
+async function main(opts: BenchOptions): Promise<number> {
+  const startedAt = new Date();
+  const host = machine();
+  const broker = await chooseBroker(log);
+  try {
+    return await benchmark(opts, broker, startedAt, host);
+  } finally {
+    await broker.release();
+  }
+}
+
+async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Date, host: Record<string, unknown>): Promise<number> {
+  const runId = `${startedAt.getTime().toString(36)}${randomBytes(2).toString('hex')}`;
+  const runDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  const pipeline = writeRunPipeline(join(BENCH, 'pipeline.yaml'), runDir, { brokers: broker.brokers, runId, stateDir: join(runDir, 'state'), metricsPort: await freePort(), emit: opts.emit });
+  const { config } = pipeline;
+  if (config.input.eventTime === undefined) throw new Error('bench/pipeline.yaml must take event time from a field: the oracle cannot know LogAppendTime timestamps');
+  const admin = await BenchAdmin.connect(broker.brokers);
+  const ceilingIn = `bench-${runId}-ceiling-in`;
+  const ceilingOut = `bench-${runId}-ceiling-out`;
+  const ceilingGroup = `bench-${runId}-ceiling`;
+  const verifyGroup = `bench-${runId}-verify`;
+  const topics = [config.input.topic, ceilingIn, ceilingOut];
+  const load = new LoadClient();
+  let sluice: SluiceProcess | undefined;
+  try {
+    log(`bench: ${opts.quick ? 'quick' : 'full'} run ${runId} on ${broker.brokers} (${broker.source}); ${opts.partitions} partitions, emit ${opts.emit}; work dir ${runDir}`);
+    await admin.createTopic(config.input.topic, opts.partitions);
+    await admin.createTopic(ceilingIn, opts.partitions);
+    await admin.createTopic(ceilingOut, opts.partitions);
+    const jsonl = join(runDir, 'produced.jsonl');
+    await load.init({ brokers: broker.brokers, topic: config.input.topic, jsonl, partitions: opts.partitions, players: opts.players, zipf: opts.zipf, duplicateRatio: opts.duplicateRatio, jitterMs: opts.jitterMs, seed: opts.seed });
+
+    log(`[backlog] producing ${opts.backlog} events to ${config.input.topic} and ${ceilingIn}, each in a transaction held open`);
+    const backlog = await load.backlog(opts.backlog, [config.input.topic, ceilingIn]);
+    log(`[backlog] done in ${(backlog.ms / 1000).toFixed(1)}s`);
+
+    const members = opts.ceilingMembers ?? expectedWorkers(config);
+    log(`[ceiling] pass-through consume -> produce -> sendOffsets -> commit, one transactional producer per partition, ${members} member(s)`);
+    const drainTimeout = Math.max(120_000, opts.backlog);
+    const ceiling = await runCeiling({
+      init: { brokers: broker.brokers, input: ceilingIn, output: ceilingOut, groupId: ceilingGroup, partitions: opts.partitions, maxRecords: config.batch.maxRecords, maxBytes: config.batch.maxBytes },
+      members,
+      admin,
+      release: async () => void (await load.release(ceilingIn)),
+      targets: backlog.perPartition,
+      timeoutMs: drainTimeout,
+      log,
+    });
+    log(`[ceiling] drained at ${Math.round(ceiling.throughput)}/s (measured over ${ceiling.measuredSeconds.toFixed(1)}s, ${ceiling.transactions} transactions)`);
+    if (!opts.keep) await admin.deleteTopics([ceilingIn, ceilingOut]).catch(() => undefined);
+
+    log(`[capacity] starting sluice; its ${opts.backlog}-event backlog stays hidden until the group has settled`);
+    sluice = new SluiceProcess(pipeline.path, join(runDir, 'sluice.log'));
+    const scraper = new Scraper(config.metrics.port, sluice.child.pid);
+    const ctx: Ctx = { admin, load, sluice, scraper, groupId: config.application.id, inputTopic: config.input.topic, lanes: expectedLanes(config, opts.partitions), neighbours: { broker: broker.pid }, log };
+    const capacity = await measureCapacity(ctx, backlog.perPartition, async () => void (await load.release(config.input.topic)), drainTimeout);
+    const workers = sluice.workers();
+    if (workers !== members) log(`[capacity] note: sluice runs ${workers} worker(s), the ceiling ran ${members} member(s)`);
+
+    const rate = opts.rate ?? Math.max(1, Math.round(opts.load * capacity.throughput));
+    const phases = [
+      { name: 'steady', rate, seconds: opts.steadySeconds },
+      { name: 'burst', rate: Math.round(rate * opts.burstFactor), seconds: opts.burstSeconds },
+      { name: 'steady-after', rate, seconds: opts.steadySeconds },
+    ];
+    const profile = await runProfile(ctx, phases, 10 * 60_000);
+    const flushed = await flushWindows(ctx, 120_000);
+    const closed = await load.close();
+    const exitCode = await sluice.stop();
+    log(`bench: sluice stopped (exit ${exitCode}); checking the output against the oracle`);
+
+    // The oracle runs on worker threads while this thread reads sluice's output.
+    const [oracle, out] = await Promise.all([
+      runOracleParallel(jsonl, opts.partitions, oracleConfig(config), hasCrossPartitionWindows(config)),
+      readOutput(broker.brokers, config.output.topic, verifyGroup, flushed.outputsFinal, 2000, 3 * 60_000),
+    ]);
+    const ends = await admin.ends(config.input.topic);
+    const offsetProblems = closed.ends.flatMap((n, p) => (ends.get(p) === n && oracle.ends[p] === n ? [] : [`partition ${p}: generator counted end ${n}, log ${oracle.ends[p]}, topic ${ends.get(p)}`]));
+    const correctness = compare(oracle, out, { processed: flushed.recordsIn, duplicates: flushed.duplicates, deadLetters: flushed.deadLetters });
+    if (offsetProblems.length > 0) {
+      correctness.correct = false;
+      correctness.problems.push(`the produced log does not match the input topic (${offsetProblems.join('; ')})`);
+    }
+
+    const sluiceResults = sluiceFigures({ capacity, profile, flushed, samples: scraper.samples, gcEvents: sluice.gcEvents, correctness, workers, exitCode });
+    const finishedAt = new Date();
+    const partial = { sluice: sluiceResults, ratios: ratios(sluiceResults, ceiling.throughput) };
+    const results: Results = {
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
+      mode: opts.quick ? 'quick' : 'full',
+      machine: { ...host, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
+      broker: { source: broker.source, brokers: broker.brokers, kafkaVersion: broker.kafkaVersion },
+      options: { ...opts },
+      pipeline: pipeline.raw,
+      profile: { cores: profile.cores, steadyRate: rate, burstRate: phases[1]!.rate, burstFactor: opts.burstFactor, load: opts.rate === undefined ? opts.load : null, phases, backlog: { events: opts.backlog, produceSeconds: backlog.ms / 1000 } },
+      load: { generated: closed.generated, duplicates: closed.duplicates, duplicateRatio: Math.round((closed.duplicates / closed.generated) * 1000) / 1000, perPartition: closed.perPartition, players: opts.players, zipf: opts.zipf, jitterMs: opts.jitterMs },
+      ...partial,
+      ceiling,
+      targets: evaluateTargets(partial),
+      notes: NOTES,
+      timeline: timeline(scraper.samples, load.ticks, sluiceResults.steady.fromMs, profile.drained.t),
+    };
+    const stamp = `${startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}-${results.mode}`;
+    const files = await writeResults(results, opts.outDir, stamp);
+    printTable(results);
+    log(`\nbench: wrote ${files.json} and ${files.svg}`);
+    if (!correctness.correct) {
+      console.error(`\n${'!'.repeat(72)}\nBENCHMARK FAILED: sluice's output does not match the oracle\n${[...correctness.problems, ...correctness.examples].map((l) => `  ${l}`).join('\n')}\n${'!'.repeat(72)}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    load.kill();
+    if (sluice?.alive()) await sluice.stop(10_000);
+    await cleanup(opts, admin, [...topics, config.output.topic, config.deadLetter.topic, `${config.application.id}-changelog`], [config.application.id, ceilingGroup, verifyGroup], runDir);
+  }
+}
+
+async function cleanup(opts: BenchOptions, admin: BenchAdmin, topics: string[], groups: string[], runDir: string): Promise<void> {
+  if (opts.keep) {
+    log(`bench: kept topics ${topics.join(', ')} and ${runDir}`);
+  } else {
+    // The output of an update-mode run is large; a shared dev broker should not keep it.
+    await admin.deleteTopics(topics).catch((err: Error) => log(`bench: could not delete topics: ${err.message}`));
+    await admin.deleteGroups(groups);
+    rmSync(runDir, { recursive: true, force: true });
+  }
+  await admin.disconnect();
+}
+
+installWarningFilter();
+let opts: BenchOptions | 'help';
+try {
+  opts = parseOptions(process.argv.slice(2), join(BENCH, 'results'));
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
+if (opts === 'help') {
+  console.log(USAGE);
+} else {
+  main(opts).then(
+    (code) => {
+      process.exitCode = code;
+      // kafkajs may leave a timer behind; the report is written.
+      setTimeout(() => process.exit(code), 500).unref();
+    },
+    (err: unknown) => {
+      console.error(`\nbench: failed: ${(err as Error).stack ?? String(err)}`);
+      process.exit(1);
+    },
+  );
+}
