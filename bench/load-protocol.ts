@@ -1,19 +1,14 @@
 // The messages between the bench (parent) and its load generator (a child process, over IPC).
 // The generator runs in its own process so producing at a precise rate never competes with the
 // parent's scraping and bookkeeping on one event loop.
+import type { LoadModelOptions } from './load-model.ts';
 
-export interface LoadInit {
+export interface LoadInit extends LoadModelOptions {
   cmd: 'init';
   brokers: string;
   /** the sluice input topic: every record sent to it is also appended to `jsonl` */
   topic: string;
   jsonl: string;
-  partitions: number;
-  players: number;
-  zipf: number;
-  duplicateRatio: number;
-  jitterMs: number;
-  seed: number;
 }
 
 export interface ProfilePhase {

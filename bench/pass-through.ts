@@ -3,6 +3,7 @@
 // partition and the same batch bounds as sluice. bench/ceiling.ts runs as many of these member
 // processes as sluice has workers, in one consumer group, and talks to them over IPC.
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
+import { chunkEnd } from '../src/consumers/chunks.ts';
 import { Kafka, logLevel } from '../src/kafka/client.ts';
 import { installWarningFilter } from '../src/runtime/warnings.ts';
 
@@ -30,17 +31,11 @@ function report(msg: PassThroughReport): void {
   process.send?.(msg);
 }
 
-/** Slices a fetched batch like a sluice lane does: at most maxRecords and about maxBytes each. */
+/** Slices a fetched batch exactly as a sluice lane does. */
 function chunks(messages: readonly KafkaMessage[], maxRecords: number, maxBytes: number): KafkaMessage[][] {
   const out: KafkaMessage[][] = [];
-  let i = 0;
-  while (i < messages.length) {
-    let end = i;
-    let bytes = 0;
-    while (end < messages.length && end - i < maxRecords && (end === i || bytes < maxBytes)) {
-      bytes += (messages[end]!.value?.length ?? 0) + (messages[end]!.key?.length ?? 0);
-      end++;
-    }
+  for (let i = 0; i < messages.length; ) {
+    const end = chunkEnd(messages, i, maxRecords, maxBytes);
     out.push(messages.slice(i, end));
     i = end;
   }

@@ -13,6 +13,7 @@ import { PartitionStore } from '../state/partition-store.ts';
 import type { StoreTimes } from '../state/partition-store.ts';
 import { StoreTransaction } from '../state/store-transaction.ts';
 import { Checkpoint } from './checkpoint.ts';
+import { chunkEnd } from './chunks.ts';
 import type { ChangelogRestorer } from './changelog-restorer.ts';
 
 export interface LaneTopics {
@@ -180,12 +181,7 @@ export class Lane {
     if (this.nextOffset !== undefined) while (i < messages.length && BigInt(messages[i]!.offset) < this.nextOffset) i++;
     let last = i > 0 ? messages[i - 1]!.offset : undefined;
     while (i < messages.length) {
-      let end = i;
-      let bytes = 0;
-      while (end < messages.length && end - i < maxRecords && (end === i || bytes < maxBytes)) {
-        bytes += (messages[end]!.value?.length ?? 0) + (messages[end]!.key?.length ?? 0);
-        end++;
-      }
+      let end = chunkEnd(messages, i, maxRecords, maxBytes);
       const tx = new StoreTransaction(store, this.times);
       const result = this.processor.process(messages.slice(i, end), tx, this.streamTime, performance.now() + this.opts.commitIntervalMs);
       end = i + result.consumed;
