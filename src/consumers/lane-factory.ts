@@ -46,10 +46,13 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
   const eos = config.application.guarantee === 'exactly-once';
   const partialsByWindow = new Map([...ctx.cross.values()].map((c) => [c.window.name, c.partials]));
 
+  // Outputs, dead letters and changelog can outweigh the input; a produce request to one
+  // partition must stay under the broker's default message.max.bytes (1 MiB) all the same.
+  const produceBytes = Math.min(config.batch.maxBytes * 2, 900 * 1024);
   const sinkFor = (topic: string, partition: number, consumer: Consumer): LaneSink =>
     eos
-      ? new TransactionalLaneSink(client, { transactionalId: `${appId}-${topic}-${partition}`, groupId: appId, maxBytes: config.batch.maxBytes * 2, partition })
-      : new AtLeastOnceLaneSink(ctx.sharedProducer!, (pos) => consumer.commitOffsets([{ topic: pos.topic, partition: pos.partition, offset: pos.nextOffset }]), { maxBytes: config.batch.maxBytes * 2, partition });
+      ? new TransactionalLaneSink(client, { transactionalId: `${appId}-${topic}-${partition}`, groupId: appId, maxBytes: produceBytes, partition })
+      : new AtLeastOnceLaneSink(ctx.sharedProducer!, (pos) => consumer.commitOffsets([{ topic: pos.topic, partition: pos.partition, offset: pos.nextOffset }]), { maxBytes: produceBytes, partition });
 
   return (topic, partition, consumer) => {
     const merge = ctx.cross.get(topic);

@@ -66,6 +66,9 @@ export interface BatchResult {
   stats: BatchStats;
 }
 
+/** Larger values are left out of dead letters (see deadLetter). */
+const DEAD_LETTER_VALUE_LIMIT = 900 * 1024;
+
 /** Forgetting ids is lazy housekeeping; capping it keeps one batch's transaction small. */
 const FORGET_PER_BATCH = 5000;
 
@@ -203,7 +206,9 @@ export class BatchProcessor {
 
   private deadLetter(out: OutRecord[], stats: BatchStats, rec: InputRecord, reason: string, field: string | undefined, detail: string): void {
     stats.deadLetters.set(reason, (stats.deadLetters.get(reason) ?? 0) + 1);
-    const oversized = reason === 'oversized';
+    // A value this large would not fit the dead-letter topic next to its headers (the broker's
+    // default limit is 1 MiB), and a dead letter that cannot be written would stall the partition.
+    const oversized = reason === 'oversized' || (rec.value?.length ?? 0) > DEAD_LETTER_VALUE_LIMIT;
     const dl = deadLetterRecord(
       this.topics.deadLetter,
       {
@@ -212,7 +217,7 @@ export class BatchProcessor {
         offset: rec.offset,
         timestamp: rec.timestamp,
         key: rec.key,
-        // An oversized value would not fit the dead-letter topic either; its origin says where it is.
+        // Its origin headers say where to find the value.
         value: oversized ? null : rec.value,
         headers: rec.headers,
       },

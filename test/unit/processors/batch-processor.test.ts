@@ -280,6 +280,15 @@ describe('BatchProcessor cases', () => {
     expect(other!.headers).not.toHaveProperty(`${DLQ_HEADER.reason}.size`);
   });
 
+  it('a dead letter leaves out a value too large for the dead-letter topic, keeping its reason', () => {
+    const l = lane(small('final', 2 * 1024 * 1024));
+    const huge: InputRecord = { offset: '80', key: Buffer.from('a'), value: Buffer.alloc(950 * 1024, 0x61), timestamp: '125' };
+    const { deadLetters } = l.run([huge]);
+    expect(deadLetters).toHaveLength(1);
+    expect(deadLetters[0]!.value).toBeNull();
+    expect(deadLetters[0]!.headers).toMatchObject({ [DLQ_HEADER.reason]: 'invalid-json', [`${DLQ_HEADER.reason}.size`]: String(950 * 1024) });
+  });
+
   it('duplicates are dropped across chunk boundaries and counted', () => {
     const l = lane(small('final'));
     l.run([ev('a', 1000, 'x')]);
