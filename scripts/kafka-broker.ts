@@ -28,6 +28,8 @@ export interface BrokerHandle {
   pid: number;
   dir: string;
   startMs: number;
+  /** the JVM arguments it was started with, so it can be restarted on the same data */
+  jvm?: string[];
 }
 
 function javaMajor(): number | undefined {
@@ -202,28 +204,41 @@ export async function startBroker(opts: StartOptions): Promise<BrokerHandle> {
   const fmt = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${props}`], { encoding: 'utf8' });
   if (fmt.status !== 0) throw new BrokerError(`formatting Kafka storage failed:\n${fmt.stdout}${fmt.stderr}`);
 
-  const out = openSync(join(opts.dir, 'server.log'), 'a');
-  const child = spawn('java', [...jvm, 'kafka.Kafka', props], { detached: true, stdio: ['ignore', out, out] });
+  return launch(opts.dir, opts.port, jvm, started, opts.readyTimeoutMs ?? 90_000);
+}
+
+/** Starts `kafka.Kafka` on the storage and config already in `dir`, detached, and waits until it answers. */
+async function launch(dir: string, port: number, jvm: string[], started: number, readyTimeoutMs: number): Promise<BrokerHandle> {
+  const out = openSync(join(dir, 'server.log'), 'a');
+  const child = spawn('java', [...jvm, 'kafka.Kafka', join(dir, 'server.properties')], { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new BrokerError('could not start java');
-  const brokers = `127.0.0.1:${opts.port}`;
-  const handle: BrokerHandle = { brokers, port: opts.port, pid, dir: opts.dir, startMs: 0 };
-  writeFileSync(join(opts.dir, STATE_FILE), JSON.stringify(handle));
+  const brokers = `127.0.0.1:${port}`;
+  const handle: BrokerHandle = { brokers, port, pid, dir, startMs: 0, jvm };
+  writeFileSync(join(dir, STATE_FILE), JSON.stringify(handle));
 
-  const deadline = started + (opts.readyTimeoutMs ?? 90_000);
+  const deadline = started + readyTimeoutMs;
   while (Date.now() < deadline) {
-    if (!pidAlive(pid)) throw new BrokerError(`the Kafka broker exited during start. Last lines of ${join(opts.dir, 'server.log')}:\n${logTail(opts.dir)}`);
+    if (!pidAlive(pid)) throw new BrokerError(`the Kafka broker exited during start. Last lines of ${join(dir, 'server.log')}:\n${logTail(dir)}`);
     if (await brokerAnswers(brokers, 1000)) {
       handle.startMs = Date.now() - started;
-      writeFileSync(join(opts.dir, STATE_FILE), JSON.stringify(handle));
+      writeFileSync(join(dir, STATE_FILE), JSON.stringify(handle));
       return handle;
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  await stopBroker(opts.dir);
-  throw new BrokerError(`the Kafka broker did not answer within ${Math.round((opts.readyTimeoutMs ?? 90_000) / 1000)}s. Last lines of its log:\n${logTail(opts.dir)}`);
+  await stopBroker(dir);
+  throw new BrokerError(`the Kafka broker did not answer within ${Math.round(readyTimeoutMs / 1000)}s. Last lines of its log:\n${logTail(dir)}`);
+}
+
+/** Stops the broker in `dir` cleanly and starts it again on the same data: a broker restart. */
+export async function restartBroker(dir: string, readyTimeoutMs = 90_000): Promise<BrokerHandle> {
+  const state = readBrokerState(dir);
+  if (state?.jvm === undefined) throw new BrokerError(`no broker started by this tool is recorded in ${dir}`);
+  await stopBroker(dir);
+  return launch(dir, state.port, state.jvm, Date.now(), readyTimeoutMs);
 }
 
 /** Stops the broker recorded in `dir` (SIGTERM, then SIGKILL after a grace period). */

@@ -14,6 +14,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     kafkaBrokers: string;
     kafkaSource: 'env' | 'testcontainers' | 'local-jvm';
+    /** the local broker's directory, for tests that restart it ('' when the project does not run the broker) */
+    kafkaBrokerDir: string;
   }
 }
 
@@ -35,6 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     console.log(`[kafka] using KAFKA_BROKERS=${fromEnv}`);
     project.provide('kafkaBrokers', fromEnv);
     project.provide('kafkaSource', 'env');
+    project.provide('kafkaBrokerDir', process.env.KAFKA_BROKER_DIR ?? '');
     return async () => undefined;
   }
 
@@ -46,6 +49,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     console.log(`[kafka] using testcontainers broker at ${brokers}`);
     project.provide('kafkaBrokers', brokers);
     project.provide('kafkaSource', 'testcontainers');
+    project.provide('kafkaBrokerDir', '');
     return async () => {
       await container.stop();
     };
@@ -58,6 +62,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   console.log(`[kafka] started local JVM broker (Apache Kafka, KRaft) at ${handle.brokers} in ${(handle.startMs / 1000).toFixed(1)}s, pid ${handle.pid}`);
   project.provide('kafkaBrokers', handle.brokers);
   project.provide('kafkaSource', 'local-jvm');
+  project.provide('kafkaBrokerDir', dir);
   return async () => {
     await stopBroker(dir);
     console.log(`[kafka] stopped local broker pid ${handle.pid}`);
