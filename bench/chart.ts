@@ -20,6 +20,17 @@ export interface ChartInput {
 const WIDTH = 820;
 const COLORS = { produced: '#8d99ae', processed: '#1d3557', p99: '#e63946' };
 
+/** A dashed horizontal rule at `y` with its label at the right edge. */
+function referenceLine(y: number, label: string, ruleColor: string, textColor: string) {
+  return {
+    data: { values: [{ y, label }] },
+    layer: [
+      { mark: { type: 'rule' as const, strokeDash: [4, 4], color: ruleColor }, encoding: { y: { field: 'y', type: 'quantitative' as const } } },
+      { mark: { type: 'text' as const, align: 'right' as const, dy: -6, color: textColor }, encoding: { y: { field: 'y', type: 'quantitative' as const }, x: { value: WIDTH - 4 }, text: { field: 'label' } } },
+    ],
+  };
+}
+
 export function chartSpec(input: ChartInput): TopLevelSpec {
   const end = Math.max(input.drainEnd, ...input.points.map((p) => p.x));
   const x = { field: 'x', type: 'quantitative' as const, title: 'seconds since the profile started', scale: { domain: [0, Math.ceil(end)], nice: false } };
@@ -58,13 +69,7 @@ export function chartSpec(input: ChartInput): TopLevelSpec {
         layer: [
           band,
           bandLabel,
-          {
-            data: { values: [{ y: input.capacity, label: `capacity ${Math.round(input.capacity)}/s (backlog drain)` }] },
-            layer: [
-              { mark: { type: 'rule', strokeDash: [4, 4], color: '#2a9d8f' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
-              { mark: { type: 'text', align: 'right', dy: -6, color: '#2a9d8f' }, encoding: { y: { field: 'y', type: 'quantitative' }, x: { value: WIDTH - 4 }, text: { field: 'label' } } },
-            ],
-          },
+          referenceLine(input.capacity, `capacity ${Math.round(input.capacity)}/s (backlog drain)`, '#2a9d8f', '#2a9d8f'),
           {
             data: { values: throughput },
             mark: { type: 'line', interpolate: 'step-before', strokeWidth: 1.8 },
@@ -88,13 +93,7 @@ export function chartSpec(input: ChartInput): TopLevelSpec {
         layer: [
           band,
           bandLabel,
-          {
-            data: { values: [{ y: input.p99TargetMs, label: `target ${input.p99TargetMs} ms` }] },
-            layer: [
-              { mark: { type: 'rule', strokeDash: [4, 4], color: '#999' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
-              { mark: { type: 'text', align: 'right', dy: -6, color: '#777' }, encoding: { y: { field: 'y', type: 'quantitative' }, x: { value: WIDTH - 4 }, text: { field: 'label' } } },
-            ],
-          },
+          referenceLine(input.p99TargetMs, `target ${input.p99TargetMs} ms`, '#999', '#777'),
           {
             data: { values: p99 },
             mark: { type: 'line', interpolate: 'step-before', color: COLORS.p99, strokeWidth: 1.8, point: { size: 12, color: COLORS.p99 } },
