@@ -114,7 +114,15 @@ export async function waitForCommittedEnd(groupId: string, topic: string, timeou
   await withAdmin(async (admin) => {
     const ends = await admin.fetchTopicOffsets(topic);
     for (;;) {
-      const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+      let committed: Awaited<ReturnType<Admin['fetchOffsets']>>;
+      try {
+        committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+      } catch (err) {
+        // A broker that just restarted answers "coordinator loading" for a while; keep polling.
+        if ((err as { retriable?: boolean }).retriable !== true || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
       const parts = committed[0]?.partitions ?? [];
       const behind = ends.filter((e) => parts.find((p) => p.partition === e.partition)?.offset !== e.high && e.high !== '0');
       if (behind.length === 0) return;
