@@ -15,7 +15,7 @@ export type WatermarkProvider = () => Iterable<{ window: string; source: number;
 
 export function createMetrics(labels: { application: string }) {
   const registry = new Registry();
-  allocationMeter ??= new AllocationMeter();
+  const meter = (allocationMeter ??= new AllocationMeter());
   const watermarkProviders = new Set<WatermarkProvider>();
   // Several merge lanes of one window may see a source; report the most pessimistic view.
   const watermarkViews = () => {
@@ -65,8 +65,7 @@ export function createMetrics(labels: { application: string }) {
       help: 'Bytes allocated on the V8 heap since the process started (estimated from GC heap sizes); divide its rate by the record rate for allocation per event',
       registers: [registry],
       collect() {
-        allocationMeter ??= new AllocationMeter();
-        this.set(allocationMeter.allocatedBytes());
+        this.set(meter.allocatedBytes());
       },
     }),
     watermarkProviders,
