@@ -1,11 +1,14 @@
-// Replaces two kafkajs internals (see aborted-filter.ts and group-messages.ts). kafkajs modules
+// Replaces kafkajs internals (see aborted-filter.ts, group-messages.ts and record-encoding.ts). kafkajs modules
 // capture their helpers when they load, so the replacement must be in the require cache before
 // kafkajs loads: src/kafka/client.ts runs this first, and it throws if it is too late.
 import { createRequire } from 'node:module';
 import { filterAbortedMessages } from './aborted-filter.ts';
 import { groupMessagesPerPartition } from './group-messages.ts';
+import { recordBatchEncoder, sizedRecord } from './record-encoding.ts';
 
 const require = createRequire(import.meta.url);
+/** the patched record batch module, so that installing twice does not wrap it twice */
+const PATCHED_BATCHES = new WeakSet<object>();
 
 function replaceModule(modulePath: string, usedBy: string, implementation: unknown): void {
   const target = require.resolve(modulePath);
@@ -22,4 +25,13 @@ function replaceModule(modulePath: string, usedBy: string, implementation: unkno
 export function installKafkajsPatches(): void {
   replaceModule('kafkajs/src/consumer/filterAbortedMessages.js', 'kafkajs/src/consumer/batch.js', filterAbortedMessages);
   replaceModule('kafkajs/src/producer/groupMessagesPerPartition.js', 'kafkajs/src/producer/sendMessages.js', groupMessagesPerPartition);
+  const produce = 'kafkajs/src/protocol/requests/produce/v3/request.js';
+  replaceModule('kafkajs/src/protocol/recordBatch/record/v0/index.js', produce, sizedRecord);
+  const batch = require('kafkajs/src/protocol/recordBatch/v0/index.js') as { RecordBatch: Parameters<typeof recordBatchEncoder>[0]; MAGIC_BYTE: number };
+  if (!PATCHED_BATCHES.has(batch)) {
+    const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
+    const patched = { ...batch, RecordBatch: recordBatchEncoder(batch.RecordBatch, crc32C) };
+    PATCHED_BATCHES.add(patched);
+    replaceModule('kafkajs/src/protocol/recordBatch/v0/index.js', produce, patched);
+  }
 }

@@ -1,7 +1,8 @@
 /** Where first-seen event times live; backed by LMDB in production. */
 export interface DedupeStore {
   get(id: string): number | undefined;
-  put(id: string, t0: number): void;
+  /** `previous` is what get() returned for the id just before */
+  put(id: string, t0: number, previous: number | undefined): void;
 }
 
 export type DedupeVerdict = 'duplicate' | 'first';
@@ -24,7 +25,7 @@ export class DedupeProcessor {
   check(id: string, eventTime: number): DedupeVerdict {
     const t0 = this.store.get(id);
     if (t0 !== undefined && eventTime <= t0 + this.ttlMs) return 'duplicate';
-    this.store.put(id, eventTime);
+    this.store.put(id, eventTime, t0);
     return 'first';
   }
 }

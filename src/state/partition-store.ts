@@ -115,8 +115,8 @@ export class PartitionStore {
   }
 
   private readonly writer: StoreWriter = {
-    putDedupe: (id, t0) => {
-      const old = this.dedupeDb.get(id);
+    putDedupe: (id, t0, previous) => {
+      const old = previous === undefined ? this.dedupeDb.get(id) : (previous ?? undefined);
       if (old !== undefined) this.forgetIndex.removeSync([this.times.dedupeForgetAt(old), id]);
       this.dedupeDb.putSync(id, t0);
       this.forgetIndex.putSync([this.times.dedupeForgetAt(t0), id], true);
@@ -127,8 +127,9 @@ export class PartitionStore {
       this.forgetIndex.removeSync([this.times.dedupeForgetAt(old), id]);
       this.dedupeDb.removeSync(id);
     },
-    putWindow: (key, state) => {
-      if (this.windowDb.get(key) === undefined) this.closeIndex.putSync([this.times.windowCloseAt(state), key], true);
+    putWindow: (key, state, isNew) => {
+      // A window's close time never changes, so only a new window needs an index entry.
+      if (isNew ?? this.windowDb.get(key) === undefined) this.closeIndex.putSync([this.times.windowCloseAt(state), key], true);
       this.windowDb.putSync(key, state);
     },
     deleteWindow: (key) => {
@@ -165,10 +166,14 @@ export class PartitionStore {
   }
 }
 
+// The optional arguments carry what the caller already knows, which saves a read per key on the
+// commit path (a third of its time in bench/hot-path.ts); the restore path leaves them out.
 export interface StoreWriter {
-  putDedupe(id: string, t0: number): void;
+  /** `previous`: the stored t0 this replaces, null when there is none, undefined when unknown */
+  putDedupe(id: string, t0: number, previous?: number | null): void;
   deleteDedupe(id: string): void;
-  putWindow(key: string, state: WindowState): void;
+  /** `isNew`: whether the store lacks the key, undefined when unknown */
+  putWindow(key: string, state: WindowState, isNew?: boolean): void;
   deleteWindow(key: string): void;
   setWatermark(source: number, watermark: number): void;
   setMeta(meta: Partial<StoreMeta>): void;

@@ -14,6 +14,11 @@ export class StoreTransaction implements DedupeStore {
   private readonly dedupeWrites = new Map<string, number | null>();
   /** window key -> state, or null for a delete */
   private readonly windowWrites = new Map<string, WindowState | null>();
+  /**
+   * ids this transaction puts over a t0 the store already holds (an id sighted again after its
+   * ttl), with that t0, or undefined when it is not known; every other put is a new id
+   */
+  private readonly dedupeReplaced = new Map<string, number | undefined>();
   /** windows created by this transaction, which the store's close index does not know yet */
   private readonly createdWindows = new Map<string, number>();
   /** a merge lane's per-source watermarks changed by this transaction */
@@ -32,7 +37,14 @@ export class StoreTransaction implements DedupeStore {
     return this.store.getDedupe(id);
   }
 
-  put(id: string, t0: number): void {
+  put(id: string, t0: number, previous: number | undefined): void {
+    // `previous` came from the overlay when this transaction wrote the id before; the store's
+    // own value is unknown then.
+    if (this.dedupeWrites.has(id)) {
+      if (!this.dedupeReplaced.has(id)) this.dedupeReplaced.set(id, undefined);
+    } else if (previous !== undefined) {
+      this.dedupeReplaced.set(id, previous);
+    }
     this.dedupeWrites.set(id, t0);
   }
 
@@ -112,11 +124,12 @@ export class StoreTransaction implements DedupeStore {
     this.store.write((w) => {
       for (const [id, t0] of this.dedupeWrites) {
         if (t0 === null) w.deleteDedupe(id);
-        else w.putDedupe(id, t0);
+        else w.putDedupe(id, t0, this.dedupeReplaced.has(id) ? this.dedupeReplaced.get(id) : null);
       }
       for (const [key, state] of this.windowWrites) {
         if (state === null) w.deleteWindow(key);
-        else w.putWindow(key, state);
+        // Not created here means it was read from the store (an overlay hit was created here too).
+        else w.putWindow(key, state, this.createdWindows.has(key));
       }
       for (const [source, wm] of this.watermarkWrites) w.setWatermark(source, wm);
       w.setMeta({ ...meta, committedAtMs: Date.now() });

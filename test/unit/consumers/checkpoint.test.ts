@@ -69,7 +69,7 @@ afterEach(async () => {
 
 function batch(): { tx: StoreTransaction; outputs: OutRecord[] } {
   const tx = new StoreTransaction(store, times);
-  tx.put('fresh', 60);
+  tx.put('fresh', 60, tx.get('fresh'));
   tx.putWindow('new', state(60), true);
   tx.deleteWindow('old');
   const outputs: OutRecord[] = [

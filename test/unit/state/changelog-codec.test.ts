@@ -69,7 +69,7 @@ function runBatches(batches: readonly Batch[]): ChangelogRecord[] {
   const log: ChangelogRecord[] = [];
   batches.forEach((b, i) => {
     const tx = new StoreTransaction(source, times);
-    for (const [id, t0] of b.puts) tx.put(id, t0);
+    for (const [id, t0] of b.puts) tx.put(id, t0, tx.get(id));
     for (const [key, n] of b.windows) tx.putWindow(key, windowState(key, n), tx.getWindow(key) === undefined);
     for (const key of b.deletes) if (tx.getWindow(key) !== undefined) tx.deleteWindow(key);
     for (const id of b.forgets) if (!b.puts.some(([p]) => p === id)) tx.forget(id);

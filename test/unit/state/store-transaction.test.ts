@@ -41,8 +41,8 @@ describe('StoreTransaction reads and writes', () => {
       w.putWindow('closed', state(10, 8));
     });
     const tx = new StoreTransaction(store, times);
-    tx.put('new', 3);
-    tx.put('old', 4);
+    tx.put('new', 3, tx.get('new'));
+    tx.put('old', 4, tx.get('old'));
     tx.forget('gone');
     tx.putWindow('fresh', state(20), true);
     tx.deleteWindow('closed');
@@ -64,7 +64,7 @@ describe('StoreTransaction reads and writes', () => {
       w.setMeta({ inputOffset: '3', streamTime: 100 });
     });
     const tx = new StoreTransaction(store, times);
-    tx.put('new', 3);
+    tx.put('new', 3, tx.get('new'));
     tx.forget('gone');
     tx.putWindow('fresh', state(20), true);
     tx.deleteWindow('closed');
@@ -105,8 +105,8 @@ describe('StoreTransaction changelog records', () => {
       w.putWindow('kept', state(0, 1));
     });
     const tx = new StoreTransaction(store, times);
-    tx.put('new', 3);
-    tx.put('new', 4);
+    tx.put('new', 3, tx.get('new'));
+    tx.put('new', 4, tx.get('new'));
     tx.forget('gone');
     tx.putWindow('kept', state(0, 2), false);
     tx.putWindow('kept', state(0, 3), false);
@@ -176,7 +176,7 @@ describe('StoreTransaction close and forget queries', () => {
       w.putDedupe('late', 5000);
     });
     const tx = new StoreTransaction(store, times);
-    tx.put('b', 1500);
+    tx.put('b', 1500, tx.get('b'));
     tx.forget('c');
     expect(tx.idsForgettableBy(1002, 100)).toEqual(['a']);
     expect(tx.idsForgettableBy(1001, 100)).toEqual(['a']);
@@ -189,5 +189,17 @@ describe('StoreTransaction close and forget queries', () => {
     expect(store.getDedupe('c')).toBeUndefined();
     expect(store.getDedupe('late')).toBe(5000);
     expect([...store.idsForgettableBy(Number.MAX_SAFE_INTEGER, 100)]).toEqual(['b', 'late']);
+  });
+
+  it('keeps the forget index exact when an id is put twice in one transaction', () => {
+    seed((w) => w.putDedupe('b', 1));
+    const tx = new StoreTransaction(store, times);
+    tx.put('b', 1500, tx.get('b'));
+    tx.put('b', 1600, tx.get('b'));
+    tx.put('n', 10, tx.get('n'));
+    tx.put('n', 1700, tx.get('n'));
+    tx.commitLocal(meta);
+    expect([...store.idsForgettableBy(Number.MAX_SAFE_INTEGER, 100)]).toEqual(['b', 'n']);
+    expect([...store.idsForgettableBy(2600, 100)]).toEqual(['b']);
   });
 });
