@@ -114,7 +114,7 @@ for (let active = true; active; ) {
   for (const lane of lanes) {
     if (lane.next >= lane.records.length) continue;
     active = true;
-    const end = chunkEnd(lane.records, lane.next, config.batch.maxRecords, config.batch.maxBytes);
+    const end = chunkEnd(lane.records, lane.next, config.batching.maxRecords, config.batching.maxBytes);
     const tx = new StoreTransaction(lane.store, times);
     const result = lane.processor.process(lane.records.slice(lane.next, end), tx, lane.streamTime);
     outputs += result.records.length;

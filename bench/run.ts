@@ -76,7 +76,7 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
     log(`[ceiling] pass-through consume -> produce -> sendOffsets -> commit, one transactional producer per partition, ${members} member(s)`);
     const drainTimeout = Math.max(120_000, opts.backlog);
     const ceiling = await runCeiling({
-      init: { brokers: broker.brokers, input: ceilingIn, output: ceilingOut, groupId: ceilingGroup, partitions: opts.partitions, maxRecords: config.batch.maxRecords, maxBytes: config.batch.maxBytes },
+      init: { brokers: broker.brokers, input: ceilingIn, output: ceilingOut, groupId: ceilingGroup, partitions: opts.partitions, maxRecords: config.batching.maxRecords, maxBytes: config.batching.maxBytes },
       members,
       admin,
       release: async () => void (await load.release(ceilingIn)),

@@ -146,7 +146,11 @@ async function startConnected(config: SluiceConfig, log: Logger, client: KafkaCl
     kafka: client,
     groupId: appId,
     topics,
-    maxBytesPerPartition: config.batch.maxBytes,
+    maxBytesPerPartition: config.batching.maxBytes,
+    backpressure: {
+      maxInFlightBytes: config.backpressure.maxInFlightBytes,
+      resumeBelowBytes: config.backpressure.resumeBelowBytes ?? Math.floor(config.backpressure.maxInFlightBytes / 2),
+    },
     sessionTimeoutMs: config.kafka.sessionTimeout,
     createLane,
     metrics,

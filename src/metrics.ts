@@ -60,6 +60,10 @@ export function createMetrics(labels: { application: string }) {
     streamTime: new Gauge({ name: 'sluice_stream_time_ms', help: 'Stream time (largest event time seen) per partition', labelNames: p, registers: [registry] }),
     stateEntries: new Gauge({ name: 'sluice_state_entries', help: 'Entries in the local LMDB state, by store', labelNames: ['partition', 'store'], registers: [registry] }),
     lanes: new Gauge({ name: 'sluice_lanes', help: 'Open partition lanes in this process', registers: [registry] }),
+    inFlightBytes: new Gauge({ name: 'sluice_in_flight_bytes', help: 'Fetched input not yet committed plus output not yet acknowledged', registers: [registry] }),
+    pausedPartitions: new Gauge({ name: 'sluice_paused_partitions', help: 'Partitions whose intake is paused by backpressure', registers: [registry] }),
+    pauses: new Counter({ name: 'sluice_backpressure_pauses_total', help: 'Times a partition was paused because in-flight bytes passed backpressure.maxInFlightBytes', registers: [registry] }),
+    batchMode: new Counter({ name: 'sluice_batches_total', help: 'Transactions by batching mode: latency (caught up) or catch-up (behind)', labelNames: ['mode'], registers: [registry] }),
     heapAllocated: new Gauge({
       name: 'sluice_heap_allocated_bytes',
       help: 'Bytes allocated on the V8 heap since the process started (estimated from GC heap sizes); divide its rate by the record rate for allocation per event',

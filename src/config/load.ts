@@ -33,10 +33,16 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out === '' ? '(root)' : out;
 }
 
+/** top-level keys of earlier versions, and what replaced them */
+const RENAMED: Record<string, string> = {
+  batch: 'replaced by batching (maxRecords, maxBytes, targetLatencyMs, maxIntervalMs)',
+  commit: 'replaced by batching.maxIntervalMs (commit.intervalMs is now the upper bound of an adaptive interval)',
+};
+
 // Zod folds some problems into one issue; unfold them so each line names exactly one location.
 function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown key' }));
+    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: (issue.path.length === 0 ? RENAMED[key] : undefined) ?? 'unknown key' }));
   }
   if (issue.code === 'invalid_key' && issue.issues.length > 0) {
     return issue.issues.flatMap((inner) => toConfigIssues({ ...inner, path: [...issue.path, ...inner.path] }));
@@ -112,7 +118,8 @@ export function describeConfig(config: SluiceConfig): string {
       ? `dedupe on "${config.dedupe.idField}" within ${formatDuration(config.dedupe.ttl)}`
       : 'dedupe off',
     ...config.windows.map(describeWindow),
-    `commit at least every ${config.commit.intervalMs}ms, at most ${config.batch.maxRecords} records / ${config.batch.maxBytes} bytes per transaction; ` +
+    `transactions: target latency ${config.batching.targetLatencyMs}ms, at most ${config.batching.maxRecords} records / ${config.batching.maxBytes} bytes / ${config.batching.maxIntervalMs}ms each; ` +
+      `intake pauses above ${config.backpressure.maxInFlightBytes} bytes in flight per worker; ` +
       `metrics ${config.metrics.port === 0 ? 'off' : `on ${config.metrics.host}:${config.metrics.port}/metrics`}; log ${config.log.level}`,
   ].join('\n');
 }

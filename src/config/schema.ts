@@ -235,19 +235,32 @@ export const configSchema = z
     deadLetter: z
       .strictObject({ topic: topicName.describe('Topic receiving records that cannot be processed.') })
       .describe('Where unprocessable records go.'),
-    commit: z
-      .strictObject({ intervalMs: positiveInt.default(100).describe('Upper bound in milliseconds between commits.') })
-      .prefault({})
-      .describe('Commit cadence.'),
-    batch: z
+    batching: z
       .strictObject({
-        maxRecords: positiveInt.default(2000).describe('Most records per transaction.'),
+        maxRecords: positiveInt.default(2000).describe('Most records per transaction, reached when a lane is behind.'),
         maxBytes: positiveInt
           .default(524_288)
-          .describe('Most bytes per transaction; kafkajs does not split produce requests, so stay well under 1 MB.'),
+          .describe('Most input bytes per transaction, and the fetch size per partition; kafkajs does not split produce requests, so stay well under 1 MB.'),
+        targetLatencyMs: positiveInt
+          .default(50)
+          .describe('Latency goal from append to commit. A lane that is caught up cuts transactions to what fits in half of it; a lane that is behind grows them up to maxRecords to catch up.'),
+        maxIntervalMs: positiveInt.default(100).describe('Upper bound on the processing time of one transaction, even when a lane is behind.'),
       })
       .prefault({})
-      .describe('Transaction size limits.'),
+      .describe('Adaptive transaction sizing: see docs/architecture.md, "Batching and backpressure".'),
+    backpressure: z
+      .strictObject({
+        maxInFlightBytes: positiveInt
+          .default(64 * 1024 * 1024)
+          .describe('Per worker: fetched input not yet committed plus produced output not yet acknowledged. Above it, the partitions holding the most are paused.'),
+        resumeBelowBytes: positiveInt.optional().describe('Paused partitions resume below this (default: half of maxInFlightBytes).'),
+      })
+      .prefault({})
+      .refine((b) => b.resumeBelowBytes === undefined || b.resumeBelowBytes < b.maxInFlightBytes, {
+        error: 'resumeBelowBytes must be below maxInFlightBytes',
+        path: ['resumeBelowBytes'],
+      })
+      .describe('Bounds on in-flight data: intake pauses instead of the heap growing.'),
     metrics: z
       .strictObject({
         port: z.int().min(0).max(65_535).default(0).describe('Serve Prometheus metrics on `<host>:<port>/metrics`; 0 disables.'),

@@ -8,6 +8,8 @@ import { TaskMigratedError, isSluiceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineMetrics } from '../metrics.ts';
 import { publishLaneError } from '../runtime/tracing.ts';
+import { InFlightLimiter } from './in-flight.ts';
+import type { InFlightBounds } from './in-flight.ts';
 import type { Lane } from './lane.ts';
 
 export interface GroupConsumerOptions {
@@ -16,6 +18,7 @@ export interface GroupConsumerOptions {
   /** topic -> partition count */
   topics: ReadonlyMap<string, number>;
   maxBytesPerPartition: number;
+  backpressure: InFlightBounds;
   sessionTimeoutMs: number;
   createLane: (topic: string, partition: number, consumer: Consumer) => Lane;
   metrics: PipelineMetrics;
@@ -27,6 +30,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Lanes are keyed by topic and partition. */
 type LaneId = string;
 const laneId = (topic: string, partition: number): LaneId => `${topic}/${partition}`;
+
+/** kafkajs's pause/resume argument for a set of lanes */
+function topicPartitions(ids: readonly LaneId[]): { topic: string; partitions: number[] }[] {
+  const byTopic = new Map<string, number[]>();
+  for (const id of ids) {
+    const cut = id.lastIndexOf('/');
+    const topic = id.slice(0, cut);
+    const list = byTopic.get(topic);
+    if (list === undefined) byTopic.set(topic, [Number(id.slice(cut + 1))]);
+    else list.push(Number(id.slice(cut + 1)));
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+function batchBytes(messages: readonly { key: Buffer | null; value: Buffer | null }[]): number {
+  let n = 0;
+  for (const m of messages) n += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+  return n;
+}
 
 export class GroupConsumer {
   private readonly opts: GroupConsumerOptions;
@@ -45,9 +67,21 @@ export class GroupConsumer {
   /** this member's topic-partitions as of the last join */
   private assigned = new Set<LaneId>();
   private stopping = false;
+  private readonly inFlight: InFlightLimiter<LaneId>;
 
   constructor(opts: GroupConsumerOptions) {
     this.opts = opts;
+    this.inFlight = new InFlightLimiter<LaneId>(opts.backpressure, {
+      pause: (ids) => {
+        opts.metrics.pauses.inc(ids.length);
+        opts.log.debug(`backpressure: pausing ${ids.join(', ')} (${this.inFlight.total} bytes in flight)`);
+        this.consumer.pause(topicPartitions(ids));
+      },
+      resume: (ids) => {
+        opts.log.debug(`backpressure: resuming ${ids.join(', ')} (${this.inFlight.total} bytes in flight)`);
+        this.consumer.resume(topicPartitions(ids));
+      },
+    });
     this.consumer = opts.kafka.consumer({
       groupId: opts.groupId,
       readUncommitted: false,
@@ -107,7 +141,14 @@ export class GroupConsumer {
           await sleep(1000);
           return;
         }
-        const work = lane.process(batch.messages, heartbeat);
+        const inputBytes = batchBytes(batch.messages);
+        this.holdBytes(id, inputBytes);
+        const lag = Number(batch.offsetLag());
+        const work = lane.process(batch.messages, heartbeat, {
+          lagBeyond: Number.isFinite(lag) && lag > 0 ? lag : 0,
+          holdOutput: (bytes) => this.holdBytes(id, bytes),
+          releaseOutput: (bytes) => this.releaseBytes(id, bytes),
+        });
         this.inflight.set(id, work);
         try {
           const last = await work;
@@ -118,9 +159,22 @@ export class GroupConsumer {
           await this.closeLane(id, 'failed');
         } finally {
           this.inflight.delete(id);
+          this.releaseBytes(id, inputBytes);
         }
       },
     });
+  }
+
+  private holdBytes(id: LaneId, bytes: number): void {
+    this.inFlight.add(id, bytes);
+    this.opts.metrics.inFlightBytes.set(this.inFlight.total);
+    this.opts.metrics.pausedPartitions.set(this.inFlight.pausedCount);
+  }
+
+  private releaseBytes(id: LaneId, bytes: number): void {
+    this.inFlight.release(id, bytes);
+    this.opts.metrics.inFlightBytes.set(this.inFlight.total);
+    this.opts.metrics.pausedPartitions.set(this.inFlight.pausedCount);
   }
 
   private laneFor(topic: string, partition: number, heartbeat: () => Promise<void>): Promise<Lane> {
@@ -134,6 +188,7 @@ export class GroupConsumer {
         .open(heartbeat)
         .then(async () => {
           this.lanes.set(id, lane);
+          this.inFlight.register(id);
           this.opts.metrics.lanes.set(this.lanes.size);
           // Revoked while it was opening: the GROUP_JOIN handler could not see it yet.
           if (!this.assigned.has(id)) await this.closeLane(id, 'revoked while opening');
@@ -168,6 +223,7 @@ export class GroupConsumer {
     this.lanes.delete(id);
     this.opts.metrics.lanes.set(this.lanes.size);
     await this.inflight.get(id)?.catch(() => undefined);
+    this.inFlight.forget(id);
     this.opts.log.info(`${lane.summary()} (closed: ${why})`);
     await lane.close().catch((err: Error) => this.opts.log.warn(`${id}: close failed: ${err.message}`));
   }

@@ -48,7 +48,7 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
 
   // Outputs, dead letters and changelog can outweigh the input; a produce request to one
   // partition must stay under the broker's default message.max.bytes (1 MiB) all the same.
-  const produceBytes = Math.min(config.batch.maxBytes * 2, 900 * 1024);
+  const produceBytes = Math.min(config.batching.maxBytes * 2, 900 * 1024);
   const sinkFor = (topic: string, partition: number, consumer: Consumer): LaneSink =>
     eos
       ? new TransactionalLaneSink(client, { transactionalId: `${appId}-${topic}-${partition}`, groupId: appId, maxBytes: produceBytes, partition })
@@ -81,9 +81,7 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
       topics: { input: topic, changelog },
       guarantee: config.application.guarantee,
       storePath: join(ctx.storeDir, merge === undefined ? `partition-${partition}.mdb` : `merge-${merge.window.name}-${partition}.mdb`),
-      maxRecords: config.batch.maxRecords,
-      maxBytes: config.batch.maxBytes,
-      commitIntervalMs: config.commit.intervalMs,
+      batching: config.batching,
       tombstoneRetentionMs: ctx.tombstoneRetentionMs,
       sink: sinkFor(topic, partition, consumer),
       restorer: ctx.restorer,

@@ -12,6 +12,8 @@ import type { LaneSink } from '../sinks/kafka-sink.ts';
 import { PartitionStore } from '../state/partition-store.ts';
 import type { StoreTimes } from '../state/partition-store.ts';
 import { StoreTransaction } from '../state/store-transaction.ts';
+import { BatchController } from './batch-controller.ts';
+import type { BatchingBounds } from './batch-controller.ts';
 import { Checkpoint } from './checkpoint.ts';
 import { chunkEnd } from './chunks.ts';
 import type { ChangelogRestorer } from './changelog-restorer.ts';
@@ -39,10 +41,7 @@ export interface LaneOptions {
   topics: LaneTopics;
   guarantee: 'exactly-once' | 'at-least-once';
   storePath: string;
-  maxRecords: number;
-  maxBytes: number;
-  /** upper bound on the time one transaction's processing may take */
-  commitIntervalMs: number;
+  batching: BatchingBounds;
   /** the changelog's delete.retention.ms: older local state may have missed tombstones */
   tombstoneRetentionMs: number;
   sink: LaneSink;
@@ -56,6 +55,24 @@ export interface LaneOptions {
 }
 
 export type RestoreMode = 'none' | 'replay' | 'full';
+
+/** What the consumer tells a lane about a fetched batch, and how it hears back about memory. */
+export interface BatchFlow {
+  /** records on the broker beyond this batch (the partition's lag after it) */
+  lagBeyond: number;
+  /** output bytes of a transaction, from produce until acknowledged (backpressure accounting) */
+  holdOutput(bytes: number): void;
+  releaseOutput(bytes: number): void;
+}
+
+const NO_FLOW: BatchFlow = { lagBeyond: 0, holdOutput: () => undefined, releaseOutput: () => undefined };
+
+/** Output size for backpressure accounting: string length is close enough, and costs nothing. */
+function approxBytes(records: readonly { key: unknown; value: unknown }[]): number {
+  let n = 0;
+  for (const r of records) n += 70 + ((r.key as { length?: number } | null)?.length ?? 0) + ((r.value as { length?: number } | null)?.length ?? 0);
+  return n;
+}
 
 export function storeTimes(spec: PipelineSpec): StoreTimes {
   const byName = new Map(spec.windows.map((w) => [w.name, w]));
@@ -74,6 +91,7 @@ export class Lane {
   private readonly opts: LaneOptions;
   private readonly times: StoreTimes;
   private readonly processor: LaneProcessor;
+  private readonly batching: BatchController;
   private store: PartitionStore | undefined;
   private checkpoint: Checkpoint | undefined;
   /** next input offset to process; undefined until the partition was ever committed */
@@ -88,6 +106,7 @@ export class Lane {
     this.partition = opts.partition;
     this.times = storeTimes(opts.spec);
     this.processor = opts.processor;
+    this.batching = new BatchController(opts.batching);
   }
 
   /**
@@ -169,26 +188,41 @@ export class Lane {
     return committed === undefined || (local !== undefined && BigInt(committed) <= BigInt(local));
   }
 
-  /** Processes a fetched batch in bounded chunks, one checkpoint each. Returns the last offset handled. */
-  async process(messages: readonly InputRecord[], heartbeat: () => Promise<void>): Promise<string | undefined> {
+  /**
+   * Processes a fetched batch in chunks, one checkpoint each, sized by the batch controller from
+   * the lag (see batch-controller.ts). Returns the last offset handled.
+   */
+  async process(messages: readonly InputRecord[], heartbeat: () => Promise<void>, flow: BatchFlow = NO_FLOW): Promise<string | undefined> {
     const store = this.store;
     const checkpoint = this.checkpoint;
     if (store === undefined || checkpoint === undefined) throw new Error(`lane ${this.partition} is not open`);
-    const { metrics, maxRecords, maxBytes } = this.opts;
+    const { metrics } = this.opts;
+    const maxBytes = this.opts.batching.maxBytes;
     const partition = this.opts.metricsLabel;
     let i = 0;
     // Records below nextOffset were committed by a previous owner after our fetch position was set.
     if (this.nextOffset !== undefined) while (i < messages.length && BigInt(messages[i]!.offset) < this.nextOffset) i++;
     let last = i > 0 ? messages[i - 1]!.offset : undefined;
     while (i < messages.length) {
-      let end = chunkEnd(messages, i, maxRecords, maxBytes);
+      const plan = this.batching.plan(messages.length - i + flow.lagBeyond);
+      let end = chunkEnd(messages, i, plan.maxRecords, maxBytes);
       const tx = new StoreTransaction(store, this.times);
-      const result = this.processor.process(messages.slice(i, end), tx, this.streamTime, performance.now() + this.opts.commitIntervalMs);
+      const began = performance.now();
+      const result = this.processor.process(messages.slice(i, end), tx, this.streamTime, began + plan.deadlineMs);
       end = i + result.consumed;
       const lastOffset = messages[end - 1]!.offset;
       const nextOffset = (BigInt(lastOffset) + 1n).toString();
       const started = process.hrtime.bigint();
-      const changelogNext = await checkpoint.commit({ tx, outputs: result.records, nextOffset, streamTime: result.streamTime, changelogNext: this.changelogNext });
+      const outputBytes = approxBytes(result.records);
+      flow.holdOutput(outputBytes);
+      let changelogNext: string | undefined;
+      try {
+        changelogNext = await checkpoint.commit({ tx, outputs: result.records, nextOffset, streamTime: result.streamTime, changelogNext: this.changelogNext });
+      } finally {
+        flow.releaseOutput(outputBytes);
+      }
+      this.batching.observe(result.consumed, performance.now() - began);
+      metrics.batchMode.inc({ mode: plan.mode });
       this.changelogNext = changelogNext;
       this.streamTime = result.streamTime;
       this.nextOffset = BigInt(nextOffset);

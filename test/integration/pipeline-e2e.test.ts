@@ -2,9 +2,11 @@
 // grace, late events, repeats after the dedupe ttl and invalid records over 4 partitions. What
 // sluice commits must equal the independent oracle exactly.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pipelineSpec, startPipeline } from '../../src/app.ts';
+import { loadConfigFile } from '../../src/config/load.ts';
 import { storeTimes } from '../../src/consumers/lane.ts';
 import { createLogger } from '../../src/log.ts';
 import { counterTotal } from '../../src/metrics.ts';
@@ -98,6 +100,23 @@ describe('pipeline end to end', () => {
       await expectOracleOutput(s);
     } finally {
       await second.stop();
+    }
+  });
+
+  it('pauses intake when in-flight bytes pass the bound, resumes it, and the output stays exact', async () => {
+    const s = await createScenario({ name: 'backpressure', partitions: 4, events: 8_000, seed: 17 });
+    // 16 KiB fetches on 4 partitions against a 24 KiB bound: nearly every fetch response passes it.
+    appendFileSync(s.configFile, 'batching: { maxBytes: 16384 }\nbackpressure: { maxInFlightBytes: 24576 }\n');
+    const config = loadConfigFile(s.configFile);
+    await produce(s);
+    const pipeline = await startPipeline(config, log);
+    try {
+      await waitUntilProcessed(s);
+      await expectOracleOutput(s);
+      expect(await counterTotal(pipeline.metrics.pauses)).toBeGreaterThan(0);
+      expect(await counterTotal(pipeline.metrics.recordsIn)).toBe(s.records.length);
+    } finally {
+      await pipeline.stop();
     }
   });
 });

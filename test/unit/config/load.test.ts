@@ -112,6 +112,17 @@ describe('parseConfig', () => {
     expect(thrown(() => parseConfig({ ...example(), typo: 1 })).message).toContain('typo: unknown key');
   });
 
+  it('names what replaced the batch and commit sections of earlier versions', () => {
+    const message = thrown(() => parseConfig({ ...example(), batch: { maxRecords: 10 }, commit: { intervalMs: 50 } })).message;
+    expect(message).toContain('batch: replaced by batching');
+    expect(message).toContain('commit: replaced by batching.maxIntervalMs');
+  });
+
+  it('refuses a resume mark at or above the pause mark', () => {
+    const message = thrown(() => parseConfig({ ...example(), backpressure: { maxInFlightBytes: 1000, resumeBelowBytes: 1000 } })).message;
+    expect(message).toContain('backpressure.resumeBelowBytes: resumeBelowBytes must be below maxInFlightBytes');
+  });
+
   it('returns a deeply frozen config', () => {
     const config = parseConfig(example());
     expect(Object.isFrozen(config)).toBe(true);

@@ -65,8 +65,8 @@ describe('defaults', () => {
     expect(config.application).toEqual({ id: 'player-stats', guarantee: 'exactly-once', stateDir: './.sluice-state' });
     expect(config.input).toEqual({ topic: 'player-actions', format: 'json', key: 'playerId', maxRecordBytes: 1_048_576 });
     expect(config.dedupe).toBeUndefined();
-    expect(config.commit).toEqual({ intervalMs: 100 });
-    expect(config.batch).toEqual({ maxRecords: 2000, maxBytes: 524_288 });
+    expect(config.batching).toEqual({ maxRecords: 2000, maxBytes: 524_288, targetLatencyMs: 50, maxIntervalMs: 100 });
+    expect(config.backpressure).toEqual({ maxInFlightBytes: 64 * 1024 * 1024 });
     expect(config.metrics).toEqual({ port: 0, host: '127.0.0.1' });
     expect(config.log).toEqual({ level: 'info' });
     expect(config.windows[0]).toMatchObject({ graceMs: 0, emit: 'final' });
