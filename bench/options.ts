@@ -26,6 +26,8 @@ export interface BenchOptions {
   outDir: string;
   /** keep the run's topics and temp files (JSONL, state, logs) for inspection */
   keep: boolean;
+  /** dedupe ids for the heap-with-state measurement (bench/state-heap.ts); 0 skips it */
+  stateIds: number;
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [options]
@@ -46,6 +48,7 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --seed <n>            load generator seed (default 1)
   --ceiling-members <n> pass-through processes for the ceiling (default: sluice's worker count)
   --out <dir>           where the JSON and SVG go (default bench/results)
+  --state-ids <n>       dedupe ids for the heap-with-state check (full 5000000, quick 500000; 0 skips)
   --keep                keep topics, state, logs and the JSONL of produced records`;
 
 function num(value: string | undefined, name: string, fallback: number, check: (n: number) => boolean = (n) => n > 0): number {
@@ -77,6 +80,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       'ceiling-members': { type: 'string' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'state-ids': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -103,6 +107,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     ceilingMembers: values['ceiling-members'] === undefined ? undefined : num(values['ceiling-members'], 'ceiling-members', 1, int),
     outDir: values.out ?? defaultOutDir,
     keep: values.keep,
+    stateIds: num(values['state-ids'], 'state-ids', quick ? 500_000 : 5_000_000, (n) => Number.isInteger(n) && n >= 0),
   };
 }
 

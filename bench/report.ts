@@ -9,6 +9,7 @@ import { chartSpec, renderSvg } from './chart.ts';
 import type { Correctness } from './correctness.ts';
 import type { GcEvent } from './gc-probe.ts';
 import type { PhaseResult } from './load-protocol.ts';
+import type { StateHeapResult } from './state-heap.ts';
 import type { CapacityResult, ProfileResult } from './measure.ts';
 import type { Sample } from './scraper.ts';
 
@@ -119,6 +120,8 @@ export interface Results {
     exitCode: number | null;
   };
   ceiling: DrainRate & { members: number; transactions: number; points: Progress[] };
+  /** the V8 heap of a lane store holding this many dedupe ids (bench/state-heap.ts) */
+  stateHeap?: StateHeapResult;
   ratios: { throughput: number; burstP99VsSteady: number | null; worstAfterBurstP99VsSteady: number | null };
   targets: Target[];
   notes: string[];
@@ -127,8 +130,17 @@ export interface Results {
 
 const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : Math.round((a / b) * 100) / 100);
 
-export function evaluateTargets(r: Pick<Results, 'sluice' | 'ratios'>): Target[] {
+/** the issue's heap target: under this with 5 million dedupe ids */
+const STATE_HEAP_LIMIT = 256 * 2 ** 20;
+const STATE_HEAP_IDS = 5_000_000;
+
+export function evaluateTargets(r: Pick<Results, 'sluice' | 'ratios' | 'stateHeap'>): Target[] {
   const s = r.sluice;
+  const h = r.stateHeap;
+  const heap: Target[] =
+    h === undefined
+      ? []
+      : [{ name: `heap with ${h.ids} dedupe ids in state`, target: `< 256 MB with ${STATE_HEAP_IDS} ids`, value: Math.round(h.heapMaxBytes / 2 ** 20), met: h.ids >= STATE_HEAP_IDS && h.heapMaxBytes < STATE_HEAP_LIMIT }];
   const worst = Math.max(s.burst.p99Ms ?? 0, s.steadyAfter.p99Ms ?? 0);
   const steady = s.steady.p99Ms;
   return [
@@ -137,6 +149,7 @@ export function evaluateTargets(r: Pick<Results, 'sluice' | 'ratios'>): Target[]
     { name: 'burst p99 (worst of burst and the steady phase after it)', target: '<= 2x steady p99', value: worst, met: steady !== null && worst <= 2 * steady && s.correct },
     { name: 'nothing lost or double-counted', target: 'oracle agrees', value: s.correct, met: s.correct },
     { name: 'GC max pause', target: '<= 10 ms', value: s.gc.maxPauseMs, met: s.gc.maxPauseMs !== null && s.gc.maxPauseMs <= 10 },
+    ...heap,
   ];
 }
 
@@ -167,6 +180,10 @@ export function printTable(r: Results): void {
   console.log(`memory         heap max ${mb(s.heapMaxBytes)}, rss max ${mb(s.rssMaxBytes)}, ${f(s.allocBytesPerEvent)} B allocated/event, ${f(s.cpuMicrosPerEvent)} µs CPU/event`);
   const cores = Object.entries((r.profile.cores ?? {}) as Record<string, number>).map(([name, c]) => `${name} ${c.toFixed(2)}`);
   if (cores.length > 0) console.log(`cpu (cores)    while producing: ${cores.join(', ')} (of ${String(r.machine.cores)})`);
+  if (r.stateHeap) {
+    const h = r.stateHeap;
+    console.log(`state heap     ${h.ids} dedupe ids: heap max ${mb(h.heapMaxBytes)}, live after GC ${h.liveHeapMaxBytes === null ? '-' : mb(h.liveHeapMaxBytes)} (limit ${mb(h.heapLimitBytes)}), rss max ${mb(h.rssMaxBytes)}, LMDB ${mb(h.lmdbBytes)} on disk`);
+  }
   console.log(`correct        ${s.correct ? 'yes' : 'NO'}: ${s.correctness.observed.finals}/${s.correctness.expected.finals} final windows match the oracle, ${s.correctness.observed.duplicates} duplicates dropped`);
   console.log('');
   for (const t of r.targets) console.log(`${t.met ? 'met   ' : 'missed'} ${t.name}: ${t.target} (${typeof t.value === 'number' ? f(t.value) : String(t.value)})`);

@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick]`: sluice's throughput against the exactly-once ceiling of its Kafka
 // client, its latency through a steady -> burst -> steady rate profile, its GC and memory, and a
 // check against the oracle that nothing was lost or double-counted. See bench/README.md.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import { evaluateTargets, machine, printTable, ratios, sluiceFigures, writeResul
 import type { Results } from './report.ts';
 import { Scraper } from './scraper.ts';
 import { SluiceProcess } from './sluice-process.ts';
+import type { StateHeapResult } from './state-heap.ts';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const log = (line: string) => console.log(line);
@@ -120,9 +122,10 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
       correctness.problems.push(`the produced log does not match the input topic (${offsetProblems.join('; ')})`);
     }
 
+    const stateHeap = measureStateHeap(opts.stateIds);
     const sluiceResults = sluiceFigures({ capacity, profile, flushed, samples: scraper.samples, gcEvents: sluice.gcEvents, correctness, workers, exitCode });
     const finishedAt = new Date();
-    const partial = { sluice: sluiceResults, ratios: ratios(sluiceResults, ceiling.throughput) };
+    const partial = { sluice: sluiceResults, ratios: ratios(sluiceResults, ceiling.throughput), stateHeap };
     const results: Results = {
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
@@ -154,6 +157,16 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
     if (sluice?.alive()) await sluice.stop(10_000);
     await cleanup(opts, admin, [...topics, config.output.topic, config.deadLetter.topic, `${config.application.id}-changelog`], [config.application.id, ceilingGroup, verifyGroup], runDir);
   }
+}
+
+/** bench/state-heap.ts in a process of its own, with the 256 MB heap the target allows. */
+function measureStateHeap(ids: number): StateHeapResult | undefined {
+  if (ids === 0) return undefined;
+  log(`[state] ${ids} dedupe ids through a lane store, in a process capped at --max-old-space-size=256`);
+  const out = execFileSync(process.execPath, ['--max-old-space-size=256', '--expose-gc', join(BENCH, 'state-heap.ts'), String(ids)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = JSON.parse(out.trim().split('\n').pop()!) as StateHeapResult;
+  log(`[state] heap max ${(result.heapMaxBytes / 2 ** 20).toFixed(1)} MB (live after GC ${((result.liveHeapMaxBytes ?? 0) / 2 ** 20).toFixed(1)} MB) with ${result.entries} ids (LMDB ${(result.lmdbBytes / 2 ** 20).toFixed(0)} MB on disk), ${result.insertSeconds.toFixed(1)}s`);
+  return result;
 }
 
 async function cleanup(opts: BenchOptions, admin: BenchAdmin, topics: string[], groups: string[], runDir: string): Promise<void> {
