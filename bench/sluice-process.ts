@@ -19,7 +19,9 @@ export class SluiceProcess {
   constructor(configPath: string, logFile: string) {
     this.logFile = logFile;
     const out = createWriteStream(logFile, { flags: 'a' });
-    this.child = spawn(process.execPath, ['--import', PROBE, BIN, 'run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    // SLUICE_BENCH_NODE_ARGS passes flags to the sluice process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const extra = process.env.SLUICE_BENCH_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
+    this.child = spawn(process.execPath, [...extra, '--import', PROBE, BIN, 'run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child.stdout?.pipe(out, { end: false });
     this.child.stderr?.pipe(out, { end: false });
     this.child.on('message', (msg) => {

@@ -3,7 +3,7 @@
 import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import type { Admin, Kafka as KafkaClient, LogEntry } from 'kafkajs';
+import type { Admin, ICustomPartitioner, Kafka as KafkaClient, LogEntry } from 'kafkajs';
 import { assertWindowsSupported } from './config/cross-partition.ts';
 import type { SluiceConfig } from './config/schema.ts';
 import { ChangelogRestorer } from './consumers/changelog-restorer.ts';
@@ -12,6 +12,7 @@ import { laneFactory } from './consumers/lane-factory.ts';
 import type { CrossWindowTopics } from './consumers/lane-factory.ts';
 import { sluiceError } from './errors.ts';
 import { Kafka, logLevel } from './kafka/client.ts';
+import { createJavaCompatiblePartitioner } from './kafka/partitioner.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, serveMetrics } from './metrics.ts';
 import type { PipelineMetrics } from './metrics.ts';
@@ -120,7 +121,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: KafkaCl
   }
   let sharedProducer: ReturnType<KafkaClient['producer']> | undefined;
   if (config.application.guarantee === 'at-least-once') {
-    sharedProducer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    sharedProducer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: createJavaCompatiblePartitioner as ICustomPartitioner });
     await sharedProducer.connect();
   }
   const storeDir = join(stateDir, appId, inputTopic);

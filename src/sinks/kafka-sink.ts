@@ -2,8 +2,9 @@
 // Exactly-once: one transactional producer per input partition, so a new owner of the partition
 // fences the old one (kafkajs has no KIP-447, so fencing is by transactional id, not by generation).
 // At-least-once: plain idempotent sends, then the consumer's offset commit.
-import type { Kafka, Producer, TopicMessages } from 'kafkajs';
+import type { ICustomPartitioner, Kafka, Producer, TopicMessages } from 'kafkajs';
 import { TaskMigratedError, sluiceError } from '../errors.ts';
+import { createJavaCompatiblePartitioner } from '../kafka/partitioner.ts';
 import { chunkByBytes } from './records.ts';
 import type { OutRecord } from './records.ts';
 
@@ -72,6 +73,7 @@ export class TransactionalLaneSink implements LaneSink {
       maxInFlightRequests: 1,
       transactionTimeout: opts.transactionTimeoutMs ?? 60_000,
       allowAutoTopicCreation: false,
+      createPartitioner: createJavaCompatiblePartitioner as ICustomPartitioner,
     });
     this.groupId = opts.groupId;
     this.maxBytes = opts.maxBytes;
