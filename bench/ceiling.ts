@@ -9,17 +9,24 @@ import type { BenchAdmin } from './broker.ts';
 import { measureDrain } from './drain.ts';
 import type { PassThroughInit, PassThroughReport } from './pass-through.ts';
 
-const SCRIPT = fileURLToPath(new URL('./pass-through.ts', import.meta.url));
+/** the pass-through member of each client: same IPC protocol, same chunking */
+const SCRIPTS = {
+  kafkajs: fileURLToPath(new URL('./pass-through.ts', import.meta.url)),
+  platformatic: fileURLToPath(new URL('./pass-through-platformatic.ts', import.meta.url)),
+} as const;
+export type CeilingClient = keyof typeof SCRIPTS;
 /** a group counts as settled once no member's assignment changed for this long */
 const SETTLE_MS = 1500;
 
 export interface CeilingResult extends DrainRate {
+  client: CeilingClient;
   members: number;
   transactions: number;
   points: Progress[];
 }
 
 export interface CeilingRun {
+  client: CeilingClient;
   init: Omit<PassThroughInit, 'cmd'>;
   members: number;
   admin: BenchAdmin;
@@ -41,7 +48,7 @@ interface Member {
 export async function runCeiling(run: CeilingRun): Promise<CeilingResult> {
   let failure: Error | undefined;
   const members: Member[] = Array.from({ length: run.members }, () => {
-    const child = fork(SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(SCRIPTS[run.client], [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let onStopped: (transactions: number) => void = () => undefined;
     const m: Member = { child, assigned: [], assignedAt: 0, stopped: new Promise((r) => (onStopped = r)) };
     child.on('message', (msg) => {
@@ -69,7 +76,7 @@ export async function runCeiling(run: CeilingRun): Promise<CeilingResult> {
       if (Date.now() > deadline) throw new Error(`the pass-through group did not settle within 60s (${owned.length}/${run.init.partitions} partitions assigned)`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    run.log(`[ceiling] ${run.members} member(s) settled; releasing the backlog`);
+    run.log(`[ceiling ${run.client}] ${run.members} member(s) settled; releasing the backlog`);
     const rate = await measureDrain({
       admin: run.admin,
       groupId: run.init.groupId,
@@ -78,12 +85,12 @@ export async function runCeiling(run: CeilingRun): Promise<CeilingResult> {
       release: run.release,
       timeoutMs: run.timeoutMs,
       check,
-      progress: (n, total, s) => run.log(`[ceiling ${s.toFixed(0)}s] ${n}/${total} events`),
+      progress: (n, total, s) => run.log(`[ceiling ${run.client} ${s.toFixed(0)}s] ${n}/${total} events`),
     });
     for (const m of members) m.child.send({ cmd: 'stop' });
     const transactions = await Promise.race([Promise.all(members.map((m) => m.stopped)), new Promise<number[]>((r) => setTimeout(() => r([]), 15_000))]);
     const { throughput, measuredSeconds, measuredEvents, wallThroughput, points } = rate;
-    return { throughput, measuredSeconds, measuredEvents, wallThroughput, members: run.members, transactions: transactions.reduce((a, b) => a + b, 0), points };
+    return { client: run.client, throughput, measuredSeconds, measuredEvents, wallThroughput, members: run.members, transactions: transactions.reduce((a, b) => a + b, 0), points };
   } finally {
     for (const m of members) {
       m.child.removeAllListeners('exit');

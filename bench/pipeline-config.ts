@@ -23,6 +23,8 @@ export interface RunNames {
   stateDir: string;
   metricsPort: number;
   emit: 'update' | 'final';
+  /** overrides the template's worker count (default: the number of cores) */
+  workers?: number;
 }
 
 type Section = Record<string, unknown>;
@@ -39,6 +41,7 @@ export function writeRunPipeline(template: string, runDir: string, names: RunNam
   section('metrics').port = names.metricsPort;
   section('metrics').host = '127.0.0.1';
   for (const w of raw.windows as unknown as Section[]) w.emit = names.emit;
+  if (names.workers !== undefined) raw.workers = names.workers as unknown as Section;
   const path = join(runDir, 'pipeline.yaml');
   writeFileSync(path, stringify(raw));
   return { config: parseConfig(raw), path, raw };

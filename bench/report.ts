@@ -120,6 +120,10 @@ export interface Results {
     exitCode: number | null;
   };
   ceiling: DrainRate & { members: number; transactions: number; points: Progress[] };
+  /** the pass-through ceiling of each client sluice has a sink for, measured in the same run */
+  clientCeilings?: Record<string, DrainRate & { members: number; transactions: number }>;
+  /** capacity (backlog drain, events/s) by worker count, and the speedup of the most over one */
+  scaling?: { workers: Record<string, number>; speedup: number };
   /** the V8 heap of a lane store holding this many dedupe ids (bench/state-heap.ts) */
   stateHeap?: StateHeapResult;
   ratios: { throughput: number; burstP99VsSteady: number | null; worstAfterBurstP99VsSteady: number | null };
@@ -175,11 +179,19 @@ export function printTable(r: Results): void {
   for (const [name, p] of rows) line([name, f(p.targetRate), f(p.producedRate), f(p.processedRate), f(p.p50Ms), f(p.p95Ms), f(p.p99Ms), f(p.p999Ms), f(p.maxMs)]);
   console.log('  (percentiles bucket-interpolated from sluice_event_latency_seconds; *max = upper bound of the highest bucket)');
   console.log('');
+  if (r.clientCeilings) {
+    const all = Object.entries(r.clientCeilings).map(([client, c]) => `${client} ${Math.round(c.throughput)}/s`);
+    console.log(`ceilings       ${all.join('   ')} (exactly-once pass-through per client, same run)`);
+  }
   console.log(`throughput     sluice ${Math.round(s.throughput)}/s (${s.workers} worker(s))   ceiling ${Math.round(r.ceiling.throughput)}/s (${r.ceiling.members} member(s))   ratio ${r.ratios.throughput.toFixed(2)}`);
   console.log(`gc             max pause ${f(s.gc.maxPauseMs, ' ms')}, p99 ${f(s.gc.p99PauseMs, ' ms')}, ${s.gc.count} pauses, ${f(s.gc.pauseShare * 100, '%')} of wall time`);
   console.log(`memory         heap max ${mb(s.heapMaxBytes)}, rss max ${mb(s.rssMaxBytes)}, ${f(s.allocBytesPerEvent)} B allocated/event, ${f(s.cpuMicrosPerEvent)} µs CPU/event`);
   const cores = Object.entries((r.profile.cores ?? {}) as Record<string, number>).map(([name, c]) => `${name} ${c.toFixed(2)}`);
   if (cores.length > 0) console.log(`cpu (cores)    while producing: ${cores.join(', ')} (of ${String(r.machine.cores)})`);
+  if (r.scaling) {
+    const w = Object.entries(r.scaling.workers).map(([n, t]) => `${n} worker(s) ${t}/s`);
+    console.log(`scaling        ${w.join(', ')}: speedup ${r.scaling.speedup}x`);
+  }
   if (r.stateHeap) {
     const h = r.stateHeap;
     console.log(`state heap     ${h.ids} dedupe ids: heap max ${mb(h.heapMaxBytes)}, live after GC ${h.liveHeapMaxBytes === null ? '-' : mb(h.liveHeapMaxBytes)} (limit ${mb(h.heapLimitBytes)}), rss max ${mb(h.rssMaxBytes)}, LMDB ${mb(h.lmdbBytes)} on disk`);

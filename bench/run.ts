@@ -3,7 +3,7 @@
 // check against the oracle that nothing was lost or double-counted. See bench/README.md.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { timeline } from './analysis.ts';
 import { BenchAdmin, chooseBroker } from './broker.ts';
 import type { BrokerChoice } from './broker.ts';
 import { runCeiling } from './ceiling.ts';
+import type { CeilingClient, CeilingResult } from './ceiling.ts';
 import { compare, readOutput } from './correctness.ts';
 import { LoadClient } from './load-client.ts';
 import { runOracleParallel } from './oracle-pool.ts';
@@ -28,6 +29,7 @@ import { SluiceProcess } from './sluice-process.ts';
 import type { StateHeapResult } from './state-heap.ts';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
+const CEILING_BACKLOG_FACTOR = 3;
 const log = (line: string) => console.log(line);
 const NOTES = [
   'Latency is per input record, from its Kafka append time (LogAppendTime topic) to the commit that made its effect visible.',
@@ -54,12 +56,20 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
   const pipeline = writeRunPipeline(join(BENCH, 'pipeline.yaml'), runDir, { brokers: broker.brokers, runId, stateDir: join(runDir, 'state'), metricsPort: await freePort(), emit: opts.emit });
   const { config } = pipeline;
   if (config.input.eventTime === undefined) throw new Error('bench/pipeline.yaml must take event time from a field: the oracle cannot know LogAppendTime timestamps');
+  // The scaling check: the same job on one worker, drained from its own copy of the backlog.
+  let singlePort = await freePort();
+  while (singlePort === config.metrics.port) singlePort = await freePort();
+  const singleDir = join(runDir, 'one-worker');
+  mkdirSync(singleDir);
+  const single = writeRunPipeline(join(BENCH, 'pipeline.yaml'), singleDir, { brokers: broker.brokers, runId: `${runId}-w1`, stateDir: join(singleDir, 'state'), metricsPort: singlePort, emit: opts.emit, workers: 1 });
   const admin = await BenchAdmin.connect(broker.brokers);
   const ceilingIn = `bench-${runId}-ceiling-in`;
   const ceilingOut = `bench-${runId}-ceiling-out`;
   const ceilingGroup = `bench-${runId}-ceiling`;
+  const pltIn = `bench-${runId}-ceiling-platformatic-in`;
+  const pltOut = `bench-${runId}-ceiling-platformatic-out`;
   const verifyGroup = `bench-${runId}-verify`;
-  const topics = [config.input.topic, ceilingIn, ceilingOut];
+  const topics = [config.input.topic, ceilingIn, ceilingOut, pltIn, pltOut, single.config.input.topic, single.config.output.topic, single.config.deadLetter.topic, `${single.config.application.id}-changelog`];
   const load = new LoadClient();
   let sluice: SluiceProcess | undefined;
   try {
@@ -67,27 +77,44 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
     await admin.createTopic(config.input.topic, opts.partitions);
     await admin.createTopic(ceilingIn, opts.partitions);
     await admin.createTopic(ceilingOut, opts.partitions);
+    await admin.createTopic(pltIn, opts.partitions);
+    await admin.createTopic(pltOut, opts.partitions);
+    await admin.createTopic(single.config.input.topic, opts.partitions);
     const jsonl = join(runDir, 'produced.jsonl');
     await load.init({ brokers: broker.brokers, topic: config.input.topic, jsonl, partitions: opts.partitions, players: opts.players, zipf: opts.zipf, duplicateRatio: opts.duplicateRatio, jitterMs: opts.jitterMs, seed: opts.seed });
 
-    log(`[backlog] producing ${opts.backlog} events to ${config.input.topic} and ${ceilingIn}, each in a transaction held open`);
-    const backlog = await load.backlog(opts.backlog, [config.input.topic, ceilingIn]);
-    log(`[backlog] done in ${(backlog.ms / 1000).toFixed(1)}s`);
+    const backlogTopics = [config.input.topic, single.config.input.topic];
+    log(`[backlog] producing ${opts.backlog} events to each of ${backlogTopics.join(', ')}, each in a transaction held open`);
+    const backlog = await load.backlog(opts.backlog, backlogTopics);
+    // The ceilings drain several times faster than sluice: a bigger backlog keeps their measured
+    // window (20% to 80% of it) long enough to mean something.
+    const ceilingBacklogEvents = opts.backlog * CEILING_BACKLOG_FACTOR;
+    log(`[backlog] producing ${ceilingBacklogEvents} events to each of ${ceilingIn}, ${pltIn}`);
+    const ceilingBacklog = await load.backlog(ceilingBacklogEvents, [ceilingIn, pltIn]);
+    log(`[backlog] done in ${((backlog.ms + ceilingBacklog.ms) / 1000).toFixed(1)}s`);
 
     const members = opts.ceilingMembers ?? expectedWorkers(config);
-    log(`[ceiling] pass-through consume -> produce -> sendOffsets -> commit, one transactional producer per partition, ${members} member(s)`);
     const drainTimeout = Math.max(120_000, opts.backlog);
-    const ceiling = await runCeiling({
-      init: { brokers: broker.brokers, input: ceilingIn, output: ceilingOut, groupId: ceilingGroup, partitions: opts.partitions, maxRecords: config.batching.maxRecords, maxBytes: config.batching.maxBytes },
-      members,
-      admin,
-      release: async () => void (await load.release(ceilingIn)),
-      targets: backlog.perPartition,
-      timeoutMs: drainTimeout,
-      log,
-    });
-    log(`[ceiling] drained at ${Math.round(ceiling.throughput)}/s (measured over ${ceiling.measuredSeconds.toFixed(1)}s, ${ceiling.transactions} transactions)`);
-    if (!opts.keep) await admin.deleteTopics([ceilingIn, ceilingOut]).catch(() => undefined);
+    const ceilingOf = async (client: CeilingClient, input: string, output: string, groupId: string): Promise<CeilingResult> => {
+      log(`[ceiling ${client}] pass-through consume -> produce -> sendOffsets -> commit, one transactional producer per partition, ${members} member(s)`);
+      const result = await runCeiling({
+        client,
+        init: { brokers: broker.brokers, input, output, groupId, partitions: opts.partitions, maxRecords: config.batching.maxRecords, maxBytes: config.batching.maxBytes },
+        members,
+        admin,
+        release: async () => void (await load.release(input)),
+        targets: ceilingBacklog.perPartition,
+        timeoutMs: drainTimeout,
+        log,
+      });
+      log(`[ceiling ${client}] drained at ${Math.round(result.throughput)}/s (measured over ${result.measuredSeconds.toFixed(1)}s, ${result.transactions} transactions)`);
+      if (!opts.keep) await admin.deleteTopics([input, output]).catch(() => undefined);
+      return result;
+    };
+    // sluice runs on kafkajs, so its ratio is to the kafkajs ceiling; the other client's ceiling
+    // is the measurement behind the choice of client (README, "Kafka client").
+    const ceiling = await ceilingOf('kafkajs', ceilingIn, ceilingOut, ceilingGroup);
+    const platformaticCeiling = await ceilingOf('platformatic', pltIn, pltOut, `${ceilingGroup}-platformatic`);
 
     log(`[capacity] starting sluice; its ${opts.backlog}-event backlog stays hidden until the group has settled`);
     sluice = new SluiceProcess(pipeline.path, join(runDir, 'sluice.log'));
@@ -105,8 +132,10 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
     ];
     const profile = await runProfile(ctx, phases, 10 * 60_000);
     const flushed = await flushWindows(ctx, 120_000);
-    const closed = await load.close();
     const exitCode = await sluice.stop();
+    // Before the load generator closes: it holds the scaling backlog's transaction open.
+    const oneWorker = await measureOneWorker(single.path, join(singleDir, 'sluice.log'), { admin, load, groupId: single.config.application.id, inputTopic: single.config.input.topic, metricsPort: single.config.metrics.port, lanes: expectedLanes(single.config, opts.partitions), targets: backlog.perPartition, timeoutMs: drainTimeout });
+    const closed = await load.close();
     log(`bench: sluice stopped (exit ${exitCode}); checking the output against the oracle`);
 
     // The oracle runs on worker threads while this thread reads sluice's output.
@@ -135,10 +164,12 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
       broker: { source: broker.source, brokers: broker.brokers, kafkaVersion: broker.kafkaVersion },
       options: { ...opts },
       pipeline: pipeline.raw,
-      profile: { cores: profile.cores, steadyRate: rate, burstRate: phases[1]!.rate, burstFactor: opts.burstFactor, load: opts.rate === undefined ? opts.load : null, phases, backlog: { events: opts.backlog, produceSeconds: backlog.ms / 1000 } },
+      profile: { cores: profile.cores, steadyRate: rate, burstRate: phases[1]!.rate, burstFactor: opts.burstFactor, load: opts.rate === undefined ? opts.load : null, phases, backlog: { events: opts.backlog, ceilingEvents: ceilingBacklogEvents, produceSeconds: (backlog.ms + ceilingBacklog.ms) / 1000 } },
       load: { generated: closed.generated, duplicates: closed.duplicates, duplicateRatio: Math.round((closed.duplicates / closed.generated) * 1000) / 1000, perPartition: closed.perPartition, players: opts.players, zipf: opts.zipf, jitterMs: opts.jitterMs },
       ...partial,
       ceiling,
+      clientCeilings: { kafkajs: ceiling, platformatic: platformaticCeiling },
+      scaling: { workers: { 1: Math.round(oneWorker), [workers]: Math.round(sluiceResults.throughput) }, speedup: Math.round((sluiceResults.throughput / oneWorker) * 100) / 100 },
       targets: evaluateTargets(partial),
       notes: NOTES,
       timeline: timeline(scraper.samples, load.ticks, sluiceResults.steady.fromMs, profile.drained.t),
@@ -155,7 +186,34 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
   } finally {
     load.kill();
     if (sluice?.alive()) await sluice.stop(10_000);
-    await cleanup(opts, admin, [...topics, config.output.topic, config.deadLetter.topic, `${config.application.id}-changelog`], [config.application.id, ceilingGroup, verifyGroup], runDir);
+    await cleanup(opts, admin, [...topics, config.output.topic, config.deadLetter.topic, `${config.application.id}-changelog`], [config.application.id, ceilingGroup, `${ceilingGroup}-platformatic`, verifyGroup], runDir);
+  }
+}
+
+interface OneWorkerRun {
+  admin: BenchAdmin;
+  load: LoadClient;
+  groupId: string;
+  inputTopic: string;
+  metricsPort: number;
+  lanes: number;
+  targets: readonly number[];
+  timeoutMs: number;
+}
+
+/** Drains the scaling backlog with `workers: 1`: the denominator of the worker scaling. */
+async function measureOneWorker(configPath: string, logPath: string, run: OneWorkerRun): Promise<number> {
+  log('[scaling] the same job on one worker, draining its own copy of the backlog');
+  const sluice = new SluiceProcess(configPath, logPath);
+  const scraper = new Scraper(run.metricsPort, sluice.child.pid);
+  try {
+    const ctx: Ctx = { admin: run.admin, load: run.load, sluice, scraper, groupId: run.groupId, inputTopic: run.inputTopic, lanes: run.lanes, neighbours: {}, log: (line) => log(line.replace('[capacity', '[scaling')) };
+    const capacity = await measureCapacity(ctx, run.targets, async () => void (await run.load.release(run.inputTopic)), run.timeoutMs);
+    log(`[scaling] one worker drained at ${Math.round(capacity.throughput)}/s`);
+    return capacity.throughput;
+  } finally {
+    scraper.stop();
+    await sluice.stop(30_000);
   }
 }
 

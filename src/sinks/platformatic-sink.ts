@@ -1,0 +1,168 @@
+// The exactly-once LaneSink of src/sinks/kafka-sink.ts on @platformatic/kafka instead of kafkajs:
+// one transactional producer per input partition, fencing by transactional id, and the input
+// offset committed inside the transaction with the group id only (the group itself is run by
+// another client, so there is no generation or member id to send; the broker accepts that for a
+// transactional commit, as it does from kafkajs's sendOffsets).
+import { Admin, FindCoordinatorKeyTypes, Producer, compatibilityPartitioner, findErrorBy } from '@platformatic/kafka';
+import type { Consumer, Message, MessageToProduce, ProduceResult, RetryDelayGetter } from '@platformatic/kafka';
+import { TaskMigratedError, sluiceError } from '../errors.ts';
+import type { InputPosition, LaneSink } from './kafka-sink.ts';
+import { chunkByBytes } from './records.ts';
+import type { OutRecord } from './records.ts';
+
+export interface PlatformaticSinkOptions {
+  brokers: string[];
+  clientId: string;
+  transactionalId: string;
+  groupId: string;
+  /** most bytes per produce request: neither client splits one, and the broker caps its size */
+  maxBytes: number;
+  partition: number;
+  transactionTimeoutMs?: number;
+}
+
+/** Broker error ids that mean another producer with our transactional id took over. */
+const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+
+// The library wraps broker errors in MultipleErrors (one per retry, or one per partition of a
+// response), so the id we are looking for can sit anywhere in that tree.
+function isFenced(err: unknown, depth = 0): boolean {
+  if (err === null || typeof err !== 'object' || depth > 8) return false;
+  const e = err as { apiId?: unknown; errors?: unknown; cause?: unknown };
+  if (typeof e.apiId === 'string' && FENCED.has(e.apiId)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((x) => isFenced(x, depth + 1))) return true;
+  return isFenced(e.cause, depth + 1);
+}
+
+// The library waits 1s between retries by default. After a commit the coordinator still writes
+// the markers, and the next transaction's AddPartitionsToTxn gets CONCURRENT_TRANSACTIONS until
+// it is done (milliseconds): retrying that after a second would halve throughput.
+const retryDelay: RetryDelayGetter = (_client, _op, attempt, _retries, error) =>
+  findErrorBy(error, 'apiId', 'CONCURRENT_TRANSACTIONS') ? Math.min(10 * 2 ** attempt, 500) : Math.min(100 * 2 ** attempt, 3000);
+
+/** not exported by the package */
+type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>;
+
+const toBuffer = (v: string | Buffer | null): Buffer | undefined => (v === null ? undefined : typeof v === 'string' ? Buffer.from(v) : v);
+
+// The library measures a string key or value by its length in characters, not bytes, so
+// everything goes over as Buffers (null stays null: changelog tombstones).
+function toMessage(r: OutRecord): MessageToProduce {
+  const headers = new Map<Buffer, Buffer>();
+  if (r.headers) for (const k in r.headers) headers.set(Buffer.from(k), toBuffer(r.headers[k]!)!);
+  return { topic: r.topic, partition: r.partition, key: toBuffer(r.key), value: toBuffer(r.value), headers };
+}
+
+/** Offset after the last record this send put into changelog partition `partition`. */
+function changelogEnd(chunk: readonly OutRecord[], result: ProduceResult, changelogTopic: string, partition: number): bigint | undefined {
+  let n = 0;
+  for (const r of chunk) if (r.topic === changelogTopic && r.partition === partition) n++;
+  if (n === 0) return undefined;
+  const meta = result.offsets?.find((m) => m.topic === changelogTopic && m.partition === partition);
+  return meta === undefined ? undefined : meta.offset + BigInt(n);
+}
+
+export class PlatformaticTransactionalLaneSink implements LaneSink {
+  private readonly producer: Producer;
+  private readonly opts: PlatformaticSinkOptions;
+  /** the group coordinator's node id: TxnOffsetCommit must go there, and the producer cannot look it up */
+  private coordinatorId: number | undefined;
+  private fenced = false;
+  /** a transaction failed: the producer's sequence numbers may be out of step with the broker's */
+  private failed = false;
+
+  constructor(opts: PlatformaticSinkOptions) {
+    this.opts = opts;
+    this.producer = new Producer({
+      clientId: opts.clientId,
+      bootstrapBrokers: opts.brokers,
+      transactionalId: opts.transactionalId,
+      idempotent: true,
+      // Sent as InitProducerId's transaction timeout (and as the produce timeout): the library
+      // has no separate option for it.
+      timeout: opts.transactionTimeoutMs ?? 60_000,
+      // Idempotent producers otherwise retry forever (MAX_SAFE_INTEGER): a dead broker would hang
+      // the lane instead of failing the batch.
+      retries: 8,
+      retryDelay,
+      // Same partitions as kafkajs for keyed records; the library's default partitioner differs
+      // from Java's for keys whose murmur2 hash is negative.
+      partitioner: compatibilityPartitioner,
+      autocreateTopics: false,
+    });
+  }
+
+  async open(): Promise<void> {
+    try {
+      const admin = new Admin({ clientId: `${this.opts.clientId}-coordinator`, bootstrapBrokers: this.opts.brokers, retries: 8, retryDelay });
+      try {
+        const [coordinator] = await admin.findCoordinator({ keyType: FindCoordinatorKeyTypes.GROUP, keys: [this.opts.groupId] });
+        this.coordinatorId = coordinator?.nodeId;
+      } finally {
+        await admin.close().catch(() => undefined);
+      }
+      // The first transaction sends InitProducerId: the coordinator bumps the epoch, finishes
+      // whatever the previous owner left open, and from then on rejects that owner. The library
+      // sends producer id 0 / epoch 0 unless told otherwise, which the broker reads as "bump the
+      // epoch of producer 0" and answers with PRODUCER_FENCED for any id it has seen before;
+      // -1 / -1 asks for a plain initialization. Nothing goes to the broker on cancel().
+      const txn = await this.producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
+      await txn.cancel();
+    } catch (err) {
+      // A failed beginTransaction stays registered on the producer and would block the next one.
+      await this.producer.transaction?.cancel().catch(() => undefined);
+      throw this.classify(err);
+    }
+  }
+
+  async commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined> {
+    const { partition } = this.opts;
+    // After fencing the library forgets its producer id, and the next beginTransaction would send
+    // InitProducerId again, fencing the new owner in turn: only open() may initialize.
+    if (this.fenced || (this.coordinatorId !== undefined && this.producer.producerId === undefined)) throw new TaskMigratedError(partition);
+    if (this.coordinatorId === undefined) throw sluiceError('SLUICE_INTERNAL', `sink for partition ${partition} committed before open()`);
+    // The library counts a send's sequence numbers before the broker accepts it and does not roll
+    // them back on abort, so after a failed send every later one gets OUT_OF_ORDER_SEQUENCE_NUMBER.
+    // The lane reopens with a new sink; this one must not pretend otherwise.
+    if (this.failed) throw sluiceError('SLUICE_KAFKA', `sink for partition ${partition} is unusable after a failed transaction; open a new one`);
+    let txn: Transaction | undefined;
+    try {
+      txn = await this.producer.beginTransaction();
+      let end: bigint | undefined;
+      // Sequential on purpose: one transaction per producer, one request at a time.
+      for (const chunk of chunkByBytes(records, this.opts.maxBytes)) {
+        const result = await txn.send({ messages: chunk.map(toMessage) });
+        end = changelogEnd(chunk, result, changelogTopic, partition) ?? end;
+      }
+      // addConsumer only reads the group id (AddOffsetsToTxn); addOffset sends TxnOffsetCommit for
+      // one message, committing its offset + 1, to the coordinator named in its metadata.
+      await txn.addConsumer({ groupId: this.opts.groupId } as Pick<Consumer, 'groupId'> as Consumer);
+      const consumer = { groupId: this.opts.groupId, generationId: -1, memberId: '', coordinatorId: this.coordinatorId };
+      await txn.addOffset({ topic: position.topic, partition: position.partition, offset: BigInt(position.nextOffset) - 1n, metadata: { consumer } } as Partial<Message> as Message);
+      await txn.commit();
+      // The commit leaves one marker right after our last record (only this lane writes to the
+      // partition), so the partition's end, which the next open compares with, is one further.
+      return end === undefined ? undefined : (end + 1n).toString();
+    } catch (err) {
+      const error = this.classify(err);
+      this.failed = true;
+      // A failed beginTransaction leaves its transaction registered on the producer, unreturned.
+      const active = txn ?? this.producer.transaction;
+      if (active && !this.fenced) await active.abort().catch(() => active.cancel().catch(() => undefined));
+      throw error;
+    }
+  }
+
+  private classify(err: unknown): Error {
+    const { partition } = this.opts;
+    if (isFenced(err)) {
+      this.fenced = true;
+      return new TaskMigratedError(partition, undefined, { cause: err });
+    }
+    return sluiceError('SLUICE_KAFKA', `transaction for partition ${partition} failed: ${(err as Error).message}`, { cause: err });
+  }
+
+  async close(): Promise<void> {
+    await this.producer.close(true).catch(() => undefined);
+  }
+}
