@@ -6,6 +6,7 @@ import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { chunkEnd } from '../src/consumers/chunks.ts';
 import { Kafka, logLevel } from '../src/kafka/client.ts';
 import { installWarningFilter } from '../src/runtime/warnings.ts';
+import { TRANSACTIONAL_RETRY } from '../src/sinks/kafka-sink.ts';
 
 export interface PassThroughInit {
   cmd: 'init';
@@ -48,7 +49,7 @@ async function run(init: PassThroughInit): Promise<{ stop: () => Promise<void> }
   const producerFor = (partition: number): Promise<Producer> => {
     let p = producers.get(partition);
     if (!p) {
-      const producer = kafka.producer({ transactionalId: `${init.groupId}-${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const producer = kafka.producer({ transactionalId: `${init.groupId}-${partition}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: TRANSACTIONAL_RETRY });
       p = producer.connect().then(() => producer);
       producers.set(partition, p);
     }

@@ -209,6 +209,7 @@ export class Lane {
       const tx = new StoreTransaction(store, this.times);
       const began = performance.now();
       const result = this.processor.process(messages.slice(i, end), tx, this.streamTime, began + plan.deadlineMs);
+      const processingMs = performance.now() - began;
       end = i + result.consumed;
       const lastOffset = messages[end - 1]!.offset;
       const nextOffset = (BigInt(lastOffset) + 1n).toString();
@@ -221,7 +222,7 @@ export class Lane {
       } finally {
         flow.releaseOutput(outputBytes);
       }
-      this.batching.observe(result.consumed, performance.now() - began);
+      this.batching.observe(result.consumed, processingMs, performance.now() - began);
       metrics.batchMode.inc({ mode: plan.mode });
       this.changelogNext = changelogNext;
       this.streamTime = result.streamTime;
