@@ -26,6 +26,8 @@ export interface BenchOptions {
   outDir: string;
   /** keep the run's topics and temp files (JSONL, state, logs) for inspection */
   keep: boolean;
+  /** seconds of each step of the sustainable-rate search (skipped with a fixed --rate) */
+  stepSeconds: number;
   /** dedupe ids for the heap-with-state measurement (bench/state-heap.ts); 0 skips it */
   stateIds: number;
 }
@@ -39,7 +41,7 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --steady <s>          seconds of each steady phase (full 60, quick 15)
   --burst <s>           seconds of the burst (full 30, quick 10)
   --burst-factor <x>    burst rate as a multiple of the steady rate (default 3)
-  --load <f>            steady rate as a share of the measured capacity (default 0.7)
+  --load <f>            steady rate as a share of the maximum sustainable rate (default 0.7)
   --rate <n>            fixed steady rate in events/s instead of --load x capacity
   --duplicates <f>      share of records that repeat an earlier event (default 0.2)
   --players <n>         distinct players (default 10000)
@@ -48,6 +50,7 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --seed <n>            load generator seed (default 1)
   --ceiling-members <n> pass-through processes for the ceiling (default: sluice's worker count)
   --out <dir>           where the JSON and SVG go (default bench/results)
+  --step <s>            seconds per step of the sustainable-rate search (full 10, quick 5)
   --state-ids <n>       dedupe ids for the heap-with-state check (full 5000000, quick 500000; 0 skips)
   --keep                keep topics, state, logs and the JSONL of produced records`;
 
@@ -81,6 +84,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
       'state-ids': { type: 'string' },
+      step: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -107,6 +111,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     ceilingMembers: values['ceiling-members'] === undefined ? undefined : num(values['ceiling-members'], 'ceiling-members', 1, int),
     outDir: values.out ?? defaultOutDir,
     keep: values.keep,
+    stepSeconds: num(values.step, 'step', quick ? 5 : 10, int),
     stateIds: num(values['state-ids'], 'state-ids', quick ? 500_000 : 5_000_000, (n) => Number.isInteger(n) && n >= 0),
   };
 }

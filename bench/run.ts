@@ -26,6 +26,7 @@ import { evaluateTargets, machine, printTable, ratios, sluiceFigures, writeResul
 import type { Results } from './report.ts';
 import { Scraper } from './scraper.ts';
 import { SluiceProcess } from './sluice-process.ts';
+import { findSustainableRate } from './sustainable.ts';
 import type { StateHeapResult } from './state-heap.ts';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -124,7 +125,10 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
     const workers = sluice.workers();
     if (workers !== members) log(`[capacity] note: sluice runs ${workers} worker(s), the ceiling ran ${members} member(s)`);
 
-    const rate = opts.rate ?? Math.max(1, Math.round(opts.load * capacity.throughput));
+    // The steady phase is a share of what sluice keeps up with beside the load generator, found
+    // by stepping the rate up; a fixed --rate skips the search.
+    const search = opts.rate === undefined ? await findSustainableRate(ctx, capacity.throughput, opts.stepSeconds, drainTimeout) : undefined;
+    const rate = opts.rate ?? Math.max(1, Math.round(opts.load * (search?.rate ?? capacity.throughput)));
     const phases = [
       { name: 'steady', rate, seconds: opts.steadySeconds },
       { name: 'burst', rate: Math.round(rate * opts.burstFactor), seconds: opts.burstSeconds },
@@ -164,7 +168,7 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
       broker: { source: broker.source, brokers: broker.brokers, kafkaVersion: broker.kafkaVersion },
       options: { ...opts },
       pipeline: pipeline.raw,
-      profile: { cores: profile.cores, steadyRate: rate, burstRate: phases[1]!.rate, burstFactor: opts.burstFactor, load: opts.rate === undefined ? opts.load : null, phases, backlog: { events: opts.backlog, ceilingEvents: ceilingBacklogEvents, produceSeconds: (backlog.ms + ceilingBacklog.ms) / 1000 } },
+      profile: { cores: profile.cores, search: search ?? null, sustainableRate: search?.rate ?? null, steadyRate: rate, burstRate: phases[1]!.rate, burstFactor: opts.burstFactor, load: opts.rate === undefined ? opts.load : null, phases, backlog: { events: opts.backlog, ceilingEvents: ceilingBacklogEvents, produceSeconds: (backlog.ms + ceilingBacklog.ms) / 1000 } },
       load: { generated: closed.generated, duplicates: closed.duplicates, duplicateRatio: Math.round((closed.duplicates / closed.generated) * 1000) / 1000, perPartition: closed.perPartition, players: opts.players, zipf: opts.zipf, jitterMs: opts.jitterMs },
       ...partial,
       ceiling,
