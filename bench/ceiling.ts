@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { DrainRate, Progress } from './analysis.ts';
 import type { BenchAdmin } from './broker.ts';
 import { measureDrain } from './drain.ts';
-import type { PassThroughInit, PassThroughReport } from './pass-through.ts';
+import type { PassThroughInit, PassThroughReport } from './pass-through-member.ts';
 
 /** the pass-through member of each client: same IPC protocol, same chunking */
 const SCRIPTS = {

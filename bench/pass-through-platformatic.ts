@@ -9,19 +9,11 @@
 // response is pushed synchronously, so a lane woken on setImmediate sees all of it, as eachBatch
 // would. The stream can only be paused as a whole: it pauses when the lanes hold too much.
 import { Consumer, FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, Producer, findErrorBy } from '@platformatic/kafka';
-import type { Message, MessagesStream, RetryDelayGetter } from '@platformatic/kafka';
+import type { Message, MessagesStream } from '@platformatic/kafka';
 import { chunkEnd } from '../src/consumers/chunks.ts';
-import { installWarningFilter } from '../src/runtime/warnings.ts';
-import type { PassThroughCommand, PassThroughInit, PassThroughReport } from './pass-through.ts';
-
-function report(msg: PassThroughReport): void {
-  process.send?.(msg);
-}
-
-// The library's default is a flat 1s between retries; CONCURRENT_TRANSACTIONS right after a
-// commit clears within milliseconds (see src/sinks/platformatic-sink.ts).
-const retryDelay: RetryDelayGetter = (_client, _op, attempt, _retries, error) =>
-  findErrorBy(error, 'apiId', 'CONCURRENT_TRANSACTIONS') ? Math.min(10 * 2 ** attempt, 500) : Math.min(100 * 2 ** attempt, 3000);
+import { platformaticRetryDelay } from '../src/sinks/platformatic-sink.ts';
+import { fail, report, serveMember } from './pass-through-member.ts';
+import type { PassThroughInit } from './pass-through-member.ts';
 
 /** Errors after which the partition may have moved: drop the work, the group sorts it out. */
 const REASSIGNED = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID', 'PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH'];
@@ -51,7 +43,7 @@ async function run(init: PassThroughInit): Promise<{ stop: () => Promise<void> }
     maxWaitTime: 100,
     sessionTimeout: 6000,
     heartbeatInterval: 600,
-    retryDelay,
+    retryDelay: platformaticRetryDelay,
   });
   const lanes = new Map<number, Lane>();
   // set once consume() resolves; the join handler can run before that
@@ -63,7 +55,7 @@ async function run(init: PassThroughInit): Promise<{ stop: () => Promise<void> }
   const bufferCap = () => Math.max(1, lanes.size) * init.maxRecords * 2;
 
   const openProducer = async (partition: number): Promise<Producer> => {
-    const producer = new Producer({ clientId, bootstrapBrokers: brokers, transactionalId: `${init.groupId}-${partition}`, idempotent: true, timeout: 60_000, retries: 8, retryDelay });
+    const producer = new Producer({ clientId, bootstrapBrokers: brokers, transactionalId: `${init.groupId}-${partition}`, idempotent: true, timeout: 60_000, retries: 8, retryDelay: platformaticRetryDelay });
     // InitProducerId now, with -1/-1: the library's default 0/0 is refused (PRODUCER_FENCED) for
     // a transactional id the broker has seen before, i.e. on every run after the first.
     const txn = await producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
@@ -176,26 +168,4 @@ async function run(init: PassThroughInit): Promise<{ stop: () => Promise<void> }
   };
 }
 
-function fail(err: unknown): void {
-  report({ type: 'error', message: (err as Error).stack ?? String(err) });
-  setTimeout(() => process.exit(1), 200);
-}
-
-function main(): void {
-  installWarningFilter();
-  let running: Promise<{ stop: () => Promise<void> }> | undefined;
-  process.on('message', (msg) => {
-    const cmd = msg as PassThroughCommand;
-    if (cmd.cmd === 'init') {
-      running = run(cmd);
-      running.then(() => report({ type: 'ready' }), fail);
-    } else if (cmd.cmd === 'stop') {
-      void (running ?? Promise.reject(new Error('not started')))
-        .then((r) => r.stop())
-        .then(() => process.disconnect?.(), fail);
-    }
-  });
-  process.on('disconnect', () => setTimeout(() => process.exit(0), 500).unref());
-}
-
-main();
+serveMember(run);

@@ -5,32 +5,9 @@
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { chunkEnd } from '../src/consumers/chunks.ts';
 import { Kafka, logLevel } from '../src/kafka/client.ts';
-import { installWarningFilter } from '../src/runtime/warnings.ts';
 import { TRANSACTIONAL_RETRY } from '../src/sinks/kafka-sink.ts';
-
-export interface PassThroughInit {
-  cmd: 'init';
-  brokers: string;
-  input: string;
-  output: string;
-  groupId: string;
-  partitions: number;
-  maxRecords: number;
-  maxBytes: number;
-}
-
-export type PassThroughCommand = PassThroughInit | { cmd: 'stop' };
-
-export type PassThroughReport =
-  | { type: 'ready' }
-  /** after a join, once a producer for every assigned partition is connected */
-  | { type: 'assigned'; partitions: number[]; t: number }
-  | { type: 'stopped'; processed: number; transactions: number }
-  | { type: 'error'; message: string };
-
-function report(msg: PassThroughReport): void {
-  process.send?.(msg);
-}
+import { fail, report, serveMember } from './pass-through-member.ts';
+import type { PassThroughInit } from './pass-through-member.ts';
 
 /** Slices a fetched batch exactly as a sluice lane does. */
 function chunks(messages: readonly KafkaMessage[], maxRecords: number, maxBytes: number): KafkaMessage[][] {
@@ -113,26 +90,4 @@ async function run(init: PassThroughInit): Promise<{ stop: () => Promise<void> }
   };
 }
 
-function fail(err: unknown): void {
-  report({ type: 'error', message: (err as Error).stack ?? String(err) });
-  setTimeout(() => process.exit(1), 200);
-}
-
-function main(): void {
-  installWarningFilter();
-  let running: Promise<{ stop: () => Promise<void> }> | undefined;
-  process.on('message', (msg) => {
-    const cmd = msg as PassThroughCommand;
-    if (cmd.cmd === 'init') {
-      running = run(cmd);
-      running.then(() => report({ type: 'ready' }), fail);
-    } else if (cmd.cmd === 'stop') {
-      void (running ?? Promise.reject(new Error('not started')))
-        .then((r) => r.stop())
-        .then(() => process.disconnect?.(), fail);
-    }
-  });
-  process.on('disconnect', () => setTimeout(() => process.exit(0), 500).unref());
-}
-
-main();
+serveMember(run);

@@ -37,7 +37,7 @@ function isFenced(err: unknown, depth = 0): boolean {
 // The library waits 1s between retries by default. After a commit the coordinator still writes
 // the markers, and the next transaction's AddPartitionsToTxn gets CONCURRENT_TRANSACTIONS until
 // it is done (milliseconds): retrying that after a second would halve throughput.
-const retryDelay: RetryDelayGetter = (_client, _op, attempt, _retries, error) =>
+export const platformaticRetryDelay: RetryDelayGetter = (_client, _op, attempt, _retries, error) =>
   findErrorBy(error, 'apiId', 'CONCURRENT_TRANSACTIONS') ? Math.min(10 * 2 ** attempt, 500) : Math.min(100 * 2 ** attempt, 3000);
 
 /** not exported by the package */
@@ -84,7 +84,7 @@ export class PlatformaticTransactionalLaneSink implements LaneSink {
       // Idempotent producers otherwise retry forever (MAX_SAFE_INTEGER): a dead broker would hang
       // the lane instead of failing the batch.
       retries: 8,
-      retryDelay,
+      retryDelay: platformaticRetryDelay,
       // Same partitions as kafkajs for keyed records; the library's default partitioner differs
       // from Java's for keys whose murmur2 hash is negative.
       partitioner: compatibilityPartitioner,
@@ -94,7 +94,7 @@ export class PlatformaticTransactionalLaneSink implements LaneSink {
 
   async open(): Promise<void> {
     try {
-      const admin = new Admin({ clientId: `${this.opts.clientId}-coordinator`, bootstrapBrokers: this.opts.brokers, retries: 8, retryDelay });
+      const admin = new Admin({ clientId: `${this.opts.clientId}-coordinator`, bootstrapBrokers: this.opts.brokers, retries: 8, retryDelay: platformaticRetryDelay });
       try {
         const [coordinator] = await admin.findCoordinator({ keyType: FindCoordinatorKeyTypes.GROUP, keys: [this.opts.groupId] });
         this.coordinatorId = coordinator?.nodeId;
