@@ -61,10 +61,13 @@ export class InFlightLimiter<Id> {
   }
 
   release(id: Id, bytes: number): void {
-    const now = (this.held.get(id) ?? 0) - bytes;
-    if (now > 0) this.held.set(id, now);
+    // Never more than the lane holds: a lane closed mid-batch was already released by forget(),
+    // and its batch's own release comes after.
+    const held = this.held.get(id) ?? 0;
+    const released = Math.min(bytes, held);
+    if (held - released > 0) this.held.set(id, held - released);
     else this.held.delete(id);
-    this.totalBytes -= bytes;
+    this.totalBytes -= released;
     if (this.paused.size > 0 && this.totalBytes <= this.bounds.resumeBelowBytes) {
       const ids = [...this.paused];
       this.paused.clear();

@@ -46,6 +46,11 @@ describe('InFlightLimiter', () => {
     expect(l.total).toBe(0);
     expect(log).toEqual(['pause a', 'resume a']);
     expect(l.isPaused('a')).toBe(false);
+    // the batch that was in flight when the lane closed releases its bytes afterwards
+    l.release('a', 120);
+    expect(l.total).toBe(0);
+    l.add('b', 10);
+    expect(l.total).toBe(10);
   });
 
   it('under a burst, stays within the bound plus one fetch response, since a lane holds one batch at a time', () => {
