@@ -141,10 +141,11 @@ const STATE_HEAP_IDS = 5_000_000;
 export function evaluateTargets(r: Pick<Results, 'sluice' | 'ratios' | 'stateHeap'>): Target[] {
   const s = r.sluice;
   const h = r.stateHeap;
+  // Judged only at the size the target names; a quick run's smaller state is still reported.
   const heap: Target[] =
-    h === undefined
+    h === undefined || h.ids < STATE_HEAP_IDS
       ? []
-      : [{ name: `heap with ${h.ids} dedupe ids in state`, target: `< 256 MB with ${STATE_HEAP_IDS} ids`, value: Math.round(h.heapMaxBytes / 2 ** 20), met: h.ids >= STATE_HEAP_IDS && h.heapMaxBytes < STATE_HEAP_LIMIT }];
+      : [{ name: `heap with ${h.ids} dedupe ids in state`, target: '< 256 MB', value: Math.round(h.heapMaxBytes / 2 ** 20), met: h.heapMaxBytes < STATE_HEAP_LIMIT }];
   const worst = Math.max(s.burst.p99Ms ?? 0, s.steadyAfter.p99Ms ?? 0);
   const steady = s.steady.p99Ms;
   return [
