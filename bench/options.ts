@@ -34,12 +34,12 @@ export interface BenchOptions {
 
 const USAGE = `usage: npm run bench -- [--quick] [options]
 
-  --quick               short run (100k backlog, 15s steady / 10s burst / 15s steady)
+  --quick               short run (100k backlog, 3s search steps, 10s steady / 8s burst / 10s steady)
   --partitions <n>      input partitions (default 8)
   --emit update|final   emit mode of both windows (default update)
   --backlog <n>         events pre-produced for the capacity and ceiling drains
-  --steady <s>          seconds of each steady phase (full 60, quick 15)
-  --burst <s>           seconds of the burst (full 30, quick 10)
+  --steady <s>          seconds of each steady phase (full 60, quick 10)
+  --burst <s>           seconds of the burst (full 30, quick 8)
   --burst-factor <x>    burst rate as a multiple of the steady rate (default 3)
   --load <f>            steady rate as a share of the maximum sustainable rate (default 0.7)
   --rate <n>            fixed steady rate in events/s instead of --load x capacity
@@ -50,7 +50,7 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --seed <n>            load generator seed (default 1)
   --ceiling-members <n> pass-through processes for the ceiling (default: sluice's worker count)
   --out <dir>           where the JSON and SVG go (default bench/results)
-  --step <s>            seconds per step of the sustainable-rate search (full 10, quick 5)
+  --step <s>            seconds per step of the sustainable-rate search (full 10, quick 3)
   --state-ids <n>       dedupe ids for the heap-with-state check (full 5000000, quick 500000; 0 skips)
   --keep                keep topics, state, logs and the JSONL of produced records`;
 
@@ -98,8 +98,8 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     partitions: num(values.partitions, 'partitions', 8, int),
     emit,
     backlog: num(values.backlog, 'backlog', quick ? 100_000 : 300_000, int),
-    steadySeconds: num(values.steady, 'steady', quick ? 15 : 60, int),
-    burstSeconds: num(values.burst, 'burst', quick ? 10 : 30, int),
+    steadySeconds: num(values.steady, 'steady', quick ? 10 : 60, int),
+    burstSeconds: num(values.burst, 'burst', quick ? 8 : 30, int),
     burstFactor: num(values['burst-factor'], 'burst-factor', 3),
     load: num(values.load, 'load', 0.7),
     rate: values.rate === undefined ? undefined : num(values.rate, 'rate', 0),
@@ -111,7 +111,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     ceilingMembers: values['ceiling-members'] === undefined ? undefined : num(values['ceiling-members'], 'ceiling-members', 1, int),
     outDir: values.out ?? defaultOutDir,
     keep: values.keep,
-    stepSeconds: num(values.step, 'step', quick ? 5 : 10, int),
+    stepSeconds: num(values.step, 'step', quick ? 3 : 10, int),
     stateIds: num(values['state-ids'], 'state-ids', quick ? 500_000 : 5_000_000, (n) => Number.isInteger(n) && n >= 0),
   };
 }
