@@ -20,9 +20,9 @@
 // smaller than the processing budget only adds commit round trips before its last record is
 // visible. (At 10k events/s in the quick bench the two caps measured the same steady p99 within
 // noise: there the commit round trips, not the cap, set the latency; see the issue note.)
-// With no lag a transaction is
-// simply what the fetch returned: the controller never waits for records to accumulate.
-// maxBytes bounds every transaction in both modes (kafkajs does not split produce requests).
+// With no lag a transaction is simply what the fetch returned: the controller never waits for
+// records to accumulate. maxBytes bounds every transaction in both modes (kafkajs does not split
+// produce requests).
 export interface BatchingBounds {
   maxRecords: number;
   maxBytes: number;
@@ -69,7 +69,7 @@ export class BatchController {
     this.processingMsPerRecord += ALPHA * (processingMs / records - this.processingMsPerRecord);
   }
 
-  /** the current estimate, for metrics */
+  /** the current wall-time estimate per record (for tests and diagnostics) */
   get costPerRecordMs(): number {
     return this.msPerRecord;
   }

@@ -26,7 +26,6 @@ export class InFlightLimiter<Id> {
   private readonly held = new Map<Id, number>();
   private readonly paused = new Set<Id>();
   private totalBytes = 0;
-  pauses = 0;
 
   constructor(bounds: InFlightBounds, intake: IntakeControl<Id>) {
     this.bounds = bounds;
@@ -89,7 +88,6 @@ export class InFlightLimiter<Id> {
     for (const id of this.held.keys()) if (!this.paused.has(id) && !this.lanes.has(id)) toPause.push(id);
     if (toPause.length === 0) return;
     for (const id of toPause) this.paused.add(id);
-    this.pauses += toPause.length;
     this.intake.pause(toPause);
   }
 }
