@@ -5,7 +5,7 @@
 import type { ICustomPartitioner, Kafka, Producer, TopicMessages } from 'kafkajs';
 import { TaskMigratedError, sluiceError } from '../errors.ts';
 import { createJavaCompatiblePartitioner } from '../kafka/partitioner.ts';
-import { chunkByBytes } from './records.ts';
+import { chunkByBytes, countRecordsTo } from './records.ts';
 import type { OutRecord } from './records.ts';
 
 export interface InputPosition {
@@ -35,13 +35,13 @@ export interface LaneSink {
  */
 export const TRANSACTIONAL_RETRY = { initialRetryTime: 10, maxRetryTime: 5000, retries: 10 } as const;
 
-/** Kafka error types that mean another producer with our transactional id took over. */
-const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+/** Kafka error types that mean another producer with our transactional id took over (either client). */
+export const FENCED_ERRORS: ReadonlySet<string> = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
 
 function isFenced(err: unknown): boolean {
   for (let e: unknown = err; e; e = (e as { cause?: unknown; originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause) {
     const type = (e as { type?: string }).type;
-    if (type !== undefined && FENCED.has(type)) return true;
+    if (type !== undefined && FENCED_ERRORS.has(type)) return true;
     if (/fenced|INVALID_PRODUCER_EPOCH/i.test(String((e as Error).message))) return true;
   }
   return false;
@@ -61,8 +61,7 @@ type SendResult = { topicName: string; partition: number; baseOffset?: string }[
 
 /** Offset after the last record this send put into changelog partition `partition`. */
 function changelogEnd(chunk: readonly OutRecord[], result: SendResult, changelogTopic: string, partition: number): string | undefined {
-  let n = 0;
-  for (const r of chunk) if (r.topic === changelogTopic && r.partition === partition) n++;
+  const n = countRecordsTo(chunk, changelogTopic, partition);
   if (n === 0) return undefined;
   const meta = result.find((m) => m.topicName === changelogTopic && m.partition === partition);
   if (meta?.baseOffset === undefined) return undefined;

@@ -6,8 +6,9 @@
 import { Admin, FindCoordinatorKeyTypes, Producer, compatibilityPartitioner, findErrorBy } from '@platformatic/kafka';
 import type { Consumer, Message, MessageToProduce, ProduceResult, RetryDelayGetter } from '@platformatic/kafka';
 import { TaskMigratedError, sluiceError } from '../errors.ts';
+import { FENCED_ERRORS } from './kafka-sink.ts';
 import type { InputPosition, LaneSink } from './kafka-sink.ts';
-import { chunkByBytes } from './records.ts';
+import { chunkByBytes, countRecordsTo } from './records.ts';
 import type { OutRecord } from './records.ts';
 
 export interface PlatformaticSinkOptions {
@@ -21,15 +22,12 @@ export interface PlatformaticSinkOptions {
   transactionTimeoutMs?: number;
 }
 
-/** Broker error ids that mean another producer with our transactional id took over. */
-const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
-
 // The library wraps broker errors in MultipleErrors (one per retry, or one per partition of a
 // response), so the id we are looking for can sit anywhere in that tree.
 function isFenced(err: unknown, depth = 0): boolean {
   if (err === null || typeof err !== 'object' || depth > 8) return false;
   const e = err as { apiId?: unknown; errors?: unknown; cause?: unknown };
-  if (typeof e.apiId === 'string' && FENCED.has(e.apiId)) return true;
+  if (typeof e.apiId === 'string' && FENCED_ERRORS.has(e.apiId)) return true;
   if (Array.isArray(e.errors) && e.errors.some((x) => isFenced(x, depth + 1))) return true;
   return isFenced(e.cause, depth + 1);
 }
@@ -55,8 +53,7 @@ function toMessage(r: OutRecord): MessageToProduce {
 
 /** Offset after the last record this send put into changelog partition `partition`. */
 function changelogEnd(chunk: readonly OutRecord[], result: ProduceResult, changelogTopic: string, partition: number): bigint | undefined {
-  let n = 0;
-  for (const r of chunk) if (r.topic === changelogTopic && r.partition === partition) n++;
+  const n = countRecordsTo(chunk, changelogTopic, partition);
   if (n === 0) return undefined;
   const meta = result.offsets?.find((m) => m.topic === changelogTopic && m.partition === partition);
   return meta === undefined ? undefined : meta.offset + BigInt(n);

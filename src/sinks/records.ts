@@ -40,3 +40,10 @@ export function chunkByBytes(records: readonly OutRecord[], maxBytes: number): O
   if (current.length > 0) chunks.push(current);
   return chunks;
 }
+
+/** How many of `records` go to `topic`'s partition `partition`: a send's offsets end after them. */
+export function countRecordsTo(records: readonly OutRecord[], topic: string, partition: number): number {
+  let n = 0;
+  for (const r of records) if (r.topic === topic && r.partition === partition) n++;
+  return n;
+}
