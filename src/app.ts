@@ -3,16 +3,17 @@
 import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import type { Admin, ICustomPartitioner, Kafka as KafkaClient, LogEntry } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { assertWindowsSupported } from './config/cross-partition.ts';
 import type { SluiceConfig } from './config/schema.ts';
-import { ChangelogRestorer } from './consumers/changelog-restorer.ts';
 import { GroupConsumer } from './consumers/group-consumer.ts';
 import { laneFactory } from './consumers/lane-factory.ts';
 import type { CrossWindowTopics } from './consumers/lane-factory.ts';
 import { sluiceError } from './errors.ts';
 import { Kafka, logLevel } from './kafka/client.ts';
-import { createJavaCompatiblePartitioner } from './kafka/partitioner.ts';
+import { KafkajsStreamClient, kafkajsLogger } from './kafka/kafkajs-client.ts';
+import { PlatformaticStreamClient } from './kafka/platformatic-client.ts';
+import type { StreamClient } from './kafka/stream-client.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, serveMetrics } from './metrics.ts';
 import type { PipelineMetrics } from './metrics.ts';
@@ -41,12 +42,6 @@ export function pipelineSpec(config: SluiceConfig): PipelineSpec {
 
 export function changelogTopic(config: SluiceConfig): string {
   return `${config.application.id}-changelog`;
-}
-
-// kafkajs logs every retriable broker answer (coordinator loading, rebalancing) as an error;
-// those are routine here, and the failures that matter surface as lane or startup errors.
-function kafkaLogger(log: Logger) {
-  return () => (entry: LogEntry) => log.debug(`kafkajs ${entry.namespace}: ${entry.log.message}`);
 }
 
 function checkStateDir(dir: string): void {
@@ -86,22 +81,27 @@ export async function startPipeline(config: SluiceConfig, log: Logger): Promise<
   const stateDir = resolve(config.application.stateDir);
   checkStateDir(stateDir);
 
-  const probe = new Kafka({ clientId: config.kafka.clientId, brokers: [...config.kafka.brokers], logLevel: logLevel.WARN, logCreator: kafkaLogger(log), connectionTimeout: 3000, retry: { retries: 0 } }).admin();
+  const probe = new Kafka({ clientId: config.kafka.clientId, brokers: [...config.kafka.brokers], logLevel: logLevel.WARN, logCreator: kafkajsLogger(log), connectionTimeout: 3000, retry: { retries: 0 } }).admin();
   await connectWithBackoff(probe, config, log);
   await probe.disconnect();
-  // After the first contact, transient broker errors are retried by the client as usual.
-  const client = new Kafka({ clientId: config.kafka.clientId, brokers: [...config.kafka.brokers], logLevel: logLevel.WARN, logCreator: kafkaLogger(log), connectionTimeout: 3000, retry: { retries: 8 } });
-  const admin = client.admin();
-  await admin.connect();
+  // After the first contact, transient broker errors are retried by the client as usual. Topic
+  // provisioning at startup uses kafkajs's admin whichever client runs the streams.
+  const admin = new Kafka({ clientId: config.kafka.clientId, brokers: [...config.kafka.brokers], logLevel: logLevel.WARN, logCreator: kafkajsLogger(log), connectionTimeout: 3000, retry: { retries: 8 } }).admin();
+  const clientOptions = { brokers: config.kafka.brokers, clientId: config.kafka.clientId, guarantee: config.application.guarantee, log };
+  const client: StreamClient & { connect(): Promise<void> } =
+    config.kafka.client === 'platformatic' ? new PlatformaticStreamClient(clientOptions, config.application.id) : new KafkajsStreamClient(clientOptions, config.application.id);
   try {
+    await admin.connect();
+    await client.connect();
     return await startConnected(config, log, client, admin, stateDir);
   } catch (err) {
+    await client.close().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     throw err;
   }
 }
 
-async function startConnected(config: SluiceConfig, log: Logger, client: KafkaClient, admin: Admin, stateDir: string): Promise<RunningPipeline> {
+async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, admin: Admin, stateDir: string): Promise<RunningPipeline> {
   const appId = config.application.id;
   const inputTopic = config.input.topic;
   const changelog = changelogTopic(config);
@@ -119,19 +119,11 @@ async function startConnected(config: SluiceConfig, log: Logger, client: KafkaCl
     server = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
     log.info(`metrics on http://${config.metrics.host}:${config.metrics.port}/metrics`);
   }
-  let sharedProducer: ReturnType<KafkaClient['producer']> | undefined;
-  if (config.application.guarantee === 'at-least-once') {
-    sharedProducer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: createJavaCompatiblePartitioner as ICustomPartitioner });
-    await sharedProducer.connect();
-  }
   const storeDir = join(stateDir, appId, inputTopic);
   const createLane = laneFactory({
     config,
     spec,
     client,
-    admin,
-    sharedProducer,
-    restorer: new ChangelogRestorer(client, appId),
     metrics,
     log,
     storeDir,
@@ -144,7 +136,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: KafkaCl
   const topics = new Map<string, number>([[inputTopic, partitions]]);
   for (const topic of cross.keys()) topics.set(topic, partitions);
   const group = new GroupConsumer({
-    kafka: client,
+    client,
     groupId: appId,
     topics,
     maxBytesPerPartition: config.batching.maxBytes,
@@ -159,7 +151,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: KafkaCl
   });
   await group.start();
   const crossNote = cross.size > 0 ? `, cross-partition windows merged through ${[...cross.keys()].join(', ')}` : '';
-  log.info(`pipeline ${appId} running: ${inputTopic} (${partitions} partitions) -> ${config.output.topic}, ${config.application.guarantee}${crossNote}, state in ${storeDir}`);
+  log.info(`pipeline ${appId} running: ${inputTopic} (${partitions} partitions) -> ${config.output.topic}, ${config.application.guarantee} on ${client.name}${crossNote}, state in ${storeDir}`);
 
   let stopped: Promise<void> | undefined;
   return {
@@ -168,7 +160,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: KafkaCl
     stop: () =>
       (stopped ??= (async () => {
         await group.stop();
-        await sharedProducer?.disconnect().catch(() => undefined);
+        await client.close().catch(() => undefined);
         await admin.disconnect().catch(() => undefined);
         await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
         log.info(`pipeline ${appId} stopped`);

@@ -186,6 +186,10 @@ export const configSchema = z
     kafka: z
       .strictObject({
         brokers: z.array(broker).min(1, { error: 'at least one broker is required' }).describe('Bootstrap brokers as host:port.'),
+        client: z
+          .enum(['kafkajs', 'platformatic'])
+          .default('kafkajs')
+          .describe('Kafka client library for consuming, producing and transactions: kafkajs (the default, chosen by the benchmark) or @platformatic/kafka.'),
         clientId: z.string().min(1).default('sluice').describe('Kafka client id.'),
         connectTimeout: duration.prefault('30s').describe('How long to keep retrying unreachable brokers at startup.'),
         sessionTimeout: duration

@@ -1,10 +1,10 @@
 // The application's consumer group. It subscribes to the input topic and to the partials topic
 // of every cross-partition window; each topic-partition's batches go to its own lane (a source
 // lane or a merge lane), and lanes run concurrently (one event loop, nothing shared between them).
-// kafkajs has no awaited revoke hook, so correctness never depends on hearing about a revocation
-// in time: a lane that lost its partition is fenced at its next commit and closes itself.
-import type { Consumer, Kafka } from 'kafkajs';
+// Neither client has an awaited revoke hook, so correctness never depends on hearing about a
+// revocation in time: a lane that lost its partition is fenced at its next commit and closes itself.
 import { TaskMigratedError, isSluiceError } from '../errors.ts';
+import type { FetchedBatch, GroupMembership, StreamClient, TopicPartition } from '../kafka/stream-client.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineMetrics } from '../metrics.ts';
 import { publishLaneError } from '../runtime/tracing.ts';
@@ -13,14 +13,14 @@ import type { InFlightBounds } from './in-flight.ts';
 import type { Lane } from './lane.ts';
 
 export interface GroupConsumerOptions {
-  kafka: Kafka;
+  client: StreamClient;
   groupId: string;
   /** topic -> partition count */
   topics: ReadonlyMap<string, number>;
   maxBytesPerPartition: number;
   backpressure: InFlightBounds;
   sessionTimeoutMs: number;
-  createLane: (topic: string, partition: number, consumer: Consumer) => Lane;
+  createLane: (topic: string, partition: number, group: GroupMembership) => Lane;
   metrics: PipelineMetrics;
   log: Logger;
 }
@@ -31,17 +31,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type LaneId = string;
 const laneId = (topic: string, partition: number): LaneId => `${topic}/${partition}`;
 
-/** kafkajs's pause/resume argument for a set of lanes */
-function topicPartitions(ids: readonly LaneId[]): { topic: string; partitions: number[] }[] {
-  const byTopic = new Map<string, number[]>();
-  for (const id of ids) {
+function topicPartitions(ids: readonly LaneId[]): TopicPartition[] {
+  return ids.map((id) => {
     const cut = id.lastIndexOf('/');
-    const topic = id.slice(0, cut);
-    const list = byTopic.get(topic);
-    if (list === undefined) byTopic.set(topic, [Number(id.slice(cut + 1))]);
-    else list.push(Number(id.slice(cut + 1)));
-  }
-  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+    return { topic: id.slice(0, cut), partition: Number(id.slice(cut + 1)) };
+  });
 }
 
 function batchBytes(messages: readonly { key: Buffer | null; value: Buffer | null }[]): number {
@@ -52,7 +46,7 @@ function batchBytes(messages: readonly { key: Buffer | null; value: Buffer | nul
 
 export class GroupConsumer {
   private readonly opts: GroupConsumerOptions;
-  readonly consumer: Consumer;
+  readonly group: GroupMembership;
   private readonly lanes = new Map<LaneId, Lane>();
   private readonly opening = new Map<LaneId, Promise<Lane>>();
   /** the batch each lane is processing, so a revoked lane is closed only once it is idle */
@@ -75,94 +69,74 @@ export class GroupConsumer {
       pause: (ids) => {
         opts.metrics.pauses.inc(ids.length);
         opts.log.debug(`backpressure: pausing ${ids.join(', ')} (${this.inFlight.total} bytes in flight)`);
-        this.consumer.pause(topicPartitions(ids));
+        this.group.pause(topicPartitions(ids));
       },
       resume: (ids) => {
         opts.log.debug(`backpressure: resuming ${ids.join(', ')} (${this.inFlight.total} bytes in flight)`);
-        this.consumer.resume(topicPartitions(ids));
+        this.group.resume(topicPartitions(ids));
       },
     });
-    this.consumer = opts.kafka.consumer({
-      groupId: opts.groupId,
-      readUncommitted: false,
-      maxBytesPerPartition: opts.maxBytesPerPartition,
-      maxWaitTimeInMs: 100,
-      sessionTimeout: opts.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
-      rebalanceTimeout: 60_000,
-      allowAutoTopicCreation: false,
-    });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
-      this.joins++;
-      this.fenced.clear();
-      const assigned = new Map<LaneId, [string, number]>();
-      for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) {
-        for (const p of partitions) assigned.set(laneId(topic, p), [topic, p]);
-      }
-      this.assigned = new Set(assigned.keys());
-      opts.log.info(`joined group ${opts.groupId} (join #${this.joins}): ${[...assigned.keys()].sort().join(', ') || 'nothing assigned'}`);
-      for (const id of [...this.lanes.keys()]) if (!assigned.has(id)) void this.closeLane(id, 'revoked');
-      // Open (fence, restore) right away rather than on the first batch, so a quiet partition's
-      // state is ready when its traffic comes back. kafkajs keeps heartbeating meanwhile, since
-      // this runs beside its fetch loop, not inside a batch.
-      for (const [id, [topic, p]] of assigned) {
-        if (!this.lanes.has(id)) this.laneFor(topic, p, async () => undefined).catch((err: unknown) => this.onLaneError(id, err, 'open'));
-      }
-    });
-    this.consumer.on(this.consumer.events.CRASH, (e) => {
-      opts.log.error(`consumer crashed: ${e.payload.error.message}${e.payload.restart ? ' (restarting)' : ''}`);
-    });
+    this.group = opts.client.group({ groupId: opts.groupId, topics: [...opts.topics.keys()], maxBytesPerPartition: opts.maxBytesPerPartition, sessionTimeoutMs: opts.sessionTimeoutMs });
   }
 
-  async start(): Promise<void> {
-    const { consumer, opts } = this;
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...opts.topics.keys()], fromBeginning: true });
-    let concurrency = 0;
-    for (const n of opts.topics.values()) concurrency += n;
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: concurrency,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        if (!isRunning() || isStale() || this.stopping) return;
-        const id = laneId(batch.topic, batch.partition);
-        const fencedAt = this.fenced.get(id);
-        if (fencedAt !== undefined && fencedAt.join === this.joins && Date.now() - fencedAt.at < opts.sessionTimeoutMs) {
-          await heartbeat().catch(() => undefined);
-          await sleep(500);
-          return;
-        }
-        let lane: Lane;
-        try {
-          lane = await this.laneFor(batch.topic, batch.partition, heartbeat);
-        } catch (err) {
-          this.onLaneError(id, err, 'open');
-          await sleep(1000);
-          return;
-        }
-        const inputBytes = batchBytes(batch.messages);
-        this.holdBytes(id, inputBytes);
-        const lag = Number(batch.offsetLag());
-        const work = lane.process(batch.messages, heartbeat, {
-          lagBeyond: Number.isFinite(lag) && lag > 0 ? lag : 0,
-          holdOutput: (bytes) => this.holdBytes(id, bytes),
-          releaseOutput: (bytes) => this.releaseBytes(id, bytes),
-        });
-        this.inflight.set(id, work);
-        try {
-          const last = await work;
-          if (last !== undefined) resolveOffset(last);
-        } catch (err) {
-          this.onLaneError(id, err, 'process');
-          this.inflight.delete(id);
-          await this.closeLane(id, 'failed');
-        } finally {
-          this.inflight.delete(id);
-          this.releaseBytes(id, inputBytes);
-        }
-      },
+  start(): Promise<void> {
+    return this.group.start({ onAssigned: (assigned) => this.onAssigned(assigned), onBatch: (batch, heartbeat) => this.onBatch(batch, heartbeat) });
+  }
+
+  private onAssigned(parts: readonly TopicPartition[]): void {
+    const { opts } = this;
+    this.joins++;
+    this.fenced.clear();
+    const assigned = new Map<LaneId, TopicPartition>(parts.map((tp) => [laneId(tp.topic, tp.partition), tp]));
+    this.assigned = new Set(assigned.keys());
+    opts.log.info(`joined group ${opts.groupId} (join #${this.joins}): ${[...assigned.keys()].sort().join(', ') || 'nothing assigned'}`);
+    for (const id of [...this.lanes.keys()]) if (!assigned.has(id)) void this.closeLane(id, 'revoked');
+    // Open (fence, restore) right away rather than on the first batch, so a quiet partition's
+    // state is ready when its traffic comes back. Both clients keep heartbeating meanwhile, since
+    // this runs beside their fetch loops, not inside a batch.
+    for (const [id, { topic, partition }] of assigned) {
+      if (!this.lanes.has(id)) this.laneFor(topic, partition, async () => undefined).catch((err: unknown) => this.onLaneError(id, err, 'open'));
+    }
+  }
+
+  /** Returns the last offset handled, or undefined to have the batch fetched again. */
+  private async onBatch(batch: FetchedBatch, heartbeat: () => Promise<void>): Promise<string | undefined> {
+    const { opts } = this;
+    if (this.stopping) return undefined;
+    const id = laneId(batch.topic, batch.partition);
+    const fencedAt = this.fenced.get(id);
+    if (fencedAt !== undefined && fencedAt.join === this.joins && Date.now() - fencedAt.at < opts.sessionTimeoutMs) {
+      await heartbeat().catch(() => undefined);
+      await sleep(500);
+      return undefined;
+    }
+    let lane: Lane;
+    try {
+      lane = await this.laneFor(batch.topic, batch.partition, heartbeat);
+    } catch (err) {
+      this.onLaneError(id, err, 'open');
+      await sleep(1000);
+      return undefined;
+    }
+    const inputBytes = batchBytes(batch.messages);
+    this.holdBytes(id, inputBytes);
+    const work = lane.process(batch.messages, heartbeat, {
+      lagBeyond: batch.lagBeyond,
+      holdOutput: (bytes) => this.holdBytes(id, bytes),
+      releaseOutput: (bytes) => this.releaseBytes(id, bytes),
     });
+    this.inflight.set(id, work);
+    try {
+      return await work;
+    } catch (err) {
+      this.onLaneError(id, err, 'process');
+      this.inflight.delete(id);
+      await this.closeLane(id, 'failed');
+      return undefined;
+    } finally {
+      this.inflight.delete(id);
+      this.releaseBytes(id, inputBytes);
+    }
   }
 
   private holdBytes(id: LaneId, bytes: number): void {
@@ -183,7 +157,7 @@ export class GroupConsumer {
     if (open) return Promise.resolve(open);
     let pending = this.opening.get(id);
     if (!pending) {
-      const lane = this.opts.createLane(topic, partition, this.consumer);
+      const lane = this.opts.createLane(topic, partition, this.group);
       pending = lane
         .open(heartbeat)
         .then(async () => {
@@ -231,7 +205,7 @@ export class GroupConsumer {
   /** Finishes the batch in flight, commits it, leaves the group, then closes every lane. */
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.consumer.disconnect();
+    await this.group.stop();
     await Promise.allSettled([...this.opening.values()]);
     for (const id of [...this.lanes.keys()]) await this.closeLane(id, 'shutdown');
   }

@@ -2,16 +2,13 @@
 // topic, or the merge lane of a cross-partition window for its partials topic. Each lane gets
 // its own store file, transactional id and changelog partition.
 import { join } from 'node:path';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { SluiceConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineMetrics } from '../metrics.ts';
 import { BatchProcessor } from '../processors/batch-processor.ts';
 import { MergeProcessor } from '../processors/merge-processor.ts';
 import type { PipelineSpec, WindowSpec } from '../processors/types.ts';
-import { AtLeastOnceLaneSink, TransactionalLaneSink } from '../sinks/kafka-sink.ts';
-import type { LaneSink } from '../sinks/kafka-sink.ts';
-import type { ChangelogRestorer } from './changelog-restorer.ts';
+import type { GroupMembership, StreamClient } from '../kafka/stream-client.ts';
 import { Lane } from './lane.ts';
 import type { LaneProcessor } from './lane.ts';
 
@@ -24,11 +21,7 @@ export interface CrossWindowTopics {
 export interface LaneFactoryContext {
   config: SluiceConfig;
   spec: PipelineSpec;
-  client: Kafka;
-  admin: Admin;
-  /** at-least-once shares one idempotent producer; exactly-once gives every lane its own */
-  sharedProducer: Producer | undefined;
-  restorer: ChangelogRestorer;
+  client: StreamClient;
   metrics: PipelineMetrics;
   log: Logger;
   storeDir: string;
@@ -40,21 +33,15 @@ export interface LaneFactoryContext {
   cross: ReadonlyMap<string, CrossWindowTopics>;
 }
 
-export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition: number, consumer: Consumer) => Lane {
-  const { config, spec, client, admin, metrics, log } = ctx;
+export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition: number, group: GroupMembership) => Lane {
+  const { config, spec, client, metrics, log } = ctx;
   const appId = config.application.id;
-  const eos = config.application.guarantee === 'exactly-once';
   const partialsByWindow = new Map([...ctx.cross.values()].map((c) => [c.window.name, c.partials]));
 
   // Outputs, dead letters and changelog can outweigh the input; a produce request to one
   // partition must stay under the broker's default message.max.bytes (1 MiB) all the same.
   const produceBytes = Math.min(config.batching.maxBytes * 2, 900 * 1024);
-  const sinkFor = (topic: string, partition: number, consumer: Consumer): LaneSink =>
-    eos
-      ? new TransactionalLaneSink(client, { transactionalId: `${appId}-${topic}-${partition}`, groupId: appId, maxBytes: produceBytes, partition })
-      : new AtLeastOnceLaneSink(ctx.sharedProducer!, (pos) => consumer.commitOffsets([{ topic: pos.topic, partition: pos.partition, offset: pos.nextOffset }]), { maxBytes: produceBytes, partition });
-
-  return (topic, partition, consumer) => {
+  return (topic, partition, group) => {
     const merge = ctx.cross.get(topic);
     const changelog = merge?.changelog ?? ctx.changelog;
     let processor: LaneProcessor;
@@ -83,14 +70,10 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
       storePath: join(ctx.storeDir, merge === undefined ? `partition-${partition}.mdb` : `merge-${merge.window.name}-${partition}.mdb`),
       batching: config.batching,
       tombstoneRetentionMs: ctx.tombstoneRetentionMs,
-      sink: sinkFor(topic, partition, consumer),
-      restorer: ctx.restorer,
-      changelogEnd: async () => (await admin.fetchTopicOffsets(changelog)).find((x) => x.partition === partition)?.high ?? '0',
-      committedOffset: async () => {
-        const res = await admin.fetchOffsets({ groupId: appId, topics: [topic] });
-        const off = res[0]?.partitions.find((x) => x.partition === partition)?.offset;
-        return off === undefined || off === '-1' ? undefined : off;
-      },
+      sink: client.laneSink({ guarantee: config.application.guarantee, transactionalId: `${appId}-${topic}-${partition}`, groupId: appId, maxBytes: produceBytes, partition, group }),
+      restorer: client.changelogReader,
+      changelogEnd: () => client.highWatermark(changelog, partition),
+      committedOffset: () => client.committedOffset(appId, topic, partition),
       metrics,
       log,
     });

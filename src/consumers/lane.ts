@@ -16,7 +16,7 @@ import { BatchController } from './batch-controller.ts';
 import type { BatchingBounds } from './batch-controller.ts';
 import { Checkpoint } from './checkpoint.ts';
 import { chunkEnd } from './chunks.ts';
-import type { ChangelogRestorer } from './changelog-restorer.ts';
+import type { ChangelogReader } from '../kafka/stream-client.ts';
 
 export interface LaneTopics {
   input: string;
@@ -45,7 +45,7 @@ export interface LaneOptions {
   /** the changelog's delete.retention.ms: older local state may have missed tombstones */
   tombstoneRetentionMs: number;
   sink: LaneSink;
-  restorer: ChangelogRestorer;
+  restorer: ChangelogReader;
   /** the changelog partition's high watermark */
   changelogEnd: () => Promise<string>;
   /** the group's committed offset for this lane's input partition: a cross-check only */

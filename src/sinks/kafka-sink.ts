@@ -136,14 +136,32 @@ export class TransactionalLaneSink implements LaneSink {
 
 export type OffsetCommitter = (position: InputPosition) => Promise<void>;
 
+/** Where a send put the first record of each topic-partition it wrote to. */
+export interface SentBase {
+  topic: string;
+  partition: number;
+  baseOffset: string;
+}
+
+/** One acks=all, idempotent produce request of the caller's client. */
+export type BatchSender = (records: readonly OutRecord[]) => Promise<readonly SentBase[]>;
+
+/** kafkajs's BatchSender on a shared idempotent producer. */
+export function kafkajsSender(producer: Producer): BatchSender {
+  return async (records) => {
+    const result = (await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 })) as SendResult;
+    return result.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
+  };
+}
+
 export class AtLeastOnceLaneSink implements LaneSink {
-  private readonly producer: Producer;
+  private readonly send: BatchSender;
   private readonly commitOffset: OffsetCommitter;
   private readonly maxBytes: number;
   private readonly partition: number;
 
-  constructor(producer: Producer, commitOffset: OffsetCommitter, opts: { maxBytes: number; partition: number }) {
-    this.producer = producer;
+  constructor(send: BatchSender, commitOffset: OffsetCommitter, opts: { maxBytes: number; partition: number }) {
+    this.send = send;
     this.commitOffset = commitOffset;
     this.maxBytes = opts.maxBytes;
     this.partition = opts.partition;
@@ -160,10 +178,12 @@ export class AtLeastOnceLaneSink implements LaneSink {
       // output could still be missing, or the replay would drop it as a duplicate.
       const outputs = records.filter((r) => r.topic !== changelogTopic);
       const changelog = records.filter((r) => r.topic === changelogTopic);
-      for (const chunk of chunkByBytes(outputs, this.maxBytes)) await this.producer.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 });
+      for (const chunk of chunkByBytes(outputs, this.maxBytes)) await this.send(chunk);
       for (const chunk of chunkByBytes(changelog, this.maxBytes)) {
-        const result = (await this.producer.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 })) as SendResult;
-        end = changelogEnd(chunk, result, changelogTopic, this.partition) ?? end;
+        const sent = await this.send(chunk);
+        const base = sent.find((m) => m.topic === changelogTopic && m.partition === this.partition)?.baseOffset;
+        const n = countRecordsTo(chunk, changelogTopic, this.partition);
+        if (n > 0 && base !== undefined && base !== '-1') end = (BigInt(base) + BigInt(n)).toString();
       }
       // Offsets only after every output is acknowledged: a crash in between replays, never loses.
       await this.commitOffset(position);

@@ -45,7 +45,7 @@ const toBuffer = (v: string | Buffer | null): Buffer | undefined => (v === null 
 
 // The library measures a string key or value by its length in characters, not bytes, so
 // everything goes over as Buffers (null stays null: changelog tombstones).
-function toMessage(r: OutRecord): MessageToProduce {
+export function toMessage(r: OutRecord): MessageToProduce {
   const headers = new Map<Buffer, Buffer>();
   if (r.headers) for (const k in r.headers) headers.set(Buffer.from(k), toBuffer(r.headers[k]!)!);
   return { topic: r.topic, partition: r.partition, key: toBuffer(r.key), value: toBuffer(r.value), headers };

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
+import type { KafkaClientName } from '../../src/kafka/stream-client.ts';
 import type { SluiceConfig } from '../../src/config/schema.ts';
 import { CROSS_TEST_PIPELINE, DEFAULT_TEST_PIPELINE, generateStream, pipelineYaml, skewedOrder, withClosingRecords } from './event-stream.ts';
 import type { GeneratedRecord } from './event-stream.ts';
@@ -48,6 +49,8 @@ export interface ScenarioOptions {
   produceOrder?: ProduceOrder;
   /** Partitions that get no records at all, closing records included; the topic still has them. */
   emptyPartitions?: readonly number[];
+  /** the Kafka client the engine runs on (`kafka.client`); default kafkajs */
+  client?: KafkaClientName;
 }
 
 export async function createScenario(opts: ScenarioOptions): Promise<Scenario> {
@@ -62,7 +65,7 @@ export async function createScenario(opts: ScenarioOptions): Promise<Scenario> {
   const records = withClosingRecords(generateStream({ seed: opts.seed, partitions: opts.partitions, events: opts.events, stepMs: opts.stepMs ?? 150 }), opts.partitions).filter((r) => !empty.has(r.partition));
   const oracle = pipeline === 'cross' ? runCrossPartitionOracle(records, CROSS_TEST_PIPELINE, opts.partitions) : runOracle(records, DEFAULT_TEST_PIPELINE);
   const configFile = join(dir, 'pipeline.yaml');
-  writeFileSync(configFile, pipelineYaml({ brokers: brokers().join(','), appId, input, output, dlq, stateDir: join(dir, 'state'), guarantee: opts.guarantee, windows: pipeline }));
+  writeFileSync(configFile, pipelineYaml({ brokers: brokers().join(','), appId, input, output, dlq, stateDir: join(dir, 'state'), guarantee: opts.guarantee, windows: pipeline, client: opts.client }));
   const produceOrder = opts.produceOrder ?? 'interleaved';
   return { name: opts.name, dir, configFile, config: loadConfigFile(configFile), appId, input, output, dlq, partitions: opts.partitions, records, oracle, pipeline, produceOrder };
 }

@@ -1,5 +1,6 @@
 // The pipelines the end-to-end tests run: the oracle's view (OracleConfig) and the YAML that
 // sluice reads, written from the same definitions so the two cannot drift.
+import type { KafkaClientName } from '../../src/kafka/stream-client.ts';
 import type { OracleConfig } from './oracle.ts';
 
 export const DEFAULT_TEST_PIPELINE: OracleConfig = {
@@ -70,6 +71,8 @@ export type PipelineYamlOptions = {
   emit?: 'final' | 'update';
   /** `cross` describes CROSS_TEST_PIPELINE. */
   windows?: 'default' | 'cross';
+  /** the Kafka client the engine runs on (`kafka.client`) */
+  client?: KafkaClientName;
 };
 
 /** sluice YAML for DEFAULT_TEST_PIPELINE or CROSS_TEST_PIPELINE, derived from it so the oracle and the engine cannot drift apart. */
@@ -79,7 +82,7 @@ export function pipelineYaml(opts: PipelineYamlOptions): string {
   const q = (s: string): string => JSON.stringify(s);
   const brokers = opts.brokers.split(',').map((b) => q(b.trim()));
   const lines = [
-    `kafka: { brokers: [${brokers.join(', ')}], clientId: sluice-test, sessionTimeout: 6s }`,
+    `kafka: { brokers: [${brokers.join(', ')}], client: ${opts.client ?? 'kafkajs'}, clientId: sluice-test, sessionTimeout: 6s }`,
     `application: { id: ${q(opts.appId)}, guarantee: ${opts.guarantee ?? 'exactly-once'}, stateDir: ${q(opts.stateDir)} }`,
     `input: { topic: ${q(opts.input)}, format: json, key: ${cfg.keyField}, eventTime: { field: ${cfg.eventTimeField!} }, maxRecordBytes: ${cfg.maxRecordBytes} }`,
     `dedupe: { idField: ${cfg.idField!}, ttl: ${duration(cfg.ttlMs!)} }`,

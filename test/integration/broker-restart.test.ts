@@ -7,14 +7,15 @@ import { startPipeline } from '../../src/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { counterTotal } from '../../src/metrics.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
+import { KAFKA_CLIENTS } from '../helpers/kafka.ts';
 
 const brokerDir = inject('kafkaBrokerDir');
 
-describe('broker restart', () => {
+describe.each(KAFKA_CLIENTS)('broker restart on %s', (client) => {
   // Runs wherever the project runs the broker itself (always in CI); with KAFKA_BROKERS, set
   // KAFKA_BROKER_DIR to a broker started by `npm run kafka:up` to include it.
   it.skipIf(brokerDir === '')('keeps the output exact when the broker restarts mid-run', async () => {
-    const s = await createScenario({ name: 'broker-restart', partitions: 4, events: 16_000, seed: 31 });
+    const s = await createScenario({ client,  name: 'broker-restart', partitions: 4, events: 16_000, seed: 31 });
     const half = Math.floor(s.records.length / 2);
     await produce(s, s.records.slice(0, half));
     const pipeline = await startPipeline(s.config, createLogger('error'));

@@ -6,12 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../helpers/event-stream.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
 import { runSluice, waitForLog } from '../helpers/sluice-process.ts';
+import { KAFKA_CLIENTS } from '../helpers/kafka.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('crash recovery (exactly-once)', () => {
+describe.each(KAFKA_CLIENTS)('crash recovery (exactly-once) on %s', (client) => {
   it('survives 5 SIGKILLs at random points during a 50k-event run', async () => {
-    const s = await createScenario({ name: 'crash', partitions: 4, events: 50_000, seed: 1234 });
+    const s = await createScenario({ client,  name: 'crash', partitions: 4, events: 50_000, seed: 1234 });
     const rng = mulberry32(99);
     const kills = 5;
     const slices = kills + 1;

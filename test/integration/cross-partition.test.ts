@@ -9,7 +9,7 @@ import type { RunningPipeline } from '../../src/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { counterTotal } from '../../src/metrics.ts';
 import { CROSS_TEST_PIPELINE, mulberry32 } from '../helpers/event-stream.ts';
-import { readAllCommitted } from '../helpers/kafka.ts';
+import { KAFKA_CLIENTS, readAllCommitted } from '../helpers/kafka.ts';
 import { runCrossPartitionOracle } from '../helpers/oracle.ts';
 import { configForInstance, createScenario, expectOracleOutput, outputQuietMs, produce, skewedOrder, waitUntilProcessed } from '../helpers/scenario.ts';
 import { runSluice, waitForLog } from '../helpers/sluice-process.ts';
@@ -20,9 +20,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CROSS_WINDOW = 'per_region_5m_by_1m';
 const RUNNING = /pipeline .* running/;
 
-describe('cross-partition windows', () => {
+describe.each(KAFKA_CLIENTS)('cross-partition windows on %s', (client) => {
   it('match the oracle when partition 0 runs far ahead of the others', { timeout: 180_000 }, async () => {
-    const s = await createScenario({ name: 'cross-e2e', pipeline: 'cross', partitions: 4, events: 16_000, seed: 2024 });
+    const s = await createScenario({ client,  name: 'cross-e2e', pipeline: 'cross', partitions: 4, events: 16_000, seed: 2024 });
     expect([...s.oracle.finals.values()].some((f) => f.window === CROSS_WINDOW), 'the oracle closes merged windows').toBe(true);
     const skewed = skewedOrder(s.records);
     const zeros = skewed.filter((r) => r.partition === 0).length;
@@ -45,7 +45,7 @@ describe('cross-partition windows', () => {
   });
 
   it('survive 5 SIGKILLs alternating between two instances in one group', { timeout: 240_000 }, async () => {
-    const s = await createScenario({ name: 'cross-crash', pipeline: 'cross', partitions: 4, events: 18_000, seed: 4321 });
+    const s = await createScenario({ client,  name: 'cross-crash', pipeline: 'cross', partitions: 4, events: 18_000, seed: 4321 });
     const rng = mulberry32(77);
     const kills = 5;
     const per = Math.ceil(s.records.length / (kills + 1));
@@ -86,7 +86,7 @@ describe('cross-partition windows', () => {
   });
 
   it('hold every merged window while one input partition never receives a record', { timeout: 120_000 }, async () => {
-    const s = await createScenario({ name: 'cross-stuck', pipeline: 'cross', partitions: 4, events: 6_000, seed: 8, emptyPartitions: [3] });
+    const s = await createScenario({ client,  name: 'cross-stuck', pipeline: 'cross', partitions: 4, events: 6_000, seed: 8, emptyPartitions: [3] });
     const windows = new Set([...s.oracle.finals.values()].map((f) => f.window));
     expect(windows, 'partition-local windows close, the merged one does not').toEqual(new Set(['per_player_1m', 'per_player_5m_by_1m']));
     await produce(s);

@@ -8,6 +8,7 @@ import { configForInstance, createScenario, expectOracleOutput, produce, waitUnt
 import type { Scenario } from '../helpers/scenario.ts';
 import { runSluice, waitForLog } from '../helpers/sluice-process.ts';
 import type { SluiceProcess } from '../helpers/sluice-process.ts';
+import { KAFKA_CLIENTS } from '../helpers/kafka.ts';
 
 async function startPair(s: Scenario): Promise<[SluiceProcess, SluiceProcess]> {
   const a = runSluice(['run', '--config', configForInstance(s, 'a')], join(s.dir, 'a.log'));
@@ -24,9 +25,9 @@ async function stop(p: SluiceProcess): Promise<void> {
   await p.exited;
 }
 
-describe('partition move between instances (exactly-once)', () => {
+describe.each(KAFKA_CLIENTS)('partition move between instances (exactly-once) on %s', (client) => {
   it('SIGTERM: the leaving instance commits and leaves within 10 s; the other restores its partitions', async () => {
-    const s = await createScenario({ name: 'move-term', partitions: 4, events: 16_000, seed: 5 });
+    const s = await createScenario({ client,  name: 'move-term', partitions: 4, events: 16_000, seed: 5 });
     const half = Math.floor(s.records.length / 2);
     await produce(s, s.records.slice(0, half));
     const [a, b] = await startPair(s);
@@ -57,7 +58,7 @@ describe('partition move between instances (exactly-once)', () => {
   });
 
   it('SIGKILL: the dead instance\'s partitions continue on the other from the changelog', async () => {
-    const s = await createScenario({ name: 'move-kill', partitions: 4, events: 16_000, seed: 6 });
+    const s = await createScenario({ client,  name: 'move-kill', partitions: 4, events: 16_000, seed: 6 });
     const third = Math.floor(s.records.length / 3);
     await produce(s, s.records.slice(0, third));
     const [a, b] = await startPair(s);

@@ -14,6 +14,7 @@ import type { CommitEvent } from '../../src/runtime/tracing.ts';
 import { PartitionStore } from '../../src/state/partition-store.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
 import type { Scenario } from '../helpers/scenario.ts';
+import { KAFKA_CLIENTS } from '../helpers/kafka.ts';
 
 const log = createLogger(process.env.SLUICE_TEST_LOG === 'debug' ? 'debug' : 'warn');
 
@@ -30,9 +31,9 @@ async function processFirstHalf(s: Scenario): Promise<number> {
   return half;
 }
 
-describe('pipeline end to end', () => {
+describe.each(KAFKA_CLIENTS)('pipeline end to end on %s', (client) => {
   it('matches the oracle: aggregates, dead letters with reasons, duplicate counts', async () => {
-    const s = await createScenario({ name: 'e2e', partitions: 4, events: 20_000, seed: 42 });
+    const s = await createScenario({ client,  name: 'e2e', partitions: 4, events: 20_000, seed: 42 });
     await produce(s);
     let committedRecords = 0;
     const onCommit = (e: unknown) => {
@@ -57,7 +58,7 @@ describe('pipeline end to end', () => {
   });
 
   it('reuses local state after a clean stop instead of replaying the changelog', async () => {
-    const s = await createScenario({ name: 'restart', partitions: 4, events: 8_000, seed: 7 });
+    const s = await createScenario({ client,  name: 'restart', partitions: 4, events: 8_000, seed: 7 });
     const half = await processFirstHalf(s);
     await produce(s, s.records.slice(half));
     const second = await startPipeline(s.config, log);
@@ -73,7 +74,7 @@ describe('pipeline end to end', () => {
   });
 
   it('at-least-once without failures gives the same exact result', async () => {
-    const s = await createScenario({ name: 'alo', partitions: 4, events: 8_000, seed: 11, guarantee: 'at-least-once' });
+    const s = await createScenario({ client,  name: 'alo', partitions: 4, events: 8_000, seed: 11, guarantee: 'at-least-once' });
     await produce(s);
     const pipeline = await startPipeline(s.config, log);
     try {
@@ -85,7 +86,7 @@ describe('pipeline end to end', () => {
   });
 
   it('rebuilds local state that fell behind the group\'s committed offset (TaskCorrupted: wipe and restore)', async () => {
-    const s = await createScenario({ name: 'corrupt', partitions: 2, events: 4_000, seed: 13 });
+    const s = await createScenario({ client,  name: 'corrupt', partitions: 2, events: 4_000, seed: 13 });
     const half = await processFirstHalf(s);
     // Simulate a damaged store: it claims to be current with the changelog but reaches only offset 0.
     const store = new PartitionStore(join(s.config.application.stateDir, s.appId, s.input, 'partition-0.mdb'), storeTimes(pipelineSpec(s.config)));
@@ -104,7 +105,7 @@ describe('pipeline end to end', () => {
   });
 
   it('pauses intake when in-flight bytes pass the bound, resumes it, and the output stays exact', async () => {
-    const s = await createScenario({ name: 'backpressure', partitions: 4, events: 8_000, seed: 17 });
+    const s = await createScenario({ client,  name: 'backpressure', partitions: 4, events: 8_000, seed: 17 });
     // 16 KiB fetches on 4 partitions against a 24 KiB bound: nearly every fetch response passes it.
     appendFileSync(s.configFile, 'batching: { maxBytes: 16384 }\nbackpressure: { maxInFlightBytes: 24576 }\n');
     const config = loadConfigFile(s.configFile);

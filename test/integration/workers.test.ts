@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/kafka-broker.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
 import { runSluice, waitForLog } from '../helpers/sluice-process.ts';
+import { KAFKA_CLIENTS } from '../helpers/kafka.ts';
 
 function metricSum(text: string, name: string): number {
   let sum = 0;
@@ -13,9 +14,9 @@ function metricSum(text: string, name: string): number {
   return sum;
 }
 
-describe('worker threads', () => {
+describe.each(KAFKA_CLIENTS)('worker threads on %s', (client) => {
   it('spread partitions over two workers in one process and sum their metrics', async () => {
-    const s = await createScenario({ name: 'workers', partitions: 4, events: 8_000, seed: 21 });
+    const s = await createScenario({ client,  name: 'workers', partitions: 4, events: 8_000, seed: 21 });
     const port = await freePort();
     appendFileSync(s.configFile, `workers: 2\nmetrics: { port: ${port} }\n`);
     await produce(s);

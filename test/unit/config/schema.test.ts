@@ -61,7 +61,7 @@ describe('durations', () => {
 describe('defaults', () => {
   it('fills every optional field', () => {
     const config = configSchema.parse(minimal);
-    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'sluice', connectTimeout: 30_000, sessionTimeout: 30_000 });
+    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], client: 'kafkajs', clientId: 'sluice', connectTimeout: 30_000, sessionTimeout: 30_000 });
     expect(config.application).toEqual({ id: 'player-stats', guarantee: 'exactly-once', stateDir: './.sluice-state' });
     expect(config.input).toEqual({ topic: 'player-actions', format: 'json', key: 'playerId', maxRecordBytes: 1_048_576 });
     expect(config.dedupe).toBeUndefined();

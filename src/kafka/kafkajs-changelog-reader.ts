@@ -1,29 +1,15 @@
-// Brings a partition's LMDB store up to date from its changelog partition, read_committed.
+// Brings a partition's LMDB store up to date from its changelog partition, read_committed, on
+// kafkajs (platformatic-changelog-reader.ts is the other client's).
 // kafkajs can only consume through a group, so each restore uses a throwaway group whose
 // assigner hands this one member just the one changelog partition; it never joins the
 // application's group and never commits offsets.
 import { randomBytes } from 'node:crypto';
 import type { Kafka, PartitionAssigner } from 'kafkajs';
 import { sluiceError } from '../errors.ts';
-import { AssignerProtocol } from '../kafka/client.ts';
+import { AssignerProtocol } from './client.ts';
 import { applyChangelogRecord } from '../state/changelog-codec.ts';
 import type { PartitionStore } from '../state/partition-store.ts';
-
-export interface RestoreRequest {
-  topic: string;
-  partition: number;
-  /** first changelog offset to read; undefined = from the earliest */
-  fromOffset: string | undefined;
-  /**
-   * Stop once the read position reaches this offset: the partition's high watermark, read after
-   * the lane fenced every earlier producer, so no transaction on it is still open.
-   */
-  untilOffset: string;
-  /** keeps the application's group membership alive during a long restore */
-  heartbeat: () => Promise<void>;
-  /** how long the changelog may stay silent before the restore gives up */
-  stallTimeoutMs?: number;
-}
+import type { ChangelogReader, RestoreRequest } from './stream-client.ts';
 
 function singlePartitionAssigner(topic: string, partition: number): PartitionAssigner {
   return () => ({
@@ -41,7 +27,7 @@ function singlePartitionAssigner(topic: string, partition: number): PartitionAss
   });
 }
 
-export class ChangelogRestorer {
+export class KafkajsChangelogReader implements ChangelogReader {
   private readonly kafka: Kafka;
   private readonly groupPrefix: string;
 

@@ -1,0 +1,102 @@
+// The StreamClient on @platformatic/kafka (see stream-client.ts). Group, fetch loop and changelog
+// reads are sluice's own on the library's raw fetch (platformatic-fetch.ts); produce and
+// transactions are the library's (src/sinks/platformatic-sink.ts).
+import { Consumer, FetchIsolationLevels, ListOffsetTimestamps, Producer, compatibilityPartitioner } from '@platformatic/kafka';
+import type { Logger } from '../log.ts';
+import { AtLeastOnceLaneSink } from '../sinks/kafka-sink.ts';
+import type { BatchSender, LaneSink } from '../sinks/kafka-sink.ts';
+import { PlatformaticTransactionalLaneSink, platformaticRetryDelay, toMessage } from '../sinks/platformatic-sink.ts';
+import { PlatformaticChangelogReader } from './platformatic-changelog-reader.ts';
+import { fetchKey } from './platformatic-fetch.ts';
+import { PlatformaticGroup } from './platformatic-group.ts';
+import type { ChangelogReader, GroupMembership, GroupOptions, LaneSinkOptions, StreamClient, TopicPartition } from './stream-client.ts';
+
+export interface PlatformaticClientOptions {
+  brokers: readonly string[];
+  clientId: string;
+  guarantee: 'exactly-once' | 'at-least-once';
+  log: Logger;
+}
+
+function platformaticSender(producer: Producer): BatchSender {
+  return async (records) => {
+    const result = await producer.send({ messages: records.map(toMessage), acks: -1 });
+    return (result.offsets ?? []).map((o) => ({ topic: o.topic, partition: o.partition, baseOffset: o.offset.toString() }));
+  };
+}
+
+export class PlatformaticStreamClient implements StreamClient {
+  readonly name = 'platformatic' as const;
+  readonly changelogReader: ChangelogReader;
+  private readonly opts: PlatformaticClientOptions;
+  private readonly groupId: string;
+  /** never joins the group: offset lookups only */
+  private readonly offsets: Consumer;
+  /** at-least-once shares one idempotent producer; exactly-once gives every lane its own */
+  private shared: Producer | undefined;
+
+  constructor(opts: PlatformaticClientOptions, groupId: string) {
+    this.opts = opts;
+    this.groupId = groupId;
+    this.offsets = new Consumer({ clientId: `${opts.clientId}-offsets`, bootstrapBrokers: [...opts.brokers], groupId, retries: 8, retryDelay: platformaticRetryDelay });
+    this.changelogReader = new PlatformaticChangelogReader(opts.brokers, opts.clientId, async (topic, partition) => (await this.logStarts([{ topic, partition }])).get(fetchKey(topic, partition)) ?? 0n);
+  }
+
+  async connect(): Promise<void> {
+    await this.offsets.metadata({ topics: [] });
+    if (this.opts.guarantee === 'at-least-once') {
+      this.shared = new Producer({
+        clientId: `${this.opts.clientId}-producer`,
+        bootstrapBrokers: [...this.opts.brokers],
+        idempotent: true,
+        retries: 8,
+        retryDelay: platformaticRetryDelay,
+        partitioner: compatibilityPartitioner,
+        autocreateTopics: false,
+      });
+    }
+  }
+
+  group(opts: GroupOptions): GroupMembership {
+    return new PlatformaticGroup({ ...opts, brokers: this.opts.brokers, clientId: this.opts.clientId, startOffsets: (parts) => this.logStarts(parts), log: this.opts.log });
+  }
+
+  laneSink(opts: LaneSinkOptions): LaneSink {
+    if (opts.guarantee === 'exactly-once') {
+      return new PlatformaticTransactionalLaneSink({ brokers: [...this.opts.brokers], clientId: `${this.opts.clientId}-${opts.partition}`, transactionalId: opts.transactionalId, groupId: opts.groupId, maxBytes: opts.maxBytes, partition: opts.partition });
+    }
+    if (this.shared === undefined) throw new Error('at-least-once sink before connect()');
+    return new AtLeastOnceLaneSink(platformaticSender(this.shared), (pos) => opts.group.commitOffset(pos.topic, pos.partition, pos.nextOffset), opts);
+  }
+
+  private async listOffsets(parts: readonly TopicPartition[], timestamp: bigint): Promise<Map<string, bigint>> {
+    const partitions: Record<string, number[]> = {};
+    for (const { topic, partition } of parts) (partitions[topic] ??= []).push(partition);
+    const found = await this.offsets.listOffsets({ topics: Object.keys(partitions), partitions, timestamp, isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED });
+    const result = new Map<string, bigint>();
+    for (const { topic, partition } of parts) {
+      const offset = found.get(topic)?.[partition];
+      if (offset !== undefined) result.set(fetchKey(topic, partition), offset);
+    }
+    return result;
+  }
+
+  private logStarts(parts: readonly TopicPartition[]): Promise<Map<string, bigint>> {
+    return this.listOffsets(parts, ListOffsetTimestamps.EARLIEST);
+  }
+
+  async highWatermark(topic: string, partition: number): Promise<string> {
+    return ((await this.listOffsets([{ topic, partition }], ListOffsetTimestamps.LATEST)).get(fetchKey(topic, partition)) ?? 0n).toString();
+  }
+
+  async committedOffset(groupId: string, topic: string, partition: number): Promise<string | undefined> {
+    if (groupId !== this.groupId) throw new Error(`offsets of group ${groupId} asked of the client for ${this.groupId}`);
+    const offset = (await this.offsets.listCommittedOffsets({ topics: [{ topic, partitions: [partition] }] })).get(topic)?.[partition];
+    return offset === undefined || offset < 0n ? undefined : offset.toString();
+  }
+
+  async close(): Promise<void> {
+    await this.shared?.close().catch(() => undefined);
+    await this.offsets.close(true).catch(() => undefined);
+  }
+}

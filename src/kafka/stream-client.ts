@@ -1,0 +1,93 @@
+// What the engine needs from a Kafka client, so that the client is a choice (`kafka.client`) and
+// not a dependency of every module: group membership with per-partition fetch control, one sink
+// per lane, reading a changelog partition without a group, and two offset lookups. The two
+// implementations are kafkajs-client.ts and platformatic-client.ts; both pass the same
+// integration tests, crash tests included.
+import type { InputRecord } from '../processors/batch-processor.ts';
+import type { LaneSink } from '../sinks/kafka-sink.ts';
+import type { PartitionStore } from '../state/partition-store.ts';
+
+export type KafkaClientName = 'kafkajs' | 'platformatic';
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface FetchedBatch extends TopicPartition {
+  /** data records only, read_committed: aborted and control records are already gone */
+  messages: InputRecord[];
+  /** records on the broker beyond this batch (the partition's lag after it) */
+  lagBeyond: number;
+}
+
+export interface GroupHandlers {
+  /** after every join: the complete assignment of this member */
+  onAssigned(assigned: readonly TopicPartition[]): void;
+  /**
+   * One partition's fetched batch. Returns the last offset handled, or undefined to have the same
+   * records fetched again (a failed or skipped batch). Batches of one partition never overlap.
+   */
+  onBatch(batch: FetchedBatch, heartbeat: () => Promise<void>): Promise<string | undefined>;
+}
+
+export interface GroupOptions {
+  groupId: string;
+  topics: readonly string[];
+  maxBytesPerPartition: number;
+  sessionTimeoutMs: number;
+}
+
+export interface GroupMembership {
+  start(handlers: GroupHandlers): Promise<void>;
+  /** stop fetching these partitions until resumed (backpressure); batches in flight finish */
+  pause(partitions: readonly TopicPartition[]): void;
+  resume(partitions: readonly TopicPartition[]): void;
+  /** the group's own offset commit: at-least-once only (exactly-once commits in the transaction) */
+  commitOffset(topic: string, partition: number, nextOffset: string): Promise<void>;
+  /** finishes the batches in flight, then leaves the group */
+  stop(): Promise<void>;
+}
+
+export interface RestoreRequest extends TopicPartition {
+  /** first changelog offset to read; undefined = from the earliest */
+  fromOffset: string | undefined;
+  /**
+   * Stop once the read position reaches this offset: the partition's high watermark, read after
+   * the lane fenced every earlier producer, so no transaction on it is still open.
+   */
+  untilOffset: string;
+  /** keeps the application's group membership alive during a long restore */
+  heartbeat: () => Promise<void>;
+  /** how long the changelog may stay silent before the restore gives up */
+  stallTimeoutMs?: number;
+}
+
+export interface ChangelogReader {
+  /** Applies changelog records to `store`, read_committed; returns how many were applied. */
+  restore(store: PartitionStore, req: RestoreRequest): Promise<number>;
+}
+
+export interface LaneSinkOptions {
+  guarantee: 'exactly-once' | 'at-least-once';
+  transactionalId: string;
+  groupId: string;
+  /** most bytes per produce request: neither client splits one, and the broker caps its size */
+  maxBytes: number;
+  partition: number;
+  /** at-least-once commits the input offset through the group after the outputs are acknowledged */
+  group: GroupMembership;
+}
+
+/** One per worker: every lane, the group and the restores of that worker share it. */
+export interface StreamClient {
+  readonly name: KafkaClientName;
+  group(opts: GroupOptions): GroupMembership;
+  laneSink(opts: LaneSinkOptions): LaneSink;
+  readonly changelogReader: ChangelogReader;
+  /** the partition's high watermark (read_uncommitted end), as a decimal string */
+  highWatermark(topic: string, partition: number): Promise<string>;
+  /** the group's committed offset for the partition, if it has one */
+  committedOffset(groupId: string, topic: string, partition: number): Promise<string | undefined>;
+  close(): Promise<void>;
+}
