@@ -71,6 +71,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-hot-path-'));
 const { config } = writeRunPipeline(new URL('./pipeline.yaml', import.meta.url).pathname, dir, {
   brokers: '127.0.0.1:9092',
   runId: 'hot',
+  client: 'kafkajs',
   stateDir: dir,
   metricsPort: 0,
   emit: values.emit === 'final' ? 'final' : 'update',

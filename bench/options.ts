@@ -6,6 +6,8 @@ export interface BenchOptions {
   quick: boolean;
   partitions: number;
   emit: 'update' | 'final';
+  /** the client of the main run; the other client drains its own copy of the backlog too */
+  client: 'kafkajs' | 'platformatic';
   /** events pre-produced before sluice (and the ceiling) start: their drain rate is the capacity */
   backlog: number;
   /** profile: steady for steadySeconds, burst for burstSeconds, steady again */
@@ -37,6 +39,8 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --quick               short run (100k backlog, 3s search steps, 10s steady / 8s burst / 10s steady)
   --partitions <n>      input partitions (default 8)
   --emit update|final   emit mode of both windows (default update)
+  --client <name>       kafka.client of the main run: kafkajs (default) or platformatic;
+                        the other client's capacity is measured too
   --backlog <n>         events pre-produced for the capacity and ceiling drains
   --steady <s>          seconds of each steady phase (full 60, quick 10)
   --burst <s>           seconds of the burst (full 30, quick 8)
@@ -69,6 +73,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       quick: { type: 'boolean', default: false },
       partitions: { type: 'string' },
       emit: { type: 'string' },
+      client: { type: 'string' },
       backlog: { type: 'string' },
       steady: { type: 'string' },
       burst: { type: 'string' },
@@ -92,11 +97,14 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
   const quick = values.quick;
   const emit = values.emit ?? 'update';
   if (emit !== 'update' && emit !== 'final') throw new Error(`--emit: expected update or final, got ${JSON.stringify(emit)}\n\n${USAGE}`);
+  const client = values.client ?? 'kafkajs';
+  if (client !== 'kafkajs' && client !== 'platformatic') throw new Error(`--client: expected kafkajs or platformatic, got ${JSON.stringify(client)}\n\n${USAGE}`);
   const int = (n: number) => Number.isInteger(n) && n > 0;
   return {
     quick,
     partitions: num(values.partitions, 'partitions', 8, int),
     emit,
+    client,
     backlog: num(values.backlog, 'backlog', quick ? 100_000 : 300_000, int),
     steadySeconds: num(values.steady, 'steady', quick ? 10 : 60, int),
     burstSeconds: num(values.burst, 'burst', quick ? 8 : 30, int),

@@ -25,6 +25,7 @@ export interface RunNames {
   emit: 'update' | 'final';
   /** overrides the template's worker count (default: the number of cores) */
   workers?: number;
+  client: 'kafkajs' | 'platformatic';
 }
 
 type Section = Record<string, unknown>;
@@ -35,6 +36,7 @@ export function writeRunPipeline(template: string, runDir: string, names: RunNam
   section('kafka').brokers = names.brokers.split(',');
   // Long enough for a loaded 2-core machine, short enough that a crashed run frees its group soon.
   section('kafka').sessionTimeout = '6s';
+  section('kafka').client = names.client;
   section('application').id = `bench-${names.runId}`;
   section('application').stateDir = names.stateDir;
   for (const s of ['input', 'output', 'deadLetter']) section(s).topic = `bench-${names.runId}-${String(section(s).topic)}`;

@@ -89,6 +89,12 @@ export interface Target {
   met: boolean;
 }
 
+export interface ClientFigures {
+  throughput: number;
+  ceiling: number;
+  ratio: number;
+}
+
 export interface Results {
   startedAt: string;
   finishedAt: string;
@@ -122,6 +128,8 @@ export interface Results {
   ceiling: DrainRate & { members: number; transactions: number; points: Progress[] };
   /** the pass-through ceiling of each client sluice has a sink for, measured in the same run */
   clientCeilings?: Record<string, DrainRate & { members: number; transactions: number }>;
+  /** sluice's capacity on each Kafka client against that client's ceiling (`kafka.client`) */
+  clients?: { main: string; measuredAlso: string; kafkajs: ClientFigures; platformatic: ClientFigures; platformaticOverKafkajs: number };
   /** capacity (backlog drain, events/s) by worker count, and the speedup of the most over one */
   scaling?: { workers: Record<string, number>; speedup: number };
   /** the V8 heap of a lane store holding this many dedupe ids (bench/state-heap.ts) */
@@ -183,6 +191,11 @@ export function printTable(r: Results): void {
   if (r.clientCeilings) {
     const all = Object.entries(r.clientCeilings).map(([client, c]) => `${client} ${Math.round(c.throughput)}/s`);
     console.log(`ceilings       ${all.join('   ')} (exactly-once pass-through per client, same run)`);
+  }
+  if (r.clients) {
+    const c = r.clients;
+    const one = (name: 'kafkajs' | 'platformatic') => `${name} ${c[name].throughput}/s (${c[name].ratio.toFixed(2)} of its ceiling)`;
+    console.log(`clients        ${one('kafkajs')}   ${one('platformatic')}: platformatic/kafkajs ${c.platformaticOverKafkajs}x (main run on ${c.main})`);
   }
   const search = r.profile.search as { rate: number | null } | null | undefined;
   if (search) console.log(`sustainable    ${search.rate === null ? 'below the lowest step' : `${search.rate}/s`} (rate stepped up beside the load generator); steady phase at ${String(r.profile.steadyRate)}/s`);

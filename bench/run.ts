@@ -22,6 +22,7 @@ import type { Ctx } from './measure.ts';
 import { USAGE, parseOptions } from './options.ts';
 import type { BenchOptions } from './options.ts';
 import { expectedLanes, expectedWorkers, hasCrossPartitionWindows, oracleConfig, writeRunPipeline } from './pipeline-config.ts';
+import type { RunPipeline } from './pipeline-config.ts';
 import { evaluateTargets, machine, printTable, ratios, sluiceFigures, writeResults } from './report.ts';
 import type { Results } from './report.ts';
 import { Scraper } from './scraper.ts';
@@ -54,7 +55,7 @@ async function main(opts: BenchOptions): Promise<number> {
 async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Date, host: Record<string, unknown>): Promise<number> {
   const runId = `${startedAt.getTime().toString(36)}${randomBytes(2).toString('hex')}`;
   const runDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
-  const pipeline = writeRunPipeline(join(BENCH, 'pipeline.yaml'), runDir, { brokers: broker.brokers, runId, stateDir: join(runDir, 'state'), metricsPort: await freePort(), emit: opts.emit });
+  const pipeline = writeRunPipeline(join(BENCH, 'pipeline.yaml'), runDir, { brokers: broker.brokers, runId, stateDir: join(runDir, 'state'), metricsPort: await freePort(), emit: opts.emit, client: opts.client });
   const { config } = pipeline;
   if (config.input.eventTime === undefined) throw new Error('bench/pipeline.yaml must take event time from a field: the oracle cannot know LogAppendTime timestamps');
   // The scaling check: the same job on one worker, drained from its own copy of the backlog.
@@ -62,7 +63,12 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
   while (singlePort === config.metrics.port) singlePort = await freePort();
   const singleDir = join(runDir, 'one-worker');
   mkdirSync(singleDir);
-  const single = writeRunPipeline(join(BENCH, 'pipeline.yaml'), singleDir, { brokers: broker.brokers, runId: `${runId}-w1`, stateDir: join(singleDir, 'state'), metricsPort: singlePort, emit: opts.emit, workers: 1 });
+  const single = writeRunPipeline(join(BENCH, 'pipeline.yaml'), singleDir, { brokers: broker.brokers, runId: `${runId}-w1`, stateDir: join(singleDir, 'state'), metricsPort: singlePort, emit: opts.emit, workers: 1, client: opts.client });
+  // The other Kafka client runs the same job on all workers, from its own copy of the backlog.
+  const otherClient = opts.client === 'kafkajs' ? 'platformatic' : 'kafkajs';
+  const otherDir = join(runDir, `client-${otherClient}`);
+  mkdirSync(otherDir);
+  const other = writeRunPipeline(join(BENCH, 'pipeline.yaml'), otherDir, { brokers: broker.brokers, runId: `${runId}-${otherClient.slice(0, 3)}`, stateDir: join(otherDir, 'state'), metricsPort: singlePort, emit: opts.emit, client: otherClient });
   const admin = await BenchAdmin.connect(broker.brokers);
   const ceilingIn = `bench-${runId}-ceiling-in`;
   const ceilingOut = `bench-${runId}-ceiling-out`;
@@ -71,6 +77,7 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
   const pltOut = `bench-${runId}-ceiling-platformatic-out`;
   const verifyGroup = `bench-${runId}-verify`;
   const topics = [config.input.topic, ceilingIn, ceilingOut, pltIn, pltOut, single.config.input.topic, single.config.output.topic, single.config.deadLetter.topic, `${single.config.application.id}-changelog`];
+  for (const c of [other.config]) topics.push(c.input.topic, c.output.topic, c.deadLetter.topic, `${c.application.id}-changelog`);
   const load = new LoadClient();
   let sluice: SluiceProcess | undefined;
   try {
@@ -81,10 +88,11 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
     await admin.createTopic(pltIn, opts.partitions);
     await admin.createTopic(pltOut, opts.partitions);
     await admin.createTopic(single.config.input.topic, opts.partitions);
+    await admin.createTopic(other.config.input.topic, opts.partitions);
     const jsonl = join(runDir, 'produced.jsonl');
     await load.init({ brokers: broker.brokers, topic: config.input.topic, jsonl, partitions: opts.partitions, players: opts.players, zipf: opts.zipf, duplicateRatio: opts.duplicateRatio, jitterMs: opts.jitterMs, seed: opts.seed });
 
-    const backlogTopics = [config.input.topic, single.config.input.topic];
+    const backlogTopics = [config.input.topic, single.config.input.topic, other.config.input.topic];
     log(`[backlog] producing ${opts.backlog} events to each of ${backlogTopics.join(', ')}, each in a transaction held open`);
     const backlog = await load.backlog(opts.backlog, backlogTopics);
     // The ceilings drain several times faster than sluice: a bigger backlog keeps their measured
@@ -112,10 +120,13 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
       if (!opts.keep) await admin.deleteTopics([input, output]).catch(() => undefined);
       return result;
     };
-    // sluice runs on kafkajs, so its ratio is to the kafkajs ceiling; the other client's ceiling
-    // is the measurement behind the choice of client (README, "Kafka client").
-    const ceiling = await ceilingOf('kafkajs', ceilingIn, ceilingOut, ceilingGroup);
-    const platformaticCeiling = await ceilingOf('platformatic', pltIn, pltOut, `${ceilingGroup}-platformatic`);
+    // Each client's sluice is compared with that client's own ceiling; the main run's ratio is
+    // to the ceiling of the client it runs on.
+    const clientCeilings = {
+      kafkajs: await ceilingOf('kafkajs', ceilingIn, ceilingOut, ceilingGroup),
+      platformatic: await ceilingOf('platformatic', pltIn, pltOut, `${ceilingGroup}-platformatic`),
+    };
+    const ceiling = clientCeilings[opts.client];
 
     log(`[capacity] starting sluice; its ${opts.backlog}-event backlog stays hidden until the group has settled`);
     sluice = new SluiceProcess(pipeline.path, join(runDir, 'sluice.log'));
@@ -138,7 +149,10 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
     const flushed = await flushWindows(ctx, 120_000);
     const exitCode = await sluice.stop();
     // Before the load generator closes: it holds the scaling backlog's transaction open.
-    const oneWorker = await measureOneWorker(single.path, join(singleDir, 'sluice.log'), { admin, load, groupId: single.config.application.id, inputTopic: single.config.input.topic, metricsPort: single.config.metrics.port, lanes: expectedLanes(single.config, opts.partitions), targets: backlog.perPartition, timeoutMs: drainTimeout });
+    const drainOf = (label: string, run: RunPipeline, dir: string) =>
+      measureDrain(label, run.path, join(dir, 'sluice.log'), { admin, load, groupId: run.config.application.id, inputTopic: run.config.input.topic, metricsPort: run.config.metrics.port, lanes: expectedLanes(run.config, opts.partitions), targets: backlog.perPartition, timeoutMs: drainTimeout });
+    const oneWorker = await drainOf('one worker', single, singleDir);
+    const otherThroughput = await drainOf(`${otherClient} client`, other, otherDir);
     const closed = await load.close();
     log(`bench: sluice stopped (exit ${exitCode}); checking the output against the oracle`);
 
@@ -172,7 +186,8 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
       load: { generated: closed.generated, duplicates: closed.duplicates, duplicateRatio: Math.round((closed.duplicates / closed.generated) * 1000) / 1000, perPartition: closed.perPartition, players: opts.players, zipf: opts.zipf, jitterMs: opts.jitterMs },
       ...partial,
       ceiling,
-      clientCeilings: { kafkajs: ceiling, platformatic: platformaticCeiling },
+      clientCeilings,
+      clients: clientComparison(opts.client, sluiceResults.throughput, otherThroughput, clientCeilings),
       scaling: { workers: { 1: Math.round(oneWorker), [workers]: Math.round(sluiceResults.throughput) }, speedup: Math.round((sluiceResults.throughput / oneWorker) * 100) / 100 },
       targets: evaluateTargets(partial),
       notes: NOTES,
@@ -190,11 +205,11 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
   } finally {
     load.kill();
     if (sluice?.alive()) await sluice.stop(10_000);
-    await cleanup(opts, admin, [...topics, config.output.topic, config.deadLetter.topic, `${config.application.id}-changelog`], [config.application.id, ceilingGroup, `${ceilingGroup}-platformatic`, verifyGroup], runDir);
+    await cleanup(opts, admin, [...topics, config.output.topic, config.deadLetter.topic, `${config.application.id}-changelog`], [config.application.id, single.config.application.id, other.config.application.id, ceilingGroup, `${ceilingGroup}-platformatic`, verifyGroup], runDir);
   }
 }
 
-interface OneWorkerRun {
+interface DrainRun {
   admin: BenchAdmin;
   load: LoadClient;
   groupId: string;
@@ -205,20 +220,30 @@ interface OneWorkerRun {
   timeoutMs: number;
 }
 
-/** Drains the scaling backlog with `workers: 1`: the denominator of the worker scaling. */
-async function measureOneWorker(configPath: string, logPath: string, run: OneWorkerRun): Promise<number> {
-  log('[scaling] the same job on one worker, draining its own copy of the backlog');
+/** Drains a copy of the backlog with another configuration (one worker, the other client). */
+async function measureDrain(label: string, configPath: string, logPath: string, run: DrainRun): Promise<number> {
+  const tag = label.replace(/ /g, '-');
+  log(`[${tag}] the same job with ${label}, draining its own copy of the backlog`);
   const sluice = new SluiceProcess(configPath, logPath);
   const scraper = new Scraper(run.metricsPort, sluice.child.pid);
   try {
-    const ctx: Ctx = { admin: run.admin, load: run.load, sluice, scraper, groupId: run.groupId, inputTopic: run.inputTopic, lanes: run.lanes, neighbours: {}, log: (line) => log(line.replace('[capacity', '[scaling')) };
+    const ctx: Ctx = { admin: run.admin, load: run.load, sluice, scraper, groupId: run.groupId, inputTopic: run.inputTopic, lanes: run.lanes, neighbours: {}, log: (line) => log(line.replace('[capacity', `[${tag}`)) };
     const capacity = await measureCapacity(ctx, run.targets, async () => void (await run.load.release(run.inputTopic)), run.timeoutMs);
-    log(`[scaling] one worker drained at ${Math.round(capacity.throughput)}/s`);
+    log(`[${tag}] drained at ${Math.round(capacity.throughput)}/s`);
     return capacity.throughput;
   } finally {
     scraper.stop();
     await sluice.stop(30_000);
   }
+}
+
+/** sluice on each client against that client's ceiling: the measurement behind the default client. */
+function clientComparison(main: 'kafkajs' | 'platformatic', mainThroughput: number, otherThroughput: number, ceilings: Record<'kafkajs' | 'platformatic', CeilingResult>) {
+  const of = (throughput: number, ceiling: CeilingResult) => ({ throughput: Math.round(throughput), ceiling: Math.round(ceiling.throughput), ratio: Math.round((throughput / ceiling.throughput) * 1000) / 1000 });
+  const otherName = main === 'kafkajs' ? 'platformatic' : 'kafkajs';
+  const kafkajs = main === 'kafkajs' ? of(mainThroughput, ceilings.kafkajs) : of(otherThroughput, ceilings.kafkajs);
+  const platformatic = main === 'platformatic' ? of(mainThroughput, ceilings.platformatic) : of(otherThroughput, ceilings.platformatic);
+  return { main, measuredAlso: otherName, kafkajs, platformatic, platformaticOverKafkajs: Math.round((platformatic.throughput / kafkajs.throughput) * 100) / 100 };
 }
 
 /** bench/state-heap.ts in a process of its own, with the 256 MB heap the target allows. */

@@ -244,7 +244,7 @@ export const configSchema = z
         maxRecords: positiveInt.default(2000).describe('Most records per transaction, reached when a lane is behind.'),
         maxBytes: positiveInt
           .default(524_288)
-          .describe('Most input bytes per transaction, and the fetch size per partition; kafkajs does not split produce requests, so stay well under 1 MB.'),
+          .describe('Most input bytes per transaction, and the fetch size per partition; neither Kafka client splits produce requests, so stay well under 1 MB.'),
         targetLatencyMs: positiveInt
           .default(50)
           .describe('Latency goal from append to commit. A lane that is caught up cuts transactions to what fits in half of it; a lane that is behind grows them up to maxRecords to catch up.'),
@@ -256,7 +256,7 @@ export const configSchema = z
       .strictObject({
         maxInFlightBytes: positiveInt
           .default(64 * 1024 * 1024)
-          .describe('Per worker: fetched input not yet committed plus produced output not yet acknowledged. Above it, the partitions holding the most are paused.'),
+          .describe('Per worker: fetched input not yet committed plus produced output not yet acknowledged. Above it, every partition of the worker is paused until the total falls to resumeBelowBytes.'),
         resumeBelowBytes: positiveInt.optional().describe('Paused partitions resume below this (default: half of maxInFlightBytes).'),
       })
       .prefault({})

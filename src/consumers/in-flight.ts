@@ -1,12 +1,12 @@
 // Backpressure for one consumer (one worker): counts the bytes each lane holds (its fetched batch
 // until committed, plus the output of the transaction being produced until acknowledged) and
 // pauses intake when the sum passes the bound, so that a burst waits on the broker, not on the
-// heap. Pausing is per partition (kafkajs stops fetching it; the batch in hand still finishes).
+// heap. Pausing is per partition (the client stops fetching it; the batch in hand still finishes).
 //
 // Policy: above maxInFlightBytes, pause every lane of this consumer; once the total is at most
 // resumeBelowBytes, resume them all. Pausing only the largest holders is not enough: an idle lane
 // would still fetch and add its batch after the bound was passed. The gap between the two marks
-// keeps intake from flapping on every batch. A lane holds at most one fetched batch (kafkajs hands
+// keeps intake from flapping on every batch. A lane holds at most one fetched batch (either client hands
 // it the next only after this one) and one transaction's output, and one fetch response can carry
 // a batch for every partition, so the bound is soft by one fetch response.
 export interface InFlightBounds {
