@@ -233,7 +233,7 @@ describe('pipelineYaml', () => {
   it('describes DEFAULT_TEST_PIPELINE', () => {
     const text = pipelineYaml({ brokers: '127.0.0.1:9092', appId: 'app', input: 'in', output: 'out', dlq: 'in.dlq', stateDir: '/tmp/s s' });
     expect(parse(text)).toEqual({
-      kafka: { brokers: ['127.0.0.1:9092'], clientId: 'sluice-test', sessionTimeout: '6s' },
+      kafka: { brokers: ['127.0.0.1:9092'], client: 'kafkajs', clientId: 'sluice-test', sessionTimeout: '6s' },
       application: { id: 'app', guarantee: 'exactly-once', stateDir: '/tmp/s s' },
       input: { topic: 'in', format: 'json', key: 'playerId', eventTime: { field: 'ts' }, maxRecordBytes: 1_048_576 },
       dedupe: { idField: 'eventId', ttl: '2m' },
