@@ -1,6 +1,6 @@
 // The raw LMDB layer: one environment per input partition, owned by exactly one lane, so no two
 // lanes ever contend for a write lock. State lives here, memory-mapped, not on the V8 heap.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
@@ -26,6 +26,8 @@ export interface StoreMeta {
   streamTime: number;
   /** wall clock of the last local commit, to tell whether changelog tombstones may be gone */
   committedAtMs: number | undefined;
+  /** false when the store was written unsynced before the machine last booted: it may be torn */
+  sameBoot: boolean;
 }
 
 type IndexKey = [number, string];
@@ -38,6 +40,25 @@ export interface StoreTimes {
 
 const META_KEYS = ['inputOffset', 'changelogNext', 'streamTime', 'committedAtMs'] as const;
 const WATERMARK_PREFIX = 'wm:';
+const BOOT_KEY = 'bootId';
+
+function readBootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Commits skip fsync where the OS boot can be identified. The changelog, not LMDB, is what makes
+ * state durable: a killed process leaves its writes in the page cache, which is all a restart on
+ * the same boot needs, and a store last written before a reboot (possibly torn, as LMDB without
+ * sync may be after a system crash) is wiped and restored from the changelog, as Kafka Streams
+ * does after an unclean shutdown. The fsync cost about 1 ms of a 1.3 ms 100-key commit on this
+ * machine, and it blocks the event loop that every lane of a worker shares.
+ */
+const BOOT_ID = readBootId();
 
 export class PartitionStore {
   readonly path: string;
@@ -48,17 +69,30 @@ export class PartitionStore {
   private readonly forgetIndex: Database<true, IndexKey>;
   private readonly metaDb: Database<unknown, string>;
   private readonly times: StoreTimes;
+  private readonly bootId: string | null;
+  private sameBoot: boolean;
 
-  constructor(path: string, times: StoreTimes) {
+  /** `bootId` is the running OS boot's id (tests pass their own); null commits with fsync */
+  constructor(path: string, times: StoreTimes, bootId: string | null = BOOT_ID) {
     this.path = path;
     this.times = times;
+    this.bootId = bootId;
     mkdirSync(dirname(path), { recursive: true });
-    this.env = open({ path, maxDbs: 8, compression: false });
+    this.env = open({ path, maxDbs: 8, compression: false, noSync: bootId !== null });
     this.dedupeDb = this.env.openDB({ name: 'dedupe' });
     this.windowDb = this.env.openDB({ name: 'windows' });
     this.closeIndex = this.env.openDB({ name: 'window-close-index' });
     this.forgetIndex = this.env.openDB({ name: 'dedupe-forget-index' });
     this.metaDb = this.env.openDB({ name: 'meta' });
+    const written = this.metaDb.get(BOOT_KEY) as string | undefined;
+    // A store without a boot id was committed with fsync (or is empty): it is as good as its data.
+    this.sameBoot = written === undefined || written === bootId;
+    if (written === undefined) this.markBoot();
+  }
+
+  private markBoot(): void {
+    const id = this.bootId;
+    if (id !== null) this.env.transactionSync(() => this.metaDb.putSync(BOOT_KEY, id));
   }
 
   getDedupe(id: string): number | undefined {
@@ -85,6 +119,7 @@ export class PartitionStore {
       changelogNext: this.metaDb.get('changelogNext') as string | undefined,
       streamTime: typeof streamTime === 'number' ? streamTime : Number.NEGATIVE_INFINITY,
       committedAtMs: this.metaDb.get('committedAtMs') as number | undefined,
+      sameBoot: this.sameBoot,
     };
   }
 
@@ -159,6 +194,8 @@ export class PartitionStore {
       this.forgetIndex.clearSync();
       this.metaDb.clearSync();
     });
+    this.sameBoot = true;
+    this.markBoot();
   }
 
   async close(): Promise<void> {

@@ -16,8 +16,8 @@ const state = (s: number, n = 1): WindowState => ({ w: 'w', g: ['a'], s, a: [n] 
 const dirs: string[] = [];
 const open: PartitionStore[] = [];
 
-function storeAt(path: string): PartitionStore {
-  const store = new PartitionStore(path, times);
+function storeAt(path: string, bootId?: string | null): PartitionStore {
+  const store = new PartitionStore(path, times, bootId);
   open.push(store);
   return store;
 }
@@ -115,10 +115,10 @@ describe('PartitionStore dedupe', () => {
 describe('PartitionStore meta, wipe, durability', () => {
   it('meta() defaults before any commit, and setMeta merges partial updates', () => {
     const store = storeAt(freshPath());
-    expect(store.meta()).toEqual({ inputOffset: undefined, changelogNext: undefined, streamTime: Number.NEGATIVE_INFINITY, committedAtMs: undefined });
+    expect(store.meta()).toEqual({ inputOffset: undefined, changelogNext: undefined, streamTime: Number.NEGATIVE_INFINITY, committedAtMs: undefined, sameBoot: true });
     store.write((w) => w.setMeta({ inputOffset: '5', streamTime: 7 }));
     store.write((w) => w.setMeta({ changelogNext: '12', committedAtMs: 99 }));
-    expect(store.meta()).toEqual({ inputOffset: '5', changelogNext: '12', streamTime: 7, committedAtMs: 99 });
+    expect(store.meta()).toEqual({ inputOffset: '5', changelogNext: '12', streamTime: 7, committedAtMs: 99, sameBoot: true });
     store.write((w) => w.setMeta({ streamTime: Number.NEGATIVE_INFINITY }));
     expect(store.meta().streamTime).toBe(Number.NEGATIVE_INFINITY);
   });
@@ -152,7 +152,7 @@ describe('PartitionStore meta, wipe, durability', () => {
     expect(store.countWindows() + store.countDedupe()).toBe(0);
     expect(all(store.windowsClosingBy(Number.MAX_SAFE_INTEGER, 100))).toEqual([]);
     expect(all(store.idsForgettableBy(Number.MAX_SAFE_INTEGER, 100))).toEqual([]);
-    expect(store.meta()).toEqual({ inputOffset: undefined, changelogNext: undefined, streamTime: Number.NEGATIVE_INFINITY, committedAtMs: undefined });
+    expect(store.meta()).toEqual({ inputOffset: undefined, changelogNext: undefined, streamTime: Number.NEGATIVE_INFINITY, committedAtMs: undefined, sameBoot: true });
   });
 
   it('entries, indexes and meta survive close and a new store on the same path', async () => {
@@ -172,6 +172,39 @@ describe('PartitionStore meta, wipe, durability', () => {
     expect(second.getDedupe('x')).toBe(10);
     expect(all(second.windowsClosingBy(Number.MAX_SAFE_INTEGER, 100))).toEqual(['a', 'b']);
     expect(all(second.idsForgettableBy(Number.MAX_SAFE_INTEGER, 100))).toEqual(['x']);
-    expect(second.meta()).toEqual({ inputOffset: '42', changelogNext: '17', streamTime: 1234, committedAtMs: 5678 });
+    expect(second.meta()).toEqual({ inputOffset: '42', changelogNext: '17', streamTime: 1234, committedAtMs: 5678, sameBoot: true });
+  });
+});
+
+describe('PartitionStore across reboots', () => {
+  it('reports state written unsynced during an earlier boot as not usable, until it is wiped', async () => {
+    const path = freshPath();
+    const first = storeAt(path, 'boot-a');
+    first.write((w) => w.setMeta({ inputOffset: '10', changelogNext: '20' }));
+    expect(first.meta().sameBoot).toBe(true);
+    await first.close();
+    open.splice(open.indexOf(first), 1);
+
+    const sameBoot = storeAt(path, 'boot-a');
+    expect(sameBoot.meta()).toMatchObject({ inputOffset: '10', sameBoot: true });
+    await sameBoot.close();
+    open.splice(open.indexOf(sameBoot), 1);
+
+    const rebooted = storeAt(path, 'boot-b');
+    expect(rebooted.meta()).toMatchObject({ inputOffset: '10', sameBoot: false });
+    rebooted.wipe();
+    expect(rebooted.meta()).toMatchObject({ inputOffset: undefined, sameBoot: true });
+    await rebooted.close();
+    open.splice(open.indexOf(rebooted), 1);
+    expect(storeAt(path, 'boot-b').meta().sameBoot).toBe(true);
+  });
+
+  it('trusts a store that has no boot id: it was committed with fsync', async () => {
+    const path = freshPath();
+    const synced = storeAt(path, null);
+    synced.write((w) => w.setMeta({ inputOffset: '5' }));
+    await synced.close();
+    open.splice(open.indexOf(synced), 1);
+    expect(storeAt(path, 'any-boot').meta()).toMatchObject({ inputOffset: '5', sameBoot: true });
   });
 });
