@@ -56,8 +56,22 @@ export class BenchAdmin {
   async createTopic(topic: string, partitions: number): Promise<void> {
     await this.admin.createTopics({
       topics: [{ topic, numPartitions: partitions, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }],
-      waitForLeaders: true,
+      waitForLeaders: false,
     });
+    // kafkajs's own wait retries only LEADER_NOT_AVAILABLE; a broker that has just started also
+    // answers UNKNOWN_TOPIC_OR_PARTITION for a moment (a fresh-clone CI run failed on it).
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
+        const parts = meta.topics[0]?.partitions ?? [];
+        if (parts.length === partitions && parts.every((p) => p.leader >= 0)) return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${topic} has no leader for every partition after 30 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   async ends(topic: string): Promise<Map<number, number>> {

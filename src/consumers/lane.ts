@@ -126,6 +126,7 @@ export class Lane {
     const end = await this.opts.changelogEnd();
     const store = new PartitionStore(this.opts.storePath, this.times);
     this.store = store;
+    if (store.discardedAfterReboot) log.warn(`${this.name}: local state was written without fsync before this machine last booted; it was deleted and is restored from the changelog`);
     let mode = await this.restore(store, end, heartbeat, false);
     if (this.opts.guarantee === 'exactly-once' && !(await this.consistentWithGroup(store))) {
       // TaskCorrupted's recovery: wipe and rebuild from the changelog, once.
@@ -154,17 +155,15 @@ export class Lane {
     const fresh = local.committedAtMs === undefined || Date.now() - local.committedAtMs < this.opts.tombstoneRetentionMs;
     let mode: RestoreMode;
     let from: string | undefined;
-    if (!local.sameBoot && local.inputOffset !== undefined) log.warn(`${this.name}: local state was last written before this machine booted, without fsync; restoring it from the changelog`);
-    if (!forceFull && local.changelogNext !== undefined && fresh && local.sameBoot && BigInt(local.changelogNext) <= BigInt(end)) {
+    if (!forceFull && local.changelogNext !== undefined && fresh && BigInt(local.changelogNext) <= BigInt(end)) {
       mode = local.changelogNext === end ? 'none' : 'replay';
       from = local.changelogNext;
     } else if (BigInt(end) === 0n) {
       // Nothing was ever committed for this partition: whatever is on disk is from an earlier life.
       mode = 'none';
-      if (local.inputOffset !== undefined || !local.sameBoot) store.wipe();
+      if (local.inputOffset !== undefined) store.wipe();
     } else {
-      // No usable local state: never here, too old for the tombstones, from before a reboot,
-      // ahead of the changelog, or corrupt.
+      // No usable local state: never here, too old for the tombstones, ahead of the changelog, or corrupt.
       mode = 'full';
       store.wipe();
     }

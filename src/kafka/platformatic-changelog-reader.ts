@@ -4,7 +4,6 @@
 import { Consumer } from '@platformatic/kafka';
 import { sluiceError } from '../errors.ts';
 import type { InputRecord } from '../processors/batch-processor.ts';
-import { platformaticRetryDelay } from '../sinks/platformatic-sink.ts';
 import { applyChangelogRecord } from '../state/changelog-codec.ts';
 import type { PartitionStore } from '../state/partition-store.ts';
 import { PartitionFetcher, fetchKey } from './platformatic-fetch.ts';
@@ -26,8 +25,8 @@ export class PlatformaticChangelogReader implements ChangelogReader {
     let position = req.fromOffset !== undefined ? BigInt(req.fromOffset) : await this.earliest(req.topic, req.partition);
     if (position >= end) return 0;
     // Its own connections: a restore's large fetches must not queue behind the group's.
-    const consumer = new Consumer({ clientId: `${this.clientId}-restore`, bootstrapBrokers: [...this.brokers], groupId: `${this.clientId}-restore-unused`, retries: 5, retryDelay: platformaticRetryDelay });
-    const fetcher = new PartitionFetcher(consumer, { maxWaitMs: 250, maxBytesPerPartition: 4 * 1024 * 1024 });
+    const consumer = new Consumer({ clientId: `${this.clientId}-restore`, bootstrapBrokers: [...this.brokers], groupId: `${this.clientId}-restore-unused`, retries: 0 });
+    const fetcher = new PartitionFetcher(consumer, { maxBytesPerPartition: 4 * 1024 * 1024 });
     const stallMs = req.stallTimeoutMs ?? 60_000;
     const key = fetchKey(req.topic, req.partition);
     let applied = 0;
@@ -37,7 +36,7 @@ export class PlatformaticChangelogReader implements ChangelogReader {
       // The position counts control records (transaction markers) too: a read_committed
       // partition often ends in one, so the end is reached by position, not by a last record.
       while (position < end) {
-        const outcome = (await fetcher.fetch([{ topic: req.topic, partition: req.partition, offset: position }])).get(key);
+        const outcome = (await fetcher.fetch([{ topic: req.topic, partition: req.partition, offset: position }], 250)).get(key);
         if (outcome?.kind === 'records' && outcome.next > position) {
           const records: InputRecord[] = outcome.records;
           const next = outcome.next;
@@ -50,7 +49,7 @@ export class PlatformaticChangelogReader implements ChangelogReader {
           position = next;
           lastProgress = Date.now();
         } else if (outcome?.kind === 'out-of-range') {
-          throw sluiceError('SLUICE_KAFKA', `restoring partition ${req.partition} from ${req.topic}: offset ${position} is gone (log starts at ${outcome.logStart}); the changelog was truncated`);
+          throw sluiceError('SLUICE_KAFKA', `restoring partition ${req.partition} from ${req.topic}: offset ${position} is out of range; was the changelog truncated?`);
         } else if (outcome?.kind === 'retry') {
           await new Promise((r) => setTimeout(r, 200));
         }

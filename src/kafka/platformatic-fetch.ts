@@ -74,8 +74,8 @@ export interface FetchItem {
 
 export type FetchOutcome =
   | { kind: 'records'; records: InputRecord[]; next: bigint; lastStable: bigint }
-  /** the offset is gone (retention) or not there yet: restart from the log start */
-  | { kind: 'out-of-range'; logStart: bigint }
+  /** the offset is gone (retention) or beyond the end */
+  | { kind: 'out-of-range' }
   /** leader moved, broker unreachable, ...: metadata is refreshed, fetch again later */
   | { kind: 'retry'; reason: string };
 
@@ -83,18 +83,17 @@ export const fetchKey = (topic: string, partition: number): string => `${topic}/
 
 export class PartitionFetcher {
   private readonly consumer: Consumer;
-  private readonly maxWaitMs: number;
   private readonly maxBytesPerPartition: number;
   private staleMetadata = false;
 
-  constructor(consumer: Consumer, opts: { maxWaitMs: number; maxBytesPerPartition: number }) {
+  /** `consumer` should not retry (retries: 0): a failed fetch comes back as a 'retry' outcome */
+  constructor(consumer: Consumer, opts: { maxBytesPerPartition: number }) {
     this.consumer = consumer;
-    this.maxWaitMs = opts.maxWaitMs;
     this.maxBytesPerPartition = opts.maxBytesPerPartition;
   }
 
   /** One read_committed fetch per leader, concurrently; an outcome for every item. */
-  async fetch(items: readonly FetchItem[]): Promise<Map<string, FetchOutcome>> {
+  async fetch(items: readonly FetchItem[], maxWaitMs: number): Promise<Map<string, FetchOutcome>> {
     const outcomes = new Map<string, FetchOutcome>();
     const topics = [...new Set(items.map((i) => i.topic))];
     let metadata;
@@ -121,11 +120,11 @@ export class PartitionFetcher {
       if (list === undefined) byNode.set(leader, [item]);
       else list.push(item);
     }
-    await Promise.all([...byNode].map(([node, list]) => this.fetchFrom(node, list, metadata.topics, names, outcomes)));
+    await Promise.all([...byNode].map(([node, list]) => this.fetchFrom(node, list, maxWaitMs, metadata.topics, names, outcomes)));
     return outcomes;
   }
 
-  private async fetchFrom(node: number, items: readonly FetchItem[], topics: Map<string, { id: string }>, names: Map<string, string>, outcomes: Map<string, FetchOutcome>): Promise<void> {
+  private async fetchFrom(node: number, items: readonly FetchItem[], maxWaitMs: number, topics: Map<string, { id: string }>, names: Map<string, string>, outcomes: Map<string, FetchOutcome>): Promise<void> {
     const requested = new Map(items.map((i) => [fetchKey(i.topic, i.partition), i.offset]));
     const byTopic = new Map<string, FetchRequestPartition[]>();
     for (const i of items) {
@@ -138,7 +137,7 @@ export class PartitionFetcher {
     const request = [...byTopic].map(([topicId, partitions]) => ({ topicId, partitions }));
     let response: FetchResponse | undefined;
     try {
-      response = await this.consumer.fetch({ node, topics: request, maxWaitTime: this.maxWaitMs, minBytes: 1, maxBytes: this.maxBytesPerPartition * items.length, isolationLevel: FetchIsolationLevels.READ_COMMITTED });
+      response = await this.consumer.fetch({ node, topics: request, maxWaitTime: maxWaitMs, minBytes: 1, maxBytes: this.maxBytesPerPartition * items.length, isolationLevel: FetchIsolationLevels.READ_COMMITTED });
     } catch (err) {
       // Partition errors come as an error that carries the whole response.
       response = (err as { response?: FetchResponse }).response;
@@ -155,7 +154,7 @@ export class PartitionFetcher {
         const key = fetchKey(topic, p.partitionIndex);
         const from = requested.get(key);
         if (from === undefined) continue;
-        if (p.errorCode === OFFSET_OUT_OF_RANGE) outcomes.set(key, { kind: 'out-of-range', logStart: p.logStartOffset });
+        if (p.errorCode === OFFSET_OUT_OF_RANGE) outcomes.set(key, { kind: 'out-of-range' });
         else if (p.errorCode !== 0) {
           this.staleMetadata = true;
           outcomes.set(key, { kind: 'retry', reason: `error code ${p.errorCode}` });

@@ -24,6 +24,7 @@ const heartbeat = async (): Promise<void> => undefined;
 
 export class PlatformaticGroup implements GroupMembership {
   private readonly consumer: Consumer;
+  private readonly fetchConsumer: Consumer;
   private readonly fetcher: PartitionFetcher;
   private readonly opts: PlatformaticGroupOptions;
   private handlers: GroupHandlers | undefined;
@@ -38,6 +39,12 @@ export class PlatformaticGroup implements GroupMembership {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** counts joins, so a position looked up before a join is not used after it */
+  private joins = 0;
+  private rejoining: Promise<void> | undefined;
+  /** partitions whose offset was out of range: they restart from the log start, not the group's offset */
+  private readonly resetToStart = new Set<string>();
+  private lastRetryLog = 0;
 
   constructor(opts: PlatformaticGroupOptions) {
     this.opts = opts;
@@ -52,7 +59,11 @@ export class PlatformaticGroup implements GroupMembership {
       retries: 8,
       retryDelay: platformaticRetryDelay,
     });
-    this.fetcher = new PartitionFetcher(this.consumer, { maxWaitMs: 100, maxBytesPerPartition: opts.maxBytesPerPartition });
+    // Fetches go through a consumer of their own that never retries: the library would retry a
+    // whole multi-partition request for one partition's leader move (about 15 s with backoff),
+    // holding back every other partition; the fetch loop retries per partition instead.
+    this.fetchConsumer = new Consumer({ clientId: `${opts.clientId}-fetch`, bootstrapBrokers: [...opts.brokers], groupId: opts.groupId, retries: 0 });
+    this.fetcher = new PartitionFetcher(this.fetchConsumer, { maxBytesPerPartition: opts.maxBytesPerPartition });
   }
 
   async start(handlers: GroupHandlers): Promise<void> {
@@ -60,10 +71,36 @@ export class PlatformaticGroup implements GroupMembership {
     const { consumer, opts } = this;
     consumer.on('consumer:group:join', (e) => this.onJoin(e.assignments ?? []));
     consumer.on('consumer:heartbeat:error', (e) => opts.log.debug(`heartbeat failed: ${e.error.message}`));
-    consumer.on('consumer:heartbeat:stalled', (e) => opts.log.warn(`group heartbeats stalled for ${e.stalledFor} ms: ${e.lastError?.message ?? 'no answer'}`));
+    // A failed rejoin is emitted as 'error' (unhandled, it would kill the process) and leaves no
+    // heartbeat scheduled: this member is out of the group, so it hands back its partitions (the
+    // group may have given them to another) and joins again, as kafkajs restarts its consumer.
+    consumer.on('error', (err: Error) => this.rejoin(`group error: ${err.message}`));
+    consumer.on('consumer:heartbeat:stalled', (e) => this.rejoin(`group heartbeats stalled for ${e.stalledFor} ms: ${e.lastError?.message ?? 'no answer'}`));
     for (const topic of opts.topics) consumer.topics.track(topic);
-    await consumer.joinGroup({ sessionTimeout: opts.sessionTimeoutMs, rebalanceTimeout: 60_000 });
+    await this.join();
     this.loop = this.run();
+  }
+
+  private join(): Promise<string> {
+    return this.consumer.joinGroup({ sessionTimeout: this.opts.sessionTimeoutMs, rebalanceTimeout: 60_000 });
+  }
+
+  private rejoin(why: string): void {
+    if (this.stopping || this.rejoining !== undefined) return;
+    this.opts.log.warn(`${why}; releasing this member's partitions and joining the group again`);
+    this.onJoin([]);
+    this.rejoining = (async () => {
+      for (let attempt = 0; !this.stopping; attempt++) {
+        try {
+          await this.join();
+          return;
+        } catch (err) {
+          const delay = Math.min(500 * 2 ** attempt, 30_000);
+          this.opts.log.warn(`joining the group failed (${(err as Error).message}); retrying in ${delay} ms`);
+          await sleep(delay);
+        }
+      }
+    })().finally(() => (this.rejoining = undefined));
   }
 
   private onJoin(assignments: readonly GroupAssignment[]): void {
@@ -76,6 +113,10 @@ export class PlatformaticGroup implements GroupMembership {
       this.paused.delete(id);
     }
     for (const [id, tp] of now) if (!this.assigned.has(id)) this.assigned.set(id, { tp, token: ++this.tokens });
+    // Every join re-reads the group's offsets, as kafkajs does: a batch still in flight from
+    // before it moves no position (see dispatch), and its commit is in the offsets read.
+    this.joins++;
+    this.positions.clear();
     this.handlers?.onAssigned([...now.values()]);
     this.wake?.();
   }
@@ -98,22 +139,31 @@ export class PlatformaticGroup implements GroupMembership {
           continue;
         }
         const tokens = new Map(ready.map((i) => [fetchKey(i.topic, i.partition), this.assigned.get(fetchKey(i.topic, i.partition))?.token]));
-        const outcomes = await this.fetcher.fetch(ready);
-        let retry = false;
+        // A long poll would hold back a partition whose lane finishes meanwhile.
+        const outcomes = await this.fetcher.fetch(ready, this.busy.size > 0 ? 5 : 100);
+        let retry: string | undefined;
         for (const item of ready) {
           const id = fetchKey(item.topic, item.partition);
           const outcome = outcomes.get(id);
           // Revoked, reassigned or paused-and-moved while the fetch was out: its result is stale.
           if (outcome === undefined || this.assigned.get(id)?.token !== tokens.get(id) || this.positions.get(id) !== item.offset) continue;
-          if (outcome.kind === 'retry') retry = true;
+          if (outcome.kind === 'retry') retry = `${id}: ${outcome.reason}`;
           else if (outcome.kind === 'out-of-range') {
-            log.warn(`${id}: offset ${item.offset} is out of range; continuing from the log start ${outcome.logStart}`);
-            if (outcome.logStart >= 0n) this.positions.set(id, outcome.logStart);
-            else this.positions.delete(id);
+            // The group's offset is gone (retention) or beyond the end: like kafkajs, start over
+            // from the earliest record, which exactly-once lanes skip up to their own offset.
+            log.error(`${id}: offset ${item.offset} is out of range; continuing from the log start`);
+            this.positions.delete(id);
+            this.resetToStart.add(id);
           } else if (outcome.records.length === 0) this.positions.set(id, outcome.next);
           else this.dispatch(id, item, outcome, tokens.get(id)!);
         }
-        if (retry) await sleep(200);
+        if (retry !== undefined) {
+          if (Date.now() - this.lastRetryLog > 10_000) {
+            this.lastRetryLog = Date.now();
+            log.warn(`fetch failed, retrying: ${retry}`);
+          }
+          await sleep(200);
+        }
       } catch (err) {
         log.warn(`fetch loop: ${(err as Error).message}; retrying`);
         await sleep(500);
@@ -140,21 +190,32 @@ export class PlatformaticGroup implements GroupMembership {
   }
 
   private async lookUpPositions(parts: readonly TopicPartition[]): Promise<void> {
+    const join = this.joins;
     const byTopic = new Map<string, number[]>();
     for (const { topic, partition } of parts) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
     const committed = await this.consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
     const fresh: TopicPartition[] = [];
+    const found = new Map<string, bigint>();
     for (const tp of parts) {
+      const id = fetchKey(tp.topic, tp.partition);
       const offset = committed.get(tp.topic)?.[tp.partition];
-      if (offset !== undefined && offset >= 0n) this.positions.set(fetchKey(tp.topic, tp.partition), offset);
+      if (offset !== undefined && offset >= 0n && !this.resetToStart.has(id)) found.set(id, offset);
       else fresh.push(tp);
     }
-    if (fresh.length === 0) return;
-    const starts = await this.opts.startOffsets(fresh);
-    for (const tp of fresh) {
-      const id = fetchKey(tp.topic, tp.partition);
-      const start = starts.get(id);
-      if (start !== undefined && this.assigned.has(id)) this.positions.set(id, start);
+    if (fresh.length > 0) {
+      const starts = await this.opts.startOffsets(fresh);
+      for (const tp of fresh) {
+        const id = fetchKey(tp.topic, tp.partition);
+        const start = starts.get(id);
+        if (start !== undefined) found.set(id, start);
+      }
+    }
+    // A join meanwhile may have revoked some of these, or made the offsets read stale.
+    if (join !== this.joins) return;
+    for (const [id, offset] of found) {
+      if (!this.assigned.has(id)) continue;
+      this.positions.set(id, offset);
+      this.resetToStart.delete(id);
     }
   }
 
@@ -187,8 +248,9 @@ export class PlatformaticGroup implements GroupMembership {
     this.stopping = true;
     this.wake?.();
     await this.loop;
-    await Promise.allSettled([...this.busy.values()]);
+    await Promise.allSettled([...this.busy.values(), this.rejoining]);
     await (this.consumer.leaveGroup(false) as unknown as Promise<void>).catch((err: Error) => this.opts.log.warn(`leaving the group failed: ${err.message}`));
     await this.consumer.close(true).catch(() => undefined);
+    await this.fetchConsumer.close(true).catch(() => undefined);
   }
 }

@@ -109,7 +109,7 @@ describe('Checkpoint.commit', () => {
     await new Checkpoint(sink, TOPICS, PARTITION).commit({ tx, outputs, nextOffset: '15', streamTime: 60, changelogNext: '40' });
 
     const call = sink.calls[0]!;
-    const untouched = { meta: { inputOffset: '10', changelogNext: '40', streamTime: 50, committedAtMs: 1, sameBoot: true }, window: undefined };
+    const untouched = { meta: { inputOffset: '10', changelogNext: '40', streamTime: 50, committedAtMs: 1 }, window: undefined };
     expect(call.atCall).toEqual(untouched);
     expect(call.beforeResolve).toEqual(untouched);
     expect(store.meta()).toMatchObject({ inputOffset: '15', changelogNext: '47', streamTime: 60 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -115,10 +115,10 @@ describe('PartitionStore dedupe', () => {
 describe('PartitionStore meta, wipe, durability', () => {
   it('meta() defaults before any commit, and setMeta merges partial updates', () => {
     const store = storeAt(freshPath());
-    expect(store.meta()).toEqual({ inputOffset: undefined, changelogNext: undefined, streamTime: Number.NEGATIVE_INFINITY, committedAtMs: undefined, sameBoot: true });
+    expect(store.meta()).toEqual({ inputOffset: undefined, changelogNext: undefined, streamTime: Number.NEGATIVE_INFINITY, committedAtMs: undefined });
     store.write((w) => w.setMeta({ inputOffset: '5', streamTime: 7 }));
     store.write((w) => w.setMeta({ changelogNext: '12', committedAtMs: 99 }));
-    expect(store.meta()).toEqual({ inputOffset: '5', changelogNext: '12', streamTime: 7, committedAtMs: 99, sameBoot: true });
+    expect(store.meta()).toEqual({ inputOffset: '5', changelogNext: '12', streamTime: 7, committedAtMs: 99 });
     store.write((w) => w.setMeta({ streamTime: Number.NEGATIVE_INFINITY }));
     expect(store.meta().streamTime).toBe(Number.NEGATIVE_INFINITY);
   });
@@ -152,7 +152,7 @@ describe('PartitionStore meta, wipe, durability', () => {
     expect(store.countWindows() + store.countDedupe()).toBe(0);
     expect(all(store.windowsClosingBy(Number.MAX_SAFE_INTEGER, 100))).toEqual([]);
     expect(all(store.idsForgettableBy(Number.MAX_SAFE_INTEGER, 100))).toEqual([]);
-    expect(store.meta()).toEqual({ inputOffset: undefined, changelogNext: undefined, streamTime: Number.NEGATIVE_INFINITY, committedAtMs: undefined, sameBoot: true });
+    expect(store.meta()).toEqual({ inputOffset: undefined, changelogNext: undefined, streamTime: Number.NEGATIVE_INFINITY, committedAtMs: undefined });
   });
 
   it('entries, indexes and meta survive close and a new store on the same path', async () => {
@@ -172,39 +172,59 @@ describe('PartitionStore meta, wipe, durability', () => {
     expect(second.getDedupe('x')).toBe(10);
     expect(all(second.windowsClosingBy(Number.MAX_SAFE_INTEGER, 100))).toEqual(['a', 'b']);
     expect(all(second.idsForgettableBy(Number.MAX_SAFE_INTEGER, 100))).toEqual(['x']);
-    expect(second.meta()).toEqual({ inputOffset: '42', changelogNext: '17', streamTime: 1234, committedAtMs: 5678, sameBoot: true });
+    expect(second.meta()).toEqual({ inputOffset: '42', changelogNext: '17', streamTime: 1234, committedAtMs: 5678 });
   });
 });
 
 describe('PartitionStore across reboots', () => {
-  it('reports state written unsynced during an earlier boot as not usable, until it is wiped', async () => {
+  async function closeStore(store: PartitionStore): Promise<void> {
+    open.splice(open.indexOf(store), 1);
+    await store.close();
+  }
+
+  it('deletes a store written unsynced during another boot, unread', async () => {
     const path = freshPath();
     const first = storeAt(path, 'boot-a');
-    first.write((w) => w.setMeta({ inputOffset: '10', changelogNext: '20' }));
-    expect(first.meta().sameBoot).toBe(true);
-    await first.close();
-    open.splice(open.indexOf(first), 1);
-
-    const sameBoot = storeAt(path, 'boot-a');
-    expect(sameBoot.meta()).toMatchObject({ inputOffset: '10', sameBoot: true });
-    await sameBoot.close();
-    open.splice(open.indexOf(sameBoot), 1);
-
-    const rebooted = storeAt(path, 'boot-b');
-    expect(rebooted.meta()).toMatchObject({ inputOffset: '10', sameBoot: false });
-    rebooted.wipe();
-    expect(rebooted.meta()).toMatchObject({ inputOffset: undefined, sameBoot: true });
-    await rebooted.close();
-    open.splice(open.indexOf(rebooted), 1);
-    expect(storeAt(path, 'boot-b').meta().sameBoot).toBe(true);
+    first.write((w) => w.setMeta({ inputOffset: '10' }));
+    expect(existsSync(`${path}.unsynced-boot`)).toBe(true);
+    // No close: the process died, so the marker stays.
+    const second = storeAt(path, 'boot-a');
+    expect(second.discardedAfterReboot).toBe(false);
+    expect(second.meta().inputOffset).toBe('10');
+    await closeStore(first);
+    // The other store on the path is still open, so the marker must stay.
+    expect(existsSync(`${path}.unsynced-boot`)).toBe(true);
+    await closeStore(second);
+    expect(existsSync(`${path}.unsynced-boot`)).toBe(false);
   });
 
-  it('trusts a store that has no boot id: it was committed with fsync', async () => {
+  it('a crash, then a reboot: the store written unsynced is deleted unread and the new boot marked', async () => {
     const path = freshPath();
-    const synced = storeAt(path, null);
-    synced.write((w) => w.setMeta({ inputOffset: '5' }));
-    await synced.close();
-    open.splice(open.indexOf(synced), 1);
-    expect(storeAt(path, 'any-boot').meta()).toMatchObject({ inputOffset: '5', sameBoot: true });
+    const before = storeAt(path, 'boot-a');
+    before.write((w) => w.setMeta({ inputOffset: '10' }));
+    // A crash leaves the marker. lmdb-js shares one environment per file within a process, so
+    // close it and put the marker back, as the crash would have left it.
+    await closeStore(before);
+    writeFileSync(`${path}.unsynced-boot`, 'boot-a');
+    const rebooted = storeAt(path, 'boot-b');
+    expect(rebooted.discardedAfterReboot).toBe(true);
+    expect(rebooted.meta().inputOffset).toBeUndefined();
+    expect(readFileSync(`${path}.unsynced-boot`, 'utf8')).toBe('boot-b');
+  });
+
+  it('keeps a store across a reboot after a clean close, and one that was always synced', async () => {
+    const path = freshPath();
+    const clean = storeAt(path, 'boot-a');
+    clean.write((w) => w.setMeta({ inputOffset: '7' }));
+    await closeStore(clean);
+    const afterReboot = storeAt(path, 'boot-b');
+    expect(afterReboot.discardedAfterReboot).toBe(false);
+    expect(afterReboot.meta().inputOffset).toBe('7');
+    await closeStore(afterReboot);
+
+    const synced = freshPath();
+    const store = storeAt(synced, null);
+    store.write((w) => w.setMeta({ inputOffset: '5' }));
+    expect(existsSync(`${synced}.unsynced-boot`)).toBe(false);
   });
 });
