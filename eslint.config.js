@@ -13,8 +13,17 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
       // kafkajs must load after its fixes (src/kafka/aborted-filter.ts); types may come from anywhere.
-      '@typescript-eslint/no-restricted-imports': ['error', { paths: [{ name: 'kafkajs', message: 'Import kafkajs values from src/kafka/client.ts.', allowTypeImports: true }] }],
+      // So must @platformatic/kafka after its fix (src/kafka/platformatic.ts).
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'kafkajs', message: 'Import kafkajs values from src/kafka/client.ts.', allowTypeImports: true },
+            { name: '@platformatic/kafka', message: 'Import @platformatic/kafka values from src/kafka/platformatic.ts.', allowTypeImports: true },
+          ],
+        },
+      ],
     },
   },
-  { files: ['src/kafka/client.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
+  { files: ['src/kafka/client.ts', 'src/kafka/platformatic.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
 );

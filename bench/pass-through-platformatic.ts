@@ -8,12 +8,15 @@
 // into one queue per partition ("lane"), each drained by its own loop of transactions; a fetch
 // response is pushed synchronously, so a lane woken on setImmediate sees all of it, as eachBatch
 // would. The stream can only be paused as a whole: it pauses when the lanes hold too much.
-import { Consumer, FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, Producer, findErrorBy } from '@platformatic/kafka';
-import type { Message, MessagesStream } from '@platformatic/kafka';
+import type { Message, MessagesStream, Producer as PlatformaticProducer } from '@platformatic/kafka';
 import { chunkEnd } from '../src/consumers/chunks.ts';
+import { platformaticKafka } from '../src/kafka/platformatic.ts';
 import { platformaticRetryDelay } from '../src/sinks/platformatic-sink.ts';
 import { fail, report, serveMember } from './pass-through-member.ts';
 import type { PassThroughInit } from './pass-through-member.ts';
+
+const { Consumer, FetchIsolationLevels, MessagesStreamFallbackModes, MessagesStreamModes, Producer, findErrorBy } = platformaticKafka;
+type Producer = PlatformaticProducer;
 
 /** Errors after which the partition may have moved: drop the work, the group sorts it out. */
 const REASSIGNED = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS', 'FENCED_INSTANCE_ID', 'PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH'];

@@ -1,13 +1,15 @@
 // Brings a partition's LMDB store up to date from its changelog partition on @platformatic/kafka
 // (kafkajs-changelog-reader.ts is the other client's). Raw fetches need no group, so unlike the
 // kafkajs reader this one just reads the partition from an offset to the end.
-import { Consumer } from '@platformatic/kafka';
 import { sluiceError } from '../errors.ts';
 import type { InputRecord } from '../processors/batch-processor.ts';
 import { applyChangelogRecord } from '../state/changelog-codec.ts';
 import type { PartitionStore } from '../state/partition-store.ts';
 import { PartitionFetcher, fetchKey } from './platformatic-fetch.ts';
+import { platformaticKafka } from './platformatic.ts';
 import type { ChangelogReader, RestoreRequest } from './stream-client.ts';
+
+const { Consumer } = platformaticKafka;
 
 export class PlatformaticChangelogReader implements ChangelogReader {
   private readonly brokers: readonly string[];

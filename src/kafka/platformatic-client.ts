@@ -1,15 +1,20 @@
 // The StreamClient on @platformatic/kafka (see stream-client.ts). Group, fetch loop and changelog
 // reads are sluice's own on the library's raw fetch (platformatic-fetch.ts); produce and
 // transactions are the library's (src/sinks/platformatic-sink.ts).
-import { Consumer, FetchIsolationLevels, ListOffsetTimestamps, Producer, compatibilityPartitioner } from '@platformatic/kafka';
+import type { Consumer as PlatformaticConsumer, Producer as PlatformaticProducer } from '@platformatic/kafka';
 import type { Logger } from '../log.ts';
 import { AtLeastOnceLaneSink } from '../sinks/kafka-sink.ts';
 import type { BatchSender, LaneSink } from '../sinks/kafka-sink.ts';
 import { PlatformaticTransactionalLaneSink, platformaticRetryDelay, toMessage } from '../sinks/platformatic-sink.ts';
 import { PlatformaticChangelogReader } from './platformatic-changelog-reader.ts';
 import { fetchKey } from './platformatic-fetch.ts';
+import { platformaticKafka } from './platformatic.ts';
 import { PlatformaticGroup } from './platformatic-group.ts';
 import type { ChangelogReader, GroupMembership, GroupOptions, LaneSinkOptions, StreamClient, TopicPartition } from './stream-client.ts';
+
+const { Consumer, FetchIsolationLevels, ListOffsetTimestamps, Producer, compatibilityPartitioner } = platformaticKafka;
+type Consumer = PlatformaticConsumer;
+type Producer = PlatformaticProducer;
 
 export interface PlatformaticClientOptions {
   brokers: readonly string[];

@@ -2,13 +2,15 @@
 // cannot seek, needs a group, and its read_committed filter lets aborted records through when
 // one producer aborts twice within a fetch. The consumer's raw fetch has none of those limits, so
 // sluice reads record batches itself and drops aborted transactions as the Java client does.
-import { FetchIsolationLevels } from '@platformatic/kafka';
 import type { Consumer, RecordsBatch } from '@platformatic/kafka';
+import type { InputRecord } from '../processors/batch-processor.ts';
+import { platformaticKafka } from './platformatic.ts';
 
 /** not exported by the package */
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 type FetchRequestPartition = Parameters<Consumer['fetch']>[0]['topics'][number]['partitions'][number];
-import type { InputRecord } from '../processors/batch-processor.ts';
+
+const { FetchIsolationLevels } = platformaticKafka;
 
 // Record batch attribute bits (KIP-98).
 const TIMESTAMP_LOG_APPEND = 0x08;

@@ -2,13 +2,16 @@
 // for why not the library's stream). The library joins the group and heartbeats on its own
 // timer; this loop fetches every assigned partition that is neither paused nor busy, hands each
 // partition's records to its lane, and moves that partition's position only when the lane is done.
-import { Consumer } from '@platformatic/kafka';
-import type { GroupAssignment } from '@platformatic/kafka';
+import type { Consumer as PlatformaticConsumer, GroupAssignment } from '@platformatic/kafka';
 import type { Logger } from '../log.ts';
 import { platformaticRetryDelay } from '../sinks/platformatic-sink.ts';
 import { PartitionFetcher, fetchKey } from './platformatic-fetch.ts';
+import { platformaticKafka } from './platformatic.ts';
 import type { FetchItem, FetchOutcome } from './platformatic-fetch.ts';
 import type { GroupHandlers, GroupMembership, GroupOptions, TopicPartition } from './stream-client.ts';
+
+const { Consumer } = platformaticKafka;
+type Consumer = PlatformaticConsumer;
 
 export interface PlatformaticGroupOptions extends GroupOptions {
   brokers: readonly string[];

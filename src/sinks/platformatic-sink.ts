@@ -3,13 +3,16 @@
 // offset committed inside the transaction with the group id only (the group itself is run by
 // another client, so there is no generation or member id to send; the broker accepts that for a
 // transactional commit, as it does from kafkajs's sendOffsets).
-import { Admin, FindCoordinatorKeyTypes, Producer, compatibilityPartitioner, findErrorBy } from '@platformatic/kafka';
-import type { Consumer, Message, MessageToProduce, ProduceResult, RetryDelayGetter } from '@platformatic/kafka';
+import type { Consumer, Message, MessageToProduce, ProduceResult, Producer as PlatformaticProducer, RetryDelayGetter } from '@platformatic/kafka';
 import { TaskMigratedError, sluiceError } from '../errors.ts';
+import { platformaticKafka } from '../kafka/platformatic.ts';
 import { FENCED_ERRORS } from './kafka-sink.ts';
 import type { InputPosition, LaneSink } from './kafka-sink.ts';
 import { chunkByBytes, countRecordsTo } from './records.ts';
 import type { OutRecord } from './records.ts';
+
+const { Admin, FindCoordinatorKeyTypes, Producer, compatibilityPartitioner, findErrorBy } = platformaticKafka;
+type Producer = PlatformaticProducer;
 
 export interface PlatformaticSinkOptions {
   brokers: string[];

@@ -1,0 +1,27 @@
+// The fix src/kafka/platformatic.ts applies to @platformatic/kafka as it loads: its read_committed
+// filter must survive the empty control batches that compaction leaves in changelogs.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { consumerPatched, patchConsumerSource, platformaticKafka } from '../../../src/kafka/platformatic.ts';
+
+const installed = fileURLToPath(new URL('../../../node_modules/@platformatic/kafka/dist/clients/consumer/consumer.js', import.meta.url));
+
+describe('the @platformatic/kafka fix', () => {
+  it('guards the installed consumer against an empty control batch', () => {
+    const patched = patchConsumerSource(readFileSync(installed, 'utf8'));
+    expect(patched).toContain('batch.records[0]?.key?.readInt16BE(2)');
+    expect(patched).not.toContain('batch.records[0].key?.readInt16BE(2)');
+  });
+
+  it('leaves an already fixed source alone and refuses one it does not recognize', () => {
+    const fixed = 'if (batch.attributes & IS_CONTROL && batch.records[0]?.key?.readInt16BE(2) === 0) {}';
+    expect(patchConsumerSource(fixed)).toBe(fixed);
+    expect(() => patchConsumerSource('const filter = () => true;')).toThrow(/no longer contains/);
+  });
+
+  it('loads the library through the hook', () => {
+    expect(typeof platformaticKafka.Consumer).toBe('function');
+    expect(consumerPatched).toBe(true);
+  });
+});
