@@ -1,6 +1,7 @@
 // The two sluice measurements, on one running sluice: the capacity (drain a pre-produced backlog
 // as fast as it can) and the rate profile (steady, burst, steady, then drain), with a scrape at
 // every phase boundary so each phase's figures are exact differences.
+import { readFileSync } from 'node:fs';
 import type { DrainRate, Progress } from './analysis.ts';
 import { measureDrain } from './drain.ts';
 import { coresBetween, cpuOf } from './proc.ts';
@@ -74,7 +75,11 @@ export async function measureCapacity(ctx: Ctx, targets: readonly number[], rele
     if (s.lanes !== ctx.lanes) settledSince = undefined;
     else settledSince ??= s.t;
     if (settledSince !== undefined && s.t - settledSince >= SETTLE_MS) break;
-    if (Date.now() > deadline) throw new Error(`sluice did not open its ${ctx.lanes} lanes within 60s (${s.lanes} open)`);
+    if (Date.now() > deadline) {
+      // The run directory is deleted without --keep: the log's end is the only clue left.
+      const tail = readFileSync(ctx.sluice.logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
+      throw new Error(`sluice did not open its ${ctx.lanes} lanes within 60s (${s.lanes} open); the end of its log:\n${tail}`);
+    }
     await sleep(250);
   }
   log(`[capacity] sluice up (${ctx.sluice.workers()} worker(s), ${ctx.lanes} lanes); releasing the backlog`);

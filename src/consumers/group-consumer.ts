@@ -94,9 +94,23 @@ export class GroupConsumer {
     // Open (fence, restore) right away rather than on the first batch, so a quiet partition's
     // state is ready when its traffic comes back. Both clients keep heartbeating meanwhile, since
     // this runs beside their fetch loops, not inside a batch.
-    for (const [id, { topic, partition }] of assigned) {
-      if (!this.lanes.has(id)) this.laneFor(topic, partition, async () => undefined).catch((err: unknown) => this.onLaneError(id, err, 'open'));
-    }
+    for (const [id, { topic, partition }] of assigned) if (!this.lanes.has(id)) this.openEagerly(id, topic, partition, this.joins, 0);
+  }
+
+  /**
+   * Opens an assigned lane before its first batch, and retries a failed open (a changelog topic
+   * created a moment ago may not have a leader yet) until it opens, is revoked or was fenced:
+   * otherwise a partition with no traffic would stay unopened until traffic arrived.
+   */
+  private openEagerly(id: LaneId, topic: string, partition: number, join: number, attempt: number): void {
+    this.laneFor(topic, partition, async () => undefined).catch((err: unknown) => {
+      this.onLaneError(id, err, 'open');
+      const delay = Math.min(1000 * 2 ** attempt, 30_000);
+      setTimeout(() => {
+        if (this.stopping || join !== this.joins || this.lanes.has(id) || this.fenced.has(id) || !this.assigned.has(id)) return;
+        this.openEagerly(id, topic, partition, join, attempt + 1);
+      }, delay).unref();
+    });
   }
 
   /** Returns the last offset handled, or undefined to have the batch fetched again. */

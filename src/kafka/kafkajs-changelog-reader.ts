@@ -5,10 +5,10 @@
 // application's group and never commits offsets.
 import { randomBytes } from 'node:crypto';
 import type { Kafka, PartitionAssigner } from 'kafkajs';
-import { sluiceError } from '../errors.ts';
 import { AssignerProtocol } from './client.ts';
 import { applyChangelogRecord } from '../state/changelog-codec.ts';
 import type { PartitionStore } from '../state/partition-store.ts';
+import { RestoreWatch } from './restore-watch.ts';
 import type { ChangelogReader, RestoreRequest } from './stream-client.ts';
 
 function singlePartitionAssigner(topic: string, partition: number): PartitionAssigner {
@@ -49,15 +49,14 @@ export class KafkajsChangelogReader implements ChangelogReader {
       retry: { retries: 5 },
     });
     let applied = 0;
-    let lastProgress = Date.now();
-    let lastHeartbeat = 0;
+    const watch = new RestoreWatch(req);
     let finish!: (err?: Error) => void;
     const finished = new Promise<void>((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
     let done = false;
     // The position counts control records (transaction markers) too, which never reach eachBatch:
     // a read_committed partition often ends in a marker, so the end is seen through batch events.
     const reachedEnd = (lastOffset: string) => {
-      lastProgress = Date.now();
+      watch.progressed();
       if (!done && BigInt(lastOffset) + 1n >= end) {
         done = true;
         finish();
@@ -88,17 +87,10 @@ export class KafkajsChangelogReader implements ChangelogReader {
         },
       });
       if (req.fromOffset !== undefined) consumer.seek({ topic: req.topic, partition: req.partition, offset: req.fromOffset });
-      const stallMs = req.stallTimeoutMs ?? 60_000;
       while (!done) {
         const tick = new Promise<'tick'>((r) => setTimeout(() => r('tick'), 500));
         if ((await Promise.race([finished.then(() => 'done' as const), tick])) === 'done') break;
-        if (Date.now() - lastHeartbeat > 2000) {
-          await req.heartbeat().catch(() => undefined);
-          lastHeartbeat = Date.now();
-        }
-        if (Date.now() - lastProgress > stallMs) {
-          throw sluiceError('SLUICE_KAFKA', `restoring partition ${req.partition} from ${req.topic} stalled: no progress for ${Math.round(stallMs / 1000)}s before reaching offset ${req.untilOffset}`);
-        }
+        await watch.check();
       }
       await finished;
       return applied;

@@ -7,6 +7,7 @@ import { applyChangelogRecord } from '../state/changelog-codec.ts';
 import type { PartitionStore } from '../state/partition-store.ts';
 import { PartitionFetcher, fetchKey } from './platformatic-fetch.ts';
 import { platformaticKafka } from './platformatic.ts';
+import { RestoreWatch } from './restore-watch.ts';
 import type { ChangelogReader, RestoreRequest } from './stream-client.ts';
 
 const { Consumer } = platformaticKafka;
@@ -29,11 +30,9 @@ export class PlatformaticChangelogReader implements ChangelogReader {
     // Its own connections: a restore's large fetches must not queue behind the group's.
     const consumer = new Consumer({ clientId: `${this.clientId}-restore`, bootstrapBrokers: [...this.brokers], groupId: `${this.clientId}-restore-unused`, retries: 0 });
     const fetcher = new PartitionFetcher(consumer, { maxBytesPerPartition: 4 * 1024 * 1024 });
-    const stallMs = req.stallTimeoutMs ?? 60_000;
     const key = fetchKey(req.topic, req.partition);
+    const watch = new RestoreWatch(req);
     let applied = 0;
-    let lastProgress = Date.now();
-    let lastHeartbeat = Date.now();
     try {
       // The position counts control records (transaction markers) too: a read_committed
       // partition often ends in one, so the end is reached by position, not by a last record.
@@ -49,19 +48,13 @@ export class PlatformaticChangelogReader implements ChangelogReader {
           });
           applied += records.length;
           position = next;
-          lastProgress = Date.now();
+          watch.progressed();
         } else if (outcome?.kind === 'out-of-range') {
           throw sluiceError('SLUICE_KAFKA', `restoring partition ${req.partition} from ${req.topic}: offset ${position} is out of range; was the changelog truncated?`);
         } else if (outcome?.kind === 'retry') {
           await new Promise((r) => setTimeout(r, 200));
         }
-        if (Date.now() - lastHeartbeat > 2000) {
-          await req.heartbeat().catch(() => undefined);
-          lastHeartbeat = Date.now();
-        }
-        if (Date.now() - lastProgress > stallMs) {
-          throw sluiceError('SLUICE_KAFKA', `restoring partition ${req.partition} from ${req.topic} stalled: no progress for ${Math.round(stallMs / 1000)}s before reaching offset ${req.untilOffset}`);
-        }
+        await watch.check();
       }
       return applied;
     } finally {

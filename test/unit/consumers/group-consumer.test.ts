@@ -1,0 +1,91 @@
+// GroupConsumer against a fake StreamClient: lane lifecycle on assignment, which no broker test
+// can provoke on demand (a lane whose eager open fails while its partition has no traffic).
+import { describe, expect, it } from 'vitest';
+import { GroupConsumer } from '../../../src/consumers/group-consumer.ts';
+import type { Lane } from '../../../src/consumers/lane.ts';
+import type { GroupHandlers, GroupMembership, StreamClient, TopicPartition } from '../../../src/kafka/stream-client.ts';
+import { createLogger } from '../../../src/log.ts';
+import { createMetrics } from '../../../src/metrics.ts';
+
+class FakeGroup implements GroupMembership {
+  handlers: GroupHandlers | undefined;
+  async start(handlers: GroupHandlers): Promise<void> {
+    this.handlers = handlers;
+  }
+  assign(parts: TopicPartition[]): void {
+    this.handlers!.onAssigned(parts);
+  }
+  pause(): void {}
+  resume(): void {}
+  async commitOffset(): Promise<void> {}
+  async stop(): Promise<void> {}
+}
+
+function consumerWith(opens: (partition: number) => Promise<void>) {
+  const group = new FakeGroup();
+  const closed: number[] = [];
+  const client = { name: 'kafkajs', group: () => group } as unknown as StreamClient;
+  const consumer = new GroupConsumer({
+    client,
+    groupId: 'g',
+    topics: new Map([['in', 2]]),
+    maxBytesPerPartition: 1024,
+    backpressure: { maxInFlightBytes: 1 << 20, resumeBelowBytes: 1 << 19 },
+    sessionTimeoutMs: 6000,
+    createLane: (_topic, partition) =>
+      ({
+        partition,
+        open: () => opens(partition),
+        close: async () => void closed.push(partition),
+        summary: () => `partition ${partition}`,
+      }) as unknown as Lane,
+    metrics: createMetrics({ application: 'test' }),
+    log: createLogger('error'),
+  });
+  return { consumer, group, closed };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('GroupConsumer', () => {
+  it('opens every assigned lane before any batch arrives', async () => {
+    const { consumer, group } = consumerWith(async () => undefined);
+    await consumer.start();
+    group.assign([{ topic: 'in', partition: 0 }, { topic: 'in', partition: 1 }]);
+    await sleep(10);
+    expect(consumer.openLanes().sort()).toEqual(['in/0', 'in/1']);
+  });
+
+  it('retries an eager open that failed, without waiting for traffic', async () => {
+    let attempts = 0;
+    const { consumer, group } = consumerWith(async () => {
+      if (++attempts === 1) throw new Error('changelog has no leader yet');
+    });
+    await consumer.start();
+    group.assign([{ topic: 'in', partition: 0 }]);
+    await sleep(50);
+    expect(consumer.openLanes()).toEqual([]);
+    await sleep(1200);
+    expect(attempts).toBe(2);
+    expect(consumer.openLanes()).toEqual(['in/0']);
+  });
+
+  it('stops retrying once the partition is revoked, and closes revoked lanes', async () => {
+    let attempts = 0;
+    const { consumer, group, closed } = consumerWith(async (partition) => {
+      if (partition === 0) {
+        attempts++;
+        throw new Error('no leader');
+      }
+    });
+    await consumer.start();
+    group.assign([{ topic: 'in', partition: 0 }, { topic: 'in', partition: 1 }]);
+    await sleep(50);
+    group.assign([]);
+    await sleep(1200);
+    expect(attempts).toBe(1);
+    expect(consumer.openLanes()).toEqual([]);
+    // 0 was closed by its failed open, 1 by the revocation.
+    expect(closed.sort()).toEqual([0, 1]);
+  });
+});
