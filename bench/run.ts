@@ -187,7 +187,7 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
       ...partial,
       ceiling,
       clientCeilings,
-      clients: clientComparison(opts.client, sluiceResults.throughput, otherThroughput, clientCeilings),
+      clients: clientComparison(opts.client, otherClient, { [opts.client]: sluiceResults.throughput, [otherClient]: otherThroughput } as Record<ClientName, number>, clientCeilings),
       scaling: { workers: { 1: Math.round(oneWorker), [workers]: Math.round(sluiceResults.throughput) }, speedup: Math.round((sluiceResults.throughput / oneWorker) * 100) / 100 },
       targets: evaluateTargets(partial),
       notes: NOTES,
@@ -238,12 +238,13 @@ async function measureDrain(label: string, configPath: string, logPath: string, 
 }
 
 /** sluice on each client against that client's ceiling: the measurement behind the default client. */
-function clientComparison(main: 'kafkajs' | 'platformatic', mainThroughput: number, otherThroughput: number, ceilings: Record<'kafkajs' | 'platformatic', CeilingResult>) {
-  const of = (throughput: number, ceiling: CeilingResult) => ({ throughput: Math.round(throughput), ceiling: Math.round(ceiling.throughput), ratio: Math.round((throughput / ceiling.throughput) * 1000) / 1000 });
-  const otherName = main === 'kafkajs' ? 'platformatic' : 'kafkajs';
-  const kafkajs = main === 'kafkajs' ? of(mainThroughput, ceilings.kafkajs) : of(otherThroughput, ceilings.kafkajs);
-  const platformatic = main === 'platformatic' ? of(mainThroughput, ceilings.platformatic) : of(otherThroughput, ceilings.platformatic);
-  return { main, measuredAlso: otherName, kafkajs, platformatic, platformaticOverKafkajs: Math.round((platformatic.throughput / kafkajs.throughput) * 100) / 100 };
+type ClientName = 'kafkajs' | 'platformatic';
+
+function clientComparison(main: ClientName, measuredAlso: ClientName, throughputs: Record<ClientName, number>, ceilings: Record<ClientName, CeilingResult>) {
+  const of = (client: ClientName) => ({ throughput: Math.round(throughputs[client]), ceiling: Math.round(ceilings[client].throughput), ratio: Math.round((throughputs[client] / ceilings[client].throughput) * 1000) / 1000 });
+  const kafkajs = of('kafkajs');
+  const platformatic = of('platformatic');
+  return { main, measuredAlso, kafkajs, platformatic, platformaticOverKafkajs: Math.round((platformatic.throughput / kafkajs.throughput) * 100) / 100 };
 }
 
 /** bench/state-heap.ts in a process of its own, with the 256 MB heap the target allows. */

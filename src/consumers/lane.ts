@@ -180,8 +180,8 @@ export class Lane {
   }
 
   /**
-   * The group's offset may lag the changelog right after fencing (kafkajs has no KIP-447 stable
-   * offset fetch), but it never leads it: state behind it means a committed batch is missing.
+   * The group's offset may lag the changelog right after fencing (neither client asks for a
+   * KIP-447 stable offset fetch), but it never leads it: state behind it means a committed batch is missing.
    */
   private async consistentWithGroup(store: PartitionStore): Promise<boolean> {
     const committed = await this.opts.committedOffset();

@@ -5,7 +5,7 @@ import type { Consumer as PlatformaticConsumer, Producer as PlatformaticProducer
 import type { Logger } from '../log.ts';
 import { AtLeastOnceLaneSink } from '../sinks/kafka-sink.ts';
 import type { BatchSender, LaneSink } from '../sinks/kafka-sink.ts';
-import { PlatformaticTransactionalLaneSink, platformaticRetryDelay, toMessage } from '../sinks/platformatic-sink.ts';
+import { PlatformaticTransactionalLaneSink, platformaticRetryDelay, sentBases, toMessage } from '../sinks/platformatic-sink.ts';
 import { PlatformaticChangelogReader } from './platformatic-changelog-reader.ts';
 import { fetchKey } from './platformatic-fetch.ts';
 import { platformaticKafka } from './platformatic.ts';
@@ -25,8 +25,7 @@ export interface PlatformaticClientOptions {
 
 function platformaticSender(producer: Producer): BatchSender {
   return async (records) => {
-    const result = await producer.send({ messages: records.map(toMessage), acks: -1 });
-    return (result.offsets ?? []).map((o) => ({ topic: o.topic, partition: o.partition, baseOffset: o.offset.toString() }));
+    return sentBases(await producer.send({ messages: records.map(toMessage), acks: -1 }));
   };
 }
 

@@ -5,8 +5,8 @@
 import type { ICustomPartitioner, Kafka, Producer, TopicMessages } from 'kafkajs';
 import { TaskMigratedError, sluiceError } from '../errors.ts';
 import { createJavaCompatiblePartitioner } from '../kafka/partitioner.ts';
-import { chunkByBytes, countRecordsTo } from './records.ts';
-import type { OutRecord } from './records.ts';
+import { changelogEnd, chunkByBytes } from './records.ts';
+import type { OutRecord, SentBase } from './records.ts';
 
 export interface InputPosition {
   topic: string;
@@ -59,13 +59,8 @@ function toTopicMessages(records: readonly OutRecord[]): TopicMessages[] {
 
 type SendResult = { topicName: string; partition: number; baseOffset?: string }[];
 
-/** Offset after the last record this send put into changelog partition `partition`. */
-function changelogEnd(chunk: readonly OutRecord[], result: SendResult, changelogTopic: string, partition: number): string | undefined {
-  const n = countRecordsTo(chunk, changelogTopic, partition);
-  if (n === 0) return undefined;
-  const meta = result.find((m) => m.topicName === changelogTopic && m.partition === partition);
-  if (meta?.baseOffset === undefined) return undefined;
-  return (BigInt(meta.baseOffset) + BigInt(n)).toString();
+function sentBases(result: SendResult): SentBase[] {
+  return result.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
 }
 
 export class TransactionalLaneSink implements LaneSink {
@@ -108,7 +103,7 @@ export class TransactionalLaneSink implements LaneSink {
       let end: string | undefined;
       for (const chunk of chunkByBytes(records, this.maxBytes)) {
         const result = (await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 })) as SendResult;
-        end = changelogEnd(chunk, result, changelogTopic, this.partition) ?? end;
+        end = changelogEnd(chunk, sentBases(result), changelogTopic, this.partition) ?? end;
       }
       await txn.sendOffsets({
         consumerGroupId: this.groupId,
@@ -136,21 +131,13 @@ export class TransactionalLaneSink implements LaneSink {
 
 export type OffsetCommitter = (position: InputPosition) => Promise<void>;
 
-/** Where a send put the first record of each topic-partition it wrote to. */
-export interface SentBase {
-  topic: string;
-  partition: number;
-  baseOffset: string;
-}
-
 /** One acks=all, idempotent produce request of the caller's client. */
 export type BatchSender = (records: readonly OutRecord[]) => Promise<readonly SentBase[]>;
 
 /** kafkajs's BatchSender on a shared idempotent producer. */
 export function kafkajsSender(producer: Producer): BatchSender {
   return async (records) => {
-    const result = (await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 })) as SendResult;
-    return result.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
+    return sentBases((await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 })) as SendResult);
   };
 }
 
@@ -180,10 +167,7 @@ export class AtLeastOnceLaneSink implements LaneSink {
       const changelog = records.filter((r) => r.topic === changelogTopic);
       for (const chunk of chunkByBytes(outputs, this.maxBytes)) await this.send(chunk);
       for (const chunk of chunkByBytes(changelog, this.maxBytes)) {
-        const sent = await this.send(chunk);
-        const base = sent.find((m) => m.topic === changelogTopic && m.partition === this.partition)?.baseOffset;
-        const n = countRecordsTo(chunk, changelogTopic, this.partition);
-        if (n > 0 && base !== undefined && base !== '-1') end = (BigInt(base) + BigInt(n)).toString();
+        end = changelogEnd(chunk, await this.send(chunk), changelogTopic, this.partition) ?? end;
       }
       // Offsets only after every output is acknowledged: a crash in between replays, never loses.
       await this.commitOffset(position);

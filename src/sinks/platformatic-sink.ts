@@ -8,8 +8,8 @@ import { TaskMigratedError, sluiceError } from '../errors.ts';
 import { platformaticKafka } from '../kafka/platformatic.ts';
 import { FENCED_ERRORS } from './kafka-sink.ts';
 import type { InputPosition, LaneSink } from './kafka-sink.ts';
-import { chunkByBytes, countRecordsTo } from './records.ts';
-import type { OutRecord } from './records.ts';
+import { changelogEnd, chunkByBytes } from './records.ts';
+import type { OutRecord, SentBase } from './records.ts';
 
 const { Admin, FindCoordinatorKeyTypes, Producer, compatibilityPartitioner, findErrorBy } = platformaticKafka;
 type Producer = PlatformaticProducer;
@@ -54,12 +54,9 @@ export function toMessage(r: OutRecord): MessageToProduce {
   return { topic: r.topic, partition: r.partition, key: toBuffer(r.key), value: toBuffer(r.value), headers };
 }
 
-/** Offset after the last record this send put into changelog partition `partition`. */
-function changelogEnd(chunk: readonly OutRecord[], result: ProduceResult, changelogTopic: string, partition: number): bigint | undefined {
-  const n = countRecordsTo(chunk, changelogTopic, partition);
-  if (n === 0) return undefined;
-  const meta = result.offsets?.find((m) => m.topic === changelogTopic && m.partition === partition);
-  return meta === undefined ? undefined : meta.offset + BigInt(n);
+/** Where a send put its first record per topic-partition, in the shape both clients' sinks share. */
+export function sentBases(result: ProduceResult): SentBase[] {
+  return (result.offsets ?? []).map((o) => ({ topic: o.topic, partition: o.partition, baseOffset: o.offset.toString() }));
 }
 
 export class PlatformaticTransactionalLaneSink implements LaneSink {
@@ -128,11 +125,11 @@ export class PlatformaticTransactionalLaneSink implements LaneSink {
     let txn: Transaction | undefined;
     try {
       txn = await this.producer.beginTransaction();
-      let end: bigint | undefined;
+      let end: string | undefined;
       // Sequential on purpose: one transaction per producer, one request at a time.
       for (const chunk of chunkByBytes(records, this.opts.maxBytes)) {
         const result = await txn.send({ messages: chunk.map(toMessage) });
-        end = changelogEnd(chunk, result, changelogTopic, partition) ?? end;
+        end = changelogEnd(chunk, sentBases(result), changelogTopic, partition) ?? end;
       }
       // addConsumer only reads the group id (AddOffsetsToTxn); addOffset sends TxnOffsetCommit for
       // one message, committing its offset + 1, to the coordinator named in its metadata.
@@ -142,7 +139,7 @@ export class PlatformaticTransactionalLaneSink implements LaneSink {
       await txn.commit();
       // The commit leaves one marker right after our last record (only this lane writes to the
       // partition), so the partition's end, which the next open compares with, is one further.
-      return end === undefined ? undefined : (end + 1n).toString();
+      return end === undefined ? undefined : (BigInt(end) + 1n).toString();
     } catch (err) {
       const error = this.classify(err);
       this.failed = true;

@@ -47,3 +47,19 @@ export function countRecordsTo(records: readonly OutRecord[], topic: string, par
   for (const r of records) if (r.topic === topic && r.partition === partition) n++;
   return n;
 }
+
+/** Where a send put the first record of each topic-partition it wrote to ('-1': not reported). */
+export interface SentBase {
+  topic: string;
+  partition: number;
+  baseOffset: string;
+}
+
+/** Offset after the last record a send of `chunk` put into changelog partition `partition`. */
+export function changelogEnd(chunk: readonly OutRecord[], sent: readonly SentBase[], changelogTopic: string, partition: number): string | undefined {
+  const n = countRecordsTo(chunk, changelogTopic, partition);
+  if (n === 0) return undefined;
+  const base = sent.find((m) => m.topic === changelogTopic && m.partition === partition)?.baseOffset;
+  if (base === undefined || base === '-1') return undefined;
+  return (BigInt(base) + BigInt(n)).toString();
+}
