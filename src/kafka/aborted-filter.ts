@@ -5,10 +5,15 @@
 // consumers see aborted records. That breaks exactly-once for every transactional topic sluice
 // reads (its changelogs, partials topics, and any transactional input). The Java client keeps
 // the aborted transactions in a queue ordered by first offset; this does the same.
+//
+// kafkajs also took any record keyed 00 00 00 00 for an abort marker, so a data record with that
+// key ended its producer's aborted transaction early and let the rest of it through. A marker is
+// the one record of a control batch (batch attribute bit 5), as the Java client reads it.
 interface FetchedMessage {
   offset: string;
   key: Buffer | null;
-  batchContext: { producerId: string; inTransaction: boolean };
+  /** what kafkajs's record batch decoder attaches to every record it decodes */
+  batchContext: { producerId: string; inTransaction: boolean; isControlBatch?: boolean };
 }
 
 interface AbortedTransaction {
@@ -16,7 +21,12 @@ interface AbortedTransaction {
   firstOffset: string;
 }
 
-const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]);
+/** A control record's key is (version: int16, type: int16); type 0 is ABORT. */
+function isAbortMarker(message: FetchedMessage): boolean {
+  if (message.batchContext.isControlBatch !== true || message.key === null || message.key === undefined) return false;
+  const key = Buffer.from(message.key);
+  return key.length >= 4 && key.readInt16BE(2) === 0;
+}
 
 export function filterAbortedMessages({ messages, abortedTransactions }: { messages: FetchedMessage[]; abortedTransactions?: AbortedTransaction[] }): FetchedMessage[] {
   if (!abortedTransactions || abortedTransactions.length === 0) return messages;
@@ -31,7 +41,7 @@ export function filterAbortedMessages({ messages, abortedTransactions }: { messa
     // Several aborted transactions may start at or before this record.
     while (next < pending.length && offset >= BigInt(pending[next]!.firstOffset)) aborting.add(String(pending[next++]!.producerId));
     const producerId = String(message.batchContext.producerId);
-    if (message.key !== null && message.key !== undefined && Buffer.from(message.key).equals(ABORT_MARKER_KEY)) {
+    if (isAbortMarker(message)) {
       aborting.delete(producerId);
       return true;
     }

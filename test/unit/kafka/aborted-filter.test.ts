@@ -7,7 +7,14 @@ import '../../../src/kafka/client.ts';
 
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const COMMIT = Buffer.from([0, 0, 0, 1]);
-const msg = (offset: number, producerId: number, key: Buffer | null = null, inTransaction = true) => ({ offset: String(offset), key, batchContext: { producerId: String(producerId), inTransaction } });
+/** A record as kafkajs decodes it; transaction markers (ABORT, COMMIT keys) come in control batches. */
+const msg = (offset: number, producerId: number, key: Buffer | null = null, inTransaction = true) => ({
+  offset: String(offset),
+  key,
+  batchContext: { producerId: String(producerId), inTransaction, isControlBatch: key === ABORT || key === COMMIT },
+});
+/** a data record, in a transactional batch, whose key happens to read like an abort marker */
+const dataKeyedLikeAbort = (offset: number, producerId: number) => ({ offset: String(offset), key: Buffer.from([0, 0, 0, 0]), batchContext: { producerId: String(producerId), inTransaction: true, isControlBatch: false } });
 
 describe('filterAbortedMessages', () => {
   // Output partition of a crash test: 348 aborted 225-248 (marker 295) after 346 aborted 274-291 (marker 294).
@@ -27,6 +34,14 @@ describe('filterAbortedMessages', () => {
   it('keeps a producer\'s later committed transaction after its abort marker', () => {
     const kept = filterAbortedMessages({ messages: [msg(10, 1), msg(11, 1, ABORT), msg(12, 1), msg(13, 1, COMMIT)], abortedTransactions: [{ producerId: '1', firstOffset: '10' }] });
     expect(kept.map((m) => Number(m.offset))).toEqual([11, 12, 13]);
+  });
+
+  it('takes a record keyed 00 00 00 00 for an abort marker only in a control batch', () => {
+    // Producer 5 aborts 20-23 (marker at 24), then commits 25-26 (marker at 27). Its data records
+    // at 21 and 25 are keyed 00 00 00 00: the first must not end the aborted transaction early.
+    const messages = [msg(20, 5), dataKeyedLikeAbort(21, 5), msg(22, 5), msg(23, 5), msg(24, 5, ABORT), dataKeyedLikeAbort(25, 5), msg(26, 5), msg(27, 5, COMMIT)];
+    const kept = filterAbortedMessages({ messages, abortedTransactions: [{ producerId: '5', firstOffset: '20' }] });
+    expect(kept.map((m) => Number(m.offset))).toEqual([24, 25, 26, 27]);
   });
 
   it('is what kafkajs uses once src/kafka/client.ts is loaded', () => {
