@@ -26,4 +26,10 @@ export default tseslint.config(
     },
   },
   { files: ['src/kafka/client.ts', 'src/kafka/platformatic.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
+  // The Node launcher must run on Node versions too old for ESM-only code, so it is CommonJS.
+  {
+    files: ['bin/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

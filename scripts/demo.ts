@@ -14,7 +14,7 @@ import { parseConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/log.ts';
 import { counterTotal } from '../src/metrics.ts';
 import { installWarningFilter } from '../src/runtime/warnings.ts';
-import { brokerAnswers, cacheRoot, pidAlive, readBrokerState, startBroker } from './kafka-broker.ts';
+import { cacheRoot, runningDevBroker, startBroker } from './kafka-broker.ts';
 
 installWarningFilter();
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,10 +24,11 @@ const PARTITIONS = 4;
 async function brokers(): Promise<string> {
   if (process.env.KAFKA_BROKERS) return process.env.KAFKA_BROKERS;
   const dir = join(cacheRoot(), 'dev-broker');
-  const s = readBrokerState(dir);
-  if (s && pidAlive(s.pid) && (await brokerAnswers(s.brokers))) return s.brokers;
+  const port = Number(process.env.KAFKA_PORT ?? 9092);
+  const running = await runningDevBroker(dir, port);
+  if (running) return running;
   console.log('demo: starting the local Kafka broker (npm run kafka:down stops it)');
-  return (await startBroker({ port: Number(process.env.KAFKA_PORT ?? 9092), dir })).brokers;
+  return (await startBroker({ port, dir })).brokers;
 }
 
 /** Player actions over ~25 minutes of event time, with retries (duplicate ids) and bad records. */

@@ -153,6 +153,18 @@ export async function brokerAnswers(brokers: string, timeoutMs = 3000): Promise<
   }
 }
 
+/**
+ * The local dev broker's address when one answers: the one this tool recorded in `dir`, else
+ * whatever answers on 127.0.0.1:`port` (a dev broker started with another cache dir, say).
+ */
+export async function runningDevBroker(dir: string, port: number): Promise<string | undefined> {
+  const s = readBrokerState(dir);
+  if (s && pidAlive(s.pid) && (await brokerAnswers(s.brokers))) return s.brokers;
+  const here = `127.0.0.1:${port}`;
+  if (s?.brokers !== here && !(await portIsFree(port)) && (await brokerAnswers(here))) return here;
+  return undefined;
+}
+
 function logTail(dir: string, lines = 40): string {
   try {
     return readFileSync(join(dir, 'server.log'), 'utf8').split('\n').slice(-lines).join('\n');

@@ -26,7 +26,7 @@ export async function ensureTopics(admin: Admin, config: SluiceConfig, changelog
   const existing = new Set(await admin.listTopics());
   const input = config.input.topic;
   if (!existing.has(input)) {
-    throw sluiceError('SLUICE_INPUT_TOPIC_MISSING', `input topic "${input}" does not exist on ${config.kafka.brokers.join(', ')}; create it first (sluice never creates its input)`);
+    throw sluiceError('SLUICE_INPUT_TOPIC_MISSING', `input topic "${input}" does not exist on ${config.kafka.brokers.join(', ')}; create it first (sluice never creates its input); on the local dev broker: npm run kafka:topics -- create ${input} --partitions <n>`);
   }
   const meta = await admin.fetchTopicMetadata({ topics: [input] });
   const partitions = meta.topics[0]?.partitions.length ?? 0;
