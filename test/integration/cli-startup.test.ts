@@ -65,6 +65,7 @@ describe('sluice run: bad config and bad start', () => {
     const r = await run('no-topic', pipeline({ input: missing }));
     expect(r.code).toBe(1);
     expect(r.output).toContain(`SLUICE_INPUT_TOPIC_MISSING: input topic "${missing}" does not exist`);
+    expect(r.output).toContain(`npm run kafka:topics -- create ${missing} --partitions <n>`);
     noStack(r.output);
   });
 
