@@ -10,6 +10,7 @@ import { GroupConsumer } from './consumers/group-consumer.ts';
 import { laneFactory } from './consumers/lane-factory.ts';
 import type { CrossWindowTopics } from './consumers/lane-factory.ts';
 import { sluiceError } from './errors.ts';
+import type { SluiceError } from './errors.ts';
 import { Kafka, logLevel } from './kafka/client.ts';
 import { KafkajsStreamClient, kafkajsLogger } from './kafka/kafkajs-client.ts';
 import { PlatformaticStreamClient } from './kafka/platformatic-client.ts';
@@ -27,6 +28,10 @@ export interface RunningPipeline {
   stop(): Promise<void>;
   /** `topic/partition` of every open lane */
   openLanes(): string[];
+  /** resolves (logged already) when the pipeline cannot go on, e.g. with SLUICE_INPUT_UNREADABLE; the caller stops it */
+  failed: Promise<SluiceError>;
+  /** `failed`'s exit code, in the shape the worker pool reports a crash */
+  crashed: Promise<number>;
 }
 
 export function pipelineSpec(config: SluiceConfig): PipelineSpec {
@@ -87,7 +92,7 @@ export async function startPipeline(config: SluiceConfig, log: Logger): Promise<
   // After the first contact, transient broker errors are retried by the client as usual. Topic
   // provisioning at startup uses kafkajs's admin whichever client runs the streams.
   const admin = new Kafka({ clientId: config.kafka.clientId, brokers: [...config.kafka.brokers], logLevel: logLevel.WARN, logCreator: kafkajsLogger(log), connectionTimeout: 3000, retry: { retries: 8 } }).admin();
-  const clientOptions = { brokers: config.kafka.brokers, clientId: config.kafka.clientId, guarantee: config.application.guarantee, log };
+  const clientOptions = { brokers: config.kafka.brokers, clientId: config.kafka.clientId, guarantee: config.application.guarantee, log, compression: config.output.compression };
   const client: StreamClient & { connect(): Promise<void> } =
     config.kafka.client === 'platformatic' ? new PlatformaticStreamClient(clientOptions, config.application.id) : new KafkajsStreamClient(clientOptions, config.application.id);
   try {
@@ -135,6 +140,9 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
 
   const topics = new Map<string, number>([[inputTopic, partitions]]);
   for (const topic of cross.keys()) topics.set(topic, partitions);
+  let fail!: (error: SluiceError) => void;
+  const failed = new Promise<SluiceError>((resolve) => (fail = resolve));
+  let failedAlready = false;
   const group = new GroupConsumer({
     client,
     groupId: appId,
@@ -148,6 +156,12 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     createLane,
     metrics,
     log,
+    onFatal: (error) => {
+      if (failedAlready) return;
+      failedAlready = true;
+      log.error(`${error.code}: ${error.message}; stopping`);
+      fail(error);
+    },
   });
   await group.start();
   const crossNote = cross.size > 0 ? `, cross-partition windows merged through ${[...cross.keys()].join(', ')}` : '';
@@ -157,6 +171,8 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   return {
     metrics,
     openLanes: () => group.openLanes(),
+    failed,
+    crashed: failed.then((error) => error.exitCode),
     stop: () =>
       (stopped ??= (async () => {
         await group.stop();

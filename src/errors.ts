@@ -50,6 +50,11 @@ export const ERROR_CODES = defineCodes({
     canRetry: false,
     exitCode: EXIT_RUNTIME,
   },
+  SLUICE_INPUT_UNREADABLE: {
+    description: 'A fetched record batch cannot be decoded (corrupt, or compressed with a codec sluice cannot read): no lane can get past it, so the process exits.',
+    canRetry: false,
+    exitCode: EXIT_RUNTIME,
+  },
   SLUICE_STATE_DIR_UNWRITABLE: {
     description: 'The state directory cannot be created or written.',
     canRetry: false,

@@ -2,6 +2,7 @@
 // docs/config.md are all derived from it (see artifacts.ts), so a field documented or typed
 // anywhere else is a field that will drift.
 import { z } from 'zod';
+import { COMPRESSION_NAMES } from '../kafka/compression.ts';
 
 export const DURATION_MESSAGE = 'expected a duration like "10s"';
 /** Exported so the docs generator can show "duration" instead of a raw regex. */
@@ -235,7 +236,17 @@ export const configSchema = z
       .optional()
       .describe('Drop repeated events; omit to disable.'),
     windows,
-    output: z.strictObject({ topic: topicName.describe('Topic receiving window results.') }).describe('Where results go.'),
+    output: z
+      .strictObject({
+        topic: topicName.describe('Topic receiving window results.'),
+        compression: z
+          .enum(COMPRESSION_NAMES)
+          .default('lz4')
+          .describe(
+            'Codec of every record batch sluice produces: results, dead letters, changelogs and partials. lz4 by default: sluice writes several records per input event, and lz4 shrinks them about 6× for under a microsecond of CPU per record, decompresses cheapest for whoever reads them, and is read by every Kafka client that reads compressed batches. zstd shrinks them further (about 20× on results) for a similar cost to write and slower reads; none suits consumers that read no codec (plain kafkajs reads only gzip). Input is read in any of these codecs, whatever this says.',
+          ),
+      })
+      .describe('Where results go.'),
     deadLetter: z
       .strictObject({ topic: topicName.describe('Topic receiving records that cannot be processed.') })
       .describe('Where unprocessable records go.'),

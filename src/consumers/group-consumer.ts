@@ -4,6 +4,7 @@
 // Neither client has an awaited revoke hook, so correctness never depends on hearing about a
 // revocation in time: a lane that lost its partition is fenced at its next commit and closes itself.
 import { TaskMigratedError, isSluiceError } from '../errors.ts';
+import type { SluiceError } from '../errors.ts';
 import type { FetchedBatch, GroupMembership, StreamClient, TopicPartition } from '../kafka/stream-client.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineMetrics } from '../metrics.ts';
@@ -23,6 +24,8 @@ export interface GroupConsumerOptions {
   createLane: (topic: string, partition: number, group: GroupMembership) => Lane;
   metrics: PipelineMetrics;
   log: Logger;
+  /** the group cannot make progress (GroupHandlers.onFatal): the pipeline must stop */
+  onFatal?: (error: SluiceError) => void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -80,7 +83,7 @@ export class GroupConsumer {
   }
 
   start(): Promise<void> {
-    return this.group.start({ onAssigned: (assigned) => this.onAssigned(assigned), onBatch: (batch, heartbeat) => this.onBatch(batch, heartbeat) });
+    return this.group.start({ onAssigned: (assigned) => this.onAssigned(assigned), onBatch: (batch, heartbeat) => this.onBatch(batch, heartbeat), onFatal: (error) => this.opts.onFatal?.(error) });
   }
 
   private onAssigned(parts: readonly TopicPartition[]): void {

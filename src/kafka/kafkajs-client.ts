@@ -2,6 +2,8 @@
 // with one eachBatch per partition, all partitions concurrently.
 import type { Admin, Consumer, ICustomPartitioner, Kafka, LogEntry, Producer } from 'kafkajs';
 import type { Logger } from '../log.ts';
+import type { CompressionName } from './compression.ts';
+import { kafkajsCrashVerdict } from './fatal.ts';
 import { KafkajsChangelogReader } from './kafkajs-changelog-reader.ts';
 import { AtLeastOnceLaneSink, TransactionalLaneSink, kafkajsSender } from '../sinks/kafka-sink.ts';
 import type { LaneSink } from '../sinks/kafka-sink.ts';
@@ -14,6 +16,8 @@ export interface KafkajsClientOptions {
   clientId: string;
   guarantee: 'exactly-once' | 'at-least-once';
   log: Logger;
+  /** of everything the lane sinks produce (`output.compression`) */
+  compression?: CompressionName;
 }
 
 // kafkajs logs every retriable broker answer (coordinator loading, rebalancing) as an error;
@@ -62,6 +66,8 @@ class KafkajsGroup implements GroupMembership {
     });
     consumer.on(consumer.events.CRASH, (e) => {
       this.log.error(`consumer crashed: ${e.payload.error.message}${e.payload.restart ? ' (restarting)' : ''}`);
+      const fatal = kafkajsCrashVerdict(e.payload.error, e.payload.restart, this.opts.topics);
+      if (fatal !== undefined) handlers.onFatal(fatal);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.opts.topics], fromBeginning: true });
@@ -127,9 +133,9 @@ export class KafkajsStreamClient implements StreamClient {
   }
 
   laneSink(opts: LaneSinkOptions): LaneSink {
-    if (opts.guarantee === 'exactly-once') return new TransactionalLaneSink(this.kafka, opts);
+    if (opts.guarantee === 'exactly-once') return new TransactionalLaneSink(this.kafka, { ...opts, compression: this.opts.compression });
     if (this.shared === undefined) throw new Error('at-least-once sink before connect()');
-    return new AtLeastOnceLaneSink(kafkajsSender(this.shared), (pos) => opts.group.commitOffset(pos.topic, pos.partition, pos.nextOffset), opts);
+    return new AtLeastOnceLaneSink(kafkajsSender(this.shared, this.opts.compression), (pos) => opts.group.commitOffset(pos.topic, pos.partition, pos.nextOffset), opts);
   }
 
   async highWatermark(topic: string, partition: number): Promise<string> {

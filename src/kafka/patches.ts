@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { filterAbortedMessages } from './aborted-filter.ts';
 import { groupMessagesPerPartition } from './group-messages.ts';
 import { recordBatchEncoder, sizedRecord } from './record-encoding.ts';
+import type { CodecLookup } from './record-encoding.ts';
 
 const require = createRequire(import.meta.url);
 /** the patched record batch module, so that installing twice does not wrap it twice */
@@ -30,7 +31,8 @@ export function installKafkajsPatches(): void {
   const batch = require('kafkajs/src/protocol/recordBatch/v0/index.js') as { RecordBatch: Parameters<typeof recordBatchEncoder>[0]; MAGIC_BYTE: number };
   if (!PATCHED_BATCHES.has(batch)) {
     const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
-    const patched = { ...batch, RecordBatch: recordBatchEncoder(batch.RecordBatch, crc32C) };
+    const { lookupCodec } = require('kafkajs/src/protocol/message/compression/index.js') as { lookupCodec: CodecLookup };
+    const patched = { ...batch, RecordBatch: recordBatchEncoder(batch.RecordBatch, crc32C, lookupCodec) };
     PATCHED_BATCHES.add(patched);
     replaceModule('kafkajs/src/protocol/recordBatch/v0/index.js', produce, patched);
   }

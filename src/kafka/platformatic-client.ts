@@ -3,6 +3,7 @@
 // transactions are the library's (src/sinks/platformatic-sink.ts).
 import type { Consumer as PlatformaticConsumer, Producer as PlatformaticProducer } from '@platformatic/kafka';
 import type { Logger } from '../log.ts';
+import type { CompressionName } from './compression.ts';
 import { AtLeastOnceLaneSink } from '../sinks/kafka-sink.ts';
 import type { BatchSender, LaneSink } from '../sinks/kafka-sink.ts';
 import { PlatformaticTransactionalLaneSink, platformaticRetryDelay, sentBases, toMessage } from '../sinks/platformatic-sink.ts';
@@ -21,6 +22,8 @@ export interface PlatformaticClientOptions {
   clientId: string;
   guarantee: 'exactly-once' | 'at-least-once';
   log: Logger;
+  /** of everything the lane sinks produce (`output.compression`) */
+  compression?: CompressionName;
 }
 
 function platformaticSender(producer: Producer): BatchSender {
@@ -57,6 +60,7 @@ export class PlatformaticStreamClient implements StreamClient {
         retryDelay: platformaticRetryDelay,
         partitioner: compatibilityPartitioner,
         autocreateTopics: false,
+        compression: this.opts.compression ?? 'none',
       });
     }
   }
@@ -67,7 +71,7 @@ export class PlatformaticStreamClient implements StreamClient {
 
   laneSink(opts: LaneSinkOptions): LaneSink {
     if (opts.guarantee === 'exactly-once') {
-      return new PlatformaticTransactionalLaneSink({ brokers: [...this.opts.brokers], clientId: `${this.opts.clientId}-${opts.partition}`, transactionalId: opts.transactionalId, groupId: opts.groupId, maxBytes: opts.maxBytes, partition: opts.partition });
+      return new PlatformaticTransactionalLaneSink({ brokers: [...this.opts.brokers], clientId: `${this.opts.clientId}-${opts.partition}`, transactionalId: opts.transactionalId, groupId: opts.groupId, maxBytes: opts.maxBytes, partition: opts.partition, compression: this.opts.compression });
     }
     if (this.shared === undefined) throw new Error('at-least-once sink before connect()');
     return new AtLeastOnceLaneSink(platformaticSender(this.shared), (pos) => opts.group.commitOffset(pos.topic, pos.partition, pos.nextOffset), opts);

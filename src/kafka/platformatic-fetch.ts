@@ -3,7 +3,10 @@
 // one producer aborts twice within a fetch. The consumer's raw fetch has none of those limits, so
 // sluice reads record batches itself and drops aborted transactions as the Java client does.
 import type { Consumer, RecordsBatch } from '@platformatic/kafka';
+import { sluiceError } from '../errors.ts';
+import type { SluiceError } from '../errors.ts';
 import type { InputRecord } from '../processors/batch-processor.ts';
+import { findInErrorTree, findUnreadable, unreadableBatch } from './fatal.ts';
 import { platformaticKafka } from './platformatic.ts';
 
 /** not exported by the package */
@@ -79,9 +82,17 @@ export type FetchOutcome =
   /** the offset is gone (retention) or beyond the end */
   | { kind: 'out-of-range' }
   /** leader moved, broker unreachable, ...: metadata is refreshed, fetch again later */
-  | { kind: 'retry'; reason: string };
+  | { kind: 'retry'; reason: string }
+  /** a batch at this offset cannot be decoded: fetching it again fails the same way (SLUICE_INPUT_UNREADABLE) */
+  | { kind: 'unreadable'; error: SluiceError };
 
 export const fetchKey = (topic: string, partition: number): string => `${topic}/${partition}`;
+
+/** A codec failure (tagged by platformatic.ts), or a codec id the library does not know. */
+function unreadableIn(err: unknown): SluiceError | undefined {
+  const unknownCodec = findInErrorTree(err, (e) => (e as { code?: unknown }).code === 'PLT_KFK_UNSUPPORTED_COMPRESSION');
+  return findUnreadable(err) ?? (unknownCodec === undefined ? undefined : unreadableBatch('unknown', unknownCodec));
+}
 
 export class PartitionFetcher {
   private readonly consumer: Consumer;
@@ -141,6 +152,19 @@ export class PartitionFetcher {
     try {
       response = await this.consumer.fetch({ node, topics: request, maxWaitTime: maxWaitMs, minBytes: 1, maxBytes: this.maxBytesPerPartition * items.length, isolationLevel: FetchIsolationLevels.READ_COMMITTED });
     } catch (err) {
+      const unreadable = unreadableIn(err);
+      if (unreadable !== undefined) {
+        // One partition's batch fails the whole response: fetch the partitions one at a time, to
+        // name the one that cannot be read and let the others through.
+        if (items.length > 1) {
+          for (const item of items) await this.fetchFrom(node, [item], maxWaitMs, topics, names, outcomes);
+          return;
+        }
+        const { topic, partition, offset } = items[0]!;
+        const error = sluiceError('SLUICE_INPUT_UNREADABLE', `${topic} partition ${partition} cannot be read at offset ${offset}: ${unreadable.message}`, { cause: err });
+        outcomes.set(fetchKey(topic, partition), { kind: 'unreadable', error });
+        return;
+      }
       // Partition errors come as an error that carries the whole response.
       response = (err as { response?: FetchResponse }).response;
       if (response === undefined || response.errorCode !== 0) {

@@ -47,6 +47,8 @@ export class PlatformaticGroup implements GroupMembership {
   private rejoining: Promise<void> | undefined;
   /** partitions whose offset was out of range: they restart from the log start, not the group's offset */
   private readonly resetToStart = new Set<string>();
+  /** partitions holding a batch that cannot be decoded: never fetched again (the process is stopping) */
+  private readonly unreadable = new Set<string>();
   private lastRetryLog = 0;
 
   constructor(opts: PlatformaticGroupOptions) {
@@ -131,7 +133,7 @@ export class PlatformaticGroup implements GroupMembership {
         const ready: FetchItem[] = [];
         const lookup: TopicPartition[] = [];
         for (const [id, { tp }] of this.assigned) {
-          if (this.paused.has(id) || this.busy.has(id)) continue;
+          if (this.paused.has(id) || this.busy.has(id) || this.unreadable.has(id)) continue;
           const offset = this.positions.get(id);
           if (offset === undefined) lookup.push(tp);
           else ready.push({ ...tp, offset });
@@ -151,7 +153,10 @@ export class PlatformaticGroup implements GroupMembership {
           // Revoked, reassigned or paused-and-moved while the fetch was out: its result is stale.
           if (outcome === undefined || this.assigned.get(id)?.token !== tokens.get(id) || this.positions.get(id) !== item.offset) continue;
           if (outcome.kind === 'retry') retry = `${id}: ${outcome.reason}`;
-          else if (outcome.kind === 'out-of-range') {
+          else if (outcome.kind === 'unreadable') {
+            this.unreadable.add(id);
+            this.handlers!.onFatal(outcome.error);
+          } else if (outcome.kind === 'out-of-range') {
             // The group's offset is gone (retention) or beyond the end: like kafkajs, start over
             // from the earliest record, which exactly-once lanes skip up to their own offset.
             log.error(`${id}: offset ${item.offset} is out of range; continuing from the log start`);

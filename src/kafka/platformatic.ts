@@ -8,7 +8,14 @@
 // hold an empty control batch, and that read throws inside the socket callback: an uncaught
 // exception that kills the process on every restore that reaches it. sluice filters aborted
 // records itself (platformatic-fetch.ts); this only keeps the library's filter from crashing.
+//
+// The library reads all four codecs itself (lz4 and snappy in WebAssembly, gzip and zstd through
+// node:zlib), but a batch one of them cannot decompress fails with whatever the codec threw, which
+// looks like any other failed fetch. Its decompressors are wrapped here so that such a failure
+// carries SLUICE_INPUT_UNREADABLE, and the fetch loop stops on it instead of retrying forever.
 import { registerHooks } from 'node:module';
+import type { CompressionAlgorithmSpecification } from '@platformatic/kafka';
+import { unreadableBatch } from './fatal.ts';
 
 const TARGET = '/@platformatic/kafka/dist/clients/consumer/consumer.js';
 const BROKEN = 'batch.records[0].key?.readInt16BE(2)';
@@ -35,3 +42,15 @@ registerHooks({
 });
 
 export const platformaticKafka = await import('@platformatic/kafka');
+
+for (const [name, algorithm] of Object.entries(platformaticKafka.compressionsAlgorithms as Record<string, CompressionAlgorithmSpecification>)) {
+  if (name === 'none') continue;
+  const decompress = algorithm.decompressSync;
+  algorithm.decompressSync = (data) => {
+    try {
+      return decompress(data);
+    } catch (err) {
+      throw unreadableBatch(name, err);
+    }
+  };
+}

@@ -4,8 +4,9 @@
 // path (bench/hot-path.ts, heap sampling) that was 40% of all bytes allocated per event.
 // This replaces the v2 record and record batch encoders used by the produce request: records
 // become small size descriptors, and an uncompressed batch is written once into one buffer of
-// exactly its size. The bytes are identical (test/unit/kafka/record-encoding.test.ts checks them
-// against kafkajs's own encoders); compressed batches still go through kafkajs.
+// exactly its size; a compressed one writes its records once into one buffer for the codec. The
+// bytes are identical (test/unit/kafka/record-encoding.test.ts checks them against kafkajs's own
+// encoders).
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -160,21 +161,36 @@ const BODY_AT = 21;
 const HEADER_BYTES = BODY_AT + 40;
 const TRANSACTIONAL = 16;
 
-type CompressedBatch = (args: Omit<RecordBatchArgs, 'records'> & { records: EncoderLike[] }) => Promise<EncoderLike>;
+const COMPRESSION_MASK = 0x07;
 
-export function recordBatchEncoder(original: CompressedBatch, crc32C: (b: Buffer) => number): (args: RecordBatchArgs) => Promise<EncoderLike> {
+type CompressedBatch = (args: Omit<RecordBatchArgs, 'records'> & { records: EncoderLike[] }) => Promise<EncoderLike>;
+/** kafkajs's codec lookup (message/compression's lookupCodec): the codec it would compress with */
+export type CodecLookup = (compression: number) => { compress(encoder: EncoderLike): Promise<Buffer> } | null;
+
+export function recordBatchEncoder(original: CompressedBatch, crc32C: (b: Buffer) => number, lookupCodec: CodecLookup): (args: RecordBatchArgs) => Promise<EncoderLike> {
   return async (args) => {
     const records = args.records ?? [];
-    if ((args.compression ?? 0) !== 0) return original({ ...args, records: records.map(recordEncoder) });
-    let size = HEADER_BYTES;
-    for (const r of records) size += r.size;
+    const compression = (args.compression ?? 0) & COMPRESSION_MASK;
+    let recordBytes = 0;
+    for (const r of records) recordBytes += r.size;
+    let compressed: Buffer | undefined;
+    if (compression !== 0) {
+      const codec = lookupCodec(compression);
+      if (codec === null) return original({ ...args, records: records.map(recordEncoder) });
+      const raw = Buffer.allocUnsafe(recordBytes);
+      let at = 0;
+      for (const r of records) at = writeRecord(raw, at, r);
+      compressed = await codec.compress(encoderOf(raw));
+      recordBytes = compressed.length;
+    }
+    const size = HEADER_BYTES + recordBytes;
     const now = Date.now();
     const buf = Buffer.allocUnsafe(size);
     buf.writeBigInt64BE(int64(args.firstOffset ?? 0), 0);
     buf.writeInt32BE(size - 12, 8);
     buf.writeInt32BE(args.partitionLeaderEpoch ?? 0, 12);
     buf[16] = 2; // magic
-    buf.writeInt16BE(args.transactional === true ? TRANSACTIONAL : 0, BODY_AT);
+    buf.writeInt16BE(compression | (args.transactional === true ? TRANSACTIONAL : 0), BODY_AT);
     buf.writeInt32BE(args.lastOffsetDelta ?? 0, BODY_AT + 2);
     buf.writeBigInt64BE(int64(args.firstTimestamp ?? now), BODY_AT + 6);
     buf.writeBigInt64BE(int64(args.maxTimestamp ?? now), BODY_AT + 14);
@@ -183,7 +199,8 @@ export function recordBatchEncoder(original: CompressedBatch, crc32C: (b: Buffer
     buf.writeInt32BE(args.firstSequence ?? 0, BODY_AT + 32);
     buf.writeInt32BE(records.length, BODY_AT + 36);
     let at = HEADER_BYTES;
-    for (const r of records) at = writeRecord(buf, at, r);
+    if (compressed !== undefined) at += compressed.copy(buf, at);
+    else for (const r of records) at = writeRecord(buf, at, r);
     if (at !== size) throw new Error(`record batch encoder wrote ${at} of ${size} bytes`);
     buf.writeUInt32BE(crc32C(buf.subarray(BODY_AT)), CRC_AT);
     return encoderOf(buf);

@@ -3,6 +3,7 @@
 // per lane, reading a changelog partition without a group, and two offset lookups. The two
 // implementations are kafkajs-client.ts and platformatic-client.ts; both pass the same
 // integration tests, crash tests included.
+import type { SluiceError } from '../errors.ts';
 import type { InputRecord } from '../processors/batch-processor.ts';
 import type { LaneSink } from '../sinks/kafka-sink.ts';
 import type { PartitionStore } from '../state/partition-store.ts';
@@ -29,6 +30,12 @@ export interface GroupHandlers {
    * records fetched again (a failed or skipped batch). Batches of one partition never overlap.
    */
   onBatch(batch: FetchedBatch, heartbeat: () => Promise<void>): Promise<string | undefined>;
+  /**
+   * The group can no longer make progress: a fetched batch cannot be decoded
+   * (SLUICE_INPUT_UNREADABLE), or the client's consumer stopped for good. Fetching again would
+   * fail the same way, so the process must stop instead of sitting silent (see fatal.ts).
+   */
+  onFatal(error: SluiceError): void;
 }
 
 export interface GroupOptions {

@@ -14,6 +14,8 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'failed'; code: string | undefined; message: string; exitCode: number; stack: string | undefined }
   | { type: 'metrics'; id: number; metrics: unknown }
+  /** after ready: the pipeline cannot go on (logged here already); the process must stop */
+  | { type: 'fatal'; code: string; exitCode: number }
   | { type: 'stopped' };
 
 const { configPath, index, level } = workerData as { configPath: string; index: number; level: LogLevel | undefined };
@@ -29,6 +31,7 @@ try {
   // The main thread serves metrics for all workers; a worker must not bind the port itself.
   pipeline = await startPipeline({ ...config, metrics: { ...config.metrics, port: 0 } }, log);
   send({ type: 'ready' });
+  void pipeline.failed.then((error) => send({ type: 'fatal', code: error.code, exitCode: error.exitCode }));
 } catch (err) {
   const e = err as Error;
   send({ type: 'failed', code: isSluiceError(err) ? err.code : undefined, message: e.message, exitCode: isSluiceError(err) ? err.exitCode : 70, stack: isSluiceError(err) ? undefined : e.stack });

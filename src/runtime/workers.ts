@@ -40,6 +40,10 @@ export async function startWorkers(configPath: string, config: SluiceConfig, cou
         resolveCrash(70);
       }
     });
+    // A worker whose pipeline cannot go on (it logged why) stops the whole process, with its code.
+    worker.on('message', (msg: FromWorker) => {
+      if (msg.type === 'fatal' && !stopping) resolveCrash(msg.exitCode);
+    });
     return new Promise<void>((resolve, reject) => {
       worker.on('message', function onFirst(msg: FromWorker) {
         if (msg.type === 'ready') resolve();

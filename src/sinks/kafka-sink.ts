@@ -2,8 +2,10 @@
 // Exactly-once: one transactional producer per input partition, so a new owner of the partition
 // fences the old one (kafkajs has no KIP-447, so fencing is by transactional id, not by generation).
 // At-least-once: plain idempotent sends, then the consumer's offset commit.
-import type { ICustomPartitioner, Kafka, Producer, TopicMessages } from 'kafkajs';
+import type { CompressionTypes, ICustomPartitioner, Kafka, Producer, TopicMessages } from 'kafkajs';
 import { TaskMigratedError, sluiceError } from '../errors.ts';
+import { COMPRESSION_IDS } from '../kafka/compression.ts';
+import type { CompressionName } from '../kafka/compression.ts';
 import { createJavaCompatiblePartitioner } from '../kafka/partitioner.ts';
 import { changelogEnd, chunkByBytes } from './records.ts';
 import type { OutRecord, SentBase } from './records.ts';
@@ -59,6 +61,11 @@ function toTopicMessages(records: readonly OutRecord[]): TopicMessages[] {
 
 type SendResult = { topicName: string; partition: number; baseOffset?: string }[];
 
+/** kafkajs's per-request compression option (its CompressionTypes are Kafka's codec ids) */
+export function kafkajsCompression(name: CompressionName | undefined): CompressionTypes {
+  return COMPRESSION_IDS[name ?? 'none'] as CompressionTypes;
+}
+
 function sentBases(result: SendResult): SentBase[] {
   return result.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
 }
@@ -68,8 +75,9 @@ export class TransactionalLaneSink implements LaneSink {
   private readonly groupId: string;
   private readonly maxBytes: number;
   private readonly partition: number;
+  private readonly compression: CompressionTypes;
 
-  constructor(kafka: Kafka, opts: { transactionalId: string; groupId: string; maxBytes: number; partition: number; transactionTimeoutMs?: number }) {
+  constructor(kafka: Kafka, opts: { transactionalId: string; groupId: string; maxBytes: number; partition: number; transactionTimeoutMs?: number; compression?: CompressionName }) {
     this.producer = kafka.producer({
       transactionalId: opts.transactionalId,
       idempotent: true,
@@ -82,6 +90,7 @@ export class TransactionalLaneSink implements LaneSink {
     this.groupId = opts.groupId;
     this.maxBytes = opts.maxBytes;
     this.partition = opts.partition;
+    this.compression = kafkajsCompression(opts.compression);
   }
 
   async open(): Promise<void> {
@@ -102,7 +111,7 @@ export class TransactionalLaneSink implements LaneSink {
     try {
       let end: string | undefined;
       for (const chunk of chunkByBytes(records, this.maxBytes)) {
-        const result = (await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 })) as SendResult;
+        const result = (await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1, compression: this.compression })) as SendResult;
         end = changelogEnd(chunk, sentBases(result), changelogTopic, this.partition) ?? end;
       }
       await txn.sendOffsets({
@@ -135,9 +144,10 @@ export type OffsetCommitter = (position: InputPosition) => Promise<void>;
 export type BatchSender = (records: readonly OutRecord[]) => Promise<readonly SentBase[]>;
 
 /** kafkajs's BatchSender on a shared idempotent producer. */
-export function kafkajsSender(producer: Producer): BatchSender {
+export function kafkajsSender(producer: Producer, compression?: CompressionName): BatchSender {
+  const codec = kafkajsCompression(compression);
   return async (records) => {
-    return sentBases((await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1 })) as SendResult);
+    return sentBases((await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1, compression: codec })) as SendResult);
   };
 }
 

@@ -5,6 +5,7 @@
 // transactional commit, as it does from kafkajs's sendOffsets).
 import type { Consumer, Message, MessageToProduce, ProduceResult, Producer as PlatformaticProducer, RetryDelayGetter } from '@platformatic/kafka';
 import { TaskMigratedError, sluiceError } from '../errors.ts';
+import type { CompressionName } from '../kafka/compression.ts';
 import { platformaticKafka } from '../kafka/platformatic.ts';
 import { FENCED_ERRORS } from './kafka-sink.ts';
 import type { InputPosition, LaneSink } from './kafka-sink.ts';
@@ -23,6 +24,8 @@ export interface PlatformaticSinkOptions {
   maxBytes: number;
   partition: number;
   transactionTimeoutMs?: number;
+  /** of every batch it produces; the library names the codecs as sluice's config does */
+  compression?: CompressionName;
 }
 
 // The library wraps broker errors in MultipleErrors (one per retry, or one per partition of a
@@ -86,6 +89,7 @@ export class PlatformaticTransactionalLaneSink implements LaneSink {
       // from Java's for keys whose murmur2 hash is negative.
       partitioner: compatibilityPartitioner,
       autocreateTopics: false,
+      compression: opts.compression ?? 'none',
     });
   }
 
