@@ -95,7 +95,7 @@ const sink = new EncodingSink();
 const lanes = perPartition.map((records, p) => {
   const store = new PartitionStore(join(dir, `p${p}.mdb`), times);
   const processor = new BatchProcessor(spec, { input: 'in', output: 'out', deadLetter: 'dlq' }, p);
-  return { records, store, processor, checkpoint: new Checkpoint(sink, { input: 'in', changelog: 'changelog' }, p), streamTime: Number.NEGATIVE_INFINITY, next: 0 };
+  return { records, store, processor, checkpoint: new Checkpoint(sink, { input: 'in', changelog: 'changelog' }, p, 'bench'), streamTime: Number.NEGATIVE_INFINITY, next: 0 };
 });
 
 const session = new Session();

@@ -65,7 +65,7 @@ export function measureStateHeap(ids: number): StateHeapResult {
         const id = `e${i}-${(i * 2654435761) >>> 0}`;
         tx.put(id, t0 + i, tx.get(id));
       }
-      tx.commitLocal({ inputOffset: String(end), changelogNext: undefined, streamTime: t0 + end });
+      tx.commitLocal(undefined, { inputOffset: String(end), changelogNext: undefined, streamTime: t0 + end });
       sample();
       if ((base / TX) % 250 === 249) sampleLive();
     }

@@ -1,5 +1,6 @@
 // Wires one pipeline: startup checks (each failure a coded error naming what is wrong), internal
 // topics, metrics, and the consumer group whose lanes do the work.
+import { randomUUID } from 'node:crypto';
 import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -53,7 +54,8 @@ function checkStateDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
-    const probe = join(dir, `.write-probe-${process.pid}`);
+    // Worker threads share the pid: the probe's name must be this caller's alone.
+    const probe = join(dir, `.write-probe-${process.pid}-${randomUUID()}`);
     writeFileSync(probe, '');
     rmSync(probe);
   } catch (err) {

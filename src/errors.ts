@@ -60,6 +60,11 @@ export const ERROR_CODES = defineCodes({
     canRetry: false,
     exitCode: EXIT_RUNTIME,
   },
+  SLUICE_STATE_LOCKED: {
+    description: "A partition's state store is held by another lane (another worker thread, or another process pointed at the same state directory); the open is retried.",
+    canRetry: true,
+    exitCode: EXIT_RUNTIME,
+  },
   SLUICE_TASK_MIGRATED: {
     description: "A partition's transactional producer was fenced by its new owner; close the lane and rejoin.",
     canRetry: true,

@@ -12,9 +12,11 @@
 // A crash before 3 leaves nothing visible and LMDB untouched. A crash between 3 and 4 leaves
 // LMDB one batch behind the committed offset; the next open notices and replays the changelog
 // gap. So local state survives an unclean exit without a wipe.
+import { TaskMigratedError } from '../errors.ts';
 import type { OutRecord } from '../sinks/records.ts';
 import type { LaneSink } from '../sinks/kafka-sink.ts';
 import { metaRecord } from '../state/changelog-codec.ts';
+import { StaleCommitError } from '../state/partition-store.ts';
 import type { StoreTransaction } from '../state/store-transaction.ts';
 
 export interface CheckpointInput {
@@ -30,11 +32,14 @@ export class Checkpoint {
   private readonly sink: LaneSink;
   private readonly topics: { input: string; changelog: string };
   private readonly partition: number;
+  /** the store's changelog history, named in every meta record */
+  private readonly history: string;
 
-  constructor(sink: LaneSink, topics: { input: string; changelog: string }, partition: number) {
+  constructor(sink: LaneSink, topics: { input: string; changelog: string }, partition: number, history: string) {
     this.sink = sink;
     this.topics = topics;
     this.partition = partition;
+    this.history = history;
   }
 
   /** Runs steps 1-4; returns the new changelog position. Throws with LMDB untouched if Kafka fails. */
@@ -43,13 +48,18 @@ export class Checkpoint {
     const changelog = this.topics.changelog;
     const partition = this.partition;
     for (const r of input.tx.changelogRecords()) records.push({ topic: changelog, partition, key: r.key, value: r.value });
-    const meta = metaRecord({ inputOffset: input.nextOffset, streamTime: input.streamTime });
+    const meta = metaRecord({ inputOffset: input.nextOffset, streamTime: input.streamTime, history: this.history });
     records.push({ topic: changelog, partition, key: meta.key, value: meta.value });
 
     const end = await this.sink.commit(records, { topic: this.topics.input, partition, nextOffset: input.nextOffset }, changelog);
 
     const changelogNext = end ?? input.changelogNext;
-    input.tx.commitLocal({ inputOffset: input.nextOffset, changelogNext, streamTime: input.streamTime });
+    try {
+      input.tx.commitLocal(input.changelogNext, { inputOffset: input.nextOffset, changelogNext, streamTime: input.streamTime });
+    } catch (err) {
+      if (err instanceof StaleCommitError) throw new TaskMigratedError(partition, `partition ${partition}: another owner wrote its local state after this batch committed (${err.message}); closing the lane`, { cause: err });
+      throw err;
+    }
     return changelogNext;
   }
 }

@@ -68,6 +68,9 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
       topics: { input: topic, changelog },
       guarantee: config.application.guarantee,
       storePath: join(ctx.storeDir, merge === undefined ? `partition-${partition}.mdb` : `merge-${merge.window.name}-${partition}.mdb`),
+      // Long enough for a lane that lost the partition to finish its batch; an open that still
+      // finds the store locked fails with SLUICE_STATE_LOCKED and is retried.
+      lockWaitMs: 10_000,
       batching: config.batching,
       tombstoneRetentionMs: ctx.tombstoneRetentionMs,
       sink: client.laneSink({ guarantee: config.application.guarantee, transactionalId: `${appId}-${topic}-${partition}`, groupId: appId, maxBytes: produceBytes, partition, group }),

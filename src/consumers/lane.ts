@@ -1,6 +1,7 @@
 // A lane owns one input partition while this process is assigned it: its LMDB store, its
 // transactional producer and its stream time. Nothing is shared between lanes, and nothing
 // in memory outlives a change of ownership: a lane that fails is closed and a new one opens.
+import { randomUUID } from 'node:crypto';
 import { TaskCorruptedError } from '../errors.ts';
 import { publishCommit, publishRestore } from '../runtime/tracing.ts';
 import type { Logger } from '../log.ts';
@@ -9,7 +10,10 @@ import type { BatchResult, InputRecord } from '../processors/batch-processor.ts'
 import type { PipelineSpec } from '../processors/types.ts';
 import { dedupeForgetAfter } from '../processors/window-math.ts';
 import type { LaneSink } from '../sinks/kafka-sink.ts';
+import { HistoryMismatchError, StoreRestore } from '../state/changelog-restore.ts';
 import { PartitionStore } from '../state/partition-store.ts';
+import { acquireStoreLock } from '../state/store-lock.ts';
+import type { StoreLock } from '../state/store-lock.ts';
 import type { StoreTimes } from '../state/partition-store.ts';
 import { StoreTransaction } from '../state/store-transaction.ts';
 import { BatchController } from './batch-controller.ts';
@@ -41,6 +45,8 @@ export interface LaneOptions {
   topics: LaneTopics;
   guarantee: 'exactly-once' | 'at-least-once';
   storePath: string;
+  /** how long an open waits for the store's previous owner to close it */
+  lockWaitMs: number;
   batching: BatchingBounds;
   /** the changelog's delete.retention.ms: older local state may have missed tombstones */
   tombstoneRetentionMs: number;
@@ -93,6 +99,7 @@ export class Lane {
   private readonly processor: LaneProcessor;
   private readonly batching: BatchController;
   private store: PartitionStore | undefined;
+  private lock: StoreLock | undefined;
   private checkpoint: Checkpoint | undefined;
   /** next input offset to process; undefined until the partition was ever committed */
   nextOffset: bigint | undefined;
@@ -122,20 +129,30 @@ export class Lane {
    */
   async open(heartbeat: () => Promise<void>): Promise<void> {
     const { partition, log } = this.opts;
+    // One writer per store: a lane that lost this partition may still be finishing a batch.
+    this.lock = await acquireStoreLock(this.opts.storePath, { waitMs: this.opts.lockWaitMs });
     await this.opts.sink.open();
     const end = await this.opts.changelogEnd();
     const store = new PartitionStore(this.opts.storePath, this.times);
     this.store = store;
     if (store.discardedAfterReboot) log.warn(`${this.name}: local state was written without fsync before this machine last booted; it was deleted and is restored from the changelog`);
     let mode = await this.restore(store, end, heartbeat, false);
-    if (this.opts.guarantee === 'exactly-once' && !(await this.consistentWithGroup(store))) {
-      // TaskCorrupted's recovery: wipe and rebuild from the changelog, once.
-      log.error(`${this.name}: local state is behind the group's committed offset after restore=${mode}; wiping it and restoring from the changelog`);
-      mode = await this.restore(store, end, heartbeat, true);
-      if (!(await this.consistentWithGroup(store))) {
-        throw new TaskCorruptedError(partition, `${this.name}: the changelog (end ${end}) does not reach the group's committed input offset; was the changelog deleted or the group's offset moved?`);
+    if (this.opts.guarantee === 'exactly-once') {
+      const mismatch = await this.groupMismatch(store);
+      if (mismatch !== undefined) {
+        // TaskCorrupted's recovery: wipe and rebuild from the changelog, once.
+        log.error(`${this.name}: ${mismatch} after restore=${mode}; wiping local state and restoring from the changelog`);
+        mode = await this.restore(store, end, heartbeat, true);
+        const still = await this.groupMismatch(store);
+        if (still !== undefined) {
+          throw new TaskCorruptedError(partition, `${this.name}: ${still} even after a full restore from the changelog (end ${end}); was the changelog deleted or the group's offset moved?`);
+        }
       }
     }
+    // The store now matches the changelog's end, read after fencing: stamp it, and give a store
+    // that never had a history (a new changelog, or one written before histories) its own.
+    const history = store.meta().history ?? randomUUID();
+    store.write((w) => w.setMeta({ changelogNext: end, syncedAtMs: Date.now(), history }));
     this.restoreMode = mode;
     this.processor.onOpen?.(store);
     const meta = store.meta();
@@ -144,15 +161,28 @@ export class Lane {
     // At-least-once reprocesses from the group's offset: its outputs may be missing even where
     // the changelog already holds the state, and dedupe hides what the state saw.
     this.nextOffset = this.opts.guarantee === 'exactly-once' && meta.inputOffset !== undefined ? BigInt(meta.inputOffset) : undefined;
-    this.checkpoint = new Checkpoint(this.opts.sink, this.opts.topics, partition);
+    this.checkpoint = new Checkpoint(this.opts.sink, this.opts.topics, partition, history);
     log.info(`${this.name}: lane open, restore=${mode}, changelog end ${end}, next offset ${this.nextOffset ?? 'from group'}, stream time ${Number.isFinite(this.streamTime) ? new Date(this.streamTime).toISOString() : 'none'}, ${store.countDedupe()} ids, ${store.countWindows()} open windows`);
   }
 
   /** Step 3 of open: brings the store up to the changelog end; returns how. */
   private async restore(store: PartitionStore, end: string, heartbeat: () => Promise<void>, forceFull: boolean): Promise<RestoreMode> {
+    const { log } = this.opts;
+    try {
+      return await this.restoreOnce(store, end, heartbeat, forceFull);
+    } catch (err) {
+      if (!(err instanceof HistoryMismatchError)) throw err;
+      log.warn(`${this.name}: the changelog is not the one this local state came from (${err.message}); was it deleted and recreated? Restoring it whole`);
+      return this.restoreOnce(store, end, heartbeat, true);
+    }
+  }
+
+  private async restoreOnce(store: PartitionStore, end: string, heartbeat: () => Promise<void>, forceFull: boolean): Promise<RestoreMode> {
     const { partition, log, metrics } = this.opts;
     const local = store.meta();
-    const fresh = local.committedAtMs === undefined || Date.now() - local.committedAtMs < this.opts.tombstoneRetentionMs;
+    // Unstamped means never in step with a changelog end (or a full restore cut short): the
+    // tombstones a replay would need may be gone, so only a full restore is safe.
+    const fresh = local.syncedAtMs !== undefined && Date.now() - local.syncedAtMs < this.opts.tombstoneRetentionMs;
     let mode: RestoreMode;
     let from: string | undefined;
     if (!forceFull && local.changelogNext !== undefined && fresh && BigInt(local.changelogNext) <= BigInt(end)) {
@@ -169,8 +199,10 @@ export class Lane {
     }
     if (mode !== 'none') {
       const started = Date.now();
-      this.restoredRecords = await this.opts.restorer.restore(store, { topic: this.opts.topics.changelog, partition, fromOffset: from, untilOffset: end, heartbeat });
-      store.write((w) => w.setMeta({ changelogNext: end }));
+      // A store that never held changelog records takes the changelog's history, whatever it is.
+      const target = new StoreRestore(store, mode === 'full' || from === '0' ? null : local.history);
+      await this.opts.restorer.restore(target, { topic: this.opts.topics.changelog, partition, fromOffset: from, untilOffset: end, heartbeat });
+      this.restoredRecords = target.applied;
       metrics.restoredRecords.inc({ partition: this.opts.metricsLabel, mode }, this.restoredRecords);
       log.info(`${this.name}: restored (${mode}) ${this.restoredRecords} changelog records in ${Date.now() - started} ms`);
       publishRestore({ lane: this.name, mode, records: this.restoredRecords, durationMs: Date.now() - started });
@@ -180,13 +212,22 @@ export class Lane {
   }
 
   /**
-   * The group's offset may lag the changelog right after fencing (neither client asks for a
-   * KIP-447 stable offset fetch), but it never leads it: state behind it means a committed batch is missing.
+   * After fencing, the group's committed offset and the store's must be equal: every commit puts
+   * both in one Kafka transaction. The group's side may lag for a moment (neither client asks for
+   * a KIP-447 stable offset fetch), so a store ahead is asked again before it counts. State behind
+   * the group misses a committed batch; state ahead of it came from another history (the group's
+   * offsets were reset, or the changelog was recreated). No committed offset (a new group, or
+   * offsets expired) is no evidence either way. Returns what is wrong, or undefined.
    */
-  private async consistentWithGroup(store: PartitionStore): Promise<boolean> {
-    const committed = await this.opts.committedOffset();
+  private async groupMismatch(store: PartitionStore): Promise<string | undefined> {
     const local = store.meta().inputOffset;
-    return committed === undefined || (local !== undefined && BigInt(committed) <= BigInt(local));
+    for (let attempt = 0; ; attempt++) {
+      const committed = await this.opts.committedOffset();
+      if (committed === undefined || committed === local) return undefined;
+      const behind = local === undefined || BigInt(local) < BigInt(committed);
+      if (behind || attempt >= 5) return `local state is at input offset ${local ?? 'none'}, the group's committed offset is ${committed}`;
+      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+    }
   }
 
   /**
@@ -275,5 +316,8 @@ export class Lane {
     }
     await this.opts.sink.close();
     await store?.close();
+    const lock = this.lock;
+    this.lock = undefined;
+    await lock?.release();
   }
 }

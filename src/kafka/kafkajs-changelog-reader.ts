@@ -6,8 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka, PartitionAssigner } from 'kafkajs';
 import { AssignerProtocol } from './client.ts';
-import { applyChangelogRecord } from '../state/changelog-codec.ts';
-import type { PartitionStore } from '../state/partition-store.ts';
+import type { RestoreTarget } from '../state/changelog-restore.ts';
 import { RestoreWatch } from './restore-watch.ts';
 import type { ChangelogReader, RestoreRequest } from './stream-client.ts';
 
@@ -36,10 +35,9 @@ export class KafkajsChangelogReader implements ChangelogReader {
     this.groupPrefix = groupPrefix;
   }
 
-  /** Applies changelog records to `store`; returns how many were applied. */
-  async restore(store: PartitionStore, req: RestoreRequest): Promise<number> {
+  async restore(target: RestoreTarget, req: RestoreRequest): Promise<void> {
     const end = BigInt(req.untilOffset);
-    if (req.fromOffset !== undefined && BigInt(req.fromOffset) >= end) return 0;
+    if (req.fromOffset !== undefined && BigInt(req.fromOffset) >= end) return;
     const consumer = this.kafka.consumer({
       groupId: `${this.groupPrefix}-restore-${req.partition}-${randomBytes(4).toString('hex')}`,
       partitionAssigners: [singlePartitionAssigner(req.topic, req.partition)],
@@ -48,7 +46,6 @@ export class KafkajsChangelogReader implements ChangelogReader {
       maxBytesPerPartition: 4 * 1024 * 1024,
       retry: { retries: 5 },
     });
-    let applied = 0;
     const watch = new RestoreWatch(req);
     let finish!: (err?: Error) => void;
     const finished = new Promise<void>((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
@@ -73,16 +70,7 @@ export class KafkajsChangelogReader implements ChangelogReader {
         eachBatchAutoResolve: true,
         eachBatch: async ({ batch }) => {
           if (done || batch.partition !== req.partition) return;
-          const messages = batch.messages;
-          const next = (BigInt(batch.lastOffset()) + 1n).toString();
-          store.write((w) => {
-            for (const m of messages) {
-              applyChangelogRecord(w, m.key?.toString() ?? '', m.value === null ? null : m.value.toString());
-              applied++;
-            }
-            // Same transaction as the records: a crash mid-restore resumes from here, not from zero.
-            w.setMeta({ changelogNext: next });
-          });
+          target.apply(batch.messages, BigInt(batch.lastOffset()) + 1n);
           reachedEnd(batch.lastOffset());
         },
       });
@@ -93,7 +81,6 @@ export class KafkajsChangelogReader implements ChangelogReader {
         await watch.check();
       }
       await finished;
-      return applied;
     } finally {
       done = true;
       await consumer.disconnect().catch(() => undefined);

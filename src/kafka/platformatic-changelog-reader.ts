@@ -2,9 +2,7 @@
 // (kafkajs-changelog-reader.ts is the other client's). Raw fetches need no group, so unlike the
 // kafkajs reader this one just reads the partition from an offset to the end.
 import { sluiceError } from '../errors.ts';
-import type { InputRecord } from '../processors/batch-processor.ts';
-import { applyChangelogRecord } from '../state/changelog-codec.ts';
-import type { PartitionStore } from '../state/partition-store.ts';
+import type { RestoreTarget } from '../state/changelog-restore.ts';
 import { PartitionFetcher, fetchKey } from './platformatic-fetch.ts';
 import { platformaticKafka } from './platformatic.ts';
 import { RestoreWatch } from './restore-watch.ts';
@@ -23,31 +21,23 @@ export class PlatformaticChangelogReader implements ChangelogReader {
     this.earliest = earliest;
   }
 
-  async restore(store: PartitionStore, req: RestoreRequest): Promise<number> {
+  async restore(target: RestoreTarget, req: RestoreRequest): Promise<void> {
     const end = BigInt(req.untilOffset);
     let position = req.fromOffset !== undefined ? BigInt(req.fromOffset) : await this.earliest(req.topic, req.partition);
-    if (position >= end) return 0;
+    if (position >= end) return;
     // Its own connections: a restore's large fetches must not queue behind the group's.
     const consumer = new Consumer({ clientId: `${this.clientId}-restore`, bootstrapBrokers: [...this.brokers], groupId: `${this.clientId}-restore-unused`, retries: 0 });
     const fetcher = new PartitionFetcher(consumer, { maxBytesPerPartition: 4 * 1024 * 1024 });
     const key = fetchKey(req.topic, req.partition);
     const watch = new RestoreWatch(req);
-    let applied = 0;
     try {
       // The position counts control records (transaction markers) too: a read_committed
       // partition often ends in one, so the end is reached by position, not by a last record.
       while (position < end) {
         const outcome = (await fetcher.fetch([{ topic: req.topic, partition: req.partition, offset: position }], 250)).get(key);
         if (outcome?.kind === 'records' && outcome.next > position) {
-          const records: InputRecord[] = outcome.records;
-          const next = outcome.next;
-          store.write((w) => {
-            for (const m of records) applyChangelogRecord(w, m.key?.toString() ?? '', m.value === null ? null : m.value.toString());
-            // Same transaction as the records: a crash mid-restore resumes from here, not from zero.
-            w.setMeta({ changelogNext: next.toString() });
-          });
-          applied += records.length;
-          position = next;
+          target.apply(outcome.records, outcome.next);
+          position = outcome.next;
           watch.progressed();
         } else if (outcome?.kind === 'out-of-range') {
           throw sluiceError('SLUICE_KAFKA', `restoring partition ${req.partition} from ${req.topic}: offset ${position} is out of range; was the changelog truncated?`);
@@ -56,7 +46,6 @@ export class PlatformaticChangelogReader implements ChangelogReader {
         }
         await watch.check();
       }
-      return applied;
     } finally {
       await consumer.close(true).catch(() => undefined);
     }

@@ -6,7 +6,7 @@
 import type { SluiceError } from '../errors.ts';
 import type { InputRecord } from '../processors/batch-processor.ts';
 import type { LaneSink } from '../sinks/kafka-sink.ts';
-import type { PartitionStore } from '../state/partition-store.ts';
+import type { RestoreTarget } from '../state/changelog-restore.ts';
 
 export type KafkaClientName = 'kafkajs' | 'platformatic';
 
@@ -28,6 +28,9 @@ export interface GroupHandlers {
   /**
    * One partition's fetched batch. Returns the last offset handled, or undefined to have the same
    * records fetched again (a failed or skipped batch). Batches of one partition never overlap.
+   * A handler that holds a batch for long must call `heartbeat`: on kafkajs a batch in hand holds
+   * the fetch loop, which sends the member's only heartbeats. It rejects when the group is
+   * rebalancing or has dropped the member; return soon then, so that the client can rejoin.
    */
   onBatch(batch: FetchedBatch, heartbeat: () => Promise<void>): Promise<string | undefined>;
   /**
@@ -71,8 +74,8 @@ export interface RestoreRequest extends TopicPartition {
 }
 
 export interface ChangelogReader {
-  /** Applies changelog records to `store`, read_committed; returns how many were applied. */
-  restore(store: PartitionStore, req: RestoreRequest): Promise<number>;
+  /** Hands the partition's committed records, in offset order, to `target` (state applies them). */
+  restore(target: RestoreTarget, req: RestoreRequest): Promise<void>;
 }
 
 export interface LaneSinkOptions {

@@ -3,7 +3,8 @@
 //   d|<id>          -> "<t0>"                    dedupe: first sighting of an event id
 //   w|<window key>  -> {"w","g","s","a"} JSON     a window accumulator
 //   x|<source>      -> "<watermark>"              a merge lane's watermark of one source partition
-//   m               -> {"inputOffset","streamTime"} JSON, the last record of every transaction
+//   c|<window>      -> "<start>"                  the latest start of that window definition closed
+//   m               -> {"inputOffset","streamTime","history"} JSON, the last record of every transaction
 // A null value is a tombstone, which lets compaction keep the topic as small as the state.
 import type { StoreWriter, WindowState } from './partition-store.ts';
 
@@ -15,13 +16,21 @@ export interface ChangelogRecord {
 export interface ChangelogMeta {
   inputOffset: string;
   streamTime: number;
+  /** the changelog history's id (partition-store.ts, StoreMeta.history); absent before 0.2 */
+  history?: string | undefined;
 }
 
 export const META_KEY = 'm';
 
-export function changelogRecordsFor(dedupe: ReadonlyMap<string, number | null>, windows: ReadonlyMap<string, WindowState | null>, watermarks: ReadonlyMap<number, number> = new Map()): ChangelogRecord[] {
+export function changelogRecordsFor(
+  dedupe: ReadonlyMap<string, number | null>,
+  windows: ReadonlyMap<string, WindowState | null>,
+  watermarks: ReadonlyMap<number, number> = new Map(),
+  closed: ReadonlyMap<string, number> = new Map(),
+): ChangelogRecord[] {
   const out: ChangelogRecord[] = [];
   for (const [source, wm] of watermarks) out.push({ key: `x|${source}`, value: String(wm) });
+  for (const [window, start] of closed) out.push({ key: `c|${window}`, value: String(start) });
   for (const [id, t0] of dedupe) out.push({ key: `d|${id}`, value: t0 === null ? null : String(t0) });
   for (const [key, state] of windows) out.push({ key: `w|${key}`, value: state === null ? null : JSON.stringify(state) });
   return out;
@@ -29,12 +38,12 @@ export function changelogRecordsFor(dedupe: ReadonlyMap<string, number | null>, 
 
 export function metaRecord(meta: ChangelogMeta): ChangelogRecord {
   // JSON has no -Infinity: a partition that saw no event yet writes null.
-  return { key: META_KEY, value: JSON.stringify({ inputOffset: meta.inputOffset, streamTime: Number.isFinite(meta.streamTime) ? meta.streamTime : null }) };
+  return { key: META_KEY, value: JSON.stringify({ inputOffset: meta.inputOffset, streamTime: Number.isFinite(meta.streamTime) ? meta.streamTime : null, history: meta.history }) };
 }
 
 export function parseMeta(value: string): ChangelogMeta {
-  const raw = JSON.parse(value) as { inputOffset: string; streamTime: number | null };
-  return { inputOffset: raw.inputOffset, streamTime: raw.streamTime ?? Number.NEGATIVE_INFINITY };
+  const raw = JSON.parse(value) as { inputOffset: string; streamTime: number | null; history?: string };
+  return { inputOffset: raw.inputOffset, streamTime: raw.streamTime ?? Number.NEGATIVE_INFINITY, history: raw.history };
 }
 
 /** Applies one changelog record to the store; returns the meta when the record was one. */
@@ -42,7 +51,7 @@ export function applyChangelogRecord(w: StoreWriter, key: string, value: string 
   if (key === META_KEY) {
     if (value === null) return undefined;
     const meta = parseMeta(value);
-    w.setMeta({ streamTime: meta.streamTime, inputOffset: meta.inputOffset });
+    w.setMeta({ streamTime: meta.streamTime, inputOffset: meta.inputOffset, history: meta.history });
     return meta;
   }
   const body = key.slice(2);
@@ -51,6 +60,8 @@ export function applyChangelogRecord(w: StoreWriter, key: string, value: string 
     else w.putDedupe(body, Number(value));
   } else if (key.startsWith('x|')) {
     if (value !== null) w.setWatermark(Number(body), Number(value));
+  } else if (key.startsWith('c|')) {
+    if (value !== null) w.setClosedThrough(body, Number(value));
   } else if (key.startsWith('w|')) {
     if (value === null) w.deleteWindow(body);
     else w.putWindow(body, JSON.parse(value) as WindowState);

@@ -15,7 +15,19 @@ export interface WindowState {
   s: number;
   /** per-aggregate states, in aggregate order */
   a: unknown[];
+  /**
+   * close time, fixed when the window was created, so that changing a window's size or grace
+   * never moves an open window's entry in the close index under it (absent in state written
+   * before 0.2, whose close time is computed from the config)
+   */
+  c?: number;
 }
+
+/**
+ * A dedupe entry as stored: the first sighting and when it may be forgotten, fixed at the
+ * sighting for the same reason as WindowState.c. A bare number is an entry from before 0.2.
+ */
+type DedupeEntry = [t0: number, forgetAt: number] | number;
 
 export interface StoreMeta {
   /** next input offset to process; undefined when the partition was never committed */
@@ -24,8 +36,22 @@ export interface StoreMeta {
   changelogNext: string | undefined;
   /** largest event time that reached the stream-time step; -Infinity before the first event */
   streamTime: number;
-  /** wall clock of the last local commit, to tell whether changelog tombstones may be gone */
-  committedAtMs: number | undefined;
+  /**
+   * wall clock when the store last matched the changelog's end (a local commit, or the end of a
+   * restore): tombstones written after it are still on the changelog if it is recent enough.
+   * Undefined (never stamped, or a restore cut short) means the gap cannot be trusted.
+   */
+  syncedAtMs: number | undefined;
+  /**
+   * the id of the changelog history this state came from, carried by every changelog meta
+   * record; a recreated changelog starts a new one, so stale local state is never spliced onto it
+   */
+  history: string | undefined;
+}
+
+/** A local commit found the store moved on by another writer: this lane no longer owns it. */
+export class StaleCommitError extends Error {
+  override name = 'StaleCommitError';
 }
 
 type IndexKey = [number, string];
@@ -36,8 +62,9 @@ export interface StoreTimes {
   dedupeForgetAt(t0: number): number;
 }
 
-const META_KEYS = ['inputOffset', 'changelogNext', 'streamTime', 'committedAtMs'] as const;
+const META_KEYS = ['inputOffset', 'changelogNext', 'streamTime', 'syncedAtMs', 'history'] as const;
 const WATERMARK_PREFIX = 'wm:';
+const CLOSED_PREFIX = 'closed:';
 
 function readBootId(): string | null {
   try {
@@ -76,9 +103,6 @@ function markerPath(path: string): string {
   return `${path}.unsynced-boot`;
 }
 
-/** open stores per path in this process: a lane that reopens a partition may overlap the old one */
-const openStores = new Map<string, number>();
-
 function writeMarker(path: string, bootId: string): void {
   const marker = markerPath(path);
   writeFileSync(marker, bootId);
@@ -89,7 +113,7 @@ function writeMarker(path: string, bootId: string): void {
 export class PartitionStore {
   readonly path: string;
   private readonly env: RootDatabase;
-  private readonly dedupeDb: Database<number, string>;
+  private readonly dedupeDb: Database<DedupeEntry, string>;
   private readonly windowDb: Database<WindowState, string>;
   private readonly closeIndex: Database<true, IndexKey>;
   private readonly forgetIndex: Database<true, IndexKey>;
@@ -116,7 +140,6 @@ export class PartitionStore {
     // Before the first unsynced commit, so that a crash can never leave one without the marker.
     if (bootId !== null && written !== bootId) writeMarker(path, bootId);
     this.env = open({ path, maxDbs: 8, compression: false, noSync: this.unsynced });
-    openStores.set(path, (openStores.get(path) ?? 0) + 1);
     this.dedupeDb = this.env.openDB({ name: 'dedupe' });
     this.windowDb = this.env.openDB({ name: 'windows' });
     this.closeIndex = this.env.openDB({ name: 'window-close-index' });
@@ -125,11 +148,27 @@ export class PartitionStore {
   }
 
   getDedupe(id: string): number | undefined {
-    return this.dedupeDb.get(id);
+    const entry = this.dedupeDb.get(id);
+    return typeof entry === 'object' ? entry[0] : entry;
+  }
+
+  private forgetAt(entry: DedupeEntry): number {
+    return typeof entry === 'object' ? entry[1] : this.times.dedupeForgetAt(entry);
+  }
+
+  /** Where a window sits in the close index: its own close time, else the config's. */
+  private closeAt(state: WindowState): number {
+    return state.c ?? this.times.windowCloseAt(state);
   }
 
   getWindow(key: string): WindowState | undefined {
     return this.windowDb.get(key);
+  }
+
+  /** The latest start of a window definition's windows this store has closed (see StoreWriter). */
+  closedThrough(window: string): number {
+    const v = this.metaDb.get(`${CLOSED_PREFIX}${window}`);
+    return typeof v === 'number' ? v : Number.NEGATIVE_INFINITY;
   }
 
   /** A merge lane's per-source watermarks (source partition -> watermark). */
@@ -147,7 +186,8 @@ export class PartitionStore {
       inputOffset: this.metaDb.get('inputOffset') as string | undefined,
       changelogNext: this.metaDb.get('changelogNext') as string | undefined,
       streamTime: typeof streamTime === 'number' ? streamTime : Number.NEGATIVE_INFINITY,
-      committedAtMs: this.metaDb.get('committedAtMs') as number | undefined,
+      syncedAtMs: this.metaDb.get('syncedAtMs') as number | undefined,
+      history: this.metaDb.get('history') as string | undefined,
     };
   }
 
@@ -177,32 +217,58 @@ export class PartitionStore {
     this.env.transactionSync(() => fn(this.writer));
   }
 
+  /**
+   * {@link write}, as a compare-and-set on the changelog position: the writes land only if the
+   * store is still where its writer last saw it. A lane's store has one owner at a time (see
+   * store-lock.ts); this is the second line, so that an owner that lost the partition can never
+   * roll the new owner's state back even if the lock were bypassed.
+   */
+  writeIfAt(changelogNext: string | undefined, fn: (w: StoreWriter) => void): void {
+    this.env.transactionSync(() => {
+      const current = this.metaDb.get('changelogNext') as string | undefined;
+      if (current !== changelogNext) throw new StaleCommitError(`${this.path}: store is at changelog offset ${current ?? 'none'}, this writer expected ${changelogNext ?? 'none'}`);
+      fn(this.writer);
+    });
+  }
+
   private readonly writer: StoreWriter = {
     putDedupe: (id, t0, previous) => {
-      const old = previous === undefined ? this.dedupeDb.get(id) : (previous ?? undefined);
-      if (old !== undefined) this.forgetIndex.removeSync([this.times.dedupeForgetAt(old), id]);
-      this.dedupeDb.putSync(id, t0);
-      this.forgetIndex.putSync([this.times.dedupeForgetAt(t0), id], true);
+      // An id sighted again after its ttl: its old index entry is found from what is stored.
+      const old = previous === null ? undefined : this.dedupeDb.get(id);
+      if (old !== undefined) this.forgetIndex.removeSync([this.forgetAt(old), id]);
+      const forgetAt = this.times.dedupeForgetAt(t0);
+      this.dedupeDb.putSync(id, [t0, forgetAt]);
+      this.forgetIndex.putSync([forgetAt, id], true);
     },
     deleteDedupe: (id) => {
       const old = this.dedupeDb.get(id);
       if (old === undefined) return;
-      this.forgetIndex.removeSync([this.times.dedupeForgetAt(old), id]);
+      this.forgetIndex.removeSync([this.forgetAt(old), id]);
       this.dedupeDb.removeSync(id);
     },
     putWindow: (key, state, isNew) => {
-      // A window's close time never changes, so only a new window needs an index entry.
-      if (isNew ?? this.windowDb.get(key) === undefined) this.closeIndex.putSync([this.times.windowCloseAt(state), key], true);
+      // A window's close time never changes, so only a new window needs an index entry; a value
+      // without one (a changelog record from before 0.2) keeps the stored window's.
+      const old = isNew === undefined ? this.windowDb.get(key) : undefined;
+      if (isNew ?? old === undefined) {
+        state.c ??= this.times.windowCloseAt(state);
+        this.closeIndex.putSync([state.c, key], true);
+      } else {
+        state.c ??= old?.c;
+      }
       this.windowDb.putSync(key, state);
     },
     deleteWindow: (key) => {
       const old = this.windowDb.get(key);
       if (old === undefined) return;
-      this.closeIndex.removeSync([this.times.windowCloseAt(old), key]);
+      this.closeIndex.removeSync([this.closeAt(old), key]);
       this.windowDb.removeSync(key);
     },
     setWatermark: (source, watermark) => {
       this.metaDb.putSync(`${WATERMARK_PREFIX}${source}`, watermark);
+    },
+    setClosedThrough: (window, start) => {
+      this.metaDb.putSync(`${CLOSED_PREFIX}${window}`, start);
     },
     setMeta: (meta) => {
       for (const k of META_KEYS) {
@@ -230,10 +296,8 @@ export class PartitionStore {
    */
   async close(): Promise<void> {
     await this.env.close();
-    const others = (openStores.get(this.path) ?? 1) - 1;
-    if (others > 0) openStores.set(this.path, others);
-    else openStores.delete(this.path);
-    if (!this.unsynced || others > 0 || !existsSync(this.path)) return;
+    // The store has one writer (store-lock.ts), so no other thread can be writing it unsynced now.
+    if (!this.unsynced || !existsSync(this.path)) return;
     fsyncPath(this.path, 'r+');
     rmSync(markerPath(this.path), { force: true });
     fsyncPath(dirname(this.path), 'r');
@@ -243,12 +307,18 @@ export class PartitionStore {
 // The optional arguments carry what the caller already knows, which saves a read per key on the
 // commit path (a third of its time in bench/hot-path.ts); the restore path leaves them out.
 export interface StoreWriter {
-  /** `previous`: the stored t0 this replaces, null when there is none, undefined when unknown */
+  /** `previous`: the stored t0 this replaces, null when there is none (saves a read), undefined when unknown */
   putDedupe(id: string, t0: number, previous?: number | null): void;
   deleteDedupe(id: string): void;
   /** `isNew`: whether the store lacks the key, undefined when unknown */
   putWindow(key: string, state: WindowState, isNew?: boolean): void;
   deleteWindow(key: string): void;
   setWatermark(source: number, watermark: number): void;
+  /**
+   * Windows of this definition starting at or before `start` are closed for good: an event for
+   * one of them is late even if a longer grace configured since would keep it open, since its
+   * final was written already and a second one would count its window twice.
+   */
+  setClosedThrough(window: string, start: number): void;
   setMeta(meta: Partial<StoreMeta>): void;
 }

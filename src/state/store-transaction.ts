@@ -23,6 +23,8 @@ export class StoreTransaction implements DedupeStore {
   private readonly createdWindows = new Map<string, number>();
   /** a merge lane's per-source watermarks changed by this transaction */
   private readonly watermarkWrites = new Map<number, number>();
+  /** window definition -> the latest start this transaction closed */
+  private readonly closedWrites = new Map<string, number>();
   /** windows this transaction changed, in first-touch order (emit: update reports them) */
   readonly touchedWindows = new Set<string>();
 
@@ -60,9 +62,11 @@ export class StoreTransaction implements DedupeStore {
 
   /** Records that `state` (possibly mutated in place) is the window's new value. */
   putWindow(key: string, state: WindowState, created: boolean): void {
+    // A replacement value (a merge lane's newer partial) keeps the close time of the one it replaces.
+    if (!created && state.c === undefined) state.c = this.getWindow(key)?.c;
     this.windowWrites.set(key, state);
     this.touchedWindows.add(key);
-    if (created) this.createdWindows.set(key, this.times.windowCloseAt(state));
+    if (created) this.createdWindows.set(key, (state.c ??= this.times.windowCloseAt(state)));
   }
 
   deleteWindow(key: string): void {
@@ -100,6 +104,15 @@ export class StoreTransaction implements DedupeStore {
     this.watermarkWrites.set(source, watermark);
   }
 
+  closedThrough(window: string): number {
+    return this.closedWrites.get(window) ?? this.store.closedThrough(window);
+  }
+
+  /** Marks `state`'s window closed; windows close in start order, so the mark only moves forward. */
+  markClosed(state: WindowState): void {
+    if (state.s > this.closedThrough(state.w)) this.closedWrites.set(state.w, state.s);
+  }
+
   /** Watermarks written by this transaction, over those of the store. */
   watermarks(committed: ReadonlyMap<number, number>): Map<number, number> {
     const all = new Map(committed);
@@ -113,15 +126,17 @@ export class StoreTransaction implements DedupeStore {
 
   /** The changelog records for this transaction's writes, one per changed key. */
   changelogRecords(): ChangelogRecord[] {
-    return changelogRecordsFor(this.dedupeWrites, this.windowWrites, this.watermarkWrites);
+    return changelogRecordsFor(this.dedupeWrites, this.windowWrites, this.watermarkWrites, this.closedWrites);
   }
 
   /**
    * Makes the writes durable in LMDB together with the input offset they bring the store to:
-   * the last step of the checkpoint, run only after Kafka committed the same batch.
+   * the last step of the checkpoint, run only after Kafka committed the same batch. `from` is the
+   * changelog position the store was at when this lane last wrote it; a store found elsewhere
+   * was moved on by a newer owner, and the write is refused (StaleCommitError).
    */
-  commitLocal(meta: { inputOffset: string; changelogNext: string | undefined; streamTime: number }): void {
-    this.store.write((w) => {
+  commitLocal(from: string | undefined, meta: { inputOffset: string; changelogNext: string | undefined; streamTime: number }): void {
+    this.store.writeIfAt(from, (w) => {
       for (const [id, t0] of this.dedupeWrites) {
         if (t0 === null) w.deleteDedupe(id);
         else w.putDedupe(id, t0, this.dedupeReplaced.has(id) ? this.dedupeReplaced.get(id) : null);
@@ -132,7 +147,8 @@ export class StoreTransaction implements DedupeStore {
         else w.putWindow(key, state, this.createdWindows.has(key));
       }
       for (const [source, wm] of this.watermarkWrites) w.setWatermark(source, wm);
-      w.setMeta({ ...meta, committedAtMs: Date.now() });
+      for (const [window, start] of this.closedWrites) w.setClosedThrough(window, start);
+      w.setMeta({ ...meta, syncedAtMs: Date.now() });
     });
   }
 }

@@ -17,6 +17,8 @@ const times: StoreTimes = {
 const TOPICS = { input: 'events', changelog: 'app-changelog' };
 const PARTITION = 3;
 const state = (s: number, n = 1): WindowState => ({ w: 'w', g: ['a'], s, a: [n] });
+/** a window as the store holds it: with the close time it was created with */
+const stored = (s: number, n = 1): WindowState => ({ ...state(s, n), c: s + 100 });
 
 type Seen = { meta: StoreMeta; window: WindowState | undefined };
 type Call = { records: OutRecord[]; position: InputPosition; changelogTopic: string; atCall: Seen; beforeResolve?: Seen };
@@ -58,7 +60,7 @@ beforeEach(() => {
   store.write((w) => {
     w.putWindow('old', state(0));
     w.putDedupe('seen', 1);
-    w.setMeta({ inputOffset: '10', changelogNext: '40', streamTime: 50, committedAtMs: 1 });
+    w.setMeta({ inputOffset: '10', changelogNext: '40', streamTime: 50, syncedAtMs: 1 });
   });
 });
 
@@ -84,7 +86,7 @@ describe('Checkpoint.commit', () => {
     const sink = new FakeSink(store, async () => '47');
     const { tx, outputs } = batch();
     const expectedOutputs = [...outputs];
-    const next = await new Checkpoint(sink, TOPICS, PARTITION).commit({ tx, outputs, nextOffset: '15', streamTime: 60, changelogNext: '40' });
+    const next = await new Checkpoint(sink, TOPICS, PARTITION, 'h').commit({ tx, outputs, nextOffset: '15', streamTime: 60, changelogNext: '40' });
 
     expect(next).toBe('47');
     expect(sink.calls).toHaveLength(1);
@@ -100,20 +102,20 @@ describe('Checkpoint.commit', () => {
     expect(new Set(changelog.slice(0, -1).map((r) => r.key))).toEqual(new Set(['d|fresh', 'w|new', 'w|old']));
     const meta = changelog.at(-1)!;
     expect(meta.key).toBe('m');
-    expect(parseMeta(meta.value as string)).toEqual({ inputOffset: '15', streamTime: 60 });
+    expect(parseMeta(meta.value as string)).toEqual({ inputOffset: '15', streamTime: 60, history: 'h' });
   });
 
   it('updates LMDB only after the sink commit resolved, with the new offset and changelog position', async () => {
     const sink = new FakeSink(store, async () => '47');
     const { tx, outputs } = batch();
-    await new Checkpoint(sink, TOPICS, PARTITION).commit({ tx, outputs, nextOffset: '15', streamTime: 60, changelogNext: '40' });
+    await new Checkpoint(sink, TOPICS, PARTITION, 'h').commit({ tx, outputs, nextOffset: '15', streamTime: 60, changelogNext: '40' });
 
     const call = sink.calls[0]!;
-    const untouched = { meta: { inputOffset: '10', changelogNext: '40', streamTime: 50, committedAtMs: 1 }, window: undefined };
+    const untouched = { meta: { inputOffset: '10', changelogNext: '40', streamTime: 50, syncedAtMs: 1 }, window: undefined };
     expect(call.atCall).toEqual(untouched);
     expect(call.beforeResolve).toEqual(untouched);
     expect(store.meta()).toMatchObject({ inputOffset: '15', changelogNext: '47', streamTime: 60 });
-    expect(store.getWindow('new')).toEqual(state(60));
+    expect(store.getWindow('new')).toEqual(stored(60));
     expect(store.getWindow('old')).toBeUndefined();
     expect(store.getDedupe('fresh')).toBe(60);
   });
@@ -121,7 +123,7 @@ describe('Checkpoint.commit', () => {
   it('keeps the previous changelog position when the sink wrote no changelog', async () => {
     const sink = new FakeSink(store, async () => undefined);
     const tx = new StoreTransaction(store, times);
-    const next = await new Checkpoint(sink, TOPICS, PARTITION).commit({ tx, outputs: [], nextOffset: '11', streamTime: 50, changelogNext: '40' });
+    const next = await new Checkpoint(sink, TOPICS, PARTITION, 'h').commit({ tx, outputs: [], nextOffset: '11', streamTime: 50, changelogNext: '40' });
     expect(next).toBe('40');
     expect(sink.calls[0]!.records.map((r) => r.key)).toEqual(['m']);
     expect(store.meta()).toMatchObject({ inputOffset: '11', changelogNext: '40' });
@@ -132,11 +134,11 @@ describe('Checkpoint.commit', () => {
     const sink = new FakeSink(store, () => Promise.reject(failure));
     const { tx, outputs } = batch();
     const before = store.meta();
-    await expect(new Checkpoint(sink, TOPICS, PARTITION).commit({ tx, outputs, nextOffset: '15', streamTime: 60, changelogNext: '40' })).rejects.toBe(failure);
+    await expect(new Checkpoint(sink, TOPICS, PARTITION, 'h').commit({ tx, outputs, nextOffset: '15', streamTime: 60, changelogNext: '40' })).rejects.toBe(failure);
 
     expect(store.meta()).toEqual(before);
     expect(store.getWindow('new')).toBeUndefined();
-    expect(store.getWindow('old')).toEqual(state(0));
+    expect(store.getWindow('old')).toEqual(stored(0));
     expect(store.getDedupe('fresh')).toBeUndefined();
     expect(store.getDedupe('seen')).toBe(1);
   });
@@ -147,8 +149,46 @@ describe('Checkpoint.commit', () => {
       throw new Error('not connected');
     };
     const { tx, outputs } = batch();
-    await expect(new Checkpoint(sink, TOPICS, PARTITION).commit({ tx, outputs, nextOffset: '15', streamTime: 60, changelogNext: '40' })).rejects.toThrow('not connected');
+    await expect(new Checkpoint(sink, TOPICS, PARTITION, 'h').commit({ tx, outputs, nextOffset: '15', streamTime: 60, changelogNext: '40' })).rejects.toThrow('not connected');
     expect(store.meta().inputOffset).toBe('10');
     expect(store.getWindow('new')).toBeUndefined();
+  });
+});
+
+describe('Checkpoint with two owners of one store', () => {
+  it("refuses an old owner's late local commit once the new owner has moved the store on", async () => {
+    // The old owner's Kafka commit is held until the new owner has replayed it and committed the next batch.
+    let releaseOld!: () => void;
+    const oldCommitted = new Promise<void>((r) => (releaseOld = r));
+    const oldSink = new FakeSink(store, async () => {
+      await oldCommitted;
+      return '50';
+    });
+    const oldTx = new StoreTransaction(store, times);
+    oldTx.putWindow('new', state(60, 1), true);
+    const oldCommit = new Checkpoint(oldSink, TOPICS, PARTITION, 'h').commit({ tx: oldTx, outputs: [], nextOffset: '15', streamTime: 60, changelogNext: '40' });
+    await new Promise((r) => setTimeout(r, 5));
+
+    // The new owner, on its own handle: replays T_k from the changelog, then commits T_k+1.
+    const newStore = new PartitionStore(join(dir, 'p3.mdb'), times);
+    try {
+      newStore.write((w) => {
+        w.putWindow('new', state(60, 1));
+        w.setMeta({ inputOffset: '15', changelogNext: '50', streamTime: 60 });
+      });
+      const newTx = new StoreTransaction(newStore, times);
+      const current = newTx.getWindow('new')!;
+      newTx.putWindow('new', { ...current, a: [2] }, false);
+      const newSink = new FakeSink(newStore, async () => '60');
+      await new Checkpoint(newSink, TOPICS, PARTITION, 'h').commit({ tx: newTx, outputs: [], nextOffset: '20', streamTime: 70, changelogNext: '50' });
+
+      releaseOld();
+      await expect(oldCommit).rejects.toMatchObject({ name: 'TaskMigratedError', code: 'SLUICE_TASK_MIGRATED', partition: PARTITION });
+      // The new owner's values, not the old owner's roll-back.
+      expect(store.getWindow('new')).toEqual(stored(60, 2));
+      expect(store.meta()).toMatchObject({ inputOffset: '20', changelogNext: '60', streamTime: 70 });
+    } finally {
+      await newStore.close();
+    }
   });
 });

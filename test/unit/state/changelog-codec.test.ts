@@ -75,7 +75,7 @@ function runBatches(batches: readonly Batch[]): ChangelogRecord[] {
     for (const id of b.forgets) if (!b.puts.some(([p]) => p === id)) tx.forget(id);
     const streamTime = b.streamTime ?? Number.NEGATIVE_INFINITY;
     log.push(...tx.changelogRecords(), metaRecord({ inputOffset: String(i + 1), streamTime }));
-    tx.commitLocal({ inputOffset: String(i + 1), changelogNext: undefined, streamTime });
+    tx.commitLocal(undefined, { inputOffset: String(i + 1), changelogNext: undefined, streamTime });
   });
   return log;
 }

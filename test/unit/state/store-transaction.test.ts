@@ -12,6 +12,8 @@ const times: StoreTimes = {
 };
 
 const state = (s: number, n = 1): WindowState => ({ w: 'w', g: ['a'], s, a: [n] });
+/** a window as the store holds it: with the close time it was created with */
+const stored = (s: number, n = 1): WindowState => ({ ...state(s, n), c: s + 100 });
 
 let dir: string;
 let store: PartitionStore;
@@ -52,8 +54,8 @@ describe('StoreTransaction reads and writes', () => {
     // A forgotten id must not fall through to the committed value.
     expect(tx.get('gone')).toBeUndefined();
     expect(tx.get('absent')).toBeUndefined();
-    expect(tx.getWindow('kept')).toEqual(state(0, 7));
-    expect(tx.getWindow('fresh')).toEqual(state(20));
+    expect(tx.getWindow('kept')).toEqual(stored(0, 7));
+    expect(tx.getWindow('fresh')).toEqual(stored(20));
     expect(tx.getWindow('closed')).toBeUndefined();
   });
 
@@ -72,18 +74,18 @@ describe('StoreTransaction reads and writes', () => {
     expect(store.getDedupe('new')).toBeUndefined();
     expect(store.getDedupe('gone')).toBe(2);
     expect(store.getWindow('fresh')).toBeUndefined();
-    expect(store.getWindow('closed')).toEqual(state(10));
+    expect(store.getWindow('closed')).toEqual(stored(10));
     expect(store.meta()).toMatchObject({ inputOffset: '3', streamTime: 100 });
 
     const before = Date.now();
-    tx.commitLocal(meta);
+    tx.commitLocal(undefined, meta);
     expect(store.getDedupe('new')).toBe(3);
     expect(store.getDedupe('gone')).toBeUndefined();
-    expect(store.getWindow('fresh')).toEqual(state(20));
+    expect(store.getWindow('fresh')).toEqual(stored(20));
     expect(store.getWindow('closed')).toBeUndefined();
     const m = store.meta();
     expect(m).toMatchObject({ inputOffset: '10', streamTime: 500, changelogNext: undefined });
-    expect(m.committedAtMs).toBeGreaterThanOrEqual(before);
+    expect(m.syncedAtMs).toBeGreaterThanOrEqual(before);
   });
 
   it('the window state object may be mutated in place after putWindow; the last value commits', () => {
@@ -92,8 +94,8 @@ describe('StoreTransaction reads and writes', () => {
     tx.putWindow('k', s, true);
     s.a[0] = 5;
     tx.putWindow('k', s, false);
-    tx.commitLocal(meta);
-    expect(store.getWindow('k')).toEqual(state(0, 5));
+    tx.commitLocal(undefined, meta);
+    expect(store.getWindow('k')).toEqual(stored(0, 5));
   });
 });
 
@@ -120,7 +122,7 @@ describe('StoreTransaction changelog records', () => {
       new Map<string, string | null>([
         ['d|new', '4'],
         ['d|gone', null],
-        ['w|kept', JSON.stringify(state(0, 3))],
+        ['w|kept', JSON.stringify(stored(0, 3))],
         ['w|closed', null],
       ]),
     );
@@ -134,7 +136,7 @@ describe('StoreTransaction changelog records', () => {
     tx.putWindow('w|a|0', state(0, 5), true);
     tx.deleteWindow('w|a|0');
     expect(tx.changelogRecords()).toEqual([{ key: 'w|w|a|0', value: null }]);
-    tx.commitLocal(meta);
+    tx.commitLocal(undefined, meta);
     expect(store.getWindow('w|a|0')).toBeUndefined();
   });
 
@@ -183,7 +185,7 @@ describe('StoreTransaction close and forget queries', () => {
     expect(tx.idsForgettableBy(999, 100)).toEqual([]);
 
     for (const id of tx.idsForgettableBy(2000, 100)) tx.forget(id);
-    tx.commitLocal(meta);
+    tx.commitLocal(undefined, meta);
     expect(store.getDedupe('a')).toBeUndefined();
     expect(store.getDedupe('b')).toBe(1500);
     expect(store.getDedupe('c')).toBeUndefined();
@@ -198,7 +200,7 @@ describe('StoreTransaction close and forget queries', () => {
     tx.put('b', 1600, tx.get('b'));
     tx.put('n', 10, tx.get('n'));
     tx.put('n', 1700, tx.get('n'));
-    tx.commitLocal(meta);
+    tx.commitLocal(undefined, meta);
     expect([...store.idsForgettableBy(Number.MAX_SAFE_INTEGER, 100)]).toEqual(['b', 'n']);
     expect([...store.idsForgettableBy(2600, 100)]).toEqual(['b']);
   });
