@@ -29,6 +29,8 @@ export interface GroupConsumerOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** well inside the smallest session timeout the config allows (6 s) */
+const OPEN_WAIT_HEARTBEAT_MS = 1000;
 
 /** Lanes are keyed by topic and partition. */
 type LaneId = string;
@@ -95,8 +97,8 @@ export class GroupConsumer {
     opts.log.info(`joined group ${opts.groupId} (join #${this.joins}): ${[...assigned.keys()].sort().join(', ') || 'nothing assigned'}`);
     for (const id of [...this.lanes.keys()]) if (!assigned.has(id)) void this.closeLane(id, 'revoked');
     // Open (fence, restore) right away rather than on the first batch, so a quiet partition's
-    // state is ready when its traffic comes back. Both clients keep heartbeating meanwhile, since
-    // this runs beside their fetch loops, not inside a batch.
+    // state is ready when its traffic comes back. The open itself needs no heartbeat: it runs
+    // beside the clients' fetch loops, and a batch that waits for it heartbeats (see waitForLane).
     for (const [id, { topic, partition }] of assigned) if (!this.lanes.has(id)) this.openEagerly(id, topic, partition, this.joins, 0);
   }
 
@@ -127,14 +129,15 @@ export class GroupConsumer {
       await sleep(500);
       return undefined;
     }
-    let lane: Lane;
+    let lane: Lane | undefined;
     try {
-      lane = await this.laneFor(batch.topic, batch.partition, heartbeat);
+      lane = await this.waitForLane(id, batch, heartbeat);
     } catch (err) {
       this.onLaneError(id, err, 'open');
       await sleep(1000);
       return undefined;
     }
+    if (lane === undefined) return undefined;
     const inputBytes = batchBytes(batch.messages);
     this.holdBytes(id, inputBytes);
     const work = lane.process(batch.messages, heartbeat, {
@@ -153,6 +156,25 @@ export class GroupConsumer {
     } finally {
       this.inflight.delete(id);
       this.releaseBytes(id, inputBytes);
+    }
+  }
+
+  /**
+   * The batch's lane once it is open. A restore can outlast the session timeout, and on kafkajs a
+   * batch in hand holds the client's fetch loop, its only source of heartbeats: so the waiting
+   * batch heartbeats. A rejected heartbeat means the group is rebalancing or dropped this member;
+   * then the batch goes back (undefined) so the client can rejoin, and the open carries on.
+   */
+  private async waitForLane(id: LaneId, batch: FetchedBatch, heartbeat: () => Promise<void>): Promise<Lane | undefined> {
+    const opening = this.laneFor(batch.topic, batch.partition, heartbeat);
+    for (;;) {
+      const lane = await Promise.race([opening, sleep(OPEN_WAIT_HEARTBEAT_MS).then(() => undefined)]);
+      if (lane !== undefined) return lane;
+      const handBack = this.stopping || (await heartbeat().then(() => false, () => true));
+      if (handBack) {
+        opening.catch((err: unknown) => this.onLaneError(id, err, 'open'));
+        return undefined;
+      }
     }
   }
 

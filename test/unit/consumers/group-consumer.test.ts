@@ -1,9 +1,10 @@
 // GroupConsumer against a fake StreamClient: lane lifecycle on assignment, which no broker test
-// can provoke on demand (a lane whose eager open fails while its partition has no traffic).
+// can provoke on demand (a lane whose eager open fails while its partition has no traffic), and a
+// batch that waits for its lane's open (test/integration/restore-heartbeat.test.ts on a broker).
 import { describe, expect, it } from 'vitest';
 import { GroupConsumer } from '../../../src/consumers/group-consumer.ts';
 import type { Lane } from '../../../src/consumers/lane.ts';
-import type { GroupHandlers, GroupMembership, StreamClient, TopicPartition } from '../../../src/kafka/stream-client.ts';
+import type { FetchedBatch, GroupHandlers, GroupMembership, StreamClient, TopicPartition } from '../../../src/kafka/stream-client.ts';
 import { createLogger } from '../../../src/log.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 
@@ -36,6 +37,7 @@ function consumerWith(opens: (partition: number) => Promise<void>) {
       ({
         partition,
         open: () => opens(partition),
+        process: async (messages: FetchedBatch['messages']) => messages[messages.length - 1]!.offset,
         close: async () => void closed.push(partition),
         summary: () => `partition ${partition}`,
       }) as unknown as Lane,
@@ -46,6 +48,7 @@ function consumerWith(opens: (partition: number) => Promise<void>) {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const batchFor = (partition: number, offset: string): FetchedBatch => ({ topic: 'in', partition, lagBeyond: 0, messages: [{ offset, key: null, value: Buffer.from('{}'), timestamp: '0' }] });
 
 describe('GroupConsumer', () => {
   it('opens every assigned lane before any batch arrives', async () => {
@@ -87,5 +90,34 @@ describe('GroupConsumer', () => {
     expect(consumer.openLanes()).toEqual([]);
     // 0 was closed by its failed open, 1 by the revocation.
     expect(closed.sort()).toEqual([0, 1]);
+  });
+
+  // kafkajs heartbeats only from its fetch loop, which a batch in hand holds: a restore longer
+  // than the session timeout would get the member evicted.
+  it('heartbeats while a batch waits for its lane to open, then processes it', async () => {
+    let opened!: () => void;
+    const { consumer, group } = consumerWith(() => new Promise<void>((r) => (opened = r)));
+    await consumer.start();
+    group.assign([{ topic: 'in', partition: 0 }]);
+    let beats = 0;
+    const done = group.handlers!.onBatch(batchFor(0, '7'), async () => void beats++);
+    await sleep(3000);
+    expect(beats).toBeGreaterThanOrEqual(2);
+    opened();
+    await expect(done).resolves.toBe('7');
+  });
+
+  it('hands the batch back when a heartbeat fails (rebalance), and the open carries on', async () => {
+    let opened!: () => void;
+    const { consumer, group } = consumerWith(() => new Promise<void>((r) => (opened = r)));
+    await consumer.start();
+    group.assign([{ topic: 'in', partition: 0 }]);
+    const handed = await group.handlers!.onBatch(batchFor(0, '7'), () => Promise.reject(new Error('The group is rebalancing, so a rejoin is needed')));
+    expect(handed).toBeUndefined();
+    expect(consumer.openLanes()).toEqual([]);
+    opened();
+    await sleep(10);
+    expect(consumer.openLanes()).toEqual(['in/0']);
+    await expect(group.handlers!.onBatch(batchFor(0, '7'), async () => undefined)).resolves.toBe('7');
   });
 });
