@@ -245,11 +245,15 @@ async function launch(dir: string, port: number, jvm: string[], started: number,
   throw new BrokerError(`the Kafka broker did not answer within ${Math.round(readyTimeoutMs / 1000)}s. Last lines of its log:\n${logTail(dir)}`);
 }
 
-/** Stops the broker in `dir` cleanly and starts it again on the same data: a broker restart. */
-export async function restartBroker(dir: string, readyTimeoutMs = 90_000): Promise<BrokerHandle> {
+/**
+ * Stops the broker in `dir` cleanly and starts it again on the same data: a broker restart.
+ * `downMs` keeps it stopped that long before it starts again (an outage, not just a restart).
+ */
+export async function restartBroker(dir: string, readyTimeoutMs = 90_000, downMs = 0): Promise<BrokerHandle> {
   const state = readBrokerState(dir);
   if (state?.jvm === undefined) throw new BrokerError(`no broker started by this tool is recorded in ${dir}`);
   await stopBroker(dir);
+  if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
   return launch(dir, state.port, state.jvm, Date.now(), readyTimeoutMs);
 }
 
