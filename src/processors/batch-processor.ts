@@ -1,4 +1,4 @@
-// The per-lane data path over one batch: validate → late → dedupe → stream time → aggregate,
+// The per-lane data path over one batch: validate → dedupe → late → stream time → aggregate,
 // record by record in offset order (so results never depend on where a batch ends), then close
 // the windows stream time has passed and forget expired ids. It reads and writes state only
 // through a BatchStore (a store transaction), and returns records; it never talks to Kafka.
@@ -11,10 +11,11 @@ import { compileDecoder } from './decode.ts';
 import type { Decoder } from './decode.ts';
 import { DedupeProcessor } from './dedupe.ts';
 import type { DedupeStore } from './dedupe.ts';
-import { formatOutput, windowKey } from './output-record.ts';
+import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
+import { formatOutput, groupKeyPrefix, isWindowKey, windowKeyAt } from './output-record.ts';
 import { partialRecord, watermarkRecords } from './partials.ts';
 import type { PipelineSpec, WindowSpec } from './types.ts';
-import { allWindowsClosed, specWindowStartsInto } from './window-math.ts';
+import { allWindowsClosed, dedupeRetentionMs, specWindowStartsInto } from './window-math.ts';
 
 export interface BatchStore extends DedupeStore {
   getWindow(key: string): WindowState | undefined;
@@ -72,6 +73,18 @@ const DEAD_LETTER_VALUE_LIMIT = 900 * 1024;
 /** Forgetting ids is lazy housekeeping; capping it keeps one batch's transaction small. */
 const FORGET_PER_BATCH = 5000;
 
+/**
+ * The accumulator a store from before the JSON window keys holds for this window and group, if
+ * any, removed from under its legacy key (see legacy-keys.ts).
+ */
+function takeOverLegacy(store: BatchStore, windowName: string, group: readonly unknown[], start: number): unknown[] | undefined {
+  const legacyKey = legacyWindowKey(windowName, group, start);
+  const legacy = store.getWindow(legacyKey);
+  if (legacy === undefined || !isLegacyStateOf(legacy, windowName, group, start)) return undefined;
+  store.deleteWindow(legacyKey);
+  return legacy.a;
+}
+
 export class BatchProcessor {
   private readonly spec: PipelineSpec;
   private readonly topics: BatchTopics;
@@ -80,6 +93,13 @@ export class BatchProcessor {
   private readonly windowsByName = new Map<string, WindowSpec>();
   // Reused across records: the window starts of the current event.
   private readonly starts: number[] = [];
+  /**
+   * The stream time of the first batch this processor ran. A window starts at or before the
+   * stream time of the event that creates it, so one starting later was created by this code,
+   * never under a legacy key: only older windows need the legacy lookup, which keeps it off the
+   * steady-state hot path (about 0.6 lookups per event in bench/hot-path.ts otherwise).
+   */
+  private legacyUpTo: number | undefined;
 
   constructor(spec: PipelineSpec, topics: BatchTopics, partition: number) {
     this.spec = spec;
@@ -97,9 +117,10 @@ export class BatchProcessor {
     const spec = this.spec;
     const out: OutRecord[] = [];
     const stats: BatchStats = { records: 0, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, partials: 0, forgotten: 0, dropped: 0 };
-    const dedupe = spec.idField !== undefined && spec.dedupeTtlMs !== undefined ? new DedupeProcessor(store, spec.dedupeTtlMs) : undefined;
+    const dedupe = spec.idField !== undefined && spec.dedupeTtlMs !== undefined ? new DedupeProcessor(store, spec.dedupeTtlMs, dedupeRetentionMs(spec)) : undefined;
     let streamTime = streamTimeIn;
     let consumed = records.length;
+    this.legacyUpTo ??= streamTimeIn;
 
     for (let i = 0; i < records.length; i++) {
       // Reading the clock costs more than a record; look every 64 records.
@@ -114,15 +135,19 @@ export class BatchProcessor {
         continue;
       }
       const t = d.eventTime;
+      // Dedupe before lateness, reading only: a retry is a duplicate even once its windows have
+      // closed, and a late event's id is not recorded (it was not counted).
+      const t0 = dedupe !== undefined && d.id !== undefined ? dedupe.firstSeen(d.id) : undefined;
+      if (t0 !== undefined && dedupe!.isDuplicate(t0, t, streamTime)) {
+        stats.duplicates++;
+        continue;
+      }
       if (allWindowsClosed(t, spec.windows, streamTime)) {
         stats.late++;
         this.deadLetter(out, stats, rec, 'late', undefined, `event time ${t} is behind stream time ${streamTime}: every window it belongs to has closed`);
         continue;
       }
-      if (dedupe !== undefined && d.id !== undefined && dedupe.check(d.id, t) === 'duplicate') {
-        stats.duplicates++;
-        continue;
-      }
+      if (dedupe !== undefined && d.id !== undefined) dedupe.record(d.id, t, t0);
       if (t > streamTime) streamTime = t;
       this.aggregate(d.event, t, streamTime, store);
     }
@@ -145,7 +170,7 @@ export class BatchProcessor {
       if (partials?.has(state.w)) {
         // The merge lane writes this window's final once every source has passed it.
       } else if (this.windowsByName.has(state.w)) {
-        out.push(this.outputRecord(state, true));
+        out.push(this.outputRecord(state, true, key));
         stats.finals++;
       } else {
         stats.dropped++;
@@ -155,7 +180,7 @@ export class BatchProcessor {
     for (const key of store.touchedWindows) {
       const state = store.getWindow(key);
       if (state === undefined || this.windowsByName.get(state.w)?.emit !== 'update' || partials?.has(state.w)) continue;
-      out.push(this.outputRecord(state, false));
+      out.push(this.outputRecord(state, false, key));
       stats.updates++;
     }
     if (dedupe !== undefined) {
@@ -179,6 +204,7 @@ export class BatchProcessor {
       const win = windows[w]!;
       const n = specWindowStartsInto(t, win, this.starts);
       let group: unknown[] | undefined;
+      let prefix = '';
       for (let j = 0; j < n; j++) {
         const start = this.starts[j]!;
         // Hopping: some of the event's windows may have closed already; only open ones take it.
@@ -186,21 +212,26 @@ export class BatchProcessor {
         if (group === undefined) {
           group = new Array<unknown>(win.groupBy.length);
           for (let g = 0; g < win.groupBy.length; g++) group[g] = event[win.groupBy[g]!];
+          prefix = groupKeyPrefix(win.name, group);
         }
-        const key = windowKey(win.name, group, start);
+        const key = windowKeyAt(prefix, start);
         let state = store.getWindow(key);
         const created = state === undefined;
-        if (state === undefined) state = { w: win.name, g: group, s: start, a: initAccumulator(win.aggregates) };
+        if (state === undefined) {
+          const legacy = start <= this.legacyUpTo! ? takeOverLegacy(store, win.name, group, start) : undefined;
+          state = { w: win.name, g: group, s: start, a: legacy ?? initAccumulator(win.aggregates) };
+        }
         addEvent(state.a, win.aggregates, event);
         store.putWindow(key, state, created);
       }
     }
   }
 
-  private outputRecord(state: WindowState, final: boolean): OutRecord {
+  /** `storeKey`: the window's key in the store, which is its output key unless it is a legacy one. */
+  private outputRecord(state: WindowState, final: boolean, storeKey: string): OutRecord {
     const win = this.windowsByName.get(state.w);
     if (win === undefined) throw new Error(`state holds window "${state.w}", which the pipeline does not define`);
-    const { key, value } = formatOutput(win, state.g, state.s, state.a, final);
+    const { key, value } = formatOutput(win, state.g, state.s, state.a, final, isWindowKey(storeKey) ? storeKey : undefined);
     return { topic: this.topics.output, key, value };
   }
 

@@ -6,6 +6,7 @@ export type DecodeFailureReason =
   | 'missing-field'
   | 'invalid-id'
   | 'invalid-event-time'
+  | 'invalid-group'
   | 'not-a-number'
   | 'key-mismatch';
 
@@ -139,6 +140,8 @@ export function compileDecoder(spec: PipelineSpec): Decoder {
       const ref = groupRefs[i]!;
       const raw = read(event, ref);
       if (raw === undefined || raw === null) return missing(ref.name, 'groupBy');
+      // No one means to group by a whole object or array, and they have no canonical key.
+      if (typeof raw === 'object') return fail('invalid-group', ref.name, `groupBy field "${ref.name}" must be a string, number or boolean, got ${describe(raw)}`);
     }
 
     for (let i = 0; i < numericRefs.length; i++) {

@@ -8,8 +8,9 @@ import type { OutRecord } from '../sinks/records.ts';
 import type { WindowState } from '../state/partition-store.ts';
 import { mergeAccumulators } from './aggregates.ts';
 import type { BatchResult, BatchStats, InputRecord } from './batch-processor.ts';
-import { formatOutput } from './output-record.ts';
-import { WATERMARK_KEY_PREFIX } from './partials.ts';
+import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
+import { formatOutput, windowKey } from './output-record.ts';
+import { WATERMARK_KEY_PREFIX, partialKey } from './partials.ts';
 import type { PartialValue } from './partials.ts';
 import type { WindowSpec } from './types.ts';
 
@@ -98,33 +99,50 @@ export class MergeProcessor {
         stats.dropped++; // a redelivered partial of a window already written
         continue;
       }
-      const created = store.getWindow(key) === undefined;
-      store.putWindow(key, { w: p.w, g: p.g, s: p.s, a: p.a }, created);
+      // Keyed from the value, not the record key: a partial sent before an upgrade has a legacy
+      // record key, which the tombstone lets compaction drop.
+      const storeKey = partialKey(p.w, p.g, p.s, p.src);
+      if (key !== storeKey) out.push({ topic: partialsTopic, partition, key, value: null });
+      const created = store.getWindow(storeKey) === undefined;
+      if (created) this.dropLegacyPartial(p, key, store, out);
+      store.putWindow(storeKey, { w: p.w, g: p.g, s: p.s, a: p.a }, created);
     }
 
-    // Store keys are `<window key>|<source>`: gather every source's partial of a window.
-    const byWindow = new Map<string, string[]>();
+    // Gathers every source's partial of a window, by the window's key: a partial kept under a
+    // legacy store key belongs with the others all the same.
+    const byWindow = new Map<string, { storeKeys: string[]; merged: WindowState | undefined }>();
     for (const storeKey of store.windowsClosingBy(min)) {
-      const windowKey = storeKey.slice(0, storeKey.lastIndexOf('|'));
-      const keys = byWindow.get(windowKey);
-      if (keys === undefined) byWindow.set(windowKey, [storeKey]);
-      else keys.push(storeKey);
+      const state = store.getWindow(storeKey);
+      const wk = state === undefined ? storeKey : windowKey(state.w, state.g, state.s);
+      let entry = byWindow.get(wk);
+      if (entry === undefined) byWindow.set(wk, (entry = { storeKeys: [], merged: undefined }));
+      entry.storeKeys.push(storeKey);
+      if (state !== undefined) entry.merged = entry.merged === undefined ? { ...state, a: [...state.a] } : { ...entry.merged, a: mergeAccumulators(entry.merged.a, state.a, window.aggregates) };
     }
-    for (const storeKeys of byWindow.values()) {
-      let merged: WindowState | undefined;
+    for (const [wk, { storeKeys, merged }] of byWindow) {
       for (const storeKey of storeKeys) {
-        const state = store.getWindow(storeKey);
-        if (state !== undefined) merged = merged === undefined ? { ...state, a: [...state.a] } : { ...merged, a: mergeAccumulators(merged.a, state.a, window.aggregates) };
         store.deleteWindow(storeKey);
         // Lets compaction drop the merged partial; this lane skips its own tombstones.
         out.push({ topic: partialsTopic, partition, key: storeKey, value: null });
       }
       if (merged === undefined) continue;
-      const { key, value } = formatOutput(window, merged.g, merged.s, merged.a, true);
+      const { key, value } = formatOutput(window, merged.g, merged.s, merged.a, true, wk);
       out.push({ topic: outputTopic, key, value });
       stats.finals++;
     }
     stats.records = consumed;
     return { consumed, records: out, streamTime: min, stats };
+  }
+
+  /**
+   * A source's partial is whole, so its new one replaces any this lane stored before an upgrade
+   * under a legacy key (see legacy-keys.ts). The tombstone lets compaction drop that old record.
+   */
+  private dropLegacyPartial(p: PartialValue, recordKey: string, store: MergeStore, out: OutRecord[]): void {
+    const legacyKey = legacyWindowKey(p.w, p.g, p.s) + '|' + p.src;
+    const legacy = store.getWindow(legacyKey);
+    if (legacy === undefined || !isLegacyStateOf(legacy, p.w, p.g, p.s)) return;
+    store.deleteWindow(legacyKey);
+    if (legacyKey !== recordKey) out.push({ topic: this.opts.partialsTopic, partition: this.opts.partition, key: legacyKey, value: null });
   }
 }

@@ -3,14 +3,51 @@ import type { WindowSpec } from './types.ts';
 
 export type OutputRecord = { key: string; value: string };
 
-/** `<window>|<group values joined by "|">|<start>`, each group value via String(). */
-export function windowKey(windowName: string, groupValues: readonly unknown[], start: number): string {
-  let key = windowName + '|';
-  for (let i = 0; i < groupValues.length; i++) {
-    if (i > 0) key += '|';
-    key += String(groupValues[i]);
+// The key of one window and group is the JSON array `[window, ...group values, start]`, e.g.
+// `["per_player_1m","p1",1700000040000]`: JSON keeps 1, "1" and true apart and quotes any
+// separator, so two groups never share an output key, an accumulator (LMDB, changelog `w|`) or a
+// partial. It is persisted: a change needs a migration (see legacy-keys.ts). Built by hand, not
+// with JSON.stringify([...]), to spare an array per key; the result is byte for byte the same.
+
+/** Whether JSON.stringify would escape something in `s` (surrogates: only lone ones; any is rare). */
+function needsEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
   }
-  return key + '|' + start;
+  return false;
+}
+
+function appendJson(key: string, v: unknown): string {
+  if (typeof v === 'string') return needsEscape(v) ? key + JSON.stringify(v) : key + '"' + v + '"';
+  // Numbers, booleans, null (and objects in state from before `invalid-group`); never undefined.
+  return key + (JSON.stringify(v) ?? 'null');
+}
+
+/** `[<window>,` per window name: a handful of names (config, old state), each built once. */
+const namePrefixes = new Map<string, string>();
+
+/** `[window,...group values,`: the part of the key every window start of one event shares. */
+export function groupKeyPrefix(windowName: string, groupValues: readonly unknown[]): string {
+  let key = namePrefixes.get(windowName);
+  if (key === undefined) namePrefixes.set(windowName, (key = appendJson('[', windowName) + ','));
+  for (let i = 0; i < groupValues.length; i++) key = appendJson(key, groupValues[i]) + ',';
+  return key;
+}
+
+/** Whether a store key is a window key in this format, rather than a legacy one (legacy-keys.ts). */
+export function isWindowKey(key: string): boolean {
+  return key.charCodeAt(0) === 0x5b; // "["
+}
+
+/** The key from {@link groupKeyPrefix}; a start is a finite number, whose String() is its JSON. */
+export function windowKeyAt(prefix: string, start: number): string {
+  return prefix + start + ']';
+}
+
+/** `[window,...group values,start]` as JSON: the output record key and the window's state key. */
+export function windowKey(windowName: string, groupValues: readonly unknown[], start: number): string {
+  return windowKeyAt(groupKeyPrefix(windowName, groupValues), start);
 }
 
 type Template = {
@@ -41,7 +78,8 @@ function json(v: unknown): string {
 /**
  * The downstream contract. The JSON is assembled by hand so property order is
  * exactly window, group (groupBy order), start, end, final, values (aggregate
- * order) — an object literal would reorder integer-like names.
+ * order) — an object literal would reorder integer-like names. `key`: the
+ * window's key when the caller has it (a store key is one), which saves building it.
  */
 export function formatOutput(
   spec: WindowSpec,
@@ -49,6 +87,7 @@ export function formatOutput(
   start: number,
   acc: readonly unknown[],
   final: boolean,
+  key?: string,
 ): OutputRecord {
   const t = templateFor(spec);
   let value = t.head;
@@ -57,5 +96,5 @@ export function formatOutput(
   const aggs = spec.aggregates;
   for (let i = 0; i < aggs.length; i++) value += t.valueKeys[i]! + json(AGGREGATES[aggs[i]!.fn].result(acc[i]));
   value += '}}';
-  return { key: windowKey(spec.name, groupValues, start), value };
+  return { key: key ?? windowKey(spec.name, groupValues, start), value };
 }

@@ -1,8 +1,9 @@
 // The wire format between source lanes and merge lanes of a cross-partition window, on the
 // internal topic `<application.id>-<window>-partials` (compacted):
-//   partial:   key `<window>|<group>|<start>|<source partition>`, value {"w","g","s","a","src"}
-//              (the source's whole accumulator, so a redelivery replaces, never adds), sent to
-//              partition hash(group) so one merge lane sees every source's partial of a group;
+//   partial:   key `<window key>|<source partition>` (the window key as in output-record.ts),
+//              value {"w","g","s","a","src"} (the source's whole accumulator, so a redelivery
+//              replaces, never adds), sent to partition hash(group) so one merge lane sees every
+//              source's partial of a group;
 //   watermark: key `__wm|<source partition>`, value {"wm": <stream time>}, sent to every
 //              partition at every commit, after that transaction's partials.
 import type { OutRecord } from '../sinks/records.ts';
@@ -39,11 +40,26 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
+/** A partial's record key, which is also the merge lane's store key for it. */
+export function partialKey(windowName: string, groupValues: readonly unknown[], start: number, source: number): string {
+  return windowKey(windowName, groupValues, start) + '|' + source;
+}
+
+/**
+ * The merge partition of a group. Hashed over String() of the values joined by "|", as before
+ * the window key became JSON: groups that share this text merely share a merge lane (each keeps
+ * its own key there), and keeping it lets a merge lane that holds a group's partials from before
+ * an upgrade go on receiving them.
+ */
+function mergePartition(groupValues: readonly unknown[], partitions: number): number {
+  let text = '';
+  for (let i = 0; i < groupValues.length; i++) text += (i > 0 ? '|' : '') + String(groupValues[i]);
+  return hash(text) % partitions;
+}
+
 export function partialRecord(topic: string, partitions: number, state: WindowState, source: number): OutRecord {
-  let group = '';
-  for (let i = 0; i < state.g.length; i++) group += (i > 0 ? '|' : '') + String(state.g[i]);
   const value: PartialValue = { w: state.w, g: state.g, s: state.s, a: state.a, src: source };
-  return { topic, partition: hash(group) % partitions, key: `${windowKey(state.w, state.g, state.s)}|${source}`, value: JSON.stringify(value) };
+  return { topic, partition: mergePartition(state.g, partitions), key: partialKey(state.w, state.g, state.s, source), value: JSON.stringify(value) };
 }
 
 export function watermarkRecords(topic: string, partitions: number, source: number, watermark: number): OutRecord[] {

@@ -66,9 +66,11 @@ export function allWindowsClosed(t: number, windows: readonly WindowSpec[], stre
 
 /**
  * How long past t0 a dedupe entry must be kept. A duplicate can carry any event
- * time <= t0 + ttl; once stream time passes that plus the longest window and
- * grace, every window such a duplicate could land in is closed, so it would be
- * rejected as late before dedupe is consulted.
+ * time <= t0 + ttl; once stream time reaches that plus the longest window and
+ * grace, every window such a duplicate could land in is closed, so it can no
+ * longer be counted: it is late. Dedupe is consulted before lateness, and treats
+ * the id as unknown from then on (DedupeProcessor.isDuplicate), so such a repeat
+ * is a `late` dead letter whether the lazy forgetting has removed the id yet or not.
  */
 export function dedupeRetentionMs(spec: PipelineSpec): number {
   let maxSize = 0;

@@ -10,7 +10,8 @@ export type InvalidKind =
   | 'zoneless-ts'
   | 'string-points'
   | 'key-mismatch'
-  | 'null-value';
+  | 'null-value'
+  | 'object-group';
 
 export type EventKind =
   | 'normal'
@@ -20,10 +21,13 @@ export type EventKind =
   | 'out-of-order'
   | 'late'
   | 'repeat-after-ttl'
+  | 'late-retry'
+  | 'late-retry-expired'
+  | 'odd-group'
   | 'flush'
   | InvalidKind;
 
-export const INVALID_KINDS: readonly InvalidKind[] = ['not-json', 'json-array', 'missing-id', 'missing-ts', 'zoneless-ts', 'string-points', 'key-mismatch', 'null-value'];
+export const INVALID_KINDS: readonly InvalidKind[] = ['not-json', 'json-array', 'missing-id', 'missing-ts', 'zoneless-ts', 'string-points', 'key-mismatch', 'null-value', 'object-group'];
 
 /** An input record plus why the generator made it; `kind` is for test diagnostics, not for Kafka. */
 export type GeneratedRecord = OracleRecord & { kind: EventKind };
@@ -56,6 +60,14 @@ export type StreamOptions = {
   outOfOrderMaxMs?: number;
   /** Must exceed the largest size + grace so these are late for every window. */
   lateByMs?: number;
+  /**
+   * Exact retries of events whose windows have all closed: `late-retry` while the id is still
+   * kept (a duplicate), `late-retry-expired` once stream time has passed t0 + ttl + the longest
+   * window + the longest grace (late). Each needs that much history on the partition.
+   */
+  lateRetryRate?: number;
+  /** Valid events whose action and region collided with others when keys were joined with "|". */
+  oddGroupRate?: number;
 };
 
 export const ACTIONS = ['dig', 'trade', 'find'] as const;
@@ -63,7 +75,11 @@ export const ACTIONS = ['dig', 'trade', 'find'] as const;
 /** Drawn per event independently of the player, so every region shows up on every partition. */
 export const REGIONS = ['eu', 'us', 'apac'] as const;
 
-type PlayerEvent = { eventId: string | number; playerId: string; action: string; points: number | string; score: number; ts: number | string; region: string };
+/** Group values that shared a window key with another while keys were String(value) joined with "|". */
+export const ODD_ACTIONS: readonly unknown[] = [1, '1', true, 'true', 'null', 'dig|x', 'dig'];
+export const ODD_REGIONS: readonly unknown[] = [2, '2', false, 'false', 'eu|us', 'eu'];
+
+type PlayerEvent = { eventId: string | number; playerId: string; action: unknown; points: number | string; score: number; ts: number | string; region: unknown };
 
 type Sent = { eventId: string | number; player: string; ts: number; value: string };
 
@@ -109,6 +125,8 @@ export function generateStream(opts: StreamOptions): GeneratedRecord[] {
     ttlMs: 120_000,
     outOfOrderMaxMs: 8_000,
     lateByMs: 10 * 60_000,
+    lateRetryRate: 0.004,
+    oddGroupRate: 0.01,
     ...opts,
   };
   const rand = mulberry32(o.seed);
@@ -117,6 +135,15 @@ export function generateStream(opts: StreamOptions): GeneratedRecord[] {
   // A PRNG of its own, so adding regions left every other field of an existing seed's stream as it was.
   const regionRand = mulberry32(fnv1a(`region:${o.seed}`));
   const region = (): string => REGIONS[Math.floor(regionRand() * REGIONS.length)]!;
+  // The same for the kinds added later, which go between the records the main PRNG makes.
+  const extraRand = mulberry32(fnv1a(`extras:${o.seed}`));
+  const extraPick = <T>(items: readonly T[]): T => items[Math.floor(extraRand() * items.length)]!;
+  let extraSeq = 0;
+  // For the test pipelines: a retry is late once stream time is 330 s past it (5 m window + 30 s
+  // grace), and its id is kept until 450 s (+ 2 m ttl); the margins absorb how far the
+  // partition's stream time may be from its clock.
+  const keptRetryAgeMs = [360_000, 430_000] as const;
+  const expiredRetryAgeMs = 480_000;
 
   const playersOf: string[][] = Array.from({ length: o.partitions }, () => []);
   for (let n = 0; n < o.players; n++) playersOf[partitionFor(`player-${n}`, o.partitions)]!.push(`player-${n}`);
@@ -159,9 +186,31 @@ export function generateStream(opts: StreamOptions): GeneratedRecord[] {
     'string-points': (e) => ({ value: JSON.stringify({ ...e, points: String(e.points) }) }),
     'key-mismatch': (e) => ({ key: `${e.playerId}-other`, value: JSON.stringify(e) }),
     'null-value': () => ({ value: null }),
+    'object-group': (e) => ({ value: JSON.stringify({ ...e, action: { name: e.action } }) }),
+  };
+
+  /** Maybe one record of a later-added kind, drawn from extraRand only; true when it made one. */
+  const extra = (): boolean => {
+    const roll = extraRand();
+    if (roll >= o.oddGroupRate + 2 * o.lateRetryRate) return false;
+    const p = Math.floor(extraRand() * o.partitions);
+    const now = clock[p]!;
+    if (roll < o.oddGroupRate) {
+      const e = { eventId: `odd${o.seed}-${extraSeq++}`, playerId: extraPick(playersOf[p]!), action: extraPick(ODD_ACTIONS), points: Math.floor(extraRand() * 51), score: Math.floor(extraRand() * 100), ts: now, region: extraPick(ODD_REGIONS) };
+      emit(p, 'odd-group', e.playerId, JSON.stringify(e), now);
+      return true;
+    }
+    const expired = roll >= o.oddGroupRate + o.lateRetryRate;
+    const fits = (ts: number): boolean => (expired ? now - ts >= expiredRetryAgeMs : now - ts >= keptRetryAgeMs[0] && now - ts <= keptRetryAgeMs[1]);
+    const candidates = history[p]!.filter((sent) => fits(sent.ts));
+    if (candidates.length === 0) return false;
+    const original = extraPick(candidates);
+    emit(p, expired ? 'late-retry-expired' : 'late-retry', original.player, original.value, original.ts);
+    return true;
   };
 
   for (let i = 0; i < o.events; i++) {
+    if (extra()) continue;
     const p = int(0, o.partitions - 1);
     const player = pick(playersOf[p]!);
     const now = (clock[p] = clock[p]! + int(0, 2 * o.stepMs));

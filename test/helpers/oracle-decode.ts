@@ -43,8 +43,13 @@ export function decode(record: OracleRecord, cfg: OracleConfig): Decoded {
     time = parsedTime;
   }
 
+  // Field by field in groupBy order: missing or null, then an object or array.
   for (const w of cfg.windows) {
-    for (const f of w.groupBy) if (absent(field(event, f))) return { ok: false, reason: 'missing-field' };
+    for (const f of w.groupBy) {
+      const raw = field(event, f);
+      if (absent(raw)) return { ok: false, reason: 'missing-field' };
+      if (typeof raw === 'object') return { ok: false, reason: 'invalid-group' };
+    }
   }
   for (const w of cfg.windows) {
     for (const a of w.aggregates) {

@@ -36,6 +36,7 @@ export type OracleReason =
   | 'missing-field'
   | 'invalid-id'
   | 'invalid-event-time'
+  | 'invalid-group'
   | 'not-a-number'
   | 'key-mismatch'
   | 'late';
@@ -165,6 +166,7 @@ function runPartition(partition: number, records: readonly OracleRecord[], cfg: 
   let streamTime = -Infinity;
   let duplicates = 0;
   const firstSeen = new Map<string, number>();
+  const retention = (cfg.ttlMs ?? 0) + Math.max(0, ...cfg.windows.map((w) => w.sizeMs)) + Math.max(0, ...cfg.windows.map((w) => w.graceMs));
   const open = new Map<string, OpenWindow>();
   const closed: OpenWindow[] = [];
 
@@ -178,22 +180,24 @@ function runPartition(partition: number, records: readonly OracleRecord[], cfg: 
     }
     const t = decoded.time;
 
+    // A known id within the ttl is a duplicate, late or not, while the id is kept: until stream
+    // time reaches t0 + ttl + the longest window + the longest grace. Only then may it be
+    // forgotten, and by then every repeat within the ttl is late anyway.
+    const t0 = decoded.id === undefined ? undefined : firstSeen.get(decoded.id);
+    if (t0 !== undefined && t <= t0 + cfg.ttlMs! && streamTime < t0 + retention) {
+      duplicates++;
+      result.outcomes.set(where, 'duplicate');
+      continue;
+    }
+
     const isLate = cfg.windows.every((w) => windowStarts(t, w).every((s) => isClosed(s, w, streamTime)));
     if (isLate) {
+      // Not recorded: a late event was never counted, so its id must not hide a later one.
       result.deadLetters.set(where, 'late');
       result.outcomes.set(where, 'late');
       continue;
     }
-
-    if (decoded.id !== undefined) {
-      const t0 = firstSeen.get(decoded.id);
-      if (t0 !== undefined && t <= t0 + cfg.ttlMs!) {
-        duplicates++;
-        result.outcomes.set(where, 'duplicate');
-        continue;
-      }
-      firstSeen.set(decoded.id, t);
-    }
+    if (decoded.id !== undefined) firstSeen.set(decoded.id, t);
 
     const advanced = t > streamTime;
     streamTime = Math.max(streamTime, t);
@@ -234,7 +238,8 @@ function isClosed(start: number, w: OracleWindow, streamTime: number): boolean {
 
 function addEvent(open: Map<string, OpenWindow>, def: OracleWindow, start: number, event: Record<string, unknown>): void {
   const groupValues = def.groupBy.map((f) => field(event, f));
-  const key = `${def.name}|${groupValues.map((v) => String(v)).join('|')}|${start}`;
+  // docs/output.md: the key is the JSON array [window, ...group values, start].
+  const key = JSON.stringify([def.name, ...groupValues, start]);
   let w = open.get(key);
   if (w === undefined) {
     const group: Record<string, unknown> = {};

@@ -105,8 +105,8 @@ describe.each(KAFKA_CLIENTS)('cross-partition windows on %s', (client) => {
       expect(after![0]!, 'partition 3 idles on').toBeGreaterThan(before![0]!);
 
       const out = await readAllCommitted(s.output, s.oracle.finals.size, outputQuietMs(s));
-      expect(out.filter((m) => m.key?.startsWith(`${CROSS_WINDOW}|`)).map((m) => m.key)).toEqual([]);
-      expect(out.some((m) => m.key?.startsWith('per_player_1m|'))).toBe(true);
+      expect(out.filter((m) => m.key?.startsWith(`["${CROSS_WINDOW}",`)).map((m) => m.key)).toEqual([]);
+      expect(out.some((m) => m.key?.startsWith('["per_player_1m",'))).toBe(true);
       await expectOracleOutput(s);
     } finally {
       await pipeline.stop();

@@ -59,7 +59,7 @@ describe('oracle windows', () => {
 
     const result = runOracle(records([...three, { k: 'a', t: 10 * MIN, v: 100 }]), tumbling);
     expect([...result.finals]).toEqual([
-      ['w|a|0', { window: 'w', group: { k: 'a' }, start: 0, end: MIN, final: true, values: { n: 3, s: 9, lo: 1, hi: 5, mean: 3 } }],
+      ['["w","a",0]', { window: 'w', group: { k: 'a' }, start: 0, end: MIN, final: true, values: { n: 3, s: 9, lo: 1, hi: 5, mean: 3 } }],
     ]);
     expect(result.accepted).toBe(4);
     expect(result.streamTime.get(0)).toBe(10 * MIN);
@@ -73,7 +73,7 @@ describe('oracle windows', () => {
 
     const cfg: OracleConfig = { ...tumbling, windows: [{ ...tumbling.windows[0]!, ...hop, aggregates: [{ name: 'n', fn: 'count' }] }] };
     const result = runOracle(records([{ k: 'a', t: 7.5 * MIN, v: 1 }, { k: 'a', t: 60 * MIN, v: 1 }]), cfg);
-    expect([...result.finals.keys()].sort()).toEqual([3, 4, 5, 6, 7].map((m) => `w|a|${m * MIN}`).sort());
+    expect([...result.finals.keys()].sort()).toEqual([3, 4, 5, 6, 7].map((m) => `["w","a",${m * MIN}]`).sort());
     for (const out of result.finals.values()) expect(out.values).toEqual({ n: 1 });
   });
 
@@ -97,8 +97,8 @@ describe('oracle windows', () => {
     const graceful: OracleConfig = { ...tumbling, windows: [tumbling.windows[0]!, { ...tumbling.windows[0]!, name: 'g', graceMs: MIN }] };
     const both = runOracle(records([{ k: 'a', t: 5 * MIN, v: 1 }, { k: 'a', t: 5 * MIN - 1, v: 7 }, { k: 'a', t: 60 * MIN, v: 0 }]), graceful);
     expect(both.deadLetters.size).toBe(0);
-    expect(both.finals.get('g|a|240000')?.values).toMatchObject({ n: 1, s: 7 });
-    expect(both.finals.has('w|a|240000')).toBe(false);
+    expect(both.finals.get('["g","a",240000]')?.values).toMatchObject({ n: 1, s: 7 });
+    expect(both.finals.has('["w","a",240000]')).toBe(false);
   });
 
   it('drops a repeated id within ttl of its first sighting, earlier times included, and counts it after', () => {
@@ -168,7 +168,8 @@ describe('oracle validation', () => {
 });
 
 describe('event stream generator', () => {
-  const opts = { seed: 42, partitions: 3, events: 5_000, stepMs: 150 };
+  // 400 ms a record: enough history per partition for retries past the dedupe retention.
+  const opts = { seed: 42, partitions: 3, events: 5_000, stepMs: 400 };
 
   it('is deterministic per seed', () => {
     expect(generateStream(opts)).toEqual(generateStream(opts));
@@ -197,7 +198,7 @@ describe('event stream generator', () => {
   it('contains every kind, and the oracle agrees with what each kind is meant to do', () => {
     const stream = withClosingRecords(generateStream(opts), opts.partitions);
     const kinds = new Set(stream.map((r) => r.kind));
-    const all: EventKind[] = ['normal', 'iso-time', 'duplicate-exact', 'duplicate-shifted', 'out-of-order', 'late', 'repeat-after-ttl', 'flush', ...INVALID_KINDS];
+    const all: EventKind[] = ['normal', 'iso-time', 'duplicate-exact', 'duplicate-shifted', 'out-of-order', 'late', 'repeat-after-ttl', 'late-retry', 'late-retry-expired', 'odd-group', 'flush', ...INVALID_KINDS];
     expect([...kinds].sort()).toEqual([...all].sort());
 
     const result = runOracle(stream, DEFAULT_TEST_PIPELINE);
@@ -206,10 +207,13 @@ describe('event stream generator', () => {
       'iso-time': 'accepted',
       'out-of-order': 'accepted',
       'repeat-after-ttl': 'accepted',
+      'odd-group': 'accepted',
       flush: 'accepted',
       'duplicate-exact': 'duplicate',
       'duplicate-shifted': 'duplicate',
       late: 'late',
+      'late-retry': 'duplicate',
+      'late-retry-expired': 'late',
       'not-json': 'invalid-json',
       'json-array': 'invalid-json',
       'null-value': 'invalid-json',
@@ -218,6 +222,7 @@ describe('event stream generator', () => {
       'zoneless-ts': 'invalid-event-time',
       'string-points': 'not-a-number',
       'key-mismatch': 'key-mismatch',
+      'object-group': 'invalid-group',
     };
     for (const r of stream) expect(result.outcomes.get(`${r.partition}:${r.offset}`), `${r.kind} at ${r.partition}:${r.offset}`).toBe(expected[r.kind]);
 

@@ -106,7 +106,7 @@ async function runEngine(stream: readonly GeneratedRecord[], spec: PipelineSpec,
       const result = processor.process(chunk, tx, streamTime);
       const nextOffset = String(Number(chunk.at(-1)!.offset) + 1);
       log.push(...tx.changelogRecords(), metaRecord({ inputOffset: nextOffset, streamTime: result.streamTime }));
-      tx.commitLocal({ inputOffset: nextOffset, changelogNext: undefined, streamTime: result.streamTime });
+      tx.commitLocal(undefined, { inputOffset: nextOffset, changelogNext: undefined, streamTime: result.streamTime });
       streamTime = result.streamTime;
       duplicates += result.stats.duplicates;
       run.forgotten += result.stats.forgotten;
@@ -223,7 +223,7 @@ describe('BatchProcessor cases', () => {
         const tx = new StoreTransaction(store, storeTimes(spec));
         const result = processor.process(records, tx, streamTime);
         const changelog = tx.changelogRecords();
-        tx.commitLocal({ inputOffset: String(offset), changelogNext: undefined, streamTime: result.streamTime });
+        tx.commitLocal(undefined, { inputOffset: String(offset), changelogNext: undefined, streamTime: result.streamTime });
         streamTime = result.streamTime;
         const outputs = result.records.filter((r) => r.topic === TOPICS.output).map((r) => [r.key, JSON.parse(String(r.value)) as { final: boolean; values: { n: number } }] as const);
         const summary = outputs.map(([k, v]) => `${String(k)} ${v.final ? 'final' : 'update'} n=${v.values.n}`).sort();
@@ -234,27 +234,27 @@ describe('BatchProcessor cases', () => {
 
   it('emit update: final:false for each touched window per chunk, final:true once at close, never both at once', () => {
     const l = lane(small('update'));
-    expect(l.run([ev('a', 1000), ev('b', 2000), ev('a', 3000)]).summary).toEqual(['w|a|0 update n=2', 'w|b|0 update n=1']);
-    expect(l.run([ev('a', 30_000)]).summary).toEqual(['w|a|0 update n=3']);
-    // b|0 closes untouched; a|0 is touched and closed in the same chunk: only its final.
-    expect(l.run([ev('a', 40_000), ev('a', MIN + 5)]).summary).toEqual(['w|a|0 final n=4', 'w|a|60000 update n=1', 'w|b|0 final n=1']);
-    expect(l.run([ev('c', MIN + 10)]).summary).toEqual(['w|c|60000 update n=1']);
+    expect(l.run([ev('a', 1000), ev('b', 2000), ev('a', 3000)]).summary).toEqual(['["w","a",0] update n=2', '["w","b",0] update n=1']);
+    expect(l.run([ev('a', 30_000)]).summary).toEqual(['["w","a",0] update n=3']);
+    // b's window closes untouched; a's is touched and closed in the same chunk: only its final.
+    expect(l.run([ev('a', 40_000), ev('a', MIN + 5)]).summary).toEqual(['["w","a",0] final n=4', '["w","a",60000] update n=1', '["w","b",0] final n=1']);
+    expect(l.run([ev('c', MIN + 10)]).summary).toEqual(['["w","c",60000] update n=1']);
   });
 
   it('emit final: no update records, and a window born and closed in one chunk leaves no changelog trace', () => {
     const l = lane(small('final'));
     const { summary, changelog, result } = l.run([ev('a', 1000), ev('a', 2000), ev('a', MIN + 1)]);
-    expect(summary).toEqual(['w|a|0 final n=2']);
+    expect(summary).toEqual(['["w","a",0] final n=2']);
     expect(result.stats).toMatchObject({ finals: 1, updates: 0 });
-    expect(changelog.map((r) => r.key).filter((k) => k.startsWith('w|'))).toEqual(['w|w|a|60000']);
-    expect(l.store.getWindow('w|a|0')).toBeUndefined();
+    expect(changelog.map((r) => r.key).filter((k) => k.startsWith('w|'))).toEqual(['w|["w","a",60000]']);
+    expect(l.store.getWindow('["w","a",0]')).toBeUndefined();
     expect(l.store.countWindows()).toBe(1);
   });
 
   it('late records become late dead letters and change no state', () => {
     const l = lane(small('final'));
     l.run([ev('a', 5 * MIN)]);
-    const before = { window: l.store.getWindow('w|a|300000'), windows: l.store.countWindows(), ids: l.store.countDedupe(), streamTime: l.store.meta().streamTime };
+    const before = { window: l.store.getWindow('["w","a",300000]'), windows: l.store.countWindows(), ids: l.store.countDedupe(), streamTime: l.store.meta().streamTime };
     const { deadLetters, changelog, result } = l.run([ev('a', 1000, 'late-id'), ev('b', 4 * MIN - 1, 'late-too')]);
     expect(deadLetters.map((d) => d.headers![DLQ_HEADER.reason])).toEqual(['late', 'late']);
     expect(result.stats).toMatchObject({ late: 2, duplicates: 0, finals: 0 });
@@ -262,7 +262,7 @@ describe('BatchProcessor cases', () => {
     expect(result.streamTime).toBe(5 * MIN);
     expect(changelog).toEqual([]);
     expect(l.store.getDedupe('late-id')).toBeUndefined();
-    expect({ window: l.store.getWindow('w|a|300000'), windows: l.store.countWindows(), ids: l.store.countDedupe(), streamTime: l.store.meta().streamTime }).toEqual(before);
+    expect({ window: l.store.getWindow('["w","a",300000]'), windows: l.store.countWindows(), ids: l.store.countDedupe(), streamTime: l.store.meta().streamTime }).toEqual(before);
   });
 
   it('an oversized record becomes a dead letter without its value, with its size', () => {
@@ -295,18 +295,18 @@ describe('BatchProcessor cases', () => {
     const { result } = l.run([ev('a', 1500, 'x'), ev('a', 2001, 'x'), ev('a', 2500, 'x')]);
     expect(result.stats.duplicates).toBe(2);
     expect(l.store.getDedupe('x')).toBe(2001);
-    expect(l.run([ev('a', MIN)]).summary).toEqual(['w|a|0 final n=2']);
+    expect(l.run([ev('a', MIN)]).summary).toEqual(['["w","a",0] final n=2']);
   });
 
   // Removing a window from the config must not wedge a partition whose state still holds it.
   it('drops, without output, the state of a window the pipeline no longer defines', () => {
     const spec = small('final');
     const store = openStore(join(dir, 'old.mdb'), spec);
-    store.write((w) => w.putWindow('gone|a|0', { w: 'gone', g: ['a'], s: 0, a: [1] }));
+    store.write((w) => w.putWindow('["gone","a",0]', { w: 'gone', g: ['a'], s: 0, a: [1] }));
     const tx = new StoreTransaction(store, storeTimes(spec));
     const result = new BatchProcessor(spec, TOPICS, 0).process([ev('a', 1000)], tx, Number.NEGATIVE_INFINITY);
     expect(result.stats.dropped).toBe(1);
-    expect(result.records.filter((r) => String(r.key).startsWith('gone|'))).toEqual([]);
-    expect(tx.changelogRecords()).toContainEqual({ key: 'w|gone|a|0', value: null });
+    expect(result.records.filter((r) => String(r.key).startsWith('["gone"'))).toEqual([]);
+    expect(tx.changelogRecords()).toContainEqual({ key: 'w|["gone","a",0]', value: null });
   });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addEvent, initAccumulator } from '../../../src/processors/aggregates.ts';
 import { formatOutput, windowKey } from '../../../src/processors/output-record.ts';
@@ -21,9 +22,33 @@ const SPEC: WindowSpec = {
 };
 
 describe('windowKey', () => {
-  it('joins window, group values and start with "|"', () => {
-    expect(windowKey('w', ['p1', 7, true], 1_700_000_040_000)).toBe('w|p1|7|true|1700000040000');
-    expect(windowKey('w', [], -60_000)).toBe('w||-60000');
+  it('is the JSON array [window, ...group values, start]', () => {
+    expect(windowKey('w', ['p1', 7, true], 1_700_000_040_000)).toBe('["w","p1",7,true,1700000040000]');
+    expect(windowKey('w', [], -60_000)).toBe('["w",-60000]');
+  });
+
+  it('keeps apart the group values that shared a key when they were joined with "|"', () => {
+    const collided: [unknown[], unknown[]][] = [
+      [['a|b', 'c'], ['a', 'b|c']],
+      [[1], ['1']],
+      [[true], ['true']],
+      [[null], ['null']],
+      [[1.5], ['1.5']],
+      [['x', ''], ['x|']],
+    ];
+    for (const [a, b] of collided) expect(windowKey('w', a, 0), JSON.stringify([a, b])).not.toBe(windowKey('w', b, 0));
+  });
+
+  it('equals JSON.stringify of the tuple for any JSON primitive, so it is injective', () => {
+    const primitive = fc.oneof(fc.string({ unit: 'binary' }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.boolean(), fc.constant(null));
+    fc.assert(
+      fc.property(fc.array(primitive, { maxLength: 4 }), fc.integer({ min: -(2 ** 50), max: 2 ** 50 }), (group, start) => {
+        const key = windowKey('per_player_1m', group, start);
+        expect(key).toBe(JSON.stringify(['per_player_1m', ...group, start]));
+        expect(JSON.parse(key)).toEqual(['per_player_1m', ...group.map((v) => (Object.is(v, -0) ? 0 : v)), start]);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -32,7 +57,7 @@ describe('formatOutput', () => {
     const acc = initAccumulator(SPEC.aggregates);
     for (const [points, score] of [[10, 9], [15, 5], [5, 1]] as const) addEvent(acc, SPEC.aggregates, { points, score });
     const out = formatOutput(SPEC, ['p1'], 1_700_000_040_000, acc, true);
-    expect(out.key).toBe('per_player_1m|p1|1700000040000');
+    expect(out.key).toBe('["per_player_1m","p1",1700000040000]');
     expect(out.value).toBe(
       '{"window":"per_player_1m","group":{"playerId":"p1"},"start":1700000040000,"end":1700000100000,"final":true,"values":{"actions":3,"points":30,"best":9,"worst":1,"avgScore":5}}',
     );
@@ -41,7 +66,7 @@ describe('formatOutput', () => {
   it('keeps group values as their JSON types, in groupBy order, and nulls for empty aggregates', () => {
     const spec: WindowSpec = { ...SPEC, name: 'w"q', groupBy: ['team', 'region'] };
     const out = formatOutput(spec, [7, 'e"u'], 0, initAccumulator(spec.aggregates), false);
-    expect(out.key).toBe('w"q|7|e"u|0');
+    expect(out.key).toBe('["w\\"q",7,"e\\"u",0]');
     expect(out.value).toBe(
       '{"window":"w\\"q","group":{"team":7,"region":"e\\"u"},"start":0,"end":60000,"final":false,"values":{"actions":0,"points":0,"best":null,"worst":null,"avgScore":null}}',
     );

@@ -1,0 +1,90 @@
+// An in-memory stand-in for a lane's store transaction, for processor tests that need exact
+// control of what the store holds (a legacy key, an id) without LMDB or a changelog. Brute force
+// on purpose: every close and forget scan walks the whole map.
+import type { BatchStore } from '../../src/processors/batch-processor.ts';
+import type { MergeStore } from '../../src/processors/merge-processor.ts';
+import type { PipelineSpec } from '../../src/processors/types.ts';
+import type { WindowState } from '../../src/state/partition-store.ts';
+
+export class MemoryStore implements BatchStore, MergeStore {
+  readonly ids = new Map<string, number>();
+  readonly windows = new Map<string, WindowState>();
+  readonly sourceWatermarks = new Map<number, number>();
+  /** reset by {@link nextBatch}, as each batch gets a fresh transaction */
+  touchedWindows = new Set<string>();
+  private readonly spec: PipelineSpec;
+
+  constructor(spec: PipelineSpec) {
+    this.spec = spec;
+  }
+
+  nextBatch(): this {
+    this.touchedWindows = new Set();
+    return this;
+  }
+
+  get(id: string): number | undefined {
+    return this.ids.get(id);
+  }
+
+  put(id: string, t0: number): void {
+    this.ids.set(id, t0);
+  }
+
+  forget(id: string): void {
+    this.ids.delete(id);
+  }
+
+  idsForgettableBy(streamTime: number, limit: number): string[] {
+    let maxSize = 0;
+    let maxGrace = 0;
+    for (const w of this.spec.windows) {
+      maxSize = Math.max(maxSize, w.sizeMs);
+      maxGrace = Math.max(maxGrace, w.graceMs);
+    }
+    const retention = (this.spec.dedupeTtlMs ?? 0) + maxSize + maxGrace;
+    return [...this.ids].filter(([, t0]) => t0 + retention <= streamTime).slice(0, limit).map(([id]) => id);
+  }
+
+  getWindow(key: string): WindowState | undefined {
+    return this.windows.get(key);
+  }
+
+  putWindow(key: string, state: WindowState): void {
+    this.windows.set(key, state);
+    this.touchedWindows.add(key);
+  }
+
+  deleteWindow(key: string): void {
+    this.windows.delete(key);
+    this.touchedWindows.delete(key);
+  }
+
+  windowsClosingBy(streamTime: number): string[] {
+    const due: string[] = [];
+    for (const [key, state] of this.windows) {
+      const w = this.spec.windows.find((d) => d.name === state.w);
+      const closeAt = w === undefined ? Number.NEGATIVE_INFINITY : state.s + w.sizeMs + w.graceMs;
+      if (closeAt <= streamTime) due.push(key);
+    }
+    return due;
+  }
+
+  readonly closed = new Map<string, number>();
+
+  closedThrough(window: string): number {
+    return this.closed.get(window) ?? Number.NEGATIVE_INFINITY;
+  }
+
+  markClosed(state: WindowState): void {
+    if (state.s > this.closedThrough(state.w)) this.closed.set(state.w, state.s);
+  }
+
+  setWatermark(source: number, watermark: number): void {
+    this.sourceWatermarks.set(source, watermark);
+  }
+
+  watermarks(): ReadonlyMap<number, number> {
+    return this.sourceWatermarks;
+  }
+}
