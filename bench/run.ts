@@ -9,26 +9,26 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../scripts/kafka-broker.ts';
 import { installWarningFilter } from '../src/runtime/warnings.ts';
-import { timeline } from './analysis.ts';
-import { BenchAdmin, chooseBroker } from './broker.ts';
-import type { BrokerChoice } from './broker.ts';
-import { runCeiling } from './ceiling.ts';
-import type { CeilingClient, CeilingResult } from './ceiling.ts';
-import { compare, readOutput } from './correctness.ts';
-import { LoadClient } from './load-client.ts';
-import { runOracleParallel } from './oracle-pool.ts';
-import { flushWindows, measureCapacity, runProfile } from './measure.ts';
-import type { Ctx } from './measure.ts';
-import { USAGE, parseOptions } from './options.ts';
-import type { BenchOptions } from './options.ts';
-import { expectedLanes, expectedWorkers, hasCrossPartitionWindows, oracleConfig, writeRunPipeline } from './pipeline-config.ts';
-import type { RunPipeline } from './pipeline-config.ts';
-import { evaluateTargets, machine, printTable, ratios, sluiceFigures, writeResults } from './report.ts';
-import type { Results } from './report.ts';
-import { Scraper } from './scraper.ts';
-import { SluiceProcess } from './sluice-process.ts';
-import { findSustainableRate } from './sustainable.ts';
-import type { StateHeapResult } from './state-heap.ts';
+import { timeline } from './report/analysis.ts';
+import { BenchAdmin, chooseBroker } from './setup/broker.ts';
+import type { BrokerChoice } from './setup/broker.ts';
+import { runCeiling } from './ceiling/ceiling.ts';
+import type { CeilingClient, CeilingResult } from './ceiling/ceiling.ts';
+import { compare, readOutput } from './oracle/correctness.ts';
+import { LoadClient } from './load/client.ts';
+import { runOracleParallel } from './oracle/pool.ts';
+import { flushWindows, measureCapacity, runProfile } from './measure/phases.ts';
+import type { Ctx } from './measure/phases.ts';
+import { USAGE, parseOptions } from './setup/options.ts';
+import type { BenchOptions } from './setup/options.ts';
+import { expectedLanes, expectedWorkers, hasCrossPartitionWindows, oracleConfig, writeRunPipeline } from './setup/pipeline-config.ts';
+import type { RunPipeline } from './setup/pipeline-config.ts';
+import { evaluateTargets, machine, printTable, ratios, sluiceFigures, writeResults } from './report/results.ts';
+import type { Results } from './report/results.ts';
+import { Scraper } from './measure/scraper.ts';
+import { SluiceProcess } from './measure/sluice-process.ts';
+import { findSustainableRate } from './measure/sustainable.ts';
+import type { StateHeapResult } from './in-process/state-heap.ts';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const CEILING_BACKLOG_FACTOR = 3;
@@ -37,7 +37,7 @@ const NOTES = [
   'Latency is per input record, from its Kafka append time (LogAppendTime topic) to the commit that made its effect visible.',
   'Latency percentiles are bucket-interpolated from sluice_event_latency_seconds deltas between phase boundaries (linear inside a bucket); maxMs is the upper bound of the highest non-empty bucket.',
   "A phase's latency is that of the records committed during it: a backlog built in the burst shows up in the phase after it.",
-  'GC pauses are observed in the sluice process (bench/gc-probe.ts); gc.histogram repeats prom-client nodejs_gc_duration_seconds for comparison.',
+  'GC pauses are observed in the sluice process (bench/measure/gc-probe.ts); gc.histogram repeats prom-client nodejs_gc_duration_seconds for comparison.',
   'Throughput is a backlog drain rate from committed offsets, timed between 20% and 80% of the backlog committed; sluice and the ceiling drain the same events.',
 ];
 
@@ -55,7 +55,7 @@ async function main(opts: BenchOptions): Promise<number> {
 async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Date, host: Record<string, unknown>): Promise<number> {
   const runId = `${startedAt.getTime().toString(36)}${randomBytes(2).toString('hex')}`;
   const runDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
-  const pipeline = writeRunPipeline(join(BENCH, 'pipeline.yaml'), runDir, { brokers: broker.brokers, runId, stateDir: join(runDir, 'state'), metricsPort: await freePort(), emit: opts.emit, client: opts.client });
+  const pipeline = writeRunPipeline(join(BENCH, 'setup', 'pipeline.yaml'), runDir, { brokers: broker.brokers, runId, stateDir: join(runDir, 'state'), metricsPort: await freePort(), emit: opts.emit, client: opts.client });
   const { config } = pipeline;
   if (config.input.eventTime === undefined) throw new Error('bench/pipeline.yaml must take event time from a field: the oracle cannot know LogAppendTime timestamps');
   // The scaling check: the same job on one worker, drained from its own copy of the backlog.
@@ -63,12 +63,12 @@ async function benchmark(opts: BenchOptions, broker: BrokerChoice, startedAt: Da
   while (singlePort === config.metrics.port) singlePort = await freePort();
   const singleDir = join(runDir, 'one-worker');
   mkdirSync(singleDir);
-  const single = writeRunPipeline(join(BENCH, 'pipeline.yaml'), singleDir, { brokers: broker.brokers, runId: `${runId}-w1`, stateDir: join(singleDir, 'state'), metricsPort: singlePort, emit: opts.emit, workers: 1, client: opts.client });
+  const single = writeRunPipeline(join(BENCH, 'setup', 'pipeline.yaml'), singleDir, { brokers: broker.brokers, runId: `${runId}-w1`, stateDir: join(singleDir, 'state'), metricsPort: singlePort, emit: opts.emit, workers: 1, client: opts.client });
   // The other Kafka client runs the same job on all workers, from its own copy of the backlog.
   const otherClient = opts.client === 'kafkajs' ? 'platformatic' : 'kafkajs';
   const otherDir = join(runDir, `client-${otherClient}`);
   mkdirSync(otherDir);
-  const other = writeRunPipeline(join(BENCH, 'pipeline.yaml'), otherDir, { brokers: broker.brokers, runId: `${runId}-${otherClient.slice(0, 3)}`, stateDir: join(otherDir, 'state'), metricsPort: singlePort, emit: opts.emit, client: otherClient });
+  const other = writeRunPipeline(join(BENCH, 'setup', 'pipeline.yaml'), otherDir, { brokers: broker.brokers, runId: `${runId}-${otherClient.slice(0, 3)}`, stateDir: join(otherDir, 'state'), metricsPort: singlePort, emit: opts.emit, client: otherClient });
   const admin = await BenchAdmin.connect(broker.brokers);
   const ceilingIn = `bench-${runId}-ceiling-in`;
   const ceilingOut = `bench-${runId}-ceiling-out`;
@@ -247,11 +247,11 @@ function clientComparison(main: ClientName, measuredAlso: ClientName, throughput
   return { main, measuredAlso, kafkajs, platformatic, platformaticOverKafkajs: Math.round((platformatic.throughput / kafkajs.throughput) * 100) / 100 };
 }
 
-/** bench/state-heap.ts in a process of its own, with the 256 MB heap the target allows. */
+/** bench/in-process/state-heap.ts in a process of its own, with the 256 MB heap the target allows. */
 function measureStateHeap(ids: number): StateHeapResult | undefined {
   if (ids === 0) return undefined;
   log(`[state] ${ids} dedupe ids through a lane store, in a process capped at --max-old-space-size=256`);
-  const out = execFileSync(process.execPath, ['--max-old-space-size=256', '--expose-gc', join(BENCH, 'state-heap.ts'), String(ids)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(process.execPath, ['--max-old-space-size=256', '--expose-gc', join(BENCH, 'in-process', 'state-heap.ts'), String(ids)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const result = JSON.parse(out.trim().split('\n').pop()!) as StateHeapResult;
   log(`[state] heap max ${(result.heapMaxBytes / 2 ** 20).toFixed(1)} MB (live after GC ${((result.liveHeapMaxBytes ?? 0) / 2 ** 20).toFixed(1)} MB) with ${result.entries} ids (LMDB ${(result.lmdbBytes / 2 ** 20).toFixed(0)} MB on disk), ${result.insertSeconds.toFixed(1)}s`);
   return result;

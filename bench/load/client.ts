@@ -4,9 +4,9 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { LoadCommand, LoadInit, LoadReport, PhaseResult, ProfilePhase } from './load-protocol.ts';
+import type { LoadCommand, LoadInit, LoadReport, PhaseResult, ProfilePhase } from './protocol.ts';
 
-const SCRIPT = fileURLToPath(new URL('./load-generator.ts', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('./generator.ts', import.meta.url));
 
 type Waiter = { type: LoadReport['type']; resolve: (r: LoadReport) => void; reject: (e: Error) => void };
 

@@ -3,8 +3,8 @@
 // broker or a KAFKA_BROKERS cluster is only borrowed.
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
-import { Kafka, logLevel } from '../src/kafka/client.ts';
-import { KAFKA_VERSION, brokerAnswers, cacheRoot, freePort, pidAlive, readBrokerState, startBroker, stopBroker } from '../scripts/kafka-broker.ts';
+import { Kafka, logLevel } from '../../src/kafka/client.ts';
+import { KAFKA_VERSION, brokerAnswers, cacheRoot, freePort, pidAlive, readBrokerState, startBroker, stopBroker } from '../../scripts/kafka-broker.ts';
 
 export interface BrokerChoice {
   brokers: string;

@@ -2,9 +2,9 @@
 // the transaction that hid it), then poll the consumer group's committed offsets. Committed
 // offsets are what exactly-once makes visible, and reading them from outside costs the measured
 // process nothing.
-import { drainRate } from './analysis.ts';
-import type { DrainRate, Progress } from './analysis.ts';
-import type { BenchAdmin } from './broker.ts';
+import { drainRate } from '../report/analysis.ts';
+import type { DrainRate, Progress } from '../report/analysis.ts';
+import type { BenchAdmin } from '../setup/broker.ts';
 
 /** fine enough to time a drain that lasts a second or two */
 const POLL_MS = 50;

@@ -1,8 +1,8 @@
-// `node bench/rechart.ts bench/results/<run>.json ...`: redraws the SVG beside each results file,
+// `node bench/report/rechart.ts bench/results/<run>.json ...`: redraws the SVG beside each results file,
 // e.g. after a change to the chart, without running the benchmark again.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { chartOf } from './report.ts';
-import type { Results } from './report.ts';
+import { chartOf } from './results.ts';
+import type { Results } from './results.ts';
 
 for (const path of process.argv.slice(2)) {
   const svg = path.replace(/\.json$/, '.svg');

@@ -2,12 +2,12 @@
 // as fast as it can) and the rate profile (steady, burst, steady, then drain), with a scrape at
 // every phase boundary so each phase's figures are exact differences.
 import { readFileSync } from 'node:fs';
-import type { DrainRate, Progress } from './analysis.ts';
+import type { DrainRate, Progress } from '../report/analysis.ts';
 import { measureDrain } from './drain.ts';
 import { coresBetween, cpuOf } from './proc.ts';
-import type { BenchAdmin } from './broker.ts';
-import type { LoadClient } from './load-client.ts';
-import type { PhaseResult, ProfilePhase } from './load-protocol.ts';
+import type { BenchAdmin } from '../setup/broker.ts';
+import type { LoadClient } from '../load/client.ts';
+import type { PhaseResult, ProfilePhase } from '../load/protocol.ts';
 import { quantile, delta } from './prom.ts';
 import type { Sample, Scraper } from './scraper.ts';
 import type { SluiceProcess } from './sluice-process.ts';

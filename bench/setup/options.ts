@@ -30,7 +30,7 @@ export interface BenchOptions {
   keep: boolean;
   /** seconds of each step of the sustainable-rate search (skipped with a fixed --rate) */
   stepSeconds: number;
-  /** dedupe ids for the heap-with-state measurement (bench/state-heap.ts); 0 skips it */
+  /** dedupe ids for the heap-with-state measurement (bench/in-process/state-heap.ts); 0 skips it */
   stateIds: number;
 }
 

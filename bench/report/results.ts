@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { windowStats } from './analysis.ts';
 import type { DrainRate, LatencyStats, Progress, TimelinePoint, WindowStats } from './analysis.ts';
 import { chartSpec, renderSvg } from './chart.ts';
-import type { Correctness } from './correctness.ts';
-import type { GcEvent } from './gc-probe.ts';
-import type { PhaseResult } from './load-protocol.ts';
-import type { StateHeapResult } from './state-heap.ts';
-import type { CapacityResult, ProfileResult } from './measure.ts';
-import type { Sample } from './scraper.ts';
+import type { Correctness } from '../oracle/correctness.ts';
+import type { GcEvent } from '../measure/gc-probe.ts';
+import type { PhaseResult } from '../load/protocol.ts';
+import type { StateHeapResult } from '../in-process/state-heap.ts';
+import type { CapacityResult, ProfileResult } from '../measure/phases.ts';
+import type { Sample } from '../measure/scraper.ts';
 
 export function machine(): Record<string, unknown> {
   const cpu = cpus();
@@ -132,7 +132,7 @@ export interface Results {
   clients?: { main: string; measuredAlso: string; kafkajs: ClientFigures; platformatic: ClientFigures; platformaticOverKafkajs: number };
   /** capacity (backlog drain, events/s) by worker count, and the speedup of the most over one */
   scaling?: { workers: Record<string, number>; speedup: number };
-  /** the V8 heap of a lane store holding this many dedupe ids (bench/state-heap.ts) */
+  /** the V8 heap of a lane store holding this many dedupe ids (bench/in-process/state-heap.ts) */
   stateHeap?: StateHeapResult;
   ratios: { throughput: number; burstP99VsSteady: number | null; worstAfterBurstP99VsSteady: number | null };
   targets: Target[];
@@ -226,7 +226,7 @@ export async function writeResults(r: Results, outDir: string, stamp: string): P
   return { json, svg };
 }
 
-/** The SVG chart of a run, from its results alone (bench/rechart.ts redraws old runs with it). */
+/** The SVG chart of a run, from its results alone (rechart.ts redraws old runs with it). */
 export async function chartOf(r: Results): Promise<string> {
   const burst = r.sluice.burst;
   const profileStart = r.sluice.steady.fromMs;

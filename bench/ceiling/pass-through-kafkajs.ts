@@ -1,11 +1,11 @@
 // The ceiling: what the same client (kafkajs) achieves for an exactly-once consume -> produce ->
 // sendOffsets -> commit loop that does no processing at all, one transactional producer per
-// partition and the same batch bounds as sluice. bench/ceiling.ts runs as many of these member
-// processes as sluice has workers, in one consumer group, and talks to them over IPC.
+// partition and the same batch bounds as sluice. ceiling.ts runs as many of these member processes
+// as sluice has workers, in one consumer group, and talks to them over IPC.
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
-import { chunkEnd } from '../src/consumers/chunks.ts';
-import { Kafka, logLevel } from '../src/kafka/client.ts';
-import { TRANSACTIONAL_RETRY } from '../src/sinks/kafka-sink.ts';
+import { chunkEnd } from '../../src/consumers/chunks.ts';
+import { Kafka, logLevel } from '../../src/kafka/client.ts';
+import { TRANSACTIONAL_RETRY } from '../../src/sinks/kafka-sink.ts';
 import { fail, report, serveMember } from './pass-through-member.ts';
 import type { PassThroughInit } from './pass-through-member.ts';
 

@@ -1,7 +1,7 @@
 // The messages between the bench (parent) and its load generator (a child process, over IPC).
 // The generator runs in its own process so producing at a precise rate never competes with the
 // parent's scraping and bookkeeping on one event loop.
-import type { LoadModelOptions } from './load-model.ts';
+import type { LoadModelOptions } from './model.ts';
 
 export interface LoadInit extends LoadModelOptions {
   cmd: 'init';

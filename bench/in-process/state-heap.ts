@@ -4,13 +4,13 @@
 // however many ids there are. bench/run.ts runs this in its own process with a 256 MB heap cap,
 // so exceeding the target is a crash, not a number; standalone:
 //
-//   node --max-old-space-size=256 --expose-gc bench/state-heap.ts [ids]     (prints one JSON line)
+//   node --max-old-space-size=256 --expose-gc bench/in-process/state-heap.ts [ids]     (prints one JSON line)
 import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
-import { PartitionStore } from '../src/state/partition-store.ts';
-import { StoreTransaction } from '../src/state/store-transaction.ts';
+import { PartitionStore } from '../../src/state/partition-store.ts';
+import { StoreTransaction } from '../../src/state/store-transaction.ts';
 
 export interface StateHeapResult {
   ids: number;

@@ -4,10 +4,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { parseConfig } from '../src/config/load.ts';
-import { configSchema } from '../src/config/schema.ts';
-import type { SluiceConfig } from '../src/config/schema.ts';
-import type { OracleConfig } from '../test/helpers/oracle.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { configSchema } from '../../src/config/schema.ts';
+import type { SluiceConfig } from '../../src/config/schema.ts';
+import type { OracleConfig } from '../../test/helpers/oracle.ts';
 
 export interface RunPipeline {
   config: SluiceConfig;

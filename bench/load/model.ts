@@ -1,7 +1,7 @@
 // What the load generator sends: treasure-hunt player actions with Zipf-skewed players, upstream
 // retries (a duplicate is an earlier event's exact JSON, sent again), and event times jittered
 // into the past. Pure and seeded: the same options give the same sequence of events.
-import { mulberry32, partitionFor, playerOnPartition } from '../test/helpers/event-stream.ts';
+import { mulberry32, partitionFor, playerOnPartition } from '../../test/helpers/event-stream.ts';
 
 export interface LoadModelOptions {
   partitions: number;

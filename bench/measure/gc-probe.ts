@@ -1,4 +1,4 @@
-// Preloaded into the sluice child (`node --import bench/gc-probe.ts bin/sluice.js ...`), and so
+// Preloaded into the sluice child (`node --import bench/measure/gc-probe.ts bin/sluice.js ...`), and so
 // into each of its worker threads too: every GC pause, with its kind and thread, goes to the bench
 // over IPC once a second. prom-client's nodejs_gc_duration_seconds buckets (1 ms, 10 ms, 100 ms)
 // can say whether a pause passed 10 ms but not by how much; the report's max pause needs the

@@ -1,5 +1,5 @@
 // The maximum sustainable rate, found as the performance issue asks: step the produced rate up
-// until lag grows without bound. The backlog drain (measure.ts) says what sluice does with the
+// until lag grows without bound. The backlog drain (phases.ts) says what sluice does with the
 // machine to itself; this says what it keeps up with while the load generator and the broker take
 // their share of the same cores, which is the rate the steady phase's "70%" should be of.
 //
@@ -10,8 +10,8 @@
 // slope over the whole step smooths them where the lag at two instants would not. A warm-up step
 // at 30% comes first and is not judged (the first commits after a pause are slow); the answer is
 // the highest step that kept up before the first one after it that fell behind.
-import type { Ctx } from './measure.ts';
-import { runProfile } from './measure.ts';
+import type { Ctx } from './phases.ts';
+import { runProfile } from './phases.ts';
 import type { Sample } from './scraper.ts';
 
 export interface SearchStep {

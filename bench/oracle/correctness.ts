@@ -1,10 +1,10 @@
 // Did the run lose or double-count anything? The load generator's JSONL is replayed through the
-// independent oracle (test/helpers/oracle.ts, see oracle-pool.ts) and its final windows are
+// independent oracle (test/helpers/oracle.ts, see pool.ts) and its final windows are
 // compared with the `final: true` records sluice committed to the output topic, read
 // read_committed, and its counts with sluice's.
 import { isDeepStrictEqual } from 'node:util';
-import { Kafka, logLevel } from '../src/kafka/client.ts';
-import type { OracleSummary } from './oracle-pool.ts';
+import { Kafka, logLevel } from '../../src/kafka/client.ts';
+import type { OracleSummary } from './pool.ts';
 
 export interface OutputRead {
   /** output key -> every final record's parsed value under it */

@@ -6,7 +6,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { GcEvent } from './gc-probe.ts';
 
-const BIN = fileURLToPath(new URL('../bin/sluice.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
 const PROBE = fileURLToPath(new URL('./gc-probe.ts', import.meta.url));
 
 export class SluiceProcess {

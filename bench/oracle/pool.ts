@@ -1,15 +1,15 @@
-// Runs the oracle over the produced log on worker threads (oracle-worker.ts), one group of
+// Runs the oracle over the produced log on worker threads (worker.ts), one group of
 // partitions per core, and merges what they expect. Runs while the output topic is being read.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { OracleConfig } from '../test/helpers/oracle.ts';
-import type { OracleJob, OracleSummary } from './oracle-worker.ts';
+import type { OracleConfig } from '../../test/helpers/oracle.ts';
+import type { OracleJob, OracleSummary } from './worker.ts';
 
 export type { OracleSummary };
 
 function runJob(job: OracleJob): Promise<OracleSummary> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./oracle-worker.ts', import.meta.url), { workerData: job });
+    const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData: job });
     worker.once('message', (msg: { ok: true; summary: OracleSummary } | { ok: false; message: string }) => {
       if (msg.ok) resolve(msg.summary);
       else reject(new Error(`oracle: ${msg.message}`));

@@ -1,16 +1,16 @@
 // The load generator, run as a child process by bench/run.ts (commands and reports over IPC, see
-// load-protocol.ts). Producers keep one request in flight, so each partition's offsets follow the
+// protocol.ts). Producers keep one request in flight, so each partition's offsets follow the
 // order records were handed over; the JSONL log of the sluice input topic is written in that same
 // order (a `[partition]` line where a transaction marker takes an offset), and is all the oracle
 // needs to replay the run.
 import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import type { Kafka, Producer, Transaction } from 'kafkajs';
-import { Kafka as KafkaClient, logLevel } from '../src/kafka/client.ts';
-import { installWarningFilter } from '../src/runtime/warnings.ts';
-import { LoadModel } from './load-model.ts';
-import type { LoadRecord } from './load-model.ts';
-import type { LoadCommand, LoadInit, LoadReport, PhaseResult, ProfilePhase } from './load-protocol.ts';
+import { Kafka as KafkaClient, logLevel } from '../../src/kafka/client.ts';
+import { installWarningFilter } from '../../src/runtime/warnings.ts';
+import { LoadModel } from './model.ts';
+import type { LoadRecord } from './model.ts';
+import type { LoadCommand, LoadInit, LoadReport, PhaseResult, ProfilePhase } from './protocol.ts';
 
 /** the schedule is checked this often; whatever is due goes out as one batch */
 const TICK_MS = 10;

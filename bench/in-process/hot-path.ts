@@ -5,28 +5,28 @@
 // With --profile it also writes a sampling heap profile that keeps collected objects, which is
 // what says *where* the bytes are allocated (open it in Chrome DevTools, or read the summary).
 //
-//   node bench/hot-path.ts [--events 200000] [--partitions 8] [--emit update|final] [--profile]
+//   node bench/in-process/hot-path.ts [--events 200000] [--partitions 8] [--emit update|final] [--profile]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
-import { pipelineSpec } from '../src/app.ts';
-import '../src/kafka/client.ts';
-import { Checkpoint } from '../src/consumers/checkpoint.ts';
-import { chunkEnd } from '../src/consumers/chunks.ts';
-import { storeTimes } from '../src/consumers/lane.ts';
-import { BatchProcessor } from '../src/processors/batch-processor.ts';
-import type { InputRecord } from '../src/processors/batch-processor.ts';
-import { AllocationMeter } from '../src/runtime/alloc-meter.ts';
-import type { LaneSink } from '../src/sinks/kafka-sink.ts';
-import type { OutRecord } from '../src/sinks/records.ts';
-import { chunkByBytes } from '../src/sinks/records.ts';
-import { PartitionStore } from '../src/state/partition-store.ts';
-import { StoreTransaction } from '../src/state/store-transaction.ts';
-import { LoadModel } from './load-model.ts';
-import { writeRunPipeline } from './pipeline-config.ts';
+import { pipelineSpec } from '../../src/app.ts';
+import '../../src/kafka/client.ts';
+import { Checkpoint } from '../../src/consumers/checkpoint.ts';
+import { chunkEnd } from '../../src/consumers/chunks.ts';
+import { storeTimes } from '../../src/consumers/lane.ts';
+import { BatchProcessor } from '../../src/processors/batch-processor.ts';
+import type { InputRecord } from '../../src/processors/batch-processor.ts';
+import { AllocationMeter } from '../../src/runtime/alloc-meter.ts';
+import type { LaneSink } from '../../src/sinks/kafka-sink.ts';
+import type { OutRecord } from '../../src/sinks/records.ts';
+import { chunkByBytes } from '../../src/sinks/records.ts';
+import { PartitionStore } from '../../src/state/partition-store.ts';
+import { StoreTransaction } from '../../src/state/store-transaction.ts';
+import { LoadModel } from '../load/model.ts';
+import { writeRunPipeline } from '../setup/pipeline-config.ts';
 
 const { values } = parseArgs({
   options: {
@@ -68,7 +68,7 @@ class EncodingSink implements LaneSink {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-hot-path-'));
-const { config } = writeRunPipeline(new URL('./pipeline.yaml', import.meta.url).pathname, dir, {
+const { config } = writeRunPipeline(new URL('../setup/pipeline.yaml', import.meta.url).pathname, dir, {
   brokers: '127.0.0.1:9092',
   runId: 'hot',
   client: 'kafkajs',

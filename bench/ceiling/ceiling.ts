@@ -1,17 +1,18 @@
-// Runs the pass-through ceiling (bench/pass-through.ts) as `members` child processes in one
-// consumer group (as many as sluice has workers), waits for the group to settle, releases the
-// backlog and measures the drain from the group's committed offsets, exactly as for sluice.
+// Runs a client's pass-through ceiling (pass-through-kafkajs.ts or pass-through-platformatic.ts)
+// as `members` child processes in one consumer group (as many as sluice has workers), waits for
+// the group to settle, releases the backlog and measures the drain from the group's committed
+// offsets, exactly as for sluice.
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { DrainRate, Progress } from './analysis.ts';
-import type { BenchAdmin } from './broker.ts';
-import { measureDrain } from './drain.ts';
+import type { DrainRate, Progress } from '../report/analysis.ts';
+import type { BenchAdmin } from '../setup/broker.ts';
+import { measureDrain } from '../measure/drain.ts';
 import type { PassThroughInit, PassThroughReport } from './pass-through-member.ts';
 
 /** the pass-through member of each client: same IPC protocol, same chunking */
 const SCRIPTS = {
-  kafkajs: fileURLToPath(new URL('./pass-through.ts', import.meta.url)),
+  kafkajs: fileURLToPath(new URL('./pass-through-kafkajs.ts', import.meta.url)),
   platformatic: fileURLToPath(new URL('./pass-through-platformatic.ts', import.meta.url)),
 } as const;
 export type CeilingClient = keyof typeof SCRIPTS;

@@ -1,9 +1,9 @@
 // Turns samples (metric scrapes, GC pauses, progress counts) into the report's figures. Every
 // figure of a phase is a difference between the samples at its two boundaries.
-import type { GcEvent } from './gc-probe.ts';
-import { EMPTY_HISTOGRAM, bucketMax, delta, quantile } from './prom.ts';
-import type { Histogram } from './prom.ts';
-import type { Sample } from './scraper.ts';
+import type { GcEvent } from '../measure/gc-probe.ts';
+import { EMPTY_HISTOGRAM, bucketMax, delta, quantile } from '../measure/prom.ts';
+import type { Histogram } from '../measure/prom.ts';
+import type { Sample } from '../measure/scraper.ts';
 
 const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 

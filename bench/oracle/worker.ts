@@ -1,12 +1,12 @@
 // A worker thread that replays the load generator's log through the oracle for some partitions.
 // The oracle is deliberately naive and slow (it scans every open window when stream time moves);
-// partition-local windows never span partitions, so oracle-pool.ts splits the partitions over the
+// partition-local windows never span partitions, so pool.ts splits the partitions over the
 // cores. Cross-partition windows need every partition in one run.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parentPort, workerData } from 'node:worker_threads';
-import { runCrossPartitionOracle, runOracle } from '../test/helpers/oracle.ts';
-import type { OracleConfig, OracleOutput, OracleRecord } from '../test/helpers/oracle.ts';
+import { runCrossPartitionOracle, runOracle } from '../../test/helpers/oracle.ts';
+import type { OracleConfig, OracleOutput, OracleRecord } from '../../test/helpers/oracle.ts';
 
 export interface OracleJob {
   jsonl: string;

@@ -1,7 +1,7 @@
-// bench/pass-through.ts on @platformatic/kafka instead of kafkajs, for consuming and producing: the
-// same exactly-once consume -> produce -> offsets -> commit loop with no processing, one
+// pass-through-kafkajs.ts on @platformatic/kafka instead of kafkajs, for consuming and producing:
+// the same exactly-once consume -> produce -> offsets -> commit loop with no processing, one
 // transactional producer per assigned partition, the same chunks (chunkEnd) and the same IPC
-// protocol, so bench/ceiling.ts can fork either script.
+// protocol, so ceiling.ts can fork either script.
 //
 // The library's consumer is one stream of single messages for all assigned partitions, not
 // kafkajs's per-partition batches with pause/resume per partition. So the stream is demultiplexed
@@ -9,9 +9,9 @@
 // response is pushed synchronously, so a lane woken on setImmediate sees all of it, as eachBatch
 // would. The stream can only be paused as a whole: it pauses when the lanes hold too much.
 import type { Message, MessagesStream, Producer as PlatformaticProducer } from '@platformatic/kafka';
-import { chunkEnd } from '../src/consumers/chunks.ts';
-import { platformaticKafka } from '../src/kafka/platformatic.ts';
-import { platformaticRetryDelay } from '../src/sinks/platformatic-sink.ts';
+import { chunkEnd } from '../../src/consumers/chunks.ts';
+import { platformaticKafka } from '../../src/kafka/platformatic.ts';
+import { platformaticRetryDelay } from '../../src/sinks/platformatic-sink.ts';
 import { fail, report, serveMember } from './pass-through-member.ts';
 import type { PassThroughInit } from './pass-through-member.ts';
 
