@@ -25,6 +25,9 @@ export interface BatchStore extends DedupeStore {
   idsForgettableBy(streamTime: number, limit: number): string[];
   forget(id: string): void;
   readonly touchedWindows: ReadonlySet<string>;
+  /** the latest start of this window definition's windows that were closed (their final written) */
+  closedThrough(window: string): number;
+  markClosed(state: WindowState): void;
 }
 
 /** A consumed record, as any Kafka client adapter can present it. */
@@ -93,6 +96,8 @@ export class BatchProcessor {
   private readonly windowsByName = new Map<string, WindowSpec>();
   // Reused across records: the window starts of the current event.
   private readonly starts: number[] = [];
+  // Per window definition, the latest start closed as of this batch's start (BatchStore.closedThrough).
+  private readonly closed: number[] = [];
   /**
    * The stream time of the first batch this processor ran. A window starts at or before the
    * stream time of the event that creates it, so one starting later was created by this code,
@@ -120,6 +125,7 @@ export class BatchProcessor {
     const dedupe = spec.idField !== undefined && spec.dedupeTtlMs !== undefined ? new DedupeProcessor(store, spec.dedupeTtlMs, dedupeRetentionMs(spec)) : undefined;
     let streamTime = streamTimeIn;
     let consumed = records.length;
+    for (let w = 0; w < spec.windows.length; w++) this.closed[w] = store.closedThrough(spec.windows[w]!.name);
     this.legacyUpTo ??= streamTimeIn;
 
     for (let i = 0; i < records.length; i++) {
@@ -142,7 +148,7 @@ export class BatchProcessor {
         stats.duplicates++;
         continue;
       }
-      if (allWindowsClosed(t, spec.windows, streamTime)) {
+      if (allWindowsClosed(t, spec.windows, streamTime, this.closed)) {
         stats.late++;
         this.deadLetter(out, stats, rec, 'late', undefined, `event time ${t} is behind stream time ${streamTime}: every window it belongs to has closed`);
         continue;
@@ -175,6 +181,7 @@ export class BatchProcessor {
       } else {
         stats.dropped++;
       }
+      store.markClosed(state);
       store.deleteWindow(key);
     }
     for (const key of store.touchedWindows) {
@@ -208,7 +215,8 @@ export class BatchProcessor {
       for (let j = 0; j < n; j++) {
         const start = this.starts[j]!;
         // Hopping: some of the event's windows may have closed already; only open ones take it.
-        if (streamTime >= start + win.sizeMs + win.graceMs) continue;
+        // A window closed before a config change gave it a longer grace stays closed: its final was written.
+        if (streamTime >= start + win.sizeMs + win.graceMs || start <= this.closed[w]!) continue;
         if (group === undefined) {
           group = new Array<unknown>(win.groupBy.length);
           for (let g = 0; g < win.groupBy.length; g++) group[g] = event[win.groupBy[g]!];

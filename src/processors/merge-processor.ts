@@ -20,6 +20,9 @@ export interface MergeStore {
   deleteWindow(key: string): void;
   windowsClosingBy(time: number): string[];
   setWatermark(source: number, watermark: number): void;
+  /** as in BatchStore: the latest start of the window's finals written, which a grace change never reopens */
+  closedThrough(window: string): number;
+  markClosed(state: WindowState): void;
 }
 
 export interface MergeOptions {
@@ -72,6 +75,7 @@ export class MergeProcessor {
     // Only moves forward within the batch too, so a partial is checked against what is known so far.
     let min = this.minWatermark();
     const now = Date.now();
+    const closedThrough = store.closedThrough(window.name);
 
     for (let i = 0; i < records.length; i++) {
       if ((i & 63) === 63 && performance.now() >= deadline) {
@@ -95,7 +99,7 @@ export class MergeProcessor {
       const p = JSON.parse(rec.value.toString()) as PartialValue;
       if (p.w !== window.name) continue;
       stats.partials++;
-      if (p.s + closeAfter <= min) {
+      if (p.s + closeAfter <= min || p.s <= closedThrough) {
         stats.dropped++; // a redelivered partial of a window already written
         continue;
       }
@@ -126,6 +130,7 @@ export class MergeProcessor {
         out.push({ topic: partialsTopic, partition, key: storeKey, value: null });
       }
       if (merged === undefined) continue;
+      store.markClosed(merged);
       const { key, value } = formatOutput(window, merged.g, merged.s, merged.a, true, wk);
       out.push({ topic: outputTopic, key, value });
       stats.finals++;

@@ -55,11 +55,12 @@ export function isClosed(start: number, spec: WindowSpec, streamTime: number): b
  * possible when advance > size) is vacuously closed. With no windows configured
  * nothing is late.
  */
-export function allWindowsClosed(t: number, windows: readonly WindowSpec[], streamTime: number): boolean {
+export function allWindowsClosed(t: number, windows: readonly WindowSpec[], streamTime: number, closedThrough?: readonly number[]): boolean {
   for (let i = 0; i < windows.length; i++) {
     const w = windows[i]!;
-    const end = floorTo(t, windowAdvanceMs(w)) + w.sizeMs;
-    if (end > t && streamTime < end + w.graceMs) return false;
+    const start = floorTo(t, windowAdvanceMs(w));
+    const end = start + w.sizeMs;
+    if (end > t && streamTime < end + w.graceMs && !(start <= (closedThrough?.[i] ?? Number.NEGATIVE_INFINITY))) return false;
   }
   return windows.length > 0;
 }
