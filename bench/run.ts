@@ -8,7 +8,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../scripts/kafka-broker.ts';
-import { installWarningFilter } from '../src/runtime/warnings.ts';
+import { installWarningFilter } from '../src/observability/warnings.ts';
 import { timeline } from './report/analysis.ts';
 import { BenchAdmin, chooseBroker } from './setup/broker.ts';
 import type { BrokerChoice } from './setup/broker.ts';

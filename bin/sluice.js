@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 const launcher = createRequire(import.meta.url)('./node-launcher.cjs');
 if (!launcher.relaunchIfTooOld(fileURLToPath(import.meta.url), process.argv.slice(2))) {
-  const source = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-  const { main } = existsSync(source) ? await import(source) : await import('../dist/cli.js');
+  const source = fileURLToPath(new URL('../src/entry/cli.ts', import.meta.url));
+  const { main } = existsSync(source) ? await import(source) : await import('../dist/entry/cli.js');
   const code = await main(process.argv.slice(2));
   process.exitCode = code;
   // Everything was closed in order by now; a client timer left behind must not keep a stopped

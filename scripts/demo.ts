@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { startPipeline } from '../src/app.ts';
+import { startPipeline } from '../src/entry/app.ts';
 import { Kafka, logLevel } from '../src/kafka/client.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/log.ts';
-import { counterTotal } from '../src/metrics.ts';
-import { installWarningFilter } from '../src/runtime/warnings.ts';
+import { counterTotal } from '../src/observability/metrics.ts';
+import { installWarningFilter } from '../src/observability/warnings.ts';
 import { cacheRoot, runningDevBroker, startBroker } from './kafka-broker.ts';
 
 installWarningFilter();

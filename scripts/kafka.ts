@@ -2,7 +2,7 @@
 // 127.0.0.1:9092 (override with KAFKA_PORT), and its topics. Its data lives in the cache dir, never
 // in the repo.
 import { join } from 'node:path';
-import { installWarningFilter } from '../src/runtime/warnings.ts';
+import { installWarningFilter } from '../src/observability/warnings.ts';
 import { BrokerError, brokerAnswers, cacheRoot, KAFKA_VERSION, pidAlive, readBrokerState, runningDevBroker, startBroker, stopBroker } from './kafka-broker.ts';
 import { topicsCommand, TopicsError } from './kafka-topics.ts';
 

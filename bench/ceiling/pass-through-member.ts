@@ -1,6 +1,6 @@
 // What every ceiling member shares, whichever client it runs on: the IPC protocol with
 // ceiling.ts (init, then stop; reports back) and the process around one run.
-import { installWarningFilter } from '../../src/runtime/warnings.ts';
+import { installWarningFilter } from '../../src/observability/warnings.ts';
 
 export interface PassThroughInit {
   cmd: 'init';

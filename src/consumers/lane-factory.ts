@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { SluiceConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
-import type { PipelineMetrics } from '../metrics.ts';
+import type { PipelineMetrics } from '../observability/metrics.ts';
 import { BatchProcessor } from '../processors/batch-processor.ts';
 import { MergeProcessor } from '../processors/merge-processor.ts';
 import type { PipelineSpec, WindowSpec } from '../processors/types.ts';

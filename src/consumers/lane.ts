@@ -3,9 +3,9 @@
 // in memory outlives a change of ownership: a lane that fails is closed and a new one opens.
 import { randomUUID } from 'node:crypto';
 import { TaskCorruptedError } from '../errors.ts';
-import { publishCommit, publishRestore } from '../runtime/tracing.ts';
+import { publishCommit, publishRestore } from '../observability/tracing.ts';
 import type { Logger } from '../log.ts';
-import type { PipelineMetrics } from '../metrics.ts';
+import type { PipelineMetrics } from '../observability/metrics.ts';
 import type { BatchResult, InputRecord } from '../processors/batch-processor.ts';
 import type { PipelineSpec } from '../processors/types.ts';
 import { dedupeForgetAfter } from '../processors/window-math.ts';

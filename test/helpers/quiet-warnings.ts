@@ -1,3 +1,3 @@
-import { installWarningFilter } from '../../src/runtime/warnings.ts';
+import { installWarningFilter } from '../../src/observability/warnings.ts';
 
 installWarningFilter();

@@ -5,9 +5,9 @@
 // 5-10 s here, let its lanes ride it out with nothing failing over).
 import { describe, expect, inject, it } from 'vitest';
 import { restartBroker } from '../../scripts/kafka-broker.ts';
-import { startPipeline } from '../../src/app.ts';
+import { startPipeline } from '../../src/entry/app.ts';
 import { createLogger } from '../../src/log.ts';
-import { counterTotal } from '../../src/metrics.ts';
+import { counterTotal } from '../../src/observability/metrics.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
 import { KAFKA_CLIENTS } from '../helpers/kafka.ts';
 

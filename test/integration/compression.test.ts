@@ -4,7 +4,7 @@
 // lz4 frames and snappy-java framing as a Java producer writes them. sluice writes its own output
 // with the same codec (output.compression), and the oracle check reads it back.
 import { describe, expect, it } from 'vitest';
-import { startPipeline } from '../../src/app.ts';
+import { startPipeline } from '../../src/entry/app.ts';
 import type { SluiceConfig } from '../../src/config/schema.ts';
 import { CompressionCodecs, CompressionTypes, ConfigResourceTypes } from '../../src/kafka/client.ts';
 import { KAFKAJS_CODECS } from '../../src/kafka/codecs.ts';

@@ -4,10 +4,10 @@
 // two instances in one group, and with a partition that never receives a record.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startPipeline } from '../../src/app.ts';
-import type { RunningPipeline } from '../../src/app.ts';
+import { startPipeline } from '../../src/entry/app.ts';
+import type { RunningPipeline } from '../../src/entry/app.ts';
 import { createLogger } from '../../src/log.ts';
-import { counterTotal } from '../../src/metrics.ts';
+import { counterTotal } from '../../src/observability/metrics.ts';
 import { CROSS_TEST_PIPELINE, mulberry32 } from '../helpers/event-stream.ts';
 import { KAFKA_CLIENTS, readAllCommitted } from '../helpers/kafka.ts';
 import { runCrossPartitionOracle } from '../helpers/oracle.ts';

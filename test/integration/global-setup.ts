@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort, startBroker, stopBroker } from '../../scripts/kafka-broker.ts';
-import { installWarningFilter } from '../../src/runtime/warnings.ts';
+import { installWarningFilter } from '../../src/observability/warnings.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

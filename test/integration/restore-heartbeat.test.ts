@@ -5,7 +5,7 @@
 // The changelog is real volume, not a slowed-down reader: enough records that a full restore
 // outlasts the 6 s session timeout (the broker's minimum), written before sluice starts.
 import { describe, expect, it } from 'vitest';
-import { changelogTopic, startPipeline } from '../../src/app.ts';
+import { changelogTopic, startPipeline } from '../../src/entry/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { changelogRecordsFor, metaRecord } from '../../src/state/changelog-codec.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';

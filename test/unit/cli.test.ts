@@ -1,7 +1,7 @@
 // The CLI's answers to a wrong command line: what is wrong first, then the usage, exit 2. These
 // return before anything connects, so they run in-process.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli.ts';
+import { main } from '../../src/entry/cli.ts';
 
 function capture() {
   const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);

@@ -6,7 +6,7 @@ import { GroupConsumer } from '../../../src/consumers/group-consumer.ts';
 import type { Lane } from '../../../src/consumers/lane.ts';
 import type { FetchedBatch, GroupHandlers, GroupMembership, StreamClient, TopicPartition } from '../../../src/kafka/stream-client.ts';
 import { createLogger } from '../../../src/log.ts';
-import { createMetrics } from '../../../src/metrics.ts';
+import { createMetrics } from '../../../src/observability/metrics.ts';
 
 class FakeGroup implements GroupMembership {
   handlers: GroupHandlers | undefined;

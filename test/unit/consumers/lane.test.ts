@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Lane } from '../../../src/consumers/lane.ts';
 import type { RestoreRequest } from '../../../src/kafka/stream-client.ts';
 import { createLogger } from '../../../src/log.ts';
-import { createMetrics } from '../../../src/metrics.ts';
+import { createMetrics } from '../../../src/observability/metrics.ts';
 import type { PipelineSpec } from '../../../src/processors/types.ts';
 import { metaRecord } from '../../../src/state/changelog-codec.ts';
 import type { ChangelogRecord } from '../../../src/state/changelog-codec.ts';

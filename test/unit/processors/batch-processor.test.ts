@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { pipelineSpec } from '../../../src/app.ts';
+import { pipelineSpec } from '../../../src/entry/app.ts';
 import { parseConfig } from '../../../src/config/load.ts';
 import { storeTimes } from '../../../src/consumers/lane.ts';
 import { BatchProcessor } from '../../../src/processors/batch-processor.ts';

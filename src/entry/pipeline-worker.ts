@@ -1,13 +1,13 @@
 // One worker thread: one pipeline instance, i.e. one member of the consumer group with its own
 // lanes and LMDB environments. The main thread (workers.ts) starts, stops and scrapes it.
 import { parentPort, workerData } from 'node:worker_threads';
-import { startPipeline } from '../app.ts';
-import type { RunningPipeline } from '../app.ts';
+import { startPipeline } from './app.ts';
+import type { RunningPipeline } from './app.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { isSluiceError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import type { LogLevel } from '../log.ts';
-import { installWarningFilter } from './warnings.ts';
+import { installWarningFilter } from '../observability/warnings.ts';
 
 export type ToWorker = { type: 'stop' } | { type: 'metrics'; id: number };
 export type FromWorker =

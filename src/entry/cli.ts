@@ -4,11 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, constants } from 'node:os';
 import { startPipeline } from './app.ts';
-import { loadConfigFile } from './config/load.ts';
-import { exitCodeOf, isSluiceError } from './errors.ts';
-import { createLogger } from './log.ts';
-import { installWarningFilter } from './runtime/warnings.ts';
-import { startWorkers } from './runtime/workers.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { exitCodeOf, isSluiceError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { installWarningFilter } from '../observability/warnings.ts';
+import { startWorkers } from './workers.ts';
 
 const USAGE = `usage: sluice run --config <pipeline.yaml>
 
@@ -17,7 +17,7 @@ the consumer group. Configuration reference: docs/config.md. Exit codes: 0 stopp
 1 startup failed (brokers, topics, state dir), 2 invalid configuration, 70 internal error.`;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 

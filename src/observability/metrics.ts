@@ -3,7 +3,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AllocationMeter } from './runtime/alloc-meter.ts';
+import { AllocationMeter } from './alloc-meter.ts';
 
 // One per process: the heap is the process's, whatever number of pipelines run in it.
 let allocationMeter: AllocationMeter | undefined;

@@ -8,7 +8,7 @@ import { AggregatorRegistry, Registry } from 'prom-client';
 import type { SluiceConfig } from '../config/schema.ts';
 import { sluiceError } from '../errors.ts';
 import type { Logger, LogLevel } from '../log.ts';
-import { serveMetricsText } from '../metrics.ts';
+import { serveMetricsText } from '../observability/metrics.ts';
 import type { FromWorker, ToWorker } from './pipeline-worker.ts';
 
 // Compiled builds run .js; a checkout runs the .ts sources (tsc does not rewrite URL strings).
