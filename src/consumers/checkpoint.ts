@@ -13,7 +13,7 @@
 // LMDB one batch behind the committed offset; the next open notices and replays the changelog
 // gap. So local state survives an unclean exit without a wipe.
 import { TaskMigratedError } from '../errors.ts';
-import type { OutRecord } from '../sinks/records.ts';
+import type { OutRecord } from '../model/records.ts';
 import type { LaneSink } from '../sinks/kafka-sink.ts';
 import { metaRecord } from '../state/changelog-codec.ts';
 import { StaleCommitError } from '../state/partition-store.ts';

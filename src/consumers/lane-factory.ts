@@ -1,9 +1,9 @@
 // Builds the lane for a topic-partition this process was assigned: a source lane for the input
 // topic, or the merge lane of a cross-partition window for its partials topic. Each lane gets
 // its own store file, transactional id and changelog partition.
-import { join } from 'node:path';
 import type { SluiceConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
+import { storePath, transactionalId } from '../model/naming.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import { BatchProcessor } from '../processors/batch-processor.ts';
 import { MergeProcessor } from '../processors/merge-processor.ts';
@@ -67,13 +67,13 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
       processor,
       topics: { input: topic, changelog },
       guarantee: config.application.guarantee,
-      storePath: join(ctx.storeDir, merge === undefined ? `partition-${partition}.mdb` : `merge-${merge.window.name}-${partition}.mdb`),
+      storePath: storePath(ctx.storeDir, partition, merge?.window.name),
       // Long enough for a lane that lost the partition to finish its batch; an open that still
       // finds the store locked fails with SLUICE_STATE_LOCKED and is retried.
       lockWaitMs: 10_000,
       batching: config.batching,
       tombstoneRetentionMs: ctx.tombstoneRetentionMs,
-      sink: client.laneSink({ guarantee: config.application.guarantee, transactionalId: `${appId}-${topic}-${partition}`, groupId: appId, maxBytes: produceBytes, partition, group }),
+      sink: client.laneSink({ guarantee: config.application.guarantee, transactionalId: transactionalId(appId, topic, partition), groupId: appId, maxBytes: produceBytes, partition, group }),
       restorer: client.changelogReader,
       changelogEnd: () => client.highWatermark(changelog, partition),
       committedOffset: () => client.committedOffset(appId, topic, partition),

@@ -19,7 +19,8 @@ import type { StreamClient } from '../kafka/stream-client.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics, serveMetrics } from '../observability/metrics.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
-import { isCrossPartition, mergeChangelogTopic, partialsTopic } from '../processors/partials.ts';
+import { changelogTopic, mergeChangelogTopic, partialsTopic, storeDir } from '../model/naming.ts';
+import { isCrossPartition } from '../processors/partials.ts';
 import type { PipelineSpec } from '../processors/types.ts';
 import { ensureTopics } from '../sinks/topics.ts';
 
@@ -44,10 +45,6 @@ export function pipelineSpec(config: SluiceConfig): PipelineSpec {
     maxRecordBytes: config.input.maxRecordBytes,
     windows: config.windows.map((w) => ({ ...w, groupBy: [...w.groupBy], aggregates: w.aggregates.map((a) => ({ ...a })) })),
   };
-}
-
-export function changelogTopic(config: SluiceConfig): string {
-  return `${config.application.id}-changelog`;
 }
 
 function checkStateDir(dir: string): void {
@@ -111,7 +108,7 @@ export async function startPipeline(config: SluiceConfig, log: Logger): Promise<
 async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, admin: Admin, stateDir: string): Promise<RunningPipeline> {
   const appId = config.application.id;
   const inputTopic = config.input.topic;
-  const changelog = changelogTopic(config);
+  const changelog = changelogTopic(appId);
   const spec = pipelineSpec(config);
   const cross = new Map<string, CrossWindowTopics>();
   for (const window of spec.windows) {
@@ -126,14 +123,14 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     server = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
     log.info(`metrics on http://${config.metrics.host}:${config.metrics.port}/metrics`);
   }
-  const storeDir = join(stateDir, appId, inputTopic);
+  const stores = storeDir(stateDir, appId, inputTopic);
   const createLane = laneFactory({
     config,
     spec,
     client,
     metrics,
     log,
-    storeDir,
+    storeDir: stores,
     changelog,
     partitions,
     tombstoneRetentionMs,
@@ -167,7 +164,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   });
   await group.start();
   const crossNote = cross.size > 0 ? `, cross-partition windows merged through ${[...cross.keys()].join(', ')}` : '';
-  log.info(`pipeline ${appId} running: ${inputTopic} (${partitions} partitions) -> ${config.output.topic}, ${config.application.guarantee} on ${client.name}${crossNote}, state in ${storeDir}`);
+  log.info(`pipeline ${appId} running: ${inputTopic} (${partitions} partitions) -> ${config.output.topic}, ${config.application.guarantee} on ${client.name}${crossNote}, state in ${stores}`);
 
   let stopped: Promise<void> | undefined;
   return {

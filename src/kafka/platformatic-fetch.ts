@@ -5,7 +5,7 @@
 import type { Consumer, RecordsBatch } from '@platformatic/kafka';
 import { sluiceError } from '../errors.ts';
 import type { SluiceError } from '../errors.ts';
-import type { InputRecord } from '../processors/batch-processor.ts';
+import type { InputRecord } from '../model/records.ts';
 import { findInErrorTree, findUnreadable, unreadableBatch } from './fatal.ts';
 import { platformaticKafka } from './platformatic.ts';
 

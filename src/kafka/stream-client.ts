@@ -4,7 +4,7 @@
 // implementations are kafkajs-client.ts and platformatic-client.ts; both pass the same
 // integration tests, crash tests included.
 import type { SluiceError } from '../errors.ts';
-import type { InputRecord } from '../processors/batch-processor.ts';
+import type { InputRecord } from '../model/records.ts';
 import type { LaneSink } from '../sinks/kafka-sink.ts';
 import type { RestoreTarget } from '../state/changelog-restore.ts';
 

@@ -2,42 +2,19 @@
 // record by record in offset order (so results never depend on where a batch ends), then close
 // the windows stream time has passed and forget expired ids. It reads and writes state only
 // through a BatchStore (a store transaction), and returns records; it never talks to Kafka.
-import { DLQ_HEADER, deadLetterRecord } from '../sinks/dead-letter.ts';
-import type { DeadLetterOrigin } from '../sinks/dead-letter.ts';
-import type { OutRecord } from '../sinks/records.ts';
-import type { WindowState } from '../state/partition-store.ts';
+import type { InputRecord, OutRecord } from '../model/records.ts';
+import type { BatchStore } from '../model/store-ports.ts';
+import type { WindowState } from '../model/window-state.ts';
 import { addEvent, initAccumulator } from './aggregates.ts';
+import { DLQ_HEADER, deadLetterRecord } from './dead-letter.ts';
 import { compileDecoder } from './decode.ts';
 import type { Decoder } from './decode.ts';
 import { DedupeProcessor } from './dedupe.ts';
-import type { DedupeStore } from './dedupe.ts';
 import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
 import { formatOutput, groupKeyPrefix, isWindowKey, windowKeyAt } from './output-record.ts';
 import { partialRecord, watermarkRecords } from './partials.ts';
 import type { PipelineSpec, WindowSpec } from './types.ts';
 import { allWindowsClosed, dedupeRetentionMs, specWindowStartsInto } from './window-math.ts';
-
-export interface BatchStore extends DedupeStore {
-  getWindow(key: string): WindowState | undefined;
-  putWindow(key: string, state: WindowState, created: boolean): void;
-  deleteWindow(key: string): void;
-  windowsClosingBy(streamTime: number): string[];
-  idsForgettableBy(streamTime: number, limit: number): string[];
-  forget(id: string): void;
-  readonly touchedWindows: ReadonlySet<string>;
-  /** the latest start of this window definition's windows that were closed (their final written) */
-  closedThrough(window: string): number;
-  markClosed(state: WindowState): void;
-}
-
-/** A consumed record, as any Kafka client adapter can present it. */
-export interface InputRecord {
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  timestamp: string;
-  headers?: DeadLetterOrigin['headers'];
-}
 
 export interface BatchTopics {
   input: string;

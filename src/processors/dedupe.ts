@@ -1,9 +1,4 @@
-/** Where first-seen event times live; backed by LMDB in production. */
-export interface DedupeStore {
-  get(id: string): number | undefined;
-  /** `previous` is what get() returned for the id just before */
-  put(id: string, t0: number, previous: number | undefined): void;
-}
+import type { DedupeStore } from '../model/store-ports.ts';
 
 export type DedupeVerdict = 'duplicate' | 'first';
 

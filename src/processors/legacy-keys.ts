@@ -8,7 +8,7 @@
 // tombstones remove them. A new key starts with "[" and a legacy one with the window name (an
 // identifier), so the two can never be mistaken for each other. Remove this module once no
 // deployment can hold state from 0.1.
-import type { WindowState } from '../state/partition-store.ts';
+import type { WindowState } from '../model/window-state.ts';
 
 export function legacyWindowKey(windowName: string, groupValues: readonly unknown[], start: number): string {
   let key = windowName + '|';

@@ -4,26 +4,16 @@
 // ALL input partitions has passed end + grace. It tolerates any interleaving and redelivery:
 // a partial replaces the source's previous one, watermarks only move forward, and a partial for
 // a window already written is dropped.
-import type { OutRecord } from '../sinks/records.ts';
-import type { WindowState } from '../state/partition-store.ts';
+import type { InputRecord, OutRecord } from '../model/records.ts';
+import type { MergeStore } from '../model/store-ports.ts';
+import type { WindowState } from '../model/window-state.ts';
 import { mergeAccumulators } from './aggregates.ts';
-import type { BatchResult, BatchStats, InputRecord } from './batch-processor.ts';
+import type { BatchResult, BatchStats } from './batch-processor.ts';
 import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
 import { formatOutput, windowKey } from './output-record.ts';
 import { WATERMARK_KEY_PREFIX, partialKey } from './partials.ts';
 import type { PartialValue } from './partials.ts';
 import type { WindowSpec } from './types.ts';
-
-export interface MergeStore {
-  getWindow(key: string): WindowState | undefined;
-  putWindow(key: string, state: WindowState, created: boolean): void;
-  deleteWindow(key: string): void;
-  windowsClosingBy(time: number): string[];
-  setWatermark(source: number, watermark: number): void;
-  /** as in BatchStore: the latest start of the window's finals written, which a grace change never reopens */
-  closedThrough(window: string): number;
-  markClosed(state: WindowState): void;
-}
 
 export interface MergeOptions {
   window: WindowSpec;

@@ -6,8 +6,8 @@
 //              source's partial of a group;
 //   watermark: key `__wm|<source partition>`, value {"wm": <stream time>}, sent to every
 //              partition at every commit, after that transaction's partials.
-import type { OutRecord } from '../sinks/records.ts';
-import type { WindowState } from '../state/partition-store.ts';
+import type { OutRecord } from '../model/records.ts';
+import type { WindowState } from '../model/window-state.ts';
 import { windowKey } from './output-record.ts';
 import type { PipelineSpec, WindowSpec } from './types.ts';
 
@@ -20,14 +20,6 @@ export interface PartialValue extends WindowState {
 /** Cross-partition windows group by something other than the record key, so no lane owns a group. */
 export function isCrossPartition(spec: Pick<PipelineSpec, 'keyField'>, window: Pick<WindowSpec, 'groupBy'>): boolean {
   return window.groupBy[0] !== spec.keyField;
-}
-
-export function partialsTopic(applicationId: string, windowName: string): string {
-  return `${applicationId}-${windowName}-partials`;
-}
-
-export function mergeChangelogTopic(applicationId: string, windowName: string): string {
-  return `${applicationId}-${windowName}-merge-changelog`;
 }
 
 /** FNV-1a: stable across processes and versions, unlike anything keyed on object identity. */

@@ -8,7 +8,8 @@ import { COMPRESSION_IDS } from '../kafka/compression.ts';
 import type { CompressionName } from '../kafka/compression.ts';
 import { createJavaCompatiblePartitioner } from '../kafka/partitioner.ts';
 import { changelogEnd, chunkByBytes } from './records.ts';
-import type { OutRecord, SentBase } from './records.ts';
+import type { OutRecord } from '../model/records.ts';
+import type { SentBase } from './records.ts';
 
 export interface InputPosition {
   topic: string;

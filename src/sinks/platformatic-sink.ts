@@ -10,7 +10,8 @@ import { platformaticKafka } from '../kafka/platformatic.ts';
 import { FENCED_ERRORS } from './kafka-sink.ts';
 import type { InputPosition, LaneSink } from './kafka-sink.ts';
 import { changelogEnd, chunkByBytes } from './records.ts';
-import type { OutRecord, SentBase } from './records.ts';
+import type { OutRecord } from '../model/records.ts';
+import type { SentBase } from './records.ts';
 
 const { Admin, FindCoordinatorKeyTypes, Producer, compatibilityPartitioner, findErrorBy } = platformaticKafka;
 type Producer = PlatformaticProducer;

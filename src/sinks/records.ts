@@ -1,12 +1,5 @@
-// The one record shape that the processors hand to the sinks; sinks turn it into client calls.
-export interface OutRecord {
-  topic: string;
-  /** set for the changelog, whose partition must equal the input partition; else by key hash */
-  partition?: number;
-  key: string | Buffer | null;
-  value: string | Buffer | null;
-  headers?: Record<string, string | Buffer>;
-}
+// Sizing and offset bookkeeping over the records a lane sink sends, shared by every client's sink.
+import type { OutRecord } from '../model/records.ts';
 
 /** Approximate wire size, to keep each produce request under the broker's message size. */
 export function recordBytes(r: OutRecord): number {

@@ -6,7 +6,8 @@
 //   c|<window>      -> "<start>"                  the latest start of that window definition closed
 //   m               -> {"inputOffset","streamTime","history"} JSON, the last record of every transaction
 // A null value is a tombstone, which lets compaction keep the topic as small as the state.
-import type { StoreWriter, WindowState } from './partition-store.ts';
+import type { WindowState } from '../model/window-state.ts';
+import type { StoreWriter } from './partition-store.ts';
 
 export interface ChangelogRecord {
   key: string;

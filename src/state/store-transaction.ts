@@ -2,10 +2,11 @@
 // into it, nothing reaches LMDB until the Kafka transaction holding the batch's effects commits,
 // and the same write set becomes the batch's changelog records. Dropping it is the abort path.
 // Its size is bounded by the batch size, not by the state size.
-import type { DedupeStore } from '../processors/dedupe.ts';
+import type { DedupeStore } from '../model/store-ports.ts';
+import type { WindowState } from '../model/window-state.ts';
 import { changelogRecordsFor } from './changelog-codec.ts';
 import type { ChangelogRecord } from './changelog-codec.ts';
-import type { PartitionStore, StoreTimes, WindowState } from './partition-store.ts';
+import type { PartitionStore, StoreTimes } from './partition-store.ts';
 
 export class StoreTransaction implements DedupeStore {
   private readonly store: PartitionStore;

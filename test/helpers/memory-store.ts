@@ -1,10 +1,9 @@
 // An in-memory stand-in for a lane's store transaction, for processor tests that need exact
 // control of what the store holds (a legacy key, an id) without LMDB or a changelog. Brute force
 // on purpose: every close and forget scan walks the whole map.
-import type { BatchStore } from '../../src/processors/batch-processor.ts';
-import type { MergeStore } from '../../src/processors/merge-processor.ts';
+import type { BatchStore, MergeStore } from '../../src/model/store-ports.ts';
 import type { PipelineSpec } from '../../src/processors/types.ts';
-import type { WindowState } from '../../src/state/partition-store.ts';
+import type { WindowState } from '../../src/model/window-state.ts';
 
 export class MemoryStore implements BatchStore, MergeStore {
   readonly ids = new Map<string, number>();

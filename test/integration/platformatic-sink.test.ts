@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskMigratedError } from '../../src/errors.ts';
 import { PlatformaticTransactionalLaneSink } from '../../src/sinks/platformatic-sink.ts';
-import type { OutRecord } from '../../src/sinks/records.ts';
+import type { OutRecord } from '../../src/model/records.ts';
 import { brokers, createTopics, readAllCommitted, uniqueName, withAdmin } from '../helpers/kafka.ts';
 
 const PARTITION = 1;

@@ -5,7 +5,8 @@
 // The changelog is real volume, not a slowed-down reader: enough records that a full restore
 // outlasts the 6 s session timeout (the broker's minimum), written before sluice starts.
 import { describe, expect, it } from 'vitest';
-import { changelogTopic, startPipeline } from '../../src/entry/app.ts';
+import { startPipeline } from '../../src/entry/app.ts';
+import { changelogTopic } from '../../src/model/naming.ts';
 import { createLogger } from '../../src/log.ts';
 import { changelogRecordsFor, metaRecord } from '../../src/state/changelog-codec.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
@@ -20,7 +21,7 @@ const FILLER = 1_500_000;
  * while the test runs; then the meta record a committed transaction ends with (input offset 0).
  */
 async function writeChangelog(s: Scenario): Promise<void> {
-  const topic = changelogTopic(s.config);
+  const topic = changelogTopic(s.config.application.id);
   await createTopics([{ topic, numPartitions: s.partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]);
   const producer = testKafka('sluice-test-changelog').producer();
   await producer.connect();

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../../src/consumers/checkpoint.ts';
 import type { InputPosition, LaneSink } from '../../../src/sinks/kafka-sink.ts';
-import type { OutRecord } from '../../../src/sinks/records.ts';
+import type { OutRecord } from '../../../src/model/records.ts';
 import { parseMeta } from '../../../src/state/changelog-codec.ts';
 import { PartitionStore } from '../../../src/state/partition-store.ts';
-import type { StoreMeta, StoreTimes, WindowState } from '../../../src/state/partition-store.ts';
+import type { StoreMeta, StoreTimes } from '../../../src/state/partition-store.ts';
+import type { WindowState } from '../../../src/model/window-state.ts';
 import { StoreTransaction } from '../../../src/state/store-transaction.ts';
 
 const times: StoreTimes = {

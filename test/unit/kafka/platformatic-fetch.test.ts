@@ -4,7 +4,7 @@
 import type { RecordsBatch } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { committedRecords } from '../../../src/kafka/platformatic-fetch.ts';
-import type { InputRecord } from '../../../src/processors/batch-processor.ts';
+import type { InputRecord } from '../../../src/model/records.ts';
 
 const TRANSACTIONAL = 0x10;
 const CONTROL = 0x20;

@@ -3,10 +3,10 @@
 // A late event whose id was never seen stays `late`, and its id is not recorded.
 import { describe, expect, it } from 'vitest';
 import { BatchProcessor } from '../../../src/processors/batch-processor.ts';
-import type { InputRecord } from '../../../src/processors/batch-processor.ts';
+import type { InputRecord } from '../../../src/model/records.ts';
 import type { PipelineSpec } from '../../../src/processors/types.ts';
 import { dedupeRetentionMs } from '../../../src/processors/window-math.ts';
-import { DLQ_HEADER } from '../../../src/sinks/dead-letter.ts';
+import { DLQ_HEADER } from '../../../src/processors/dead-letter.ts';
 import { MemoryStore } from '../../helpers/memory-store.ts';
 
 const MIN = 60_000;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DedupeProcessor } from '../../../src/processors/dedupe.ts';
-import type { DedupeStore, DedupeVerdict } from '../../../src/processors/dedupe.ts';
+import type { DedupeStore } from '../../../src/model/store-ports.ts';
+import type { DedupeVerdict } from '../../../src/processors/dedupe.ts';
 import type { PipelineSpec, WindowSpec } from '../../../src/processors/types.ts';
 import { allWindowsClosed, dedupeForgetAfter } from '../../../src/processors/window-math.ts';
 

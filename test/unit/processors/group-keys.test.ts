@@ -4,11 +4,12 @@
 // over, not kept beside the new one.
 import { describe, expect, it } from 'vitest';
 import { BatchProcessor } from '../../../src/processors/batch-processor.ts';
-import type { BatchResult, InputRecord } from '../../../src/processors/batch-processor.ts';
+import type { InputRecord } from '../../../src/model/records.ts';
+import type { BatchResult } from '../../../src/processors/batch-processor.ts';
 import { MergeProcessor } from '../../../src/processors/merge-processor.ts';
 import type { PipelineSpec, WindowSpec } from '../../../src/processors/types.ts';
-import { DLQ_HEADER } from '../../../src/sinks/dead-letter.ts';
-import type { OutRecord } from '../../../src/sinks/records.ts';
+import { DLQ_HEADER } from '../../../src/processors/dead-letter.ts';
+import type { OutRecord } from '../../../src/model/records.ts';
 import { MemoryStore } from '../../helpers/memory-store.ts';
 
 const MIN = 60_000;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { chunkByBytes, recordBytes } from '../../../src/sinks/records.ts';
-import type { OutRecord } from '../../../src/sinks/records.ts';
+import type { OutRecord } from '../../../src/model/records.ts';
 
 const payload = fc.oneof(fc.constant(null), fc.string({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)));
 

@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyChangelogRecord, changelogRecordsFor, META_KEY, metaRecord, parseMeta } from '../../../src/state/changelog-codec.ts';
 import type { ChangelogRecord } from '../../../src/state/changelog-codec.ts';
 import { PartitionStore } from '../../../src/state/partition-store.ts';
-import type { StoreTimes, WindowState } from '../../../src/state/partition-store.ts';
+import type { StoreTimes } from '../../../src/state/partition-store.ts';
+import type { WindowState } from '../../../src/model/window-state.ts';
 import { StoreTransaction } from '../../../src/state/store-transaction.ts';
 
 const times: StoreTimes = {

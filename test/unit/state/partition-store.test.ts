@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PartitionStore } from '../../../src/state/partition-store.ts';
-import type { StoreTimes, WindowState } from '../../../src/state/partition-store.ts';
+import type { StoreTimes } from '../../../src/state/partition-store.ts';
+import type { WindowState } from '../../../src/model/window-state.ts';
 
 // Close times deliberately disagree with key order, so an index sorted by key would be caught.
 const times: StoreTimes = {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PartitionStore } from '../../../src/state/partition-store.ts';
-import type { StoreTimes, WindowState } from '../../../src/state/partition-store.ts';
+import type { StoreTimes } from '../../../src/state/partition-store.ts';
+import type { WindowState } from '../../../src/model/window-state.ts';
 import { StoreTransaction } from '../../../src/state/store-transaction.ts';
 
 const times: StoreTimes = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DLQ_HEADER, deadLetterRecord } from '../../../src/sinks/dead-letter.ts';
-import type { DeadLetterOrigin } from '../../../src/sinks/dead-letter.ts';
+import { DLQ_HEADER, deadLetterRecord } from '../../../src/processors/dead-letter.ts';
+import type { DeadLetterOrigin } from '../../../src/processors/dead-letter.ts';
 
 const origin = (over: Partial<DeadLetterOrigin> = {}): DeadLetterOrigin => ({
   topic: 'events',

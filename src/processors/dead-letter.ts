@@ -1,6 +1,6 @@
 // Dead letters carry the input record untouched (key, value, headers) plus why and where from,
 // so an operator can inspect, fix and replay them without a lookup anywhere else.
-import type { OutRecord } from './records.ts';
+import type { InputHeaders, OutRecord } from '../model/records.ts';
 
 export interface DeadLetterOrigin {
   topic: string;
@@ -9,7 +9,7 @@ export interface DeadLetterOrigin {
   timestamp: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined;
+  headers: InputHeaders | undefined;
 }
 
 export const DLQ_HEADER = {

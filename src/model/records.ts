@@ -1,0 +1,24 @@
+// The records that cross layers: what a client adapter hands the engine, and what the processors
+// hand the sinks. Neither knows which Kafka client is underneath.
+
+/** Headers as the clients deliver them: a header repeated on the wire arrives as an array. */
+export type InputHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+
+/** A consumed record, as any Kafka client adapter can present it. */
+export interface InputRecord {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: string;
+  headers?: InputHeaders;
+}
+
+/** A record to produce; sinks turn it into client calls. */
+export interface OutRecord {
+  topic: string;
+  /** set for the changelog, whose partition must equal the input partition; else by key hash */
+  partition?: number;
+  key: string | Buffer | null;
+  value: string | Buffer | null;
+  headers?: Record<string, string | Buffer>;
+}

@@ -1,0 +1,36 @@
+// What the processors need from state, so that they depend on these shapes and state implements
+// them (src/state/store-transaction.ts), not the other way round.
+import type { WindowState } from './window-state.ts';
+
+/** Where first-seen event times live; backed by LMDB in production. */
+export interface DedupeStore {
+  get(id: string): number | undefined;
+  /** `previous` is what get() returned for the id just before */
+  put(id: string, t0: number, previous: number | undefined): void;
+}
+
+/** A source lane's state for one batch. */
+export interface BatchStore extends DedupeStore {
+  getWindow(key: string): WindowState | undefined;
+  putWindow(key: string, state: WindowState, created: boolean): void;
+  deleteWindow(key: string): void;
+  windowsClosingBy(streamTime: number): string[];
+  idsForgettableBy(streamTime: number, limit: number): string[];
+  forget(id: string): void;
+  readonly touchedWindows: ReadonlySet<string>;
+  /** the latest start of this window definition's windows that were closed (their final written) */
+  closedThrough(window: string): number;
+  markClosed(state: WindowState): void;
+}
+
+/** A merge lane's state for one batch. */
+export interface MergeStore {
+  getWindow(key: string): WindowState | undefined;
+  putWindow(key: string, state: WindowState, created: boolean): void;
+  deleteWindow(key: string): void;
+  windowsClosingBy(time: number): string[];
+  setWatermark(source: number, watermark: number): void;
+  /** as in BatchStore: the latest start of the window's finals written, which a grace change never reopens */
+  closedThrough(window: string): number;
+  markClosed(state: WindowState): void;
+}

@@ -1,0 +1,17 @@
+/** One window's accumulator for one group, as stored and as written to the changelog. */
+export interface WindowState {
+  /** window definition name */
+  w: string;
+  /** group values, in groupBy order */
+  g: unknown[];
+  /** window start, epoch ms */
+  s: number;
+  /** per-aggregate states, in aggregate order */
+  a: unknown[];
+  /**
+   * close time, fixed when the window was created, so that changing a window's size or grace
+   * never moves an open window's entry in the close index under it (absent in state written
+   * before 0.2, whose close time is computed from the config)
+   */
+  c?: number;
+}
