@@ -75,11 +75,6 @@ export const ERROR_CODES = defineCodes({
     canRetry: true,
     exitCode: EXIT_RUNTIME,
   },
-  SLUICE_BACKPRESSURE: {
-    description: 'Intake is paused because downstream work is backed up.',
-    canRetry: true,
-    exitCode: EXIT_RUNTIME,
-  },
   SLUICE_KAFKA: {
     description: 'The Kafka client failed in a way no more specific code covers.',
     canRetry: true,

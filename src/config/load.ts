@@ -6,7 +6,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { sluiceError } from '../errors.ts';
-import { configSchema, formatDuration, requiredErrorMap, type SluiceConfig, type WindowSpec } from './schema.ts';
+import { configSchema, requiredErrorMap, type SluiceConfig } from './schema.ts';
 
 export interface ConfigIssue {
   /** e.g. `windows[0].grace`, `kafka.brokers`, or `(root)`. */
@@ -95,31 +95,4 @@ export function loadConfigFile(path: string): SluiceConfig {
     });
   }
   return parseConfig(doc.toJS(), { source: path, baseDir: dirname(resolve(path)) });
-}
-
-function describeWindow(window: WindowSpec): string {
-  const shape =
-    window.kind === 'tumbling'
-      ? `tumbling ${formatDuration(window.sizeMs)}`
-      : `hopping ${formatDuration(window.sizeMs)} every ${formatDuration(window.advanceMs)}`;
-  const aggs = window.aggregates.map((a) => `${a.name}=${a.fn}(${a.field ?? ''})`).join(', ');
-  return `  window ${window.name}: ${shape}, grace ${formatDuration(window.graceMs)}, emit ${window.emit}, by [${window.groupBy.join(', ')}] -> ${aggs}`;
-}
-
-/** A few lines for the startup log: enough to tell at a glance what this process will do. */
-export function describeConfig(config: SluiceConfig): string {
-  const { application: app, input, kafka } = config;
-  const eventTime = input.eventTime ? `event time from "${input.eventTime.field}"` : 'record timestamp as event time';
-  return [
-    `application ${app.id} (${app.guarantee}), state in ${app.stateDir}`,
-    `kafka ${kafka.brokers.join(',')} as ${kafka.clientId}`,
-    `input ${input.topic} (${input.format}, key "${input.key}", ${eventTime}) -> output ${config.output.topic}, dead letters -> ${config.deadLetter.topic}`,
-    config.dedupe
-      ? `dedupe on "${config.dedupe.idField}" within ${formatDuration(config.dedupe.ttl)}`
-      : 'dedupe off',
-    ...config.windows.map(describeWindow),
-    `transactions: target latency ${config.batching.targetLatencyMs}ms, at most ${config.batching.maxRecords} records / ${config.batching.maxBytes} bytes / ${config.batching.maxIntervalMs}ms each; ` +
-      `intake pauses above ${config.backpressure.maxInFlightBytes} bytes in flight per worker; ` +
-      `metrics ${config.metrics.port === 0 ? 'off' : `on ${config.metrics.host}:${config.metrics.port}/metrics`}; log ${config.log.level}`,
-  ].join('\n');
 }

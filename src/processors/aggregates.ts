@@ -18,35 +18,35 @@ export interface AggregateFn<S> {
 /** [sum, count]; sum is accumulated in arrival order. */
 export type AvgState = [number, number];
 
-export const countFn: AggregateFn<number> = {
+const countFn: AggregateFn<number> = {
   init: () => 0,
   add: (s) => s + 1,
   merge: (a, b) => a + b,
   result: (s) => s,
 };
 
-export const sumFn: AggregateFn<number> = {
+const sumFn: AggregateFn<number> = {
   init: () => 0,
   add: (s, v) => s + v,
   merge: (a, b) => a + b,
   result: (s) => s,
 };
 
-export const minFn: AggregateFn<number | null> = {
+const minFn: AggregateFn<number | null> = {
   init: () => null,
   add: (s, v) => (s === null || v < s ? v : s),
   merge: (a, b) => (a === null ? b : b === null || a <= b ? a : b),
   result: (s) => s,
 };
 
-export const maxFn: AggregateFn<number | null> = {
+const maxFn: AggregateFn<number | null> = {
   init: () => null,
   add: (s, v) => (s === null || v > s ? v : s),
   merge: (a, b) => (a === null ? b : b === null || a >= b ? a : b),
   result: (s) => s,
 };
 
-export const avgFn: AggregateFn<AvgState> = {
+const avgFn: AggregateFn<AvgState> = {
   init: () => [0, 0],
   add: (s, v) => {
     s[0] += v;
@@ -90,15 +90,5 @@ export function addEvent(acc: unknown[], aggs: readonly AggregateSpec[], event: 
 export function mergeAccumulators(a: readonly unknown[], b: readonly unknown[], aggs: readonly AggregateSpec[]): unknown[] {
   const out = new Array<unknown>(aggs.length);
   for (let i = 0; i < aggs.length; i++) out[i] = AGGREGATES[aggs[i]!.fn].merge(a[i], b[i]);
-  return out;
-}
-
-/** Results keyed by aggregate name. Key order follows aggregates except for integer-like names (JS object rules). */
-export function accumulatorResult(acc: readonly unknown[], aggs: readonly AggregateSpec[]): Record<string, number | null> {
-  const out: Record<string, number | null> = {};
-  for (let i = 0; i < aggs.length; i++) {
-    const spec = aggs[i]!;
-    out[spec.name] = AGGREGATES[spec.fn].result(acc[i]);
-  }
   return out;
 }

@@ -171,15 +171,3 @@ function describe(v: unknown): string {
   if (typeof v === 'number') return `number ${v}`;
   return Array.isArray(v) ? 'array' : typeof v;
 }
-
-const compiled = new WeakMap<PipelineSpec, Decoder>();
-
-/** Convenience form; compiles once per spec object. Hot paths should hold a {@link compileDecoder} result. */
-export function decodeRecord(key: Buffer | null, value: Buffer | null, timestampMs: number, spec: PipelineSpec): DecodeResult {
-  let decoder = compiled.get(spec);
-  if (decoder === undefined) {
-    decoder = compileDecoder(spec);
-    compiled.set(spec, decoder);
-  }
-  return decoder(key, value, timestampMs);
-}

@@ -28,24 +28,9 @@ export function windowStartsInto(t: number, sizeMs: number, advanceMs: number, o
   return n;
 }
 
-/** Allocating convenience form of {@link windowStartsInto}. */
-export function windowStartsFor(t: number, sizeMs: number, advanceMs: number): number[] {
-  const out: number[] = [];
-  windowStartsInto(t, sizeMs, advanceMs, out);
-  return out;
-}
-
 /** {@link windowStartsInto} for a window definition (honours tumbling alignment). */
 export function specWindowStartsInto(t: number, spec: WindowSpec, out: number[]): number {
   return windowStartsInto(t, spec.sizeMs, windowAdvanceMs(spec), out);
-}
-
-export function windowCloseTime(start: number, sizeMs: number, graceMs: number): number {
-  return start + sizeMs + graceMs;
-}
-
-export function isClosed(start: number, spec: WindowSpec, streamTime: number): boolean {
-  return streamTime >= start + spec.sizeMs + spec.graceMs;
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { describeConfig, formatPath, loadConfigFile, parseConfig } from '../../../src/config/load.ts';
+import { formatPath, loadConfigFile, parseConfig } from '../../../src/config/load.ts';
 import { SluiceError } from '../../../src/errors.ts';
 
 const examplePath = fileURLToPath(new URL('../../../examples/player-stats.yaml', import.meta.url));
@@ -150,17 +150,5 @@ describe('formatPath', () => {
     expect(formatPath(['windows', 0, 'grace'])).toBe('windows[0].grace');
     expect(formatPath(['windows', 0, 'aggregates', 'a.b'])).toBe('windows[0].aggregates["a.b"]');
     expect(formatPath([3])).toBe('[3]');
-  });
-});
-
-describe('describeConfig', () => {
-  it('summarizes what the process will do', () => {
-    const text = describeConfig(parseConfig(example()));
-    expect(text).toContain('application player-stats (exactly-once)');
-    expect(text).toContain('input player-actions (json, key "playerId", event time from "ts") -> output player-stats');
-    expect(text).toContain('dedupe on "eventId" within 10m');
-    expect(text).toContain('window per_player_1m: tumbling 1m, grace 10s, emit final, by [playerId] -> actions=count(), points=sum(points)');
-    expect(text).toContain('window per_player_5m_by_1m: hopping 5m every 1m, grace 30s');
-    expect(text).toContain('metrics off');
   });
 });

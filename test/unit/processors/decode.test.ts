@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileDecoder, decodeRecord, parseEventTime } from '../../../src/processors/decode.ts';
+import { compileDecoder, parseEventTime } from '../../../src/processors/decode.ts';
 import type { DecodeResult } from '../../../src/processors/decode.ts';
 import type { PipelineSpec, WindowSpec } from '../../../src/processors/types.ts';
 
@@ -71,11 +71,6 @@ describe('decode success', () => {
     const pad = 'x'.repeat(SPEC.maxRecordBytes - Buffer.byteLength(base));
     const r = decode(buf('p1'), buf({ ...GOOD, pad }), 0);
     expect(r.ok).toBe(true);
-  });
-
-  it('decodeRecord compiles once per spec and agrees with compileDecoder', () => {
-    expect(decodeRecord(buf('p1'), buf(GOOD), 0, SPEC)).toEqual(run(GOOD));
-    expect(decodeRecord(buf('p1'), buf(GOOD), 0, SPEC)).toEqual(run(GOOD));
   });
 });
 
