@@ -36,7 +36,7 @@ export const ERROR_CODES = defineCodes({
     exitCode: EXIT_CONFIG,
   },
   SLUICE_WINDOW_UNSUPPORTED: {
-    description: 'A window asks for something its kind does not support: cross-partition windows emit finals only.',
+    description: 'A window asks for something its kind does not support: cross-partition windows emit finals only. Reported as an issue of SLUICE_CONFIG_INVALID.',
     canRetry: false,
     exitCode: EXIT_CONFIG,
   },

@@ -6,12 +6,15 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { sluiceError } from '../errors.ts';
+import type { SluiceErrorCode } from '../errors.ts';
 import { configSchema, requiredErrorMap, type SluiceConfig } from './schema.ts';
 
 export interface ConfigIssue {
   /** e.g. `windows[0].grace`, `kafka.brokers`, or `(root)`. */
   path: string;
   message: string;
+  /** set when the issue has an error code of its own, e.g. SLUICE_WINDOW_UNSUPPORTED */
+  code?: SluiceErrorCode;
 }
 
 export interface ParseConfigOptions {
@@ -47,7 +50,12 @@ function toConfigIssues(issue: z.core.$ZodIssue): ConfigIssue[] {
   if (issue.code === 'invalid_key' && issue.issues.length > 0) {
     return issue.issues.flatMap((inner) => toConfigIssues({ ...inner, path: [...issue.path, ...inner.path] }));
   }
-  return [{ path: formatPath(issue.path), message: issue.message }];
+  const code = issue.code === 'custom' ? (issue.params?.code as SluiceErrorCode | undefined) : undefined;
+  return [code === undefined ? { path: formatPath(issue.path), message: issue.message } : { path: formatPath(issue.path), message: issue.message, code }];
+}
+
+function formatIssue(issue: ConfigIssue): string {
+  return issue.code === undefined ? `${issue.path}: ${issue.message}` : `${issue.path}: ${issue.code}: ${issue.message}`;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -64,7 +72,7 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Slu
     const issues = result.error.issues.flatMap(toConfigIssues);
     const where = options.source === undefined ? 'config' : `config ${options.source}`;
     const header = `${where} is invalid (${issues.length} ${issues.length === 1 ? 'issue' : 'issues'}):`;
-    throw sluiceError('SLUICE_CONFIG_INVALID', [header, ...issues.map((i) => `${i.path}: ${i.message}`)].join('\n'), {
+    throw sluiceError('SLUICE_CONFIG_INVALID', [header, ...issues.map(formatIssue)].join('\n'), {
       details: issues,
       cause: result.error,
     });

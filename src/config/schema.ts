@@ -182,6 +182,29 @@ const windows = z
   }, always)
   .describe('Windowed aggregations; at least one.');
 
+/**
+ * A window whose groupBy does not start with the input key field spreads one group over several
+ * partitions: lanes send partial aggregates to a merge stage, which writes each window's final
+ * once every partition has passed it. That stage writes finals only, so `emit: update` (which
+ * would need merged updates after every batch of every source) is refused for such windows. It
+ * runs even when other fields failed, so that the config is reported whole: the value may be raw.
+ */
+function refuseSpanningUpdates(value: unknown, ctx: z.RefinementCtx): void {
+  if (!isRecord(value) || !isRecord(value.input) || !Array.isArray(value.windows)) return;
+  const key = value.input.key;
+  value.windows.forEach((window: unknown, i) => {
+    if (!isRecord(window) || !Array.isArray(window.groupBy) || window.emit !== 'update' || window.groupBy[0] === key) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['windows', i, 'emit'],
+      message:
+        `window "${String(window.name)}" groups by [${window.groupBy.join(', ')}], which spans partitions (it does not start with the input key field "${String(key)}"); ` +
+        'such windows support only emit: final',
+      params: { code: 'SLUICE_WINDOW_UNSUPPORTED' },
+    });
+  });
+}
+
 export const configSchema = z
   .strictObject({
     kafka: z
@@ -298,6 +321,7 @@ export const configSchema = z
       .optional()
       .describe('Worker threads, each a member of the consumer group with its own lanes (default: the number of cores). Partitions spread over them; a crash of the process takes every worker with it.'),
   })
+  .superRefine(refuseSpanningUpdates, always)
   .describe('The sluice pipeline config: one YAML file per application.');
 
 /** The validated config: durations in milliseconds, windows and aggregates normalized. */

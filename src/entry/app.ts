@@ -5,7 +5,6 @@ import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Admin } from 'kafkajs';
-import { assertWindowsSupported } from '../config/cross-partition.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 import { GroupConsumer } from '../consumers/group-consumer.ts';
 import { laneFactory } from '../consumers/lane-factory.ts';
@@ -81,7 +80,6 @@ async function connectWithBackoff(admin: Admin, config: SluiceConfig, log: Logge
 }
 
 export async function startPipeline(config: SluiceConfig, log: Logger): Promise<RunningPipeline> {
-  assertWindowsSupported(config);
   const stateDir = resolve(config.application.stateDir);
   checkStateDir(stateDir);
 

@@ -1,33 +1,47 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { assertWindowsSupported } from '../../../src/config/cross-partition.ts';
 import { parseConfig } from '../../../src/config/load.ts';
 import { SluiceError } from '../../../src/errors.ts';
 
 const example = parse(readFileSync(new URL('../../../examples/player-stats.yaml', import.meta.url), 'utf8'));
 
-function withWindow(groupBy: string[], emit: 'final' | 'update') {
-  return parseConfig({ ...example, windows: [{ name: 'w0', groupBy, tumbling: '1m', emit, aggregates: { n: 'count()' } }] });
+function withWindow(groupBy: string[], emit: 'final' | 'update', extra: Record<string, unknown> = {}) {
+  return parseConfig({ ...example, ...extra, windows: [{ name: 'w0', groupBy, tumbling: '1m', emit, aggregates: { n: 'count()' } }] });
 }
 
-describe('assertWindowsSupported', () => {
+function caught(parse: () => unknown): unknown {
+  try {
+    parse();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
+describe('config validation of cross-partition windows', () => {
   it('accepts partition-local windows with either emit mode, and cross-partition windows emitting finals', () => {
-    expect(() => assertWindowsSupported(parseConfig(example))).not.toThrow();
-    expect(() => assertWindowsSupported(withWindow(['playerId', 'region'], 'update'))).not.toThrow();
-    expect(() => assertWindowsSupported(withWindow(['region'], 'final'))).not.toThrow();
-    expect(() => assertWindowsSupported(withWindow(['action', 'playerId'], 'final'))).not.toThrow();
+    expect(() => parseConfig(example)).not.toThrow();
+    expect(() => withWindow(['playerId', 'region'], 'update')).not.toThrow();
+    expect(() => withWindow(['region'], 'final')).not.toThrow();
+    expect(() => withWindow(['action', 'playerId'], 'final')).not.toThrow();
   });
 
   it('refuses emit: update on a window that spans partitions, naming it', () => {
-    let caught: unknown;
-    try {
-      assertWindowsSupported(withWindow(['region'], 'update'));
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(SluiceError);
-    expect(caught).toMatchObject({ code: 'SLUICE_WINDOW_UNSUPPORTED', exitCode: 2, details: { window: 'w0', groupBy: ['region'], key: 'playerId' } });
-    expect((caught as Error).message).toMatch(/window "w0" groups by \[region\].*only emit: final/);
+    const err = caught(() => withWindow(['region'], 'update'));
+    expect(err).toBeInstanceOf(SluiceError);
+    expect(err).toMatchObject({ code: 'SLUICE_CONFIG_INVALID', exitCode: 2 });
+    expect((err as SluiceError).details).toEqual([
+      { path: 'windows[0].emit', code: 'SLUICE_WINDOW_UNSUPPORTED', message: expect.stringMatching(/window "w0" groups by \[region\].*input key field "playerId".*only emit: final/) },
+    ]);
+    expect((err as Error).message).toMatch(/windows\[0\]\.emit: SLUICE_WINDOW_UNSUPPORTED: window "w0" groups by \[region\].*only emit: final/);
+  });
+
+  it('reports it with every other issue of the file', () => {
+    const err = caught(() => withWindow(['region'], 'update', { metrics: { port: -1 } }));
+    expect((err as SluiceError).details).toEqual([
+      expect.objectContaining({ path: 'metrics.port' }),
+      expect.objectContaining({ path: 'windows[0].emit', code: 'SLUICE_WINDOW_UNSUPPORTED' }),
+    ]);
   });
 });
