@@ -12,20 +12,20 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
-      // kafkajs must load after its fixes (src/kafka/aborted-filter.ts); types may come from anywhere.
-      // So must @platformatic/kafka after its fix (src/kafka/platformatic.ts).
+      // kafkajs must load after its fixes (src/clients/kafkajs/patches.ts); types may come from anywhere.
+      // So must @platformatic/kafka after its fix (src/clients/platformatic/loader.ts).
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: [
-            { name: 'kafkajs', message: 'Import kafkajs values from src/kafka/client.ts.', allowTypeImports: true },
-            { name: '@platformatic/kafka', message: 'Import @platformatic/kafka values from src/kafka/platformatic.ts.', allowTypeImports: true },
+            { name: 'kafkajs', message: 'Import kafkajs values from src/clients/kafkajs/loader.ts.', allowTypeImports: true },
+            { name: '@platformatic/kafka', message: 'Import @platformatic/kafka values from src/clients/platformatic/loader.ts.', allowTypeImports: true },
           ],
         },
       ],
     },
   },
-  { files: ['src/kafka/client.ts', 'src/kafka/platformatic.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
+  { files: ['src/clients/kafkajs/loader.ts', 'src/clients/platformatic/loader.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
   // The Node launcher must run on Node versions too old for ESM-only code, so it is CommonJS.
   {
     files: ['bin/*.cjs'],

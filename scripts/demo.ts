@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { startPipeline } from '../src/entry/app.ts';
-import { Kafka, logLevel } from '../src/kafka/client.ts';
+import { Kafka, logLevel } from '../src/clients/kafkajs/loader.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/log.ts';
 import { counterTotal } from '../src/observability/metrics.ts';

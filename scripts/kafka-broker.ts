@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from '../src/kafka/client.ts';
+import { Kafka, logLevel } from '../src/clients/kafkajs/loader.ts';
 
 const POM = join(dirname(fileURLToPath(import.meta.url)), 'kafka', 'pom.xml');
 export const KAFKA_VERSION = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(readFileSync(POM, 'utf8'))?.[1] ?? 'unknown';

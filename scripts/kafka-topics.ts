@@ -2,7 +2,7 @@
 // creates no topic by itself (auto-create is off, as in production) and the jars-only broker has no
 // kafka-topics.sh, so this is how a topic for sluice's input gets made.
 import type { Admin } from 'kafkajs';
-import { Kafka, logLevel } from '../src/kafka/client.ts';
+import { Kafka, logLevel } from '../src/clients/kafkajs/loader.ts';
 
 export const TOPICS_USAGE = `usage: npm run kafka:topics -- create <name> [--partitions <n>] [--replication-factor <n>]
        npm run kafka:topics -- list

@@ -4,8 +4,8 @@
 // as sluice has workers, in one consumer group, and talks to them over IPC.
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { chunkEnd } from '../../src/consumers/chunks.ts';
-import { Kafka, logLevel } from '../../src/kafka/client.ts';
-import { TRANSACTIONAL_RETRY } from '../../src/sinks/kafka-sink.ts';
+import { Kafka, logLevel } from '../../src/clients/kafkajs/loader.ts';
+import { TRANSACTIONAL_RETRY } from '../../src/clients/kafkajs/sink.ts';
 import { fail, report, serveMember } from './pass-through-member.ts';
 import type { PassThroughInit } from './pass-through-member.ts';
 

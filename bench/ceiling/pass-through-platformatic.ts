@@ -10,8 +10,8 @@
 // would. The stream can only be paused as a whole: it pauses when the lanes hold too much.
 import type { Message, MessagesStream, Producer as PlatformaticProducer } from '@platformatic/kafka';
 import { chunkEnd } from '../../src/consumers/chunks.ts';
-import { platformaticKafka } from '../../src/kafka/platformatic.ts';
-import { platformaticRetryDelay } from '../../src/sinks/platformatic-sink.ts';
+import { platformaticKafka } from '../../src/clients/platformatic/loader.ts';
+import { platformaticRetryDelay } from '../../src/clients/platformatic/sink.ts';
 import { fail, report, serveMember } from './pass-through-member.ts';
 import type { PassThroughInit } from './pass-through-member.ts';
 

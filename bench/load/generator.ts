@@ -6,7 +6,7 @@
 import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import type { Kafka, Producer, Transaction } from 'kafkajs';
-import { Kafka as KafkaClient, logLevel } from '../../src/kafka/client.ts';
+import { Kafka as KafkaClient, logLevel } from '../../src/clients/kafkajs/loader.ts';
 import { installWarningFilter } from '../../src/observability/warnings.ts';
 import { LoadModel } from './model.ts';
 import type { LoadRecord } from './model.ts';

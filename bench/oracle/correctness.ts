@@ -3,7 +3,7 @@
 // compared with the `final: true` records sluice committed to the output topic, read
 // read_committed, and its counts with sluice's.
 import { isDeepStrictEqual } from 'node:util';
-import { Kafka, logLevel } from '../../src/kafka/client.ts';
+import { Kafka, logLevel } from '../../src/clients/kafkajs/loader.ts';
 import type { OracleSummary } from './pool.ts';
 
 export interface OutputRead {

@@ -3,7 +3,7 @@
 // broker or a KAFKA_BROKERS cluster is only borrowed.
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
-import { Kafka, logLevel } from '../../src/kafka/client.ts';
+import { Kafka, logLevel } from '../../src/clients/kafkajs/loader.ts';
 import { KAFKA_VERSION, brokerAnswers, cacheRoot, freePort, pidAlive, readBrokerState, startBroker, stopBroker } from '../../scripts/kafka-broker.ts';
 
 export interface BrokerChoice {

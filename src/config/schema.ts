@@ -2,7 +2,7 @@
 // docs/config.md are all derived from it (see artifacts.ts), so a field documented or typed
 // anywhere else is a field that will drift.
 import { z } from 'zod';
-import { COMPRESSION_NAMES } from '../kafka/compression.ts';
+import { COMPRESSION_NAMES } from '../clients/port.ts';
 
 export const DURATION_MESSAGE = 'expected a duration like "10s"';
 /** Exported so the docs generator can show "duration" instead of a raw regex. */

@@ -14,7 +14,7 @@
 // gap. So local state survives an unclean exit without a wipe.
 import { TaskMigratedError } from '../errors.ts';
 import type { OutRecord } from '../model/records.ts';
-import type { LaneSink } from '../sinks/kafka-sink.ts';
+import type { LaneSink } from '../clients/port.ts';
 import { metaRecord } from '../state/changelog-codec.ts';
 import { StaleCommitError } from '../state/partition-store.ts';
 import type { StoreTransaction } from '../state/store-transaction.ts';

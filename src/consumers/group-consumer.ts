@@ -5,7 +5,7 @@
 // revocation in time: a lane that lost its partition is fenced at its next commit and closes itself.
 import { TaskMigratedError, isSluiceError } from '../errors.ts';
 import type { SluiceError } from '../errors.ts';
-import type { FetchedBatch, GroupMembership, StreamClient, TopicPartition } from '../kafka/stream-client.ts';
+import type { FetchedBatch, GroupMembership, StreamClient, TopicPartition } from '../clients/port.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import { publishLaneError } from '../observability/tracing.ts';

@@ -8,7 +8,7 @@ import type { PipelineMetrics } from '../observability/metrics.ts';
 import { BatchProcessor } from '../processors/batch-processor.ts';
 import { MergeProcessor } from '../processors/merge-processor.ts';
 import type { PipelineSpec, WindowSpec } from '../processors/types.ts';
-import type { GroupMembership, StreamClient } from '../kafka/stream-client.ts';
+import type { GroupMembership, StreamClient } from '../clients/port.ts';
 import { Lane } from './lane.ts';
 import type { LaneProcessor } from './lane.ts';
 

@@ -10,7 +10,7 @@ import type { InputRecord } from '../model/records.ts';
 import type { BatchResult } from '../processors/batch-processor.ts';
 import type { PipelineSpec } from '../processors/types.ts';
 import { dedupeForgetAfter } from '../processors/window-math.ts';
-import type { LaneSink } from '../sinks/kafka-sink.ts';
+import type { LaneSink } from '../clients/port.ts';
 import { HistoryMismatchError, StoreRestore } from '../state/changelog-restore.ts';
 import { PartitionStore } from '../state/partition-store.ts';
 import { acquireStoreLock } from '../state/store-lock.ts';
@@ -21,7 +21,7 @@ import { BatchController } from './batch-controller.ts';
 import type { BatchingBounds } from './batch-controller.ts';
 import { Checkpoint } from './checkpoint.ts';
 import { chunkEnd } from './chunks.ts';
-import type { ChangelogReader } from '../kafka/stream-client.ts';
+import type { ChangelogReader } from '../clients/port.ts';
 
 export interface LaneTopics {
   input: string;
@@ -142,16 +142,22 @@ export class Lane {
       const mismatch = await this.groupMismatch(store);
       if (mismatch !== undefined) {
         // TaskCorrupted's recovery: wipe and rebuild from the changelog, once.
-        log.error(`${this.name}: ${mismatch} after restore=${mode}; wiping local state and restoring from the changelog`);
+        log.error(`${this.name}: ${mismatch.message} after restore=${mode}; wiping local state and restoring from the changelog`);
         mode = await this.restore(store, end, heartbeat, true);
         const still = await this.groupMismatch(store);
-        if (still !== undefined) {
-          throw new TaskCorruptedError(partition, `${this.name}: ${still} even after a full restore from the changelog (end ${end}); was the changelog deleted or the group's offset moved?`);
+        if (still?.behind) {
+          throw new TaskCorruptedError(partition, `${this.name}: ${still.message} even after a full restore from the changelog (end ${end}); was the changelog deleted or truncated?`);
         }
+        // The changelog names the input offset its state stands for, and it is the only record
+        // of what was counted: resuming there never counts an event twice. The group's offset
+        // was moved back under it (a reset, or a switch from at-least-once after a crash).
+        if (still !== undefined) log.warn(`${this.name}: ${still.message}; the changelog's state is ahead of the group, so input before offset ${store.meta().inputOffset} is not processed again`);
       }
     }
     // The store now matches the changelog's end, read after fencing: stamp it, and give a store
     // that never had a history (a new changelog, or one written before histories) its own.
+    const realigned = store.alignForgetTimes();
+    if (realigned > 0) log.info(`${this.name}: the dedupe retention changed; re-keyed ${realigned} ids' forget times`);
     const history = store.meta().history ?? randomUUID();
     store.write((w) => w.setMeta({ changelogNext: end, syncedAtMs: Date.now(), history }));
     this.restoreMode = mode;
@@ -220,13 +226,13 @@ export class Lane {
    * offsets were reset, or the changelog was recreated). No committed offset (a new group, or
    * offsets expired) is no evidence either way. Returns what is wrong, or undefined.
    */
-  private async groupMismatch(store: PartitionStore): Promise<string | undefined> {
+  private async groupMismatch(store: PartitionStore): Promise<{ behind: boolean; message: string } | undefined> {
     const local = store.meta().inputOffset;
     for (let attempt = 0; ; attempt++) {
       const committed = await this.opts.committedOffset();
       if (committed === undefined || committed === local) return undefined;
       const behind = local === undefined || BigInt(local) < BigInt(committed);
-      if (behind || attempt >= 5) return `local state is at input offset ${local ?? 'none'}, the group's committed offset is ${committed}`;
+      if (behind || attempt >= 5) return { behind, message: `local state is at input offset ${local ?? 'none'}, the group's committed offset is ${committed}` };
       await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
     }
   }
@@ -308,17 +314,22 @@ export class Lane {
 
   async close(): Promise<void> {
     const store = this.store;
+    const lock = this.lock;
     this.store = undefined;
     this.checkpoint = undefined;
-    this.processor.onClose?.();
-    if (store) {
-      this.opts.metrics.stateEntries.set({ partition: this.opts.metricsLabel, store: 'dedupe' }, store.countDedupe());
-      this.opts.metrics.stateEntries.set({ partition: this.opts.metricsLabel, store: 'windows' }, store.countWindows());
-    }
-    await this.opts.sink.close();
-    await store?.close();
-    const lock = this.lock;
     this.lock = undefined;
-    await lock?.release();
+    // The lock goes whatever fails before it: held on, it would keep the partition from ever
+    // opening in this process again.
+    try {
+      this.processor.onClose?.();
+      if (store) {
+        this.opts.metrics.stateEntries.set({ partition: this.opts.metricsLabel, store: 'dedupe' }, store.countDedupe());
+        this.opts.metrics.stateEntries.set({ partition: this.opts.metricsLabel, store: 'windows' }, store.countWindows());
+      }
+      await this.opts.sink.close();
+      await store?.close();
+    } finally {
+      await lock?.release();
+    }
   }
 }

@@ -4,17 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
-import type { Admin } from 'kafkajs';
 import type { SluiceConfig } from '../config/schema.ts';
 import { GroupConsumer } from '../consumers/group-consumer.ts';
 import { laneFactory } from '../consumers/lane-factory.ts';
 import type { CrossWindowTopics } from '../consumers/lane-factory.ts';
 import { sluiceError } from '../errors.ts';
 import type { SluiceError } from '../errors.ts';
-import { Kafka, logLevel } from '../kafka/client.ts';
-import { KafkajsStreamClient, kafkajsLogger } from '../kafka/kafkajs-client.ts';
-import { PlatformaticStreamClient } from '../kafka/platformatic-client.ts';
-import type { StreamClient } from '../kafka/stream-client.ts';
+import type { StreamClient } from '../clients/port.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics, serveMetrics } from '../observability/metrics.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
@@ -59,16 +55,28 @@ function checkStateDir(dir: string): void {
   }
 }
 
-async function connectWithBackoff(admin: Admin, config: SluiceConfig, log: Logger): Promise<void> {
+/**
+ * The configured client, its module loaded only now: a process on @platformatic/kafka never loads
+ * kafkajs (and its patches), nor the other way round.
+ */
+async function createClient(config: SluiceConfig, log: Logger): Promise<StreamClient> {
+  const options = { brokers: config.kafka.brokers, clientId: config.kafka.clientId, guarantee: config.application.guarantee, log, compression: config.output.compression };
+  if (config.kafka.client === 'platformatic') {
+    const { PlatformaticStreamClient } = await import('../clients/platformatic/client.ts');
+    return new PlatformaticStreamClient(options, config.application.id);
+  }
+  const { KafkajsStreamClient } = await import('../clients/kafkajs/client.ts');
+  return new KafkajsStreamClient(options, config.application.id);
+}
+
+async function connectWithBackoff(client: StreamClient, config: SluiceConfig, log: Logger): Promise<void> {
   const deadline = Date.now() + config.kafka.connectTimeout;
   let delay = 250;
   for (;;) {
     try {
-      await admin.connect();
-      await admin.fetchTopicMetadata({ topics: [] });
+      await client.probe();
       return;
     } catch (err) {
-      await admin.disconnect().catch(() => undefined);
       if (Date.now() + delay > deadline) {
         throw sluiceError('SLUICE_BROKERS_UNREACHABLE', `cannot reach Kafka brokers ${config.kafka.brokers.join(', ')} within ${Math.round(config.kafka.connectTimeout / 1000)}s: ${(err as Error).message}`, { cause: err });
       }
@@ -83,27 +91,19 @@ export async function startPipeline(config: SluiceConfig, log: Logger): Promise<
   const stateDir = resolve(config.application.stateDir);
   checkStateDir(stateDir);
 
-  const probe = new Kafka({ clientId: config.kafka.clientId, brokers: [...config.kafka.brokers], logLevel: logLevel.WARN, logCreator: kafkajsLogger(log), connectionTimeout: 3000, retry: { retries: 0 } }).admin();
-  await connectWithBackoff(probe, config, log);
-  await probe.disconnect();
-  // After the first contact, transient broker errors are retried by the client as usual. Topic
-  // provisioning at startup uses kafkajs's admin whichever client runs the streams.
-  const admin = new Kafka({ clientId: config.kafka.clientId, brokers: [...config.kafka.brokers], logLevel: logLevel.WARN, logCreator: kafkajsLogger(log), connectionTimeout: 3000, retry: { retries: 8 } }).admin();
-  const clientOptions = { brokers: config.kafka.brokers, clientId: config.kafka.clientId, guarantee: config.application.guarantee, log, compression: config.output.compression };
-  const client: StreamClient & { connect(): Promise<void> } =
-    config.kafka.client === 'platformatic' ? new PlatformaticStreamClient(clientOptions, config.application.id) : new KafkajsStreamClient(clientOptions, config.application.id);
+  const client = await createClient(config, log);
+  // After the first contact, transient broker errors are retried by the client as usual.
+  await connectWithBackoff(client, config, log);
   try {
-    await admin.connect();
     await client.connect();
-    return await startConnected(config, log, client, admin, stateDir);
+    return await startConnected(config, log, client, stateDir);
   } catch (err) {
     await client.close().catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
     throw err;
   }
 }
 
-async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, admin: Admin, stateDir: string): Promise<RunningPipeline> {
+async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, stateDir: string): Promise<RunningPipeline> {
   const appId = config.application.id;
   const inputTopic = config.input.topic;
   const changelog = changelogTopic(appId);
@@ -113,7 +113,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     if (isCrossPartition(spec, window)) cross.set(partialsTopic(appId, window.name), { window, partials: partialsTopic(appId, window.name), changelog: mergeChangelogTopic(appId, window.name) });
   }
   const internal = [...cross.values()].flatMap((c) => [c.partials, c.changelog]);
-  const { partitions, tombstoneRetentionMs } = await ensureTopics(admin, config, changelog, internal, log);
+  const { partitions, tombstoneRetentionMs } = await ensureTopics(client.topics, config, changelog, internal, log);
 
   const metrics = createMetrics({ application: appId });
   let server: Server | undefined;
@@ -174,7 +174,6 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
       (stopped ??= (async () => {
         await group.stop();
         await client.close().catch(() => undefined);
-        await admin.disconnect().catch(() => undefined);
         await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
         log.info(`pipeline ${appId} stopped`);
       })()),

@@ -2,9 +2,9 @@
 // never see each other's data on the shared broker.
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import type { KafkaClientName } from '../../src/kafka/stream-client.ts';
+import type { KafkaClientName } from '../../src/clients/port.ts';
 import type { Admin, ITopicConfig, Kafka as KafkaClient } from 'kafkajs';
-import { Kafka, logLevel } from '../../src/kafka/client.ts';
+import { Kafka, logLevel } from '../../src/clients/kafkajs/loader.ts';
 
 export function brokers(): string[] {
   return inject('kafkaBrokers').split(',');

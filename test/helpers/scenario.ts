@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
-import type { KafkaClientName } from '../../src/kafka/stream-client.ts';
+import type { KafkaClientName } from '../../src/clients/port.ts';
 import type { SluiceConfig } from '../../src/config/schema.ts';
 import { CROSS_TEST_PIPELINE, DEFAULT_TEST_PIPELINE, generateStream, pipelineYaml, skewedOrder, withClosingRecords } from './event-stream.ts';
 import type { GeneratedRecord } from './event-stream.ts';

@@ -1,6 +1,6 @@
 // The pipelines the end-to-end tests run: the oracle's view (OracleConfig) and the YAML that
 // sluice reads, written from the same definitions so the two cannot drift.
-import type { KafkaClientName } from '../../src/kafka/stream-client.ts';
+import type { KafkaClientName } from '../../src/clients/port.ts';
 import type { OracleConfig } from './oracle.ts';
 
 export const DEFAULT_TEST_PIPELINE: OracleConfig = {

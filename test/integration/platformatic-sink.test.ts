@@ -3,7 +3,7 @@
 // partition's end, a new owner fences it, and a transactional id can be reopened.
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskMigratedError } from '../../src/errors.ts';
-import { PlatformaticTransactionalLaneSink } from '../../src/sinks/platformatic-sink.ts';
+import { PlatformaticTransactionalLaneSink } from '../../src/clients/platformatic/sink.ts';
 import type { OutRecord } from '../../src/model/records.ts';
 import { brokers, createTopics, readAllCommitted, uniqueName, withAdmin } from '../helpers/kafka.ts';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../../src/consumers/checkpoint.ts';
-import type { InputPosition, LaneSink } from '../../../src/sinks/kafka-sink.ts';
+import type { InputPosition, LaneSink } from '../../../src/clients/port.ts';
 import type { OutRecord } from '../../../src/model/records.ts';
 import { parseMeta } from '../../../src/state/changelog-codec.ts';
 import { PartitionStore } from '../../../src/state/partition-store.ts';

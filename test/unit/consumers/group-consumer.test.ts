@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { GroupConsumer } from '../../../src/consumers/group-consumer.ts';
 import type { Lane } from '../../../src/consumers/lane.ts';
-import type { FetchedBatch, GroupHandlers, GroupMembership, StreamClient, TopicPartition } from '../../../src/kafka/stream-client.ts';
+import type { FetchedBatch, GroupHandlers, GroupMembership, StreamClient, TopicPartition } from '../../../src/clients/port.ts';
 import { createLogger } from '../../../src/log.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Lane } from '../../../src/consumers/lane.ts';
-import type { RestoreRequest } from '../../../src/kafka/stream-client.ts';
+import type { RestoreRequest } from '../../../src/clients/port.ts';
 import { createLogger } from '../../../src/log.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 import type { PipelineSpec } from '../../../src/processors/types.ts';
@@ -175,8 +175,8 @@ describe('Lane.open', () => {
     expect(await peek((s) => [s.getDedupe('old'), s.getDedupe('x'), s.getDedupe('y'), s.meta().history])).toEqual([undefined, 1, 1, 'h2']);
   });
 
-  it("restores whole when the store is ahead of the group's offset, and reports corruption if that persists", async () => {
-    const { changelog, group, lane } = setup();
+  it("restores whole when the store is ahead of the group's offset, then resumes where the changelog says", async () => {
+    const { changelog, group, lane, restoreRequests } = setup();
     changelog.append(tx('a', '1', 'h1'));
     changelog.append(tx('b', '2', 'h1'));
     group.committed = '2';
@@ -186,7 +186,25 @@ describe('Lane.open', () => {
 
     group.committed = '1'; // the group's offsets were moved back under the store
     const ahead = lane();
-    await expect(ahead.open(async () => undefined)).rejects.toMatchObject({ code: 'SLUICE_TASK_CORRUPTED' });
+    await ahead.open(async () => undefined);
+    expect(ahead.restoreMode).toBe('full');
+    expect(restoreRequests.at(-1)?.fromOffset).toBeUndefined();
+    // The changelog is the record of what was counted: resuming before it would count it twice.
+    expect(ahead.nextOffset).toBe(2n);
     await ahead.close();
   }, 10_000);
+
+  it("reports corruption when even the whole changelog is behind the group's offset", async () => {
+    const { changelog, group, lane } = setup();
+    changelog.append(tx('a', '1', 'h1'));
+    group.committed = '5'; // batches the group committed are missing from the changelog
+    const behind = lane();
+    await expect(behind.open(async () => undefined)).rejects.toMatchObject({ code: 'SLUICE_TASK_CORRUPTED' });
+    await behind.close();
+    // The lock went with the failed lane: the partition can open again in this process.
+    group.committed = '1';
+    const again = lane();
+    await again.open(async () => undefined);
+    await again.close();
+  });
 });

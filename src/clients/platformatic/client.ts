@@ -1,17 +1,19 @@
-// The StreamClient on @platformatic/kafka (see stream-client.ts). Group, fetch loop and changelog
-// reads are sluice's own on the library's raw fetch (platformatic-fetch.ts); produce and
-// transactions are the library's (src/sinks/platformatic-sink.ts).
+// The StreamClient on @platformatic/kafka (see ../port.ts). Group membership, fetch loop and
+// changelog reads are sluice's own on the library's raw fetch (membership.ts, fetch-loop.ts,
+// fetch.ts, changelog-reader.ts); produce and transactions are the library's (sink.ts); admin.ts
+// probes the brokers and provisions topics.
 import type { Consumer as PlatformaticConsumer, Producer as PlatformaticProducer } from '@platformatic/kafka';
-import type { Logger } from '../log.ts';
-import type { CompressionName } from './compression.ts';
-import { AtLeastOnceLaneSink } from '../sinks/kafka-sink.ts';
-import type { BatchSender, LaneSink } from '../sinks/kafka-sink.ts';
-import { PlatformaticTransactionalLaneSink, platformaticRetryDelay, sentBases, toMessage } from '../sinks/platformatic-sink.ts';
-import { PlatformaticChangelogReader } from './platformatic-changelog-reader.ts';
-import { fetchKey } from './platformatic-fetch.ts';
-import { platformaticKafka } from './platformatic.ts';
-import { PlatformaticGroup } from './platformatic-group.ts';
-import type { ChangelogReader, GroupMembership, GroupOptions, LaneSinkOptions, StreamClient, TopicPartition } from './stream-client.ts';
+import type { Logger } from '../../log.ts';
+import type { CompressionName } from '../port.ts';
+import { AtLeastOnceLaneSink } from '../../sinks/at-least-once.ts';
+import type { BatchSender } from '../../sinks/at-least-once.ts';
+import { PlatformaticTransactionalLaneSink, platformaticRetryDelay, sentBases, toMessage } from './sink.ts';
+import { PlatformaticTopicAdmin, platformaticAdmin, probeBrokers } from './admin.ts';
+import { PlatformaticChangelogReader } from './changelog-reader.ts';
+import { fetchKey } from './fetch.ts';
+import { platformaticKafka } from './loader.ts';
+import { PlatformaticGroup } from './membership.ts';
+import type { ChangelogReader, GroupMembership, GroupOptions, LaneSink, LaneSinkOptions, StreamClient, TopicPartition } from '../port.ts';
 
 const { Consumer, FetchIsolationLevels, ListOffsetTimestamps, Producer, compatibilityPartitioner } = platformaticKafka;
 type Consumer = PlatformaticConsumer;
@@ -35,6 +37,7 @@ function platformaticSender(producer: Producer): BatchSender {
 export class PlatformaticStreamClient implements StreamClient {
   readonly name = 'platformatic' as const;
   readonly changelogReader: ChangelogReader;
+  readonly topics: PlatformaticTopicAdmin;
   private readonly opts: PlatformaticClientOptions;
   private readonly groupId: string;
   /** never joins the group: offset lookups only */
@@ -46,7 +49,12 @@ export class PlatformaticStreamClient implements StreamClient {
     this.opts = opts;
     this.groupId = groupId;
     this.offsets = new Consumer({ clientId: `${opts.clientId}-offsets`, bootstrapBrokers: [...opts.brokers], groupId, retries: 8, retryDelay: platformaticRetryDelay });
+    this.topics = new PlatformaticTopicAdmin(platformaticAdmin(opts, 8));
     this.changelogReader = new PlatformaticChangelogReader(opts.brokers, opts.clientId, async (topic, partition) => (await this.logStarts([{ topic, partition }])).get(fetchKey(topic, partition)) ?? 0n);
+  }
+
+  probe(): Promise<void> {
+    return probeBrokers(this.opts);
   }
 
   async connect(): Promise<void> {
@@ -106,5 +114,6 @@ export class PlatformaticStreamClient implements StreamClient {
   async close(): Promise<void> {
     await this.shared?.close().catch(() => undefined);
     await this.offsets.close(true).catch(() => undefined);
+    await this.topics.close().catch(() => undefined);
   }
 }

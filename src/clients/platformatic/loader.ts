@@ -7,7 +7,7 @@
 // Compaction keeps a producer's last batch even when it empties it, so a compacted changelog can
 // hold an empty control batch, and that read throws inside the socket callback: an uncaught
 // exception that kills the process on every restore that reaches it. sluice filters aborted
-// records itself (platformatic-fetch.ts); this only keeps the library's filter from crashing.
+// records itself (fetch.ts); this only keeps the library's filter from crashing.
 //
 // The library reads all four codecs itself (lz4 and snappy in WebAssembly, gzip and zstd through
 // node:zlib), but a batch one of them cannot decompress fails with whatever the codec threw, which
@@ -15,7 +15,7 @@
 // carries SLUICE_INPUT_UNREADABLE, and the fetch loop stops on it instead of retrying forever.
 import { registerHooks } from 'node:module';
 import type { CompressionAlgorithmSpecification } from '@platformatic/kafka';
-import { unreadableBatch } from './fatal.ts';
+import { unreadableBatch } from '../fatal.ts';
 
 const TARGET = '/@platformatic/kafka/dist/clients/consumer/consumer.js';
 const BROKEN = 'batch.records[0].key?.readInt16BE(2)';
@@ -25,7 +25,7 @@ const FIXED = 'batch.records[0]?.key?.readInt16BE(2)';
 export function patchConsumerSource(source: string): string {
   if (source.includes(BROKEN)) return source.replaceAll(BROKEN, FIXED);
   if (source.includes(FIXED)) return source;
-  throw new Error(`@platformatic/kafka's consumer no longer contains the code src/kafka/platformatic.ts fixes; check its read_committed filter for empty control batches and update the fix`);
+  throw new Error(`@platformatic/kafka's consumer no longer contains the code src/clients/platformatic/loader.ts fixes; check its read_committed filter for empty control batches and update the fix`);
 }
 
 /** whether the library's consumer module was loaded through the fix (a test checks it) */

@@ -1,12 +1,12 @@
 // Brings a partition's LMDB store up to date from its changelog partition on @platformatic/kafka
-// (kafkajs-changelog-reader.ts is the other client's). Raw fetches need no group, so unlike the
+// (kafkajs/changelog-reader.ts is the other client's). Raw fetches need no group, so unlike the
 // kafkajs reader this one just reads the partition from an offset to the end.
-import { sluiceError } from '../errors.ts';
-import type { RestoreTarget } from '../state/changelog-restore.ts';
-import { PartitionFetcher, fetchKey } from './platformatic-fetch.ts';
-import { platformaticKafka } from './platformatic.ts';
-import { RestoreWatch } from './restore-watch.ts';
-import type { ChangelogReader, RestoreRequest } from './stream-client.ts';
+import { sluiceError } from '../../errors.ts';
+import type { RestoreTarget } from '../../state/changelog-restore.ts';
+import { PartitionFetcher, fetchKey } from './fetch.ts';
+import { platformaticKafka } from './loader.ts';
+import { RestoreWatch } from '../restore-watch.ts';
+import type { ChangelogReader, RestoreRequest } from '../port.ts';
 
 const { Consumer } = platformaticKafka;
 

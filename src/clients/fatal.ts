@@ -3,7 +3,7 @@
 // stops its consumer for good on such an error (or, for a retriable one, restarts it into the same
 // batch), and a raw fetch on @platformatic/kafka would be retried forever. Either way nothing is
 // processed and nothing says so. Both clients turn these into one coded error that the group hands
-// to `onFatal` (stream-client.ts), and the process exits with it.
+// to `onFatal` (port.ts), and the process exits with it.
 import { isSluiceError, sluiceError } from '../errors.ts';
 import type { SluiceError } from '../errors.ts';
 

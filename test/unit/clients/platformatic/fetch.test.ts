@@ -3,8 +3,8 @@
 // transactions listed out of first-offset order, and one producer aborting twice in one fetch.
 import type { RecordsBatch } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
-import { committedRecords } from '../../../src/kafka/platformatic-fetch.ts';
-import type { InputRecord } from '../../../src/model/records.ts';
+import { committedRecords } from '../../../../src/clients/platformatic/fetch.ts';
+import type { InputRecord } from '../../../../src/model/records.ts';
 
 const TRANSACTIONAL = 0x10;
 const CONTROL = 0x20;

@@ -4,13 +4,13 @@
 import { createRequire } from 'node:module';
 import { compress as snappyCompress } from 'snappy';
 import { describe, expect, it } from 'vitest';
-import { CompressionTypes } from '../../../src/kafka/client.ts';
-import { KAFKAJS_CODECS } from '../../../src/kafka/codecs.ts';
-import { COMPRESSION_IDS } from '../../../src/kafka/compression.ts';
-import type { CompressionName } from '../../../src/kafka/compression.ts';
-import { findUnreadable } from '../../../src/kafka/fatal.ts';
-import { platformaticKafka } from '../../../src/kafka/platformatic.ts';
-import { sizedRecord } from '../../../src/kafka/record-encoding.ts';
+import { CompressionTypes } from '../../../../src/clients/kafkajs/loader.ts';
+import { KAFKAJS_CODECS } from '../../../../src/clients/kafkajs/codecs.ts';
+import { COMPRESSION_IDS } from '../../../../src/clients/port.ts';
+import type { CompressionName } from '../../../../src/clients/port.ts';
+import { findUnreadable } from '../../../../src/clients/fatal.ts';
+import { platformaticKafka } from '../../../../src/clients/platformatic/loader.ts';
+import { sizedRecord } from '../../../../src/clients/kafkajs/record-encoding.ts';
 
 const require = createRequire(import.meta.url);
 type KafkajsBatch = (args: Record<string, unknown>) => Promise<{ buffer: Buffer }>;

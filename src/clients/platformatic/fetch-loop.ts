@@ -1,21 +1,24 @@
-// Group membership on @platformatic/kafka with sluice's own fetch loop (see platformatic-fetch.ts
-// for why not the library's stream). The library joins the group and heartbeats on its own
-// timer; this loop fetches every assigned partition that is neither paused nor busy, hands each
-// partition's records to its lane, and moves that partition's position only when the lane is done.
-import type { Consumer as PlatformaticConsumer, GroupAssignment } from '@platformatic/kafka';
-import type { Logger } from '../log.ts';
-import { platformaticRetryDelay } from '../sinks/platformatic-sink.ts';
-import { PartitionFetcher, fetchKey } from './platformatic-fetch.ts';
-import { platformaticKafka } from './platformatic.ts';
-import type { FetchItem, FetchOutcome } from './platformatic-fetch.ts';
-import type { GroupHandlers, GroupMembership, GroupOptions, TopicPartition } from './stream-client.ts';
+// sluice's fetch loop on @platformatic/kafka (see fetch.ts for why not the library's stream): it
+// fetches every assigned partition that is neither paused nor busy, hands each partition's records
+// to its lane, and moves that partition's position only when the lane is done. Membership
+// (membership.ts) tells it the assignment.
+import type { Consumer as PlatformaticConsumer } from '@platformatic/kafka';
+import type { Logger } from '../../log.ts';
+import type { GroupHandlers, TopicPartition } from '../port.ts';
+import { PartitionFetcher, fetchKey } from './fetch.ts';
+import type { FetchItem, FetchOutcome } from './fetch.ts';
+import { platformaticKafka } from './loader.ts';
 
 const { Consumer } = platformaticKafka;
 type Consumer = PlatformaticConsumer;
 
-export interface PlatformaticGroupOptions extends GroupOptions {
+export interface FetchLoopOptions {
   brokers: readonly string[];
   clientId: string;
+  groupId: string;
+  maxBytesPerPartition: number;
+  /** the member's consumer: the group's committed offsets are where partitions resume */
+  group: Consumer;
   /** where a partition without a committed offset starts: its log start */
   startOffsets(parts: readonly TopicPartition[]): Promise<Map<string, bigint>>;
   log: Logger;
@@ -25,12 +28,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** the library heartbeats on its own timer, whatever the lanes are doing */
 const heartbeat = async (): Promise<void> => undefined;
 
-export class PlatformaticGroup implements GroupMembership {
-  private readonly consumer: Consumer;
+export class FetchLoop {
   private readonly fetchConsumer: Consumer;
   private readonly fetcher: PartitionFetcher;
-  private readonly opts: PlatformaticGroupOptions;
-  private handlers: GroupHandlers | undefined;
+  private readonly opts: FetchLoopOptions;
+  private readonly handlers: Pick<GroupHandlers, 'onBatch' | 'onFatal'>;
   /** assigned partition -> the assignment it came with, so a batch from an earlier one moves nothing */
   private readonly assigned = new Map<string, { tp: TopicPartition; token: number }>();
   private tokens = 0;
@@ -42,28 +44,17 @@ export class PlatformaticGroup implements GroupMembership {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  /** counts joins, so a position looked up before a join is not used after it */
+  /** counts assignments, so a position looked up before one is not used after it */
   private joins = 0;
-  private rejoining: Promise<void> | undefined;
   /** partitions whose offset was out of range: they restart from the log start, not the group's offset */
   private readonly resetToStart = new Set<string>();
   /** partitions holding a batch that cannot be decoded: never fetched again (the process is stopping) */
   private readonly unreadable = new Set<string>();
   private lastRetryLog = 0;
 
-  constructor(opts: PlatformaticGroupOptions) {
+  constructor(opts: FetchLoopOptions, handlers: Pick<GroupHandlers, 'onBatch' | 'onFatal'>) {
     this.opts = opts;
-    this.consumer = new Consumer({
-      clientId: opts.clientId,
-      bootstrapBrokers: [...opts.brokers],
-      groupId: opts.groupId,
-      sessionTimeout: opts.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
-      rebalanceTimeout: 60_000,
-      autocommit: false,
-      retries: 8,
-      retryDelay: platformaticRetryDelay,
-    });
+    this.handlers = handlers;
     // Fetches go through a consumer of their own that never retries: the library would retry a
     // whole multi-partition request for one partition's leader move (about 15 s with backoff),
     // holding back every other partition; the fetch loop retries per partition instead.
@@ -71,46 +62,16 @@ export class PlatformaticGroup implements GroupMembership {
     this.fetcher = new PartitionFetcher(this.fetchConsumer, { maxBytesPerPartition: opts.maxBytesPerPartition });
   }
 
-  async start(handlers: GroupHandlers): Promise<void> {
-    this.handlers = handlers;
-    const { consumer, opts } = this;
-    consumer.on('consumer:group:join', (e) => this.onJoin(e.assignments ?? []));
-    consumer.on('consumer:heartbeat:error', (e) => opts.log.debug(`heartbeat failed: ${e.error.message}`));
-    // A failed rejoin is emitted as 'error' (unhandled, it would kill the process) and leaves no
-    // heartbeat scheduled: this member is out of the group, so it hands back its partitions (the
-    // group may have given them to another) and joins again, as kafkajs restarts its consumer.
-    consumer.on('error', (err: Error) => this.rejoin(`group error: ${err.message}`));
-    consumer.on('consumer:heartbeat:stalled', (e) => this.rejoin(`group heartbeats stalled for ${e.stalledFor} ms: ${e.lastError?.message ?? 'no answer'}`));
-    for (const topic of opts.topics) consumer.topics.track(topic);
-    await this.join();
+  start(): void {
     this.loop = this.run();
   }
 
-  private join(): Promise<string> {
-    return this.consumer.joinGroup({ sessionTimeout: this.opts.sessionTimeoutMs, rebalanceTimeout: 60_000 });
-  }
-
-  private rejoin(why: string): void {
-    if (this.stopping || this.rejoining !== undefined) return;
-    this.opts.log.warn(`${why}; releasing this member's partitions and joining the group again`);
-    this.onJoin([]);
-    this.rejoining = (async () => {
-      for (let attempt = 0; !this.stopping; attempt++) {
-        try {
-          await this.join();
-          return;
-        } catch (err) {
-          const delay = Math.min(500 * 2 ** attempt, 30_000);
-          this.opts.log.warn(`joining the group failed (${(err as Error).message}); retrying in ${delay} ms`);
-          await sleep(delay);
-        }
-      }
-    })().finally(() => (this.rejoining = undefined));
-  }
-
-  private onJoin(assignments: readonly GroupAssignment[]): void {
-    const now = new Map<string, TopicPartition>();
-    for (const a of assignments) for (const partition of a.partitions) now.set(fetchKey(a.topic, partition), { topic: a.topic, partition });
+  /**
+   * The member's new assignment. Every join re-reads the group's offsets, as kafkajs does: a batch
+   * still in flight from before it moves no position (see dispatch), and its commit is in the
+   * offsets read.
+   */
+  assign(now: ReadonlyMap<string, TopicPartition>): void {
     for (const id of [...this.assigned.keys()]) {
       if (now.has(id)) continue;
       this.assigned.delete(id);
@@ -118,11 +79,8 @@ export class PlatformaticGroup implements GroupMembership {
       this.paused.delete(id);
     }
     for (const [id, tp] of now) if (!this.assigned.has(id)) this.assigned.set(id, { tp, token: ++this.tokens });
-    // Every join re-reads the group's offsets, as kafkajs does: a batch still in flight from
-    // before it moves no position (see dispatch), and its commit is in the offsets read.
     this.joins++;
     this.positions.clear();
-    this.handlers?.onAssigned([...now.values()]);
     this.wake?.();
   }
 
@@ -155,7 +113,7 @@ export class PlatformaticGroup implements GroupMembership {
           if (outcome.kind === 'retry') retry = `${id}: ${outcome.reason}`;
           else if (outcome.kind === 'unreadable') {
             this.unreadable.add(id);
-            this.handlers!.onFatal(outcome.error);
+            this.handlers.onFatal(outcome.error);
           } else if (outcome.kind === 'out-of-range') {
             // The group's offset is gone (retention) or beyond the end: like kafkajs, start over
             // from the earliest record, which exactly-once lanes skip up to their own offset.
@@ -182,7 +140,7 @@ export class PlatformaticGroup implements GroupMembership {
   private dispatch(id: string, item: FetchItem, outcome: Extract<FetchOutcome, { kind: 'records' }>, token: number): void {
     const { records, next, lastStable } = outcome;
     const lag = lastStable - next;
-    const work = this.handlers!.onBatch({ topic: item.topic, partition: item.partition, messages: records, lagBeyond: lag > 0n ? Number(lag) : 0 }, heartbeat)
+    const work = this.handlers.onBatch({ topic: item.topic, partition: item.partition, messages: records, lagBeyond: lag > 0n ? Number(lag) : 0 }, heartbeat)
       .then((last) => {
         if (last === undefined || this.assigned.get(id)?.token !== token || this.positions.get(id) !== item.offset) return;
         // Past the whole fetch when every record is done: trailing transaction markers included.
@@ -201,7 +159,7 @@ export class PlatformaticGroup implements GroupMembership {
     const join = this.joins;
     const byTopic = new Map<string, number[]>();
     for (const { topic, partition } of parts) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
-    const committed = await this.consumer.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+    const committed = await this.opts.group.listCommittedOffsets({ topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
     const fresh: TopicPartition[] = [];
     const found = new Map<string, bigint>();
     for (const tp of parts) {
@@ -248,17 +206,15 @@ export class PlatformaticGroup implements GroupMembership {
     this.wake?.();
   }
 
-  commitOffset(topic: string, partition: number, nextOffset: string): Promise<void> {
-    return this.consumer.commit({ offsets: [{ topic, partition, offset: BigInt(nextOffset), leaderEpoch: -1 }] });
-  }
-
-  async stop(): Promise<void> {
+  /** Stops fetching and waits for the batches lanes hold. */
+  async drain(): Promise<void> {
     this.stopping = true;
     this.wake?.();
     await this.loop;
-    await Promise.allSettled([...this.busy.values(), this.rejoining]);
-    await (this.consumer.leaveGroup(false) as unknown as Promise<void>).catch((err: Error) => this.opts.log.warn(`leaving the group failed: ${err.message}`));
-    await this.consumer.close(true).catch(() => undefined);
+    await Promise.allSettled(this.busy.values());
+  }
+
+  async close(): Promise<void> {
     await this.fetchConsumer.close(true).catch(() => undefined);
   }
 }

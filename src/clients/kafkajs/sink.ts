@@ -1,33 +1,18 @@
-// Writes one lane's batch (aggregates, dead letters, changelog) and commits its input offset.
-// Exactly-once: one transactional producer per input partition, so a new owner of the partition
-// fences the old one (kafkajs has no KIP-447, so fencing is by transactional id, not by generation).
-// At-least-once: plain idempotent sends, then the consumer's offset commit.
+// kafkajs's lane sinks. Exactly-once: one transactional producer per input partition, so a new
+// owner of the partition fences the old one (kafkajs has no KIP-447, so fencing is by
+// transactional id, not by generation). At-least-once: kafkajsSender under the client-neutral
+// AtLeastOnceLaneSink (src/sinks/at-least-once.ts).
 import type { CompressionTypes, ICustomPartitioner, Kafka, Producer, TopicMessages } from 'kafkajs';
-import { TaskMigratedError, sluiceError } from '../errors.ts';
-import { COMPRESSION_IDS } from '../kafka/compression.ts';
-import type { CompressionName } from '../kafka/compression.ts';
-import { createJavaCompatiblePartitioner } from '../kafka/partitioner.ts';
-import { changelogEnd, chunkByBytes } from './records.ts';
-import type { OutRecord } from '../model/records.ts';
-import type { SentBase } from './records.ts';
-
-export interface InputPosition {
-  topic: string;
-  partition: number;
-  /** the next offset to consume, i.e. last processed + 1 */
-  nextOffset: string;
-}
-
-export interface LaneSink {
-  /** Fences any previous owner of the partition. Must finish before the lane reads committed offsets. */
-  open(): Promise<void>;
-  /**
-   * Makes `records` visible and commits `position`, atomically under exactly-once.
-   * Returns the changelog offset right after this batch's last changelog record, when it wrote one.
-   */
-  commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined>;
-  close(): Promise<void>;
-}
+import { TaskMigratedError, sluiceError } from '../../errors.ts';
+import { COMPRESSION_IDS } from '../port.ts';
+import type { CompressionName } from '../port.ts';
+import { createJavaCompatiblePartitioner } from './partitioner.ts';
+import { changelogEnd, chunkByBytes } from '../../sinks/records.ts';
+import type { OutRecord } from '../../model/records.ts';
+import type { BatchSender } from '../../sinks/at-least-once.ts';
+import type { SentBase } from '../../sinks/records.ts';
+import { FENCED_ERRORS } from '../fenced.ts';
+import type { InputPosition, LaneSink } from '../port.ts';
 
 /**
  * Retries of a transactional producer. After EndTxn the coordinator still writes the commit
@@ -37,9 +22,6 @@ export interface LaneSink {
  * instead: the same ten retries span about 10 s. The ceiling's pass-through uses it too.
  */
 export const TRANSACTIONAL_RETRY = { initialRetryTime: 10, maxRetryTime: 5000, retries: 10 } as const;
-
-/** Kafka error types that mean another producer with our transactional id took over (either client). */
-export const FENCED_ERRORS: ReadonlySet<string> = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
 
 function isFenced(err: unknown): boolean {
   for (let e: unknown = err; e; e = (e as { cause?: unknown; originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause) {
@@ -139,11 +121,6 @@ export class TransactionalLaneSink implements LaneSink {
   }
 }
 
-export type OffsetCommitter = (position: InputPosition) => Promise<void>;
-
-/** One acks=all, idempotent produce request of the caller's client. */
-export type BatchSender = (records: readonly OutRecord[]) => Promise<readonly SentBase[]>;
-
 /** kafkajs's BatchSender on a shared idempotent producer. */
 export function kafkajsSender(producer: Producer, compression?: CompressionName): BatchSender {
   const codec = kafkajsCompression(compression);
@@ -152,41 +129,3 @@ export function kafkajsSender(producer: Producer, compression?: CompressionName)
   };
 }
 
-export class AtLeastOnceLaneSink implements LaneSink {
-  private readonly send: BatchSender;
-  private readonly commitOffset: OffsetCommitter;
-  private readonly maxBytes: number;
-  private readonly partition: number;
-
-  constructor(send: BatchSender, commitOffset: OffsetCommitter, opts: { maxBytes: number; partition: number }) {
-    this.send = send;
-    this.commitOffset = commitOffset;
-    this.maxBytes = opts.maxBytes;
-    this.partition = opts.partition;
-  }
-
-  async open(): Promise<void> {
-    // The shared producer is connected by its owner; nothing to fence without transactions.
-  }
-
-  async commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined> {
-    let end: string | undefined;
-    try {
-      // Outputs before the changelog: state that says "seen" must never exist for an event whose
-      // output could still be missing, or the replay would drop it as a duplicate.
-      const outputs = records.filter((r) => r.topic !== changelogTopic);
-      const changelog = records.filter((r) => r.topic === changelogTopic);
-      for (const chunk of chunkByBytes(outputs, this.maxBytes)) await this.send(chunk);
-      for (const chunk of chunkByBytes(changelog, this.maxBytes)) {
-        end = changelogEnd(chunk, await this.send(chunk), changelogTopic, this.partition) ?? end;
-      }
-      // Offsets only after every output is acknowledged: a crash in between replays, never loses.
-      await this.commitOffset(position);
-      return end;
-    } catch (err) {
-      throw sluiceError('SLUICE_KAFKA', `writing batch for partition ${this.partition} failed: ${(err as Error).message}`, { cause: err });
-    }
-  }
-
-  async close(): Promise<void> {}
-}

@@ -1,17 +1,17 @@
-// The exactly-once LaneSink of src/sinks/kafka-sink.ts on @platformatic/kafka instead of kafkajs:
+// The exactly-once LaneSink of src/clients/kafkajs/sink.ts on @platformatic/kafka instead of kafkajs:
 // one transactional producer per input partition, fencing by transactional id, and the input
 // offset committed inside the transaction with the group id only (the group itself is run by
 // another client, so there is no generation or member id to send; the broker accepts that for a
 // transactional commit, as it does from kafkajs's sendOffsets).
 import type { Consumer, Message, MessageToProduce, ProduceResult, Producer as PlatformaticProducer, RetryDelayGetter } from '@platformatic/kafka';
-import { TaskMigratedError, sluiceError } from '../errors.ts';
-import type { CompressionName } from '../kafka/compression.ts';
-import { platformaticKafka } from '../kafka/platformatic.ts';
-import { FENCED_ERRORS } from './kafka-sink.ts';
-import type { InputPosition, LaneSink } from './kafka-sink.ts';
-import { changelogEnd, chunkByBytes } from './records.ts';
-import type { OutRecord } from '../model/records.ts';
-import type { SentBase } from './records.ts';
+import { TaskMigratedError, sluiceError } from '../../errors.ts';
+import type { CompressionName } from '../port.ts';
+import { platformaticKafka } from './loader.ts';
+import { FENCED_ERRORS } from '../fenced.ts';
+import type { InputPosition, LaneSink } from '../port.ts';
+import { changelogEnd, chunkByBytes } from '../../sinks/records.ts';
+import type { OutRecord } from '../../model/records.ts';
+import type { SentBase } from '../../sinks/records.ts';
 
 const { Admin, FindCoordinatorKeyTypes, Producer, compatibilityPartitioner, findErrorBy } = platformaticKafka;
 type Producer = PlatformaticProducer;

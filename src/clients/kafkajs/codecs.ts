@@ -1,15 +1,15 @@
 // Record batch compression for kafkajs, which implements only gzip: a batch written with snappy,
 // lz4 (the common choice of Java producers and of `kcat -z lz4`) or zstd made its consumer crash.
-// These are thin adapters over codec packages; src/kafka/client.ts puts them into kafkajs's codec
-// table before anything uses kafkajs, so every consumer and producer of the process has all four.
-// @platformatic/kafka implements all four itself (platformatic.ts only tags its decode failures).
+// These are thin adapters over codec packages; loader.ts puts them into kafkajs's codec table
+// before anything uses kafkajs, so every consumer and producer of the process has all four.
+// @platformatic/kafka implements all four itself (platformatic/loader.ts only tags its decode failures).
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { compressFrame, decompressFrame } from 'lz4-napi';
 import { compress as snappyCompress, uncompress as snappyUncompress } from 'snappy';
-import { COMPRESSION_IDS } from './compression.ts';
-import type { CompressionName } from './compression.ts';
-import { unreadableBatch } from './fatal.ts';
+import { COMPRESSION_IDS } from '../port.ts';
+import type { CompressionName } from '../port.ts';
+import { unreadableBatch } from '../fatal.ts';
 
 /** kafkajs's codec interface: it hands `compress` an Encoder and `decompress` the batch's records bytes. */
 export interface KafkajsCodec {

@@ -1,6 +1,6 @@
-// Replaces kafkajs internals (see aborted-filter.ts, group-messages.ts and record-encoding.ts). kafkajs modules
-// capture their helpers when they load, so the replacement must be in the require cache before
-// kafkajs loads: src/kafka/client.ts runs this first, and it throws if it is too late.
+// Replaces kafkajs internals (see aborted-filter.ts, group-messages.ts and record-encoding.ts).
+// kafkajs modules capture their helpers when they load, so the replacement must be in the require
+// cache before kafkajs loads: loader.ts runs this first, and it throws if it is too late.
 import { createRequire } from 'node:module';
 import { filterAbortedMessages } from './aborted-filter.ts';
 import { groupMessagesPerPartition } from './group-messages.ts';
@@ -15,7 +15,7 @@ function replaceModule(modulePath: string, usedBy: string, implementation: unkno
   const target = require.resolve(modulePath);
   const user = require.resolve(usedBy);
   if (require.cache[user] !== undefined && require(target) !== implementation) {
-    throw new Error(`kafkajs was loaded before sluice could replace ${modulePath}; import kafkajs only through src/kafka/client.ts`);
+    throw new Error(`kafkajs was loaded before sluice could replace ${modulePath}; import kafkajs only through src/clients/kafkajs/loader.ts`);
   }
   require(target);
   const entry = require.cache[target];

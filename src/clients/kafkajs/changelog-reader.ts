@@ -1,14 +1,14 @@
 // Brings a partition's LMDB store up to date from its changelog partition, read_committed, on
-// kafkajs (platformatic-changelog-reader.ts is the other client's).
+// kafkajs (platformatic/changelog-reader.ts is the other client's).
 // kafkajs can only consume through a group, so each restore uses a throwaway group whose
 // assigner hands this one member just the one changelog partition; it never joins the
 // application's group and never commits offsets.
 import { randomBytes } from 'node:crypto';
 import type { Kafka, PartitionAssigner } from 'kafkajs';
-import { AssignerProtocol } from './client.ts';
-import type { RestoreTarget } from '../state/changelog-restore.ts';
-import { RestoreWatch } from './restore-watch.ts';
-import type { ChangelogReader, RestoreRequest } from './stream-client.ts';
+import { AssignerProtocol } from './loader.ts';
+import type { RestoreTarget } from '../../state/changelog-restore.ts';
+import { RestoreWatch } from '../restore-watch.ts';
+import type { ChangelogReader, RestoreRequest } from '../port.ts';
 
 function singlePartitionAssigner(topic: string, partition: number): PartitionAssigner {
   return () => ({

@@ -1,11 +1,11 @@
-// The fix src/kafka/platformatic.ts applies to @platformatic/kafka as it loads: its read_committed
+// The fix src/clients/platformatic/loader.ts applies to @platformatic/kafka as it loads: its read_committed
 // filter must survive the empty control batches that compaction leaves in changelogs.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { consumerPatched, patchConsumerSource, platformaticKafka } from '../../../src/kafka/platformatic.ts';
+import { consumerPatched, patchConsumerSource, platformaticKafka } from '../../../../src/clients/platformatic/loader.ts';
 
-const installed = fileURLToPath(new URL('../../../node_modules/@platformatic/kafka/dist/clients/consumer/consumer.js', import.meta.url));
+const installed = fileURLToPath(new URL('../../../../node_modules/@platformatic/kafka/dist/clients/consumer/consumer.js', import.meta.url));
 
 describe('the @platformatic/kafka fix', () => {
   it('guards the installed consumer against an empty control batch', () => {

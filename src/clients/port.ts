@@ -1,14 +1,27 @@
 // What the engine needs from a Kafka client, so that the client is a choice (`kafka.client`) and
-// not a dependency of every module: group membership with per-partition fetch control, one sink
-// per lane, reading a changelog partition without a group, and two offset lookups. The two
-// implementations are kafkajs-client.ts and platformatic-client.ts; both pass the same
+// not a dependency of every module: reaching the brokers, topic provisioning, group membership
+// with per-partition fetch control, one sink per lane, reading a changelog partition without a
+// group, and two offset lookups. Only src/entry/app.ts picks an implementation; every other
+// module sees this file alone, so a process on one client never loads the other. The two
+// implementations are kafkajs/client.ts and platformatic/client.ts; both pass the same
 // integration tests, crash tests included.
 import type { SluiceError } from '../errors.ts';
 import type { InputRecord } from '../model/records.ts';
-import type { LaneSink } from '../sinks/kafka-sink.ts';
+import type { OutRecord } from '../model/records.ts';
 import type { RestoreTarget } from '../state/changelog-restore.ts';
 
 export type KafkaClientName = 'kafkajs' | 'platformatic';
+
+/**
+ * The record batch codecs sluice reads and writes, by the names the config, @platformatic/kafka
+ * and Kafka's own `compression.type` use. Here, apart from the codec implementations
+ * (kafkajs/codecs.ts), so that the config and the sinks can name a codec without loading native code.
+ */
+export const COMPRESSION_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export type CompressionName = (typeof COMPRESSION_NAMES)[number];
+
+/** The codec's id in a record batch's attributes (bits 0-2): Kafka's numbering, and kafkajs's CompressionTypes. */
+export const COMPRESSION_IDS: Readonly<Record<CompressionName, number>> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
 export interface TopicPartition {
   topic: string;
@@ -78,6 +91,24 @@ export interface ChangelogReader {
   restore(target: RestoreTarget, req: RestoreRequest): Promise<void>;
 }
 
+export interface InputPosition {
+  topic: string;
+  partition: number;
+  /** the next offset to consume, i.e. last processed + 1 */
+  nextOffset: string;
+}
+
+export interface LaneSink {
+  /** Fences any previous owner of the partition. Must finish before the lane reads committed offsets. */
+  open(): Promise<void>;
+  /**
+   * Makes `records` visible and commits `position`, atomically under exactly-once.
+   * Returns the changelog offset right after this batch's last changelog record, when it wrote one.
+   */
+  commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
 export interface LaneSinkOptions {
   guarantee: 'exactly-once' | 'at-least-once';
   transactionalId: string;
@@ -89,9 +120,36 @@ export interface LaneSinkOptions {
   group: GroupMembership;
 }
 
+/** A topic sluice creates; `configs` are topic-level settings such as cleanup.policy. */
+export interface NewTopic {
+  topic: string;
+  partitions: number;
+  configs?: Readonly<Record<string, string>>;
+}
+
+/** The broker's topic operations that startup needs; src/sinks/topics.ts decides what to create. */
+export interface TopicAdmin {
+  listTopics(): Promise<string[]>;
+  /** partition count of each topic asked for that exists */
+  partitionCounts(topics: readonly string[]): Promise<Map<string, number>>;
+  /** creates them and waits until their partitions have leaders; rejects if any was not created */
+  createTopics(topics: readonly NewTopic[]): Promise<void>;
+  /** a topic-level config value as the broker reports it */
+  topicConfig(topic: string, name: string): Promise<string | undefined>;
+}
+
 /** One per worker: every lane, the group and the restores of that worker share it. */
 export interface StreamClient {
   readonly name: KafkaClientName;
+  /**
+   * One metadata round trip on a connection of its own, without the client's retries: whether
+   * the brokers answer now (startup backs off and asks again).
+   */
+  probe(): Promise<void>;
+  /** Connects what the lanes share; call once, after the brokers answered a probe. */
+  connect(): Promise<void>;
+  /** usable after connect() */
+  readonly topics: TopicAdmin;
   group(opts: GroupOptions): GroupMembership;
   laneSink(opts: LaneSinkOptions): LaneSink;
   readonly changelogReader: ChangelogReader;

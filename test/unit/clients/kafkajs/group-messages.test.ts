@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { groupMessagesPerPartition } from '../../../src/kafka/group-messages.ts';
-import '../../../src/kafka/client.ts';
+import { groupMessagesPerPartition } from '../../../../src/clients/kafkajs/group-messages.ts';
+import '../../../../src/clients/kafkajs/loader.ts';
 
 // kafkajs's own version, reproduced here as the reference the replacement must match.
 function reference<M>({ messages, partitioner, topic, partitionMetadata }: { topic: string; partitionMetadata: unknown[]; messages: M[]; partitioner: (a: { topic: string; partitionMetadata: unknown[]; message: M }) => number }) {
@@ -23,7 +23,7 @@ describe('groupMessagesPerPartition', () => {
     );
   });
 
-  it('is what kafkajs uses once src/kafka/client.ts is loaded', () => {
+  it('is what kafkajs uses once src/clients/kafkajs/loader.ts is loaded', () => {
     const require = createRequire(import.meta.url);
     expect(require('kafkajs/src/producer/groupMessagesPerPartition.js')).toBe(groupMessagesPerPartition);
   });

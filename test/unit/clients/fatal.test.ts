@@ -5,10 +5,10 @@ import { createRequire } from 'node:module';
 import type { Consumer } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import type { SluiceError } from '../../../src/errors.ts';
-import { findUnreadable, kafkajsCrashVerdict, unreadableBatch } from '../../../src/kafka/fatal.ts';
-import { KafkajsStreamClient } from '../../../src/kafka/kafkajs-client.ts';
-import { PartitionFetcher } from '../../../src/kafka/platformatic-fetch.ts';
-import type { GroupHandlers } from '../../../src/kafka/stream-client.ts';
+import { findUnreadable, kafkajsCrashVerdict, unreadableBatch } from '../../../src/clients/fatal.ts';
+import { KafkajsStreamClient } from '../../../src/clients/kafkajs/client.ts';
+import { PartitionFetcher } from '../../../src/clients/platformatic/fetch.ts';
+import type { GroupHandlers } from '../../../src/clients/port.ts';
 import { createLogger } from '../../../src/log.ts';
 
 const require = createRequire(import.meta.url);

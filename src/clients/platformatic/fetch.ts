@@ -3,11 +3,11 @@
 // one producer aborts twice within a fetch. The consumer's raw fetch has none of those limits, so
 // sluice reads record batches itself and drops aborted transactions as the Java client does.
 import type { Consumer, RecordsBatch } from '@platformatic/kafka';
-import { sluiceError } from '../errors.ts';
-import type { SluiceError } from '../errors.ts';
-import type { InputRecord } from '../model/records.ts';
-import { findInErrorTree, findUnreadable, unreadableBatch } from './fatal.ts';
-import { platformaticKafka } from './platformatic.ts';
+import { sluiceError } from '../../errors.ts';
+import type { SluiceError } from '../../errors.ts';
+import type { InputRecord } from '../../model/records.ts';
+import { findInErrorTree, findUnreadable, unreadableBatch } from '../fatal.ts';
+import { platformaticKafka } from './loader.ts';
 
 /** not exported by the package */
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;

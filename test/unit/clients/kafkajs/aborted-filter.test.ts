@@ -2,8 +2,8 @@
 // order. These cases come from a real log where that let aborted records through read_committed.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { filterAbortedMessages } from '../../../src/kafka/aborted-filter.ts';
-import '../../../src/kafka/client.ts';
+import { filterAbortedMessages } from '../../../../src/clients/kafkajs/aborted-filter.ts';
+import '../../../../src/clients/kafkajs/loader.ts';
 
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const COMMIT = Buffer.from([0, 0, 0, 1]);
@@ -44,7 +44,7 @@ describe('filterAbortedMessages', () => {
     expect(kept.map((m) => Number(m.offset))).toEqual([24, 25, 26, 27]);
   });
 
-  it('is what kafkajs uses once src/kafka/client.ts is loaded', () => {
+  it('is what kafkajs uses once src/clients/kafkajs/loader.ts is loaded', () => {
     const require = createRequire(import.meta.url);
     expect(require('kafkajs/src/consumer/filterAbortedMessages.js')).toBe(filterAbortedMessages);
   });

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import '../../../src/kafka/client.ts';
-import { createJavaCompatiblePartitioner, murmur2 } from '../../../src/kafka/partitioner.ts';
+import '../../../../src/clients/kafkajs/loader.ts';
+import { createJavaCompatiblePartitioner, murmur2 } from '../../../../src/clients/kafkajs/partitioner.ts';
 
 const require = createRequire(import.meta.url);
 const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: string | Buffer) => number;

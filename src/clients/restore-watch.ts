@@ -1,7 +1,7 @@
 // What both changelog readers do while a restore runs: keep the application's group membership
 // alive, and give up on a changelog that stays silent before reaching its end.
 import { sluiceError } from '../errors.ts';
-import type { RestoreRequest } from './stream-client.ts';
+import type { RestoreRequest } from './port.ts';
 
 export class RestoreWatch {
   private readonly req: RestoreRequest;

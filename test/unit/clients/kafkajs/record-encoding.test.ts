@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Module, createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import '../../../src/kafka/client.ts';
-import { recordBatchEncoder, sizedRecord, writeRecord } from '../../../src/kafka/record-encoding.ts';
-import type { CodecLookup, RecordArgs } from '../../../src/kafka/record-encoding.ts';
+import '../../../../src/clients/kafkajs/loader.ts';
+import { recordBatchEncoder, sizedRecord, writeRecord } from '../../../../src/clients/kafkajs/record-encoding.ts';
+import type { CodecLookup, RecordArgs } from '../../../../src/clients/kafkajs/record-encoding.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -1,0 +1,64 @@
+// The port's broker contact on kafkajs: the startup probe and topic provisioning.
+import type { Admin, Kafka, LogEntry } from 'kafkajs';
+import type { Logger } from '../../log.ts';
+import type { NewTopic, TopicAdmin } from '../port.ts';
+import { ConfigResourceTypes, Kafka as KafkaClass, logLevel } from './loader.ts';
+
+// kafkajs logs every retriable broker answer (coordinator loading, rebalancing) as an error;
+// those are routine here, and the failures that matter surface as lane or startup errors.
+export function kafkajsLogger(log: Logger) {
+  return () => (entry: LogEntry) => log.debug(`kafkajs ${entry.namespace}: ${entry.log.message}`);
+}
+
+/** A kafkajs client as sluice configures it; `retries` 0 for a probe that must answer now. */
+export function kafkajsClient(opts: { brokers: readonly string[]; clientId: string; log: Logger }, retries: number): Kafka {
+  return new KafkaClass({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.WARN, logCreator: kafkajsLogger(opts.log), connectionTimeout: 3000, retry: { retries } });
+}
+
+/** One metadata round trip on a throwaway admin. */
+export async function probeBrokers(kafka: Kafka): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.fetchTopicMetadata({ topics: [] });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export class KafkajsTopicAdmin implements TopicAdmin {
+  private readonly admin: Admin;
+
+  constructor(admin: Admin) {
+    this.admin = admin;
+  }
+
+  connect(): Promise<void> {
+    return this.admin.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.admin.disconnect().catch(() => undefined);
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
+    const meta = await this.admin.fetchTopicMetadata({ topics: [...topics] });
+    return new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+  }
+
+  async createTopics(topics: readonly NewTopic[]): Promise<void> {
+    await this.admin.createTopics({
+      topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })) })),
+      waitForLeaders: true,
+    });
+  }
+
+  async topicConfig(topic: string, name: string): Promise<string | undefined> {
+    const described = await this.admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [name] }], includeSynonyms: false });
+    return described.resources[0]?.configEntries.find((e) => e.configName === name)?.configValue;
+  }
+}

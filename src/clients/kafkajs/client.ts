@@ -1,0 +1,81 @@
+// The StreamClient on kafkajs (see ../port.ts): group.ts for membership, sink.ts for the lane
+// sinks, changelog-reader.ts for restores, admin.ts for the probe and topic provisioning.
+import type { Admin, ICustomPartitioner, Kafka, Producer } from 'kafkajs';
+import type { Logger } from '../../log.ts';
+import type { CompressionName } from '../port.ts';
+import { KafkajsChangelogReader } from './changelog-reader.ts';
+import { AtLeastOnceLaneSink } from '../../sinks/at-least-once.ts';
+import { TransactionalLaneSink, kafkajsSender } from './sink.ts';
+import { KafkajsTopicAdmin, kafkajsClient, probeBrokers } from './admin.ts';
+import { KafkajsGroup } from './group.ts';
+import { createJavaCompatiblePartitioner } from './partitioner.ts';
+import type { ChangelogReader, GroupMembership, GroupOptions, LaneSink, LaneSinkOptions, StreamClient } from '../port.ts';
+
+export interface KafkajsClientOptions {
+  brokers: readonly string[];
+  clientId: string;
+  guarantee: 'exactly-once' | 'at-least-once';
+  log: Logger;
+  /** of everything the lane sinks produce (`output.compression`) */
+  compression?: CompressionName;
+}
+
+export class KafkajsStreamClient implements StreamClient {
+  readonly name = 'kafkajs' as const;
+  readonly kafka: Kafka;
+  readonly changelogReader: ChangelogReader;
+  private readonly opts: KafkajsClientOptions;
+  private readonly admin: Admin;
+  readonly topics: KafkajsTopicAdmin;
+  /** at-least-once shares one idempotent producer; exactly-once gives every lane its own */
+  private shared: Producer | undefined;
+
+  constructor(opts: KafkajsClientOptions, groupId: string) {
+    this.opts = opts;
+    this.kafka = kafkajsClient(opts, 8);
+    this.admin = this.kafka.admin();
+    // An admin of its own, as before the port had provisioning: the offset lookups' admin then
+    // never holds metadata cached while the topics it creates were still electing leaders.
+    this.topics = new KafkajsTopicAdmin(this.kafka.admin());
+    this.changelogReader = new KafkajsChangelogReader(this.kafka, groupId);
+  }
+
+  probe(): Promise<void> {
+    return probeBrokers(kafkajsClient(this.opts, 0));
+  }
+
+  async connect(): Promise<void> {
+    await this.admin.connect();
+    await this.topics.connect();
+    if (this.opts.guarantee === 'at-least-once') {
+      this.shared = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: createJavaCompatiblePartitioner as ICustomPartitioner });
+      await this.shared.connect();
+    }
+  }
+
+  group(opts: GroupOptions): GroupMembership {
+    return new KafkajsGroup(this.kafka, opts, this.opts.log);
+  }
+
+  laneSink(opts: LaneSinkOptions): LaneSink {
+    if (opts.guarantee === 'exactly-once') return new TransactionalLaneSink(this.kafka, { ...opts, compression: this.opts.compression });
+    if (this.shared === undefined) throw new Error('at-least-once sink before connect()');
+    return new AtLeastOnceLaneSink(kafkajsSender(this.shared, this.opts.compression), (pos) => opts.group.commitOffset(pos.topic, pos.partition, pos.nextOffset), opts);
+  }
+
+  async highWatermark(topic: string, partition: number): Promise<string> {
+    return (await this.admin.fetchTopicOffsets(topic)).find((x) => x.partition === partition)?.high ?? '0';
+  }
+
+  async committedOffset(groupId: string, topic: string, partition: number): Promise<string | undefined> {
+    const res = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+    const off = res[0]?.partitions.find((x) => x.partition === partition)?.offset;
+    return off === undefined || off === '-1' ? undefined : off;
+  }
+
+  async close(): Promise<void> {
+    await this.shared?.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+    await this.topics.disconnect();
+  }
+}

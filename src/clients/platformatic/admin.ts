@@ -1,0 +1,75 @@
+// The port's broker contact on @platformatic/kafka: the startup probe and topic provisioning.
+import type { Admin as PlatformaticAdmin } from '@platformatic/kafka';
+import type { NewTopic, TopicAdmin } from '../port.ts';
+import { platformaticKafka } from './loader.ts';
+import { platformaticRetryDelay } from './sink.ts';
+
+const { Admin, ConfigResourceTypes } = platformaticKafka;
+
+/** How long created topics may take to get leaders, as kafkajs's `waitForLeaders` allows. */
+const LEADER_WAIT_MS = 30_000;
+
+interface AdminOptions {
+  brokers: readonly string[];
+  clientId: string;
+}
+
+export function platformaticAdmin(opts: AdminOptions, retries: number): PlatformaticAdmin {
+  return new Admin({ clientId: `${opts.clientId}-admin`, bootstrapBrokers: [...opts.brokers], connectTimeout: 3000, retries, retryDelay: platformaticRetryDelay });
+}
+
+/** One metadata round trip on a throwaway admin. */
+export async function probeBrokers(opts: AdminOptions): Promise<void> {
+  const admin = platformaticAdmin(opts, 0);
+  try {
+    await admin.metadata({ topics: [] });
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
+export class PlatformaticTopicAdmin implements TopicAdmin {
+  private readonly admin: PlatformaticAdmin;
+
+  constructor(admin: PlatformaticAdmin) {
+    this.admin = admin;
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
+    const meta = await this.admin.metadata({ topics: [...topics], forceUpdate: true });
+    return new Map([...meta.topics].map(([name, t]) => [name, t.partitionsCount]));
+  }
+
+  async createTopics(topics: readonly NewTopic[]): Promise<void> {
+    // The library applies one config list to a whole request, so topics go one request each.
+    for (const t of topics) {
+      const configs = Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value }));
+      await this.admin.createTopics({ topics: [t.topic], partitions: t.partitions, configs });
+    }
+    await this.waitForLeaders(topics.map((t) => t.topic));
+  }
+
+  private async waitForLeaders(topics: readonly string[]): Promise<void> {
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (;;) {
+      const meta = await this.admin.metadata({ topics: [...topics], forceUpdate: true }).catch(() => undefined);
+      const led = meta !== undefined && topics.every((name) => meta.topics.get(name)?.partitions.every((p) => p.leader >= 0));
+      if (led) return;
+      if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leaders after ${LEADER_WAIT_MS / 1000}s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async topicConfig(topic: string, name: string): Promise<string | undefined> {
+    const described = await this.admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: [name] }] });
+    return described[0]?.configs.find((c) => c.name === name)?.value ?? undefined;
+  }
+
+  close(): Promise<void> {
+    return this.admin.close();
+  }
+}
