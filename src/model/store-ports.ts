@@ -18,9 +18,13 @@ export interface BatchStore extends DedupeStore {
   idsForgettableBy(streamTime: number, limit: number): string[];
   forget(id: string): void;
   readonly touchedWindows: ReadonlySet<string>;
-  /** the latest start of this window definition's windows that were closed (their final written) */
-  closedThrough(window: string): number;
-  markClosed(state: WindowState): void;
+  /**
+   * The latest start of a window geometry's windows that were closed (their final written), by
+   * its mark (processors/window-math.ts, closedMark): name, size and advance, so that a window
+   * whose size or advance changed starts afresh.
+   */
+  closedThrough(mark: string): number;
+  markClosed(mark: string, start: number): void;
 }
 
 /** A merge lane's state for one batch. */
@@ -31,6 +35,6 @@ export interface MergeStore {
   windowsClosingBy(time: number): string[];
   setWatermark(source: number, watermark: number): void;
   /** as in BatchStore: the latest start of the window's finals written, which a grace change never reopens */
-  closedThrough(window: string): number;
-  markClosed(state: WindowState): void;
+  closedThrough(mark: string): number;
+  markClosed(mark: string, start: number): void;
 }

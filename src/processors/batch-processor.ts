@@ -14,7 +14,7 @@ import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
 import { formatOutput, groupKeyPrefix, isWindowKey, windowKeyAt } from './output-record.ts';
 import { partialRecord, watermarkRecords } from './partials.ts';
 import type { PipelineSpec, WindowSpec } from './types.ts';
-import { allWindowsClosed, dedupeRetentionMs, specWindowStartsInto } from './window-math.ts';
+import { allWindowsClosed, dedupeRetentionMs, specWindowStartsInto, closedMark } from './window-math.ts';
 
 export interface BatchTopics {
   input: string;
@@ -75,6 +75,7 @@ export class BatchProcessor {
   private readonly starts: number[] = [];
   // Per window definition, the latest start closed as of this batch's start (BatchStore.closedThrough).
   private readonly closed: number[] = [];
+  private readonly marks: string[];
   /**
    * The stream time of the first batch this processor ran. A window starts at or before the
    * stream time of the event that creates it, so one starting later was created by this code,
@@ -89,6 +90,7 @@ export class BatchProcessor {
     this.partition = partition;
     this.decode = compileDecoder(spec);
     for (const w of spec.windows) this.windowsByName.set(w.name, w);
+    this.marks = spec.windows.map(closedMark);
   }
 
   /**
@@ -102,7 +104,7 @@ export class BatchProcessor {
     const dedupe = spec.idField !== undefined && spec.dedupeTtlMs !== undefined ? new DedupeProcessor(store, spec.dedupeTtlMs, dedupeRetentionMs(spec)) : undefined;
     let streamTime = streamTimeIn;
     let consumed = records.length;
-    for (let w = 0; w < spec.windows.length; w++) this.closed[w] = store.closedThrough(spec.windows[w]!.name);
+    for (let w = 0; w < spec.windows.length; w++) this.closed[w] = store.closedThrough(this.marks[w]!);
     this.legacyUpTo ??= streamTimeIn;
 
     for (let i = 0; i < records.length; i++) {
@@ -158,7 +160,8 @@ export class BatchProcessor {
       } else {
         stats.dropped++;
       }
-      store.markClosed(state);
+      const win = this.windowsByName.get(state.w);
+      if (win !== undefined) store.markClosed(closedMark(win), state.s);
       store.deleteWindow(key);
     }
     for (const key of store.touchedWindows) {

@@ -11,6 +11,7 @@ import { mergeAccumulators } from './aggregates.ts';
 import type { BatchResult, BatchStats } from './batch-processor.ts';
 import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
 import { formatOutput, windowKey } from './output-record.ts';
+import { closedMark } from './window-math.ts';
 import { WATERMARK_KEY_PREFIX, partialKey } from './partials.ts';
 import type { PartialValue } from './partials.ts';
 import type { WindowSpec } from './types.ts';
@@ -65,7 +66,8 @@ export class MergeProcessor {
     // Only moves forward within the batch too, so a partial is checked against what is known so far.
     let min = this.minWatermark();
     const now = Date.now();
-    const closedThrough = store.closedThrough(window.name);
+    const mark = closedMark(window);
+    const closedThrough = store.closedThrough(mark);
 
     for (let i = 0; i < records.length; i++) {
       if ((i & 63) === 63 && performance.now() >= deadline) {
@@ -120,7 +122,7 @@ export class MergeProcessor {
         out.push({ topic: partialsTopic, partition, key: storeKey, value: null });
       }
       if (merged === undefined) continue;
-      store.markClosed(merged);
+      store.markClosed(mark, merged.s);
       const { key, value } = formatOutput(window, merged.g, merged.s, merged.a, true, wk);
       out.push({ topic: outputTopic, key, value });
       stats.finals++;

@@ -9,6 +9,15 @@ export function floorTo(t: number, step: number): number {
   return r < 0 ? t - r - step : t - r;
 }
 
+/**
+ * What a closed-through mark (BatchStore.closedThrough) is kept under: the window's name and the
+ * geometry that decides its starts, so that a new size or advance never inherits the old mark.
+ * Window names are identifiers, so `@` and `/` cannot make two marks alike.
+ */
+export function closedMark(spec: WindowSpec): string {
+  return `${spec.name}@${spec.sizeMs}/${windowAdvanceMs(spec)}`;
+}
+
 /** Tumbling windows are aligned to their size even if `advanceMs` says otherwise. */
 export function windowAdvanceMs(spec: WindowSpec): number {
   return spec.kind === 'tumbling' ? spec.sizeMs : spec.advanceMs;

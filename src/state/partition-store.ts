@@ -48,6 +48,8 @@ export interface StoreTimes {
 const META_KEYS = ['inputOffset', 'changelogNext', 'streamTime', 'syncedAtMs', 'history'] as const;
 const WATERMARK_PREFIX = 'wm:';
 const CLOSED_PREFIX = 'closed:';
+/** the dedupe retention the forget index was built with */
+const RETENTION_KEY = 'dedupeRetentionMs';
 
 function readBootId(): string | null {
   try {
@@ -261,6 +263,36 @@ export class PartitionStore {
       }
     },
   };
+
+  /**
+   * Re-keys the forget index when the dedupe retention (ttl plus the longest window and grace)
+   * changed since the ids were stored: the dedupe check and the forgetting must use one
+   * retention, or a repeat would count or not depending on where a batch ended. One pass over
+   * the ids, at open. Returns how many were re-keyed.
+   */
+  alignForgetTimes(): number {
+    const retention = this.times.dedupeForgetAt(0);
+    if (this.metaDb.get(RETENTION_KEY) === retention) return 0;
+    let n = 0;
+    this.env.transactionSync(() => {
+      this.forgetIndex.clearSync();
+      // In slices, so that neither a cursor is written under nor the whole state read onto the heap.
+      for (let after: string | undefined; ; ) {
+        const slice = [...this.dedupeDb.getRange({ start: after, limit: 10_000 })].filter((e) => e.key !== after);
+        if (slice.length === 0) break;
+        for (const { key, value } of slice) {
+          const t0 = typeof value === 'object' ? value[0] : value;
+          const forgetAt = this.times.dedupeForgetAt(t0);
+          this.dedupeDb.putSync(key, [t0, forgetAt]);
+          this.forgetIndex.putSync([forgetAt, key], true);
+        }
+        n += slice.length;
+        after = slice[slice.length - 1]!.key;
+      }
+      this.metaDb.putSync(RETENTION_KEY, retention);
+    });
+    return n;
+  }
 
   /** Drops every entry: used before a full restore from the changelog. */
   wipe(): void {

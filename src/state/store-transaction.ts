@@ -24,7 +24,7 @@ export class StoreTransaction implements DedupeStore {
   private readonly createdWindows = new Map<string, number>();
   /** a merge lane's per-source watermarks changed by this transaction */
   private readonly watermarkWrites = new Map<number, number>();
-  /** window definition -> the latest start this transaction closed */
+  /** window geometry mark -> the latest start this transaction closed */
   private readonly closedWrites = new Map<string, number>();
   /** windows this transaction changed, in first-touch order (emit: update reports them) */
   readonly touchedWindows = new Set<string>();
@@ -105,13 +105,13 @@ export class StoreTransaction implements DedupeStore {
     this.watermarkWrites.set(source, watermark);
   }
 
-  closedThrough(window: string): number {
-    return this.closedWrites.get(window) ?? this.store.closedThrough(window);
+  closedThrough(mark: string): number {
+    return this.closedWrites.get(mark) ?? this.store.closedThrough(mark);
   }
 
-  /** Marks `state`'s window closed; windows close in start order, so the mark only moves forward. */
-  markClosed(state: WindowState): void {
-    if (state.s > this.closedThrough(state.w)) this.closedWrites.set(state.w, state.s);
+  /** Windows of one geometry close in start order, so the mark only moves forward. */
+  markClosed(mark: string, start: number): void {
+    if (start > this.closedThrough(mark)) this.closedWrites.set(mark, start);
   }
 
   /** Watermarks written by this transaction, over those of the store. */

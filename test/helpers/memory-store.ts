@@ -71,12 +71,12 @@ export class MemoryStore implements BatchStore, MergeStore {
 
   readonly closed = new Map<string, number>();
 
-  closedThrough(window: string): number {
-    return this.closed.get(window) ?? Number.NEGATIVE_INFINITY;
+  closedThrough(mark: string): number {
+    return this.closed.get(mark) ?? Number.NEGATIVE_INFINITY;
   }
 
-  markClosed(state: WindowState): void {
-    if (state.s > this.closedThrough(state.w)) this.closed.set(state.w, state.s);
+  markClosed(mark: string, start: number): void {
+    if (start > this.closedThrough(mark)) this.closed.set(mark, start);
   }
 
   setWatermark(source: number, watermark: number): void {

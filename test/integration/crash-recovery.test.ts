@@ -37,7 +37,10 @@ describe.each(KAFKA_CLIENTS)('crash recovery (exactly-once) on %s', (client) => 
       await produce(s, s.records.slice(k * per, (k + 1) * per));
       const p = runSluice(['run', '--config', s.configFile], join(s.dir, `sluice-${k}.log`));
       await waitForLog(p, /pipeline .* running/, 90_000);
-      // Anywhere from "still joining / restoring" to "deep in a batch".
+      // The first kill lands anywhere from "still joining / restoring" on; the others once a lane
+      // is open and has a backlog, so that they land mid-batch however long the group takes to
+      // evict the killed member (kafkajs waits out its session timeout before it rebalances).
+      if (k > 0) await waitForLog(p, /lane open/, 90_000);
       const delay = Math.floor(rng() * 2500);
       await sleep(delay);
       p.child.kill('SIGKILL');

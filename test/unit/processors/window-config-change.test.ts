@@ -17,14 +17,14 @@ import { MemoryStore } from '../../helpers/memory-store.ts';
 
 const TOPICS = { input: 'events', output: 'aggregates', deadLetter: 'events.dlq' };
 
-function spec(graceMs: number): PipelineSpec {
+function spec(graceMs: number, sizeMs = 1000): PipelineSpec {
   return {
     keyField: 'player',
     idField: 'id',
     dedupeTtlMs: 1000,
     eventTimeField: 'ts',
     maxRecordBytes: 1 << 20,
-    windows: [{ name: 'm', groupBy: ['player'], kind: 'tumbling', sizeMs: 1000, advanceMs: 1000, graceMs, emit: 'final', aggregates: [{ name: 'n', fn: 'count', field: undefined }] }],
+    windows: [{ name: 'm', groupBy: ['player'], kind: 'tumbling', sizeMs, advanceMs: sizeMs, graceMs, emit: 'final', aggregates: [{ name: 'n', fn: 'count', field: undefined }] }],
   };
 }
 
@@ -60,6 +60,29 @@ describe('a window config change', () => {
       const out = run(after, spec(500), [event('d', 30), event('e', 2600)]);
       expect(out.filter((r) => r.topic === TOPICS.deadLetter)).toHaveLength(1);
       expect(finals(out)).toEqual([expect.objectContaining({ start: 1000, values: { n: 1 } })]);
+    } finally {
+      await after.close();
+    }
+  });
+});
+
+describe('a window size change', () => {
+  it('starts the new geometry afresh: its windows were never closed, so their events are on time', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-config-change-'));
+    const path = join(dir, 'partition-0.mdb');
+    const before = new PartitionStore(path, storeTimes(spec(0)));
+    // [10000, 11000) closes, and is marked closed, under a 1 s size.
+    expect(finals(run(before, spec(0), [event('a', 10_000), event('b', 12_500)]))).toEqual([expect.objectContaining({ start: 10_000, values: { n: 1 } })]);
+    await before.close();
+
+    // Now 1 h windows: [0, 3600000) starts before the old mark but never existed, let alone closed.
+    const hour = spec(0, 3_600_000);
+    const after = new PartitionStore(path, storeTimes(hour));
+    try {
+      const out = run(after, hour, [event('c', 13_000), event('d', 14_000), event('e', 3_600_000)]);
+      expect(out.filter((r) => r.topic === TOPICS.deadLetter)).toHaveLength(0);
+      // The old 1 s window of `b` still closes at the time it was created with.
+      expect(finals(out)).toEqual([expect.objectContaining({ start: 12_000, values: { n: 1 } }), expect.objectContaining({ start: 0, values: { n: 2 } })]);
     } finally {
       await after.close();
     }
