@@ -130,9 +130,10 @@ export class Lane {
    */
   async open(heartbeat: () => Promise<void>): Promise<void> {
     const { partition, log } = this.opts;
-    // One writer per store: a lane that lost this partition may still be finishing a batch.
-    this.lock = await acquireStoreLock(this.opts.storePath, { waitMs: this.opts.lockWaitMs });
     await this.opts.sink.open();
+    // One writer per store: a lane that lost this partition may still be finishing a batch. It
+    // was fenced just now, so it lets go at its next Kafka commit at the latest.
+    this.lock = await acquireStoreLock(this.opts.storePath, { waitMs: this.opts.lockWaitMs });
     const end = await this.opts.changelogEnd();
     const store = new PartitionStore(this.opts.storePath, this.times);
     this.store = store;
