@@ -58,7 +58,8 @@ function formatIssue(issue: ConfigIssue): string {
   return issue.code === undefined ? `${issue.path}: ${issue.message}` : `${issue.path}: ${issue.code}: ${issue.message}`;
 }
 
-function deepFreeze<T>(value: T): T {
+/** The validated config is frozen wherever it lives, a worker thread's structured clone included. */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);

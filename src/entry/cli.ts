@@ -83,7 +83,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const level = env === 'debug' || env === 'info' || env === 'warn' || env === 'error' ? env : undefined;
     log = createLogger(level ?? config.log.level);
     const workers = config.workers ?? availableParallelism();
-    const running = workers === 1 ? await startPipeline(config, log) : await startWorkers(args.config, config, workers, log, level);
+    const running = workers === 1 ? await startPipeline(config, log) : await startWorkers(config, workers, log, level);
     const crashed = 'crashed' in running ? running.crashed : new Promise<number>(() => undefined);
     let stopRequestedAt: number | undefined;
     let onStopRequest!: (sig: NodeJS.Signals) => void;

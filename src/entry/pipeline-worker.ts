@@ -3,7 +3,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { startPipeline } from './app.ts';
 import type { RunningPipeline } from './app.ts';
-import { loadConfigFile } from '../config/load.ts';
+import { deepFreeze } from '../config/load.ts';
+import type { SluiceConfig } from '../config/schema.ts';
 import { isSluiceError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import type { LogLevel } from '../log.ts';
@@ -18,7 +19,14 @@ export type FromWorker =
   | { type: 'fatal'; code: string; exitCode: number }
   | { type: 'stopped' };
 
-const { configPath, index, level } = workerData as { configPath: string; index: number; level: LogLevel | undefined };
+/** What workers.ts hands each worker: the config as the main thread validated it (a structured clone, so plain data). */
+export interface WorkerInput {
+  config: SluiceConfig;
+  index: number;
+  level: LogLevel | undefined;
+}
+
+const { config, index, level } = workerData as WorkerInput;
 const port = parentPort;
 if (port === null) throw new Error('pipeline-worker.ts runs only as a worker thread');
 installWarningFilter();
@@ -26,7 +34,7 @@ const send = (msg: FromWorker) => port.postMessage(msg);
 
 let pipeline: RunningPipeline | undefined;
 try {
-  const config = loadConfigFile(configPath);
+  deepFreeze(config);
   const log = createLogger(level ?? config.log.level, `sluice[w${index}]`);
   // The main thread serves metrics for all workers; a worker must not bind the port itself.
   pipeline = await startPipeline({ ...config, metrics: { ...config.metrics, port: 0 } }, log);

@@ -9,7 +9,7 @@ import type { SluiceConfig } from '../config/schema.ts';
 import { sluiceError } from '../errors.ts';
 import type { Logger, LogLevel } from '../log.ts';
 import { serveMetricsText } from '../observability/metrics.ts';
-import type { FromWorker, ToWorker } from './pipeline-worker.ts';
+import type { FromWorker, ToWorker, WorkerInput } from './pipeline-worker.ts';
 
 // Compiled builds run .js; a checkout runs the .ts sources (tsc does not rewrite URL strings).
 const WORKER_ENTRY = new URL(`./pipeline-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
@@ -25,14 +25,14 @@ interface Member {
   index: number;
 }
 
-export async function startWorkers(configPath: string, config: SluiceConfig, count: number, log: Logger, level: LogLevel | undefined): Promise<WorkerPool> {
+export async function startWorkers(config: SluiceConfig, count: number, log: Logger, level: LogLevel | undefined): Promise<WorkerPool> {
   const members: Member[] = [];
   let stopping = false;
   let resolveCrash!: (code: number) => void;
   const crashed = new Promise<number>((r) => (resolveCrash = r));
 
   const ready = Array.from({ length: count }, (_, index) => {
-    const worker = new Worker(WORKER_ENTRY, { workerData: { configPath, index, level } });
+    const worker = new Worker(WORKER_ENTRY, { workerData: { config, index, level } satisfies WorkerInput });
     members.push({ worker, index });
     worker.on('exit', (code) => {
       if (!stopping) {

@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { formatPath, loadConfigFile, parseConfig } from '../../../src/config/load.ts';
+import { deepFreeze, formatPath, loadConfigFile, parseConfig } from '../../../src/config/load.ts';
 import { SluiceError } from '../../../src/errors.ts';
 
 const examplePath = fileURLToPath(new URL('../../../examples/player-stats.yaml', import.meta.url));
@@ -48,6 +48,14 @@ describe('loadConfigFile', () => {
     expect(loadConfigFile(path).application.stateDir).toBe(join(path, '..', '.sluice-state'));
     const absolute = tempFile('abs.yaml', exampleYaml.replace('./.sluice-state', '/var/lib/sluice'));
     expect(loadConfigFile(absolute).application.stateDir).toBe('/var/lib/sluice');
+  });
+
+  it('is plain data that worker threads receive whole (structured clone), stateDir already absolute', () => {
+    const config = loadConfigFile(tempFile('workers.yaml', exampleYaml));
+    const clone: unknown = structuredClone(config);
+    expect(clone).toStrictEqual(config);
+    expect(isAbsolute((clone as typeof config).application.stateDir)).toBe(true);
+    expect(Object.isFrozen(deepFreeze(clone))).toBe(true);
   });
 
   it('reports a missing file as unreadable, naming it', () => {
