@@ -8,7 +8,7 @@
 import type { SluiceError } from '../errors.ts';
 import type { InputRecord } from '../model/records.ts';
 import type { OutRecord } from '../model/records.ts';
-import type { RestoreTarget } from '../state/changelog-restore.ts';
+import type { RestoreTarget } from '../model/changelog.ts';
 
 export type KafkaClientName = 'kafkajs' | 'platformatic';
 
@@ -102,10 +102,11 @@ export interface LaneSink {
   /** Fences any previous owner of the partition. Must finish before the lane reads committed offsets. */
   open(): Promise<void>;
   /**
-   * Makes `records` visible and commits `position`, atomically under exactly-once.
-   * Returns the changelog offset right after this batch's last changelog record, when it wrote one.
+   * Makes `outputs` and `changelog` visible and commits `position`, atomically under
+   * exactly-once. `changelog` holds the state changes behind the outputs, all to the lane's
+   * changelog partition. Returns the changelog offset right after its last record, if any.
    */
-  commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined>;
+  commit(outputs: readonly OutRecord[], changelog: readonly OutRecord[], position: InputPosition): Promise<string | undefined>;
   close(): Promise<void>;
 }
 

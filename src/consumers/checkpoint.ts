@@ -21,7 +21,7 @@ import type { StoreTransaction } from '../state/store-transaction.ts';
 
 export interface CheckpointInput {
   tx: StoreTransaction;
-  outputs: OutRecord[];
+  outputs: readonly OutRecord[];
   nextOffset: string;
   streamTime: number;
   /** the store's current changelog position, kept when this batch writes no changelog */
@@ -44,14 +44,14 @@ export class Checkpoint {
 
   /** Runs steps 1-4; returns the new changelog position. Throws with LMDB untouched if Kafka fails. */
   async commit(input: CheckpointInput): Promise<string | undefined> {
-    const records = input.outputs;
-    const changelog = this.topics.changelog;
+    const topic = this.topics.changelog;
     const partition = this.partition;
-    for (const r of input.tx.changelogRecords()) records.push({ topic: changelog, partition, key: r.key, value: r.value });
+    const changelog: OutRecord[] = [];
+    for (const r of input.tx.changelogRecords()) changelog.push({ topic, partition, key: r.key, value: r.value });
     const meta = metaRecord({ inputOffset: input.nextOffset, streamTime: input.streamTime, history: this.history });
-    records.push({ topic: changelog, partition, key: meta.key, value: meta.value });
+    changelog.push({ topic, partition, key: meta.key, value: meta.value });
 
-    const end = await this.sink.commit(records, { topic: this.topics.input, partition, nextOffset: input.nextOffset }, changelog);
+    const end = await this.sink.commit(input.outputs, changelog, { topic: this.topics.input, partition, nextOffset: input.nextOffset });
 
     const changelogNext = end ?? input.changelogNext;
     try {

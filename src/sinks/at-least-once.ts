@@ -3,7 +3,7 @@
 import { sluiceError } from '../errors.ts';
 import type { InputPosition, LaneSink } from '../clients/port.ts';
 import type { OutRecord } from '../model/records.ts';
-import { changelogEnd, chunkByBytes } from './records.ts';
+import { changelogEnd, chunkBatch, chunkByBytes } from './records.ts';
 import type { SentBase } from './records.ts';
 
 export type OffsetCommitter = (position: InputPosition) => Promise<void>;
@@ -28,16 +28,14 @@ export class AtLeastOnceLaneSink implements LaneSink {
     // The shared producer is connected by its owner; nothing to fence without transactions.
   }
 
-  async commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined> {
+  async commit(outputs: readonly OutRecord[], changelog: readonly OutRecord[], position: InputPosition): Promise<string | undefined> {
     let end: string | undefined;
     try {
       // Outputs before the changelog: state that says "seen" must never exist for an event whose
       // output could still be missing, or the replay would drop it as a duplicate.
-      const outputs = records.filter((r) => r.topic !== changelogTopic);
-      const changelog = records.filter((r) => r.topic === changelogTopic);
       for (const chunk of chunkByBytes(outputs, this.maxBytes)) await this.send(chunk);
-      for (const chunk of chunkByBytes(changelog, this.maxBytes)) {
-        end = changelogEnd(chunk, await this.send(chunk), changelogTopic, this.partition) ?? end;
+      for (const chunk of chunkBatch([], changelog, this.maxBytes)) {
+        end = changelogEnd(chunk, await this.send(chunk.records)) ?? end;
       }
       // Offsets only after every output is acknowledged: a crash in between replays, never loses.
       await this.commitOffset(position);

@@ -34,13 +34,6 @@ export function chunkByBytes(records: readonly OutRecord[], maxBytes: number): O
   return chunks;
 }
 
-/** How many of `records` go to `topic`'s partition `partition`: a send's offsets end after them. */
-export function countRecordsTo(records: readonly OutRecord[], topic: string, partition: number): number {
-  let n = 0;
-  for (const r of records) if (r.topic === topic && r.partition === partition) n++;
-  return n;
-}
-
 /** Where a send put the first record of each topic-partition it wrote to ('-1': not reported). */
 export interface SentBase {
   topic: string;
@@ -48,11 +41,30 @@ export interface SentBase {
   baseOffset: string;
 }
 
-/** Offset after the last record a send of `chunk` put into changelog partition `partition`. */
-export function changelogEnd(chunk: readonly OutRecord[], sent: readonly SentBase[], changelogTopic: string, partition: number): string | undefined {
-  const n = countRecordsTo(chunk, changelogTopic, partition);
-  if (n === 0) return undefined;
-  const base = sent.find((m) => m.topic === changelogTopic && m.partition === partition)?.baseOffset;
+/** One produce request of a transaction: outputs first, then changelog records, so these end it. */
+export interface SendChunk {
+  records: OutRecord[];
+  /** how many of `records`, at its end, are changelog records */
+  changelogRecords: number;
+}
+
+/** Chunks a lane's outputs followed by its changelog records as chunkByBytes does, each chunk knowing its changelog tail. */
+export function chunkBatch(outputs: readonly OutRecord[], changelog: readonly OutRecord[], maxBytes: number): SendChunk[] {
+  const chunks: SendChunk[] = [];
+  let start = 0;
+  for (const records of chunkByBytes(outputs.concat(changelog), maxBytes)) {
+    const end = start + records.length;
+    chunks.push({ records, changelogRecords: Math.max(0, end - Math.max(start, outputs.length)) });
+    start = end;
+  }
+  return chunks;
+}
+
+/** Offset after the last changelog record a send of `chunk` wrote (all to the lane's changelog partition). */
+export function changelogEnd(chunk: SendChunk, sent: readonly SentBase[]): string | undefined {
+  if (chunk.changelogRecords === 0) return undefined;
+  const last = chunk.records[chunk.records.length - 1]!;
+  const base = sent.find((m) => m.topic === last.topic && m.partition === last.partition)?.baseOffset;
   if (base === undefined || base === '-1') return undefined;
-  return (BigInt(base) + BigInt(n)).toString();
+  return (BigInt(base) + BigInt(chunk.changelogRecords)).toString();
 }

@@ -2,19 +2,9 @@
 // records and hands them over in offset order; this applies them to the store, one LMDB
 // transaction per fetched batch together with the read position, so a restore cut short resumes
 // where it stopped. It also checks that what it replays continues the store's own history.
+import type { ChangelogEntry, RestoreTarget } from '../model/changelog.ts';
 import { applyChangelogRecord } from './changelog-codec.ts';
 import type { PartitionStore } from './partition-store.ts';
-
-export interface ChangelogEntry {
-  key: Buffer | null;
-  value: Buffer | null;
-}
-
-/** Where a changelog reader delivers what it read. */
-export interface RestoreTarget {
-  /** `next`: the changelog offset after this batch (control records included) */
-  apply(records: readonly ChangelogEntry[], next: bigint | string): void;
-}
 
 /** Replayed records belong to another changelog history than the store's: restore it whole. */
 export class HistoryMismatchError extends Error {

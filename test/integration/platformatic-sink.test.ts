@@ -49,6 +49,11 @@ function batch(t: Topics, tag: string, n: number, valueBytes = 20): OutRecord[] 
 
 const position = (t: Topics, nextOffset: number) => ({ topic: t.input, partition: PARTITION, nextOffset: String(nextOffset) });
 
+/** Hands `records` to the sink as the checkpoint does: outputs and changelog records apart. */
+function commit(s: PlatformaticTransactionalLaneSink, records: readonly OutRecord[], pos: ReturnType<typeof position>, changelog: string): Promise<string | undefined> {
+  return s.commit(records.filter((r) => r.topic !== changelog), records.filter((r) => r.topic === changelog), pos);
+}
+
 // commit() returns once the coordinator has logged the decision; it writes the markers that make
 // the offsets and the changelog end visible a moment later, so reads from outside poll.
 async function eventually(read: () => Promise<string | undefined>, expected: string | undefined): Promise<string | undefined> {
@@ -82,7 +87,7 @@ describe('PlatformaticTransactionalLaneSink', () => {
       { topic: t.output, key: 'unicode', value: 'grüße, 東京 🚀', headers: { origin: 'héllo', raw: Buffer.from([0, 1, 2]) } },
       { topic: t.changelog, partition: PARTITION, key: 'gone', value: null },
     ];
-    await s.commit(records, position(t, 17), t.changelog);
+    await commit(s, records, position(t, 17), t.changelog);
 
     expect(await eventually(() => committedOffset(t), '17')).toBe('17');
     const out = await readAllCommitted(t.output, 51);
@@ -104,14 +109,14 @@ describe('PlatformaticTransactionalLaneSink', () => {
     const t = await setup('plt-end');
     const s = sink(t, uniqueName('plt-end-tx'));
     await s.open();
-    const first = await s.commit(batch(t, 'one', 10), position(t, 10), t.changelog);
+    const first = await commit(s, batch(t, 'one', 10), position(t, 10), t.changelog);
     expect(await eventually(() => changelogHigh(t), first)).toBe(first);
-    const second = await s.commit(batch(t, 'two', 7), position(t, 20), t.changelog);
+    const second = await commit(s, batch(t, 'two', 7), position(t, 20), t.changelog);
     expect(await eventually(() => changelogHigh(t), second)).toBe(second);
     // 10 records and a marker, then 7 records and a marker
     expect([first, second]).toEqual(['11', '19']);
     // A batch without changelog records reports no end.
-    expect(await s.commit([{ topic: t.output, key: 'k', value: 'v' }], position(t, 21), t.changelog)).toBeUndefined();
+    expect(await commit(s, [{ topic: t.output, key: 'k', value: 'v' }], position(t, 21), t.changelog)).toBeUndefined();
     expect(await eventually(() => committedOffset(t), '21')).toBe('21');
   });
 
@@ -120,14 +125,14 @@ describe('PlatformaticTransactionalLaneSink', () => {
     const transactionalId = uniqueName('plt-fence-tx');
     const zombie = sink(t, transactionalId);
     await zombie.open();
-    await zombie.commit(batch(t, 'before', 5), position(t, 5), t.changelog);
+    await commit(zombie, batch(t, 'before', 5), position(t, 5), t.changelog);
 
     const owner = sink(t, transactionalId);
     await owner.open();
-    await expect(zombie.commit(batch(t, 'zombie', 5), position(t, 10), t.changelog)).rejects.toBeInstanceOf(TaskMigratedError);
+    await expect(commit(zombie, batch(t, 'zombie', 5), position(t, 10), t.changelog)).rejects.toBeInstanceOf(TaskMigratedError);
     // Once fenced it stays fenced, and must not re-initialize (which would fence the new owner).
-    await expect(zombie.commit(batch(t, 'zombie-again', 5), position(t, 10), t.changelog)).rejects.toBeInstanceOf(TaskMigratedError);
-    await owner.commit(batch(t, 'owner', 5), position(t, 8), t.changelog);
+    await expect(commit(zombie, batch(t, 'zombie-again', 5), position(t, 10), t.changelog)).rejects.toBeInstanceOf(TaskMigratedError);
+    await commit(owner, batch(t, 'owner', 5), position(t, 8), t.changelog);
 
     const out = await readAllCommitted(t.output, 10);
     expect(out.map((m) => m.value!.split('-')[0]).sort()).toEqual([...Array(5).fill('before'), ...Array(5).fill('owner')]);
@@ -139,12 +144,12 @@ describe('PlatformaticTransactionalLaneSink', () => {
     const transactionalId = uniqueName('plt-reopen-tx');
     const first = sink(t, transactionalId);
     await first.open();
-    await first.commit(batch(t, 'first', 3), position(t, 3), t.changelog);
+    await commit(first, batch(t, 'first', 3), position(t, 3), t.changelog);
     await first.close();
 
     const second = sink(t, transactionalId);
     await second.open();
-    const end = await second.commit(batch(t, 'second', 3), position(t, 6), t.changelog);
+    const end = await commit(second, batch(t, 'second', 3), position(t, 6), t.changelog);
     expect(end).toBe('8');
     expect(await eventually(() => committedOffset(t), '6')).toBe('6');
     const out = await readAllCommitted(t.output, 6);
@@ -158,13 +163,13 @@ describe('PlatformaticTransactionalLaneSink', () => {
     await failing.open();
     // The first chunk is written, the second (one record over the broker's 1 MiB) is refused.
     const records = [...batch(t, 'lost', 5), { topic: t.output, key: 'huge', value: Buffer.alloc(1_200_000) }];
-    await expect(failing.commit(records, position(t, 5), t.changelog)).rejects.toMatchObject({ code: 'SLUICE_KAFKA' });
-    await expect(failing.commit(batch(t, 'again', 1), position(t, 5), t.changelog)).rejects.toMatchObject({ code: 'SLUICE_KAFKA' });
+    await expect(commit(failing, records, position(t, 5), t.changelog)).rejects.toMatchObject({ code: 'SLUICE_KAFKA' });
+    await expect(commit(failing, batch(t, 'again', 1), position(t, 5), t.changelog)).rejects.toMatchObject({ code: 'SLUICE_KAFKA' });
     await failing.close();
 
     const next = sink(t, transactionalId);
     await next.open();
-    await next.commit(batch(t, 'kept', 5), position(t, 5), t.changelog);
+    await commit(next, batch(t, 'kept', 5), position(t, 5), t.changelog);
     const out = await readAllCommitted(t.output, 5);
     expect(out.map((m) => m.value!.split('-')[0])).toEqual(Array(5).fill('kept'));
     expect(await eventually(() => committedOffset(t), '5')).toBe('5');
@@ -176,7 +181,7 @@ describe('PlatformaticTransactionalLaneSink', () => {
     await s.open();
     // 2000 outputs of 600 bytes and 2000 changelog records: about 1.5 MiB, two produce requests
     const records = batch(t, 'big', 2000, 600);
-    const end = await s.commit(records, position(t, 2000), t.changelog);
+    const end = await commit(s, records, position(t, 2000), t.changelog);
     expect(end).toBe('2001');
     expect(await eventually(() => changelogHigh(t), end)).toBe(end);
     expect(await eventually(() => committedOffset(t), '2000')).toBe('2000');

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka, PartitionAssigner } from 'kafkajs';
 import { AssignerProtocol } from './loader.ts';
-import type { RestoreTarget } from '../../state/changelog-restore.ts';
+import type { RestoreTarget } from '../../model/changelog.ts';
 import { RestoreWatch } from '../restore-watch.ts';
 import type { ChangelogReader, RestoreRequest } from '../port.ts';
 

@@ -7,7 +7,7 @@ import { TaskMigratedError, sluiceError } from '../../errors.ts';
 import { COMPRESSION_IDS } from '../port.ts';
 import type { CompressionName } from '../port.ts';
 import { createJavaCompatiblePartitioner } from './partitioner.ts';
-import { changelogEnd, chunkByBytes } from '../../sinks/records.ts';
+import { changelogEnd, chunkBatch } from '../../sinks/records.ts';
 import type { OutRecord } from '../../model/records.ts';
 import type { BatchSender } from '../../sinks/at-least-once.ts';
 import type { SentBase } from '../../sinks/records.ts';
@@ -84,7 +84,7 @@ export class TransactionalLaneSink implements LaneSink {
     await txn.abort();
   }
 
-  async commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined> {
+  async commit(outputs: readonly OutRecord[], changelog: readonly OutRecord[], position: InputPosition): Promise<string | undefined> {
     let txn;
     try {
       txn = await this.producer.transaction();
@@ -93,9 +93,9 @@ export class TransactionalLaneSink implements LaneSink {
     }
     try {
       let end: string | undefined;
-      for (const chunk of chunkByBytes(records, this.maxBytes)) {
-        const result = (await txn.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1, compression: this.compression })) as SendResult;
-        end = changelogEnd(chunk, sentBases(result), changelogTopic, this.partition) ?? end;
+      for (const chunk of chunkBatch(outputs, changelog, this.maxBytes)) {
+        const result = (await txn.sendBatch({ topicMessages: toTopicMessages(chunk.records), acks: -1, compression: this.compression })) as SendResult;
+        end = changelogEnd(chunk, sentBases(result)) ?? end;
       }
       await txn.sendOffsets({
         consumerGroupId: this.groupId,

@@ -2,7 +2,7 @@
 // (kafkajs/changelog-reader.ts is the other client's). Raw fetches need no group, so unlike the
 // kafkajs reader this one just reads the partition from an offset to the end.
 import { sluiceError } from '../../errors.ts';
-import type { RestoreTarget } from '../../state/changelog-restore.ts';
+import type { RestoreTarget } from '../../model/changelog.ts';
 import { PartitionFetcher, fetchKey } from './fetch.ts';
 import { platformaticKafka } from './loader.ts';
 import { RestoreWatch } from '../restore-watch.ts';

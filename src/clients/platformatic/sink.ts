@@ -9,7 +9,7 @@ import type { CompressionName } from '../port.ts';
 import { platformaticKafka } from './loader.ts';
 import { FENCED_ERRORS } from '../fenced.ts';
 import type { InputPosition, LaneSink } from '../port.ts';
-import { changelogEnd, chunkByBytes } from '../../sinks/records.ts';
+import { changelogEnd, chunkBatch } from '../../sinks/records.ts';
 import type { OutRecord } from '../../model/records.ts';
 import type { SentBase } from '../../sinks/records.ts';
 
@@ -117,7 +117,7 @@ export class PlatformaticTransactionalLaneSink implements LaneSink {
     }
   }
 
-  async commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined> {
+  async commit(outputs: readonly OutRecord[], changelog: readonly OutRecord[], position: InputPosition): Promise<string | undefined> {
     const { partition } = this.opts;
     // After fencing the library forgets its producer id, and the next beginTransaction would send
     // InitProducerId again, fencing the new owner in turn: only open() may initialize.
@@ -132,9 +132,9 @@ export class PlatformaticTransactionalLaneSink implements LaneSink {
       txn = await this.producer.beginTransaction();
       let end: string | undefined;
       // Sequential on purpose: one transaction per producer, one request at a time.
-      for (const chunk of chunkByBytes(records, this.opts.maxBytes)) {
-        const result = await txn.send({ messages: chunk.map(toMessage) });
-        end = changelogEnd(chunk, sentBases(result), changelogTopic, partition) ?? end;
+      for (const chunk of chunkBatch(outputs, changelog, this.opts.maxBytes)) {
+        const result = await txn.send({ messages: chunk.records.map(toMessage) });
+        end = changelogEnd(chunk, sentBases(result)) ?? end;
       }
       // addConsumer only reads the group id (AddOffsetsToTxn); addOffset sends TxnOffsetCommit for
       // one message, committing its offset + 1, to the coordinator named in its metadata.

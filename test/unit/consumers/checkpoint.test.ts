@@ -42,8 +42,8 @@ class FakeSink implements LaneSink {
   async open(): Promise<void> {}
   async close(): Promise<void> {}
 
-  async commit(records: readonly OutRecord[], position: InputPosition, changelogTopic: string): Promise<string | undefined> {
-    const call: Call = { records: [...records], position, changelogTopic, atCall: this.seen() };
+  async commit(outputs: readonly OutRecord[], changelog: readonly OutRecord[], position: InputPosition): Promise<string | undefined> {
+    const call: Call = { records: [...outputs, ...changelog], position, changelogTopic: changelog[0]!.topic, atCall: this.seen() };
     this.calls.push(call);
     // Looks again after yielding: a caller that wrote LMDB without awaiting the commit shows up here.
     await new Promise((r) => setTimeout(r, 1));

@@ -11,7 +11,7 @@ import { createMetrics } from '../../../src/observability/metrics.ts';
 import type { PipelineSpec } from '../../../src/processors/types.ts';
 import { metaRecord } from '../../../src/state/changelog-codec.ts';
 import type { ChangelogRecord } from '../../../src/state/changelog-codec.ts';
-import type { RestoreTarget } from '../../../src/state/changelog-restore.ts';
+import type { RestoreTarget } from '../../../src/model/changelog.ts';
 import { PartitionStore } from '../../../src/state/partition-store.ts';
 
 const spec: PipelineSpec = { keyField: 'k', idField: 'id', dedupeTtlMs: 1000, eventTimeField: undefined, maxRecordBytes: 1 << 20, windows: [] };

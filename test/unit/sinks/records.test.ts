@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chunkByBytes, recordBytes } from '../../../src/sinks/records.ts';
+import { changelogEnd, chunkBatch, chunkByBytes, recordBytes } from '../../../src/sinks/records.ts';
 import type { OutRecord } from '../../../src/model/records.ts';
 
 const payload = fc.oneof(fc.constant(null), fc.string({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)));
@@ -59,5 +59,27 @@ describe('recordBytes', () => {
   it('counts string headers in UTF-8 bytes, as it does keys and values', () => {
     const detail = '€'.repeat(500);
     expect(recordBytes({ topic: 't', key: null, value: null, headers: { d: detail } })).toBe(70 + 1 + 10 + Buffer.byteLength(detail));
+  });
+});
+
+describe('chunkBatch', () => {
+  it('cuts outputs then changelog as chunkByBytes cuts them together, each chunk counting its changelog tail', () => {
+    fc.assert(
+      fc.property(fc.array(recordArb, { maxLength: 30 }), fc.array(recordArb, { maxLength: 30 }), fc.integer({ min: 1, max: 3000 }), (outputs, changelog, maxBytes) => {
+        const chunks = chunkBatch(outputs, changelog, maxBytes);
+        expect(chunks.map((c) => c.records)).toEqual(chunkByBytes([...outputs, ...changelog], maxBytes));
+        expect(chunks.reduce((n, c) => n + c.changelogRecords, 0)).toBe(changelog.length);
+        for (const c of chunks) expect(c.records.slice(c.records.length - c.changelogRecords)).toEqual(changelog.filter((r) => c.records.includes(r)));
+      }),
+    );
+  });
+
+  it("ends the changelog after a send's base offset plus the chunk's changelog records", () => {
+    const out: OutRecord = { topic: 'out', key: 'k', value: 'v' };
+    const log: OutRecord = { topic: 'changelog', partition: 3, key: 's', value: 'x' };
+    const [chunk] = chunkBatch([out], [log, log], 1_000_000);
+    expect(changelogEnd(chunk!, [{ topic: 'out', partition: 0, baseOffset: '7' }, { topic: 'changelog', partition: 3, baseOffset: '40' }])).toBe('42');
+    expect(changelogEnd(chunkBatch([out], [], 1_000_000)[0]!, [{ topic: 'out', partition: 0, baseOffset: '7' }])).toBeUndefined();
+    expect(changelogEnd(chunk!, [{ topic: 'changelog', partition: 3, baseOffset: '-1' }])).toBeUndefined();
   });
 });
