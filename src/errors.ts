@@ -1,7 +1,9 @@
 // Every failure sluice raises carries a stable code, so operators can grep for it, alerts can
 // match on it, and the CLI can turn it into a meaningful exit code. `canRetry` says whether doing
-// the same thing again may succeed (the platformatic/kafka convention); the supervisor uses it to
-// decide between "back off and retry" and "give up".
+// the same thing again may succeed (the platformatic/kafka convention). A lane's failure is
+// recovered by its class first, then by `canRetry` (`recoveryFor`, which the group consumer's
+// `onLaneError` dispatches on): wait for the rebalance, restore the state, retry with a fresh
+// lane, or give up and stop the pipeline.
 //
 // docs/errors.md documents every code; test/unit/errors.test.ts keeps the two in step.
 
@@ -155,6 +157,24 @@ export class TaskCorruptedError extends SluiceError {
 
 export function isSluiceError(err: unknown): err is SluiceError {
   return err instanceof SluiceError;
+}
+
+/**
+ * How a lane recovers from a failure:
+ * - `rejoin`: fenced (TaskMigratedError): close the lane and wait for the group to rebalance
+ *   before reopening, which would otherwise fence the new owner back;
+ * - `restore`: local state is suspect (TaskCorruptedError): a fresh lane's open restores it whole
+ *   from the changelog;
+ * - `escalate`: a SluiceError that cannot be retried: stop the pipeline, loudly;
+ * - `reopen`: anything else: close the lane, and a fresh lane retries the batch.
+ */
+export type Recovery = 'rejoin' | 'restore' | 'escalate' | 'reopen';
+
+export function recoveryFor(err: unknown): Recovery {
+  if (err instanceof TaskMigratedError) return 'rejoin';
+  if (err instanceof TaskCorruptedError) return 'restore';
+  if (isSluiceError(err) && !err.canRetry) return 'escalate';
+  return 'reopen';
 }
 
 /** Anything that is not a SluiceError escaped every handler, which makes it a bug. */

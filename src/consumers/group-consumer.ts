@@ -3,8 +3,8 @@
 // lane or a merge lane), and lanes run concurrently (one event loop, nothing shared between them).
 // Neither client has an awaited revoke hook, so correctness never depends on hearing about a
 // revocation in time: a lane that lost its partition is fenced at its next commit and closes itself.
-import { TaskMigratedError, isSluiceError } from '../errors.ts';
-import type { SluiceError } from '../errors.ts';
+import { isSluiceError, recoveryFor } from '../errors.ts';
+import type { Recovery, SluiceError } from '../errors.ts';
 import type { FetchedBatch, GroupMembership, StreamClient, TopicPartition } from '../clients/port.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
@@ -24,7 +24,7 @@ export interface GroupConsumerOptions {
   createLane: (topic: string, partition: number, group: GroupMembership) => Lane;
   metrics: PipelineMetrics;
   log: Logger;
-  /** the group cannot make progress (GroupHandlers.onFatal): the pipeline must stop */
+  /** the group cannot make progress (GroupHandlers.onFatal), or a lane failed with an error that cannot be retried: the pipeline must stop */
   onFatal?: (error: SluiceError) => void;
 }
 
@@ -109,7 +109,7 @@ export class GroupConsumer {
    */
   private openEagerly(id: LaneId, topic: string, partition: number, join: number, attempt: number): void {
     this.laneFor(topic, partition, async () => undefined).catch((err: unknown) => {
-      this.onLaneError(id, err, 'open');
+      if (this.onLaneError(id, err, 'open') === 'escalate') return;
       const delay = Math.min(1000 * 2 ** attempt, 30_000);
       setTimeout(() => {
         if (this.stopping || join !== this.joins || this.lanes.has(id) || this.fenced.has(id) || !this.assigned.has(id)) return;
@@ -217,17 +217,27 @@ export class GroupConsumer {
     return pending;
   }
 
-  private onLaneError(id: LaneId, err: unknown, phase: string): void {
+  /** Dispatches a lane's failure on its class and `canRetry` (errors.ts, `recoveryFor`). */
+  private onLaneError(id: LaneId, err: unknown, phase: string): Recovery {
+    const { log } = this.opts;
     const code = isSluiceError(err) ? err.code : 'SLUICE_INTERNAL';
     this.opts.metrics.aborts.inc({ partition: id, code });
     publishLaneError({ lane: id, phase, error: err });
-    if (err instanceof TaskMigratedError) {
+    const recovery = recoveryFor(err);
+    const message = (err as Error).message;
+    if (recovery === 'rejoin') {
       this.fenced.set(id, { join: this.joins, at: Date.now() });
-      this.opts.log.warn(`${id}: ${err.message}`);
+      log.warn(`${id}: ${message}`);
+    } else if (recovery === 'restore') {
+      log.warn(`${id}: ${phase} failed, local state cannot be trusted; a fresh lane restores it from the changelog: ${message}`);
+    } else if (recovery === 'escalate') {
+      log.error(`${id}: ${phase} failed with ${code}, which cannot be retried: ${message}`);
+      this.opts.onFatal?.(err as SluiceError);
     } else {
-      this.opts.log.warn(`${id}: ${phase} failed, batch aborted and will be retried by a fresh lane: ${(err as Error).message}`);
-      if (!isSluiceError(err)) this.opts.log.debug((err as Error).stack ?? '');
+      log.warn(`${id}: ${phase} failed, batch aborted and will be retried by a fresh lane: ${message}`);
+      if (!isSluiceError(err)) log.debug((err as Error).stack ?? '');
     }
+    return recovery;
   }
 
   private async closeLane(id: LaneId, why: string): Promise<void> {

@@ -4,6 +4,7 @@ import {
   ERROR_CODES,
   exitCodeOf,
   isSluiceError,
+  recoveryFor,
   SluiceError,
   sluiceError,
   TaskCorruptedError,
@@ -81,5 +82,17 @@ describe('SluiceError', () => {
     expect(exitCodeOf(new TypeError('boom'))).toBe(70);
     expect(exitCodeOf('string')).toBe(70);
     expect(isSluiceError(new Error('x'))).toBe(false);
+  });
+});
+
+describe('recoveryFor', () => {
+  it('dispatches on the class first, then on canRetry', () => {
+    expect(recoveryFor(new TaskMigratedError(1))).toBe('rejoin');
+    expect(recoveryFor(new TaskCorruptedError(1))).toBe('restore');
+    expect(recoveryFor(sluiceError('SLUICE_INTERNAL', 'bug'))).toBe('escalate');
+    expect(recoveryFor(sluiceError('SLUICE_KAFKA', 'not authorized', { canRetry: false }))).toBe('escalate');
+    expect(recoveryFor(sluiceError('SLUICE_KAFKA', 'timeout'))).toBe('reopen');
+    expect(recoveryFor(sluiceError('SLUICE_STATE_LOCKED', 'held'))).toBe('reopen');
+    expect(recoveryFor(new Error('lmdb'))).toBe('reopen');
   });
 });

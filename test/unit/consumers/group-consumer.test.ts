@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { GroupConsumer } from '../../../src/consumers/group-consumer.ts';
 import type { Lane } from '../../../src/consumers/lane.ts';
 import type { FetchedBatch, GroupHandlers, GroupMembership, StreamClient, TopicPartition } from '../../../src/clients/port.ts';
+import { TaskCorruptedError, TaskMigratedError, sluiceError } from '../../../src/errors.ts';
+import type { SluiceError } from '../../../src/errors.ts';
 import { createLogger } from '../../../src/log.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 
@@ -22,9 +24,16 @@ class FakeGroup implements GroupMembership {
   async stop(): Promise<void> {}
 }
 
-function consumerWith(opens: (partition: number) => Promise<void>) {
+interface FakeLaneBehaviour {
+  /** what a lane's process does; by default it handles the batch */
+  process?: (messages: FetchedBatch['messages']) => Promise<string | undefined>;
+  onFatal?: (error: SluiceError) => void;
+}
+
+function consumerWith(opens: (partition: number) => Promise<void>, behaviour: FakeLaneBehaviour = {}) {
   const group = new FakeGroup();
   const closed: number[] = [];
+  const created: number[] = [];
   const client = { name: 'kafkajs', group: () => group } as unknown as StreamClient;
   const consumer = new GroupConsumer({
     client,
@@ -33,18 +42,21 @@ function consumerWith(opens: (partition: number) => Promise<void>) {
     maxBytesPerPartition: 1024,
     backpressure: { maxInFlightBytes: 1 << 20, resumeBelowBytes: 1 << 19 },
     sessionTimeoutMs: 6000,
-    createLane: (_topic, partition) =>
-      ({
+    createLane: (_topic, partition) => {
+      created.push(partition);
+      return {
         partition,
         open: () => opens(partition),
-        process: async (messages: FetchedBatch['messages']) => messages[messages.length - 1]!.offset,
+        process: behaviour.process ?? (async (messages: FetchedBatch['messages']) => messages[messages.length - 1]!.offset),
         close: async () => void closed.push(partition),
         summary: () => `partition ${partition}`,
-      }) as unknown as Lane,
+      } as unknown as Lane;
+    },
     metrics: createMetrics({ application: 'test' }),
-    log: createLogger('error'),
+    log: createLogger('error', 'sluice', () => undefined),
+    onFatal: behaviour.onFatal,
   });
-  return { consumer, group, closed };
+  return { consumer, group, closed, created };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -119,5 +131,82 @@ describe('GroupConsumer', () => {
     await sleep(10);
     expect(consumer.openLanes()).toEqual(['in/0']);
     await expect(group.handlers!.onBatch(batchFor(0, '7'), async () => undefined)).resolves.toBe('7');
+  });
+
+  describe('dispatches a lane failure on its class and canRetry', () => {
+    const failingWith = (err: unknown) => {
+      const fatal: SluiceError[] = [];
+      const made = consumerWith(async () => undefined, { process: () => Promise.reject(err), onFatal: (e) => void fatal.push(e) });
+      return { ...made, fatal };
+    };
+
+    it('fenced (TaskMigratedError): closes the lane and waits for the rebalance before reopening', async () => {
+      const { consumer, group, closed, created, fatal } = failingWith(new TaskMigratedError(0));
+      await consumer.start();
+      group.assign([{ topic: 'in', partition: 0 }]);
+      await sleep(10);
+      await expect(group.handlers!.onBatch(batchFor(0, '7'), async () => undefined)).resolves.toBeUndefined();
+      expect(closed).toEqual([0]);
+      await expect(group.handlers!.onBatch(batchFor(0, '7'), async () => undefined)).resolves.toBeUndefined();
+      expect(created).toEqual([0]);
+      expect(fatal).toEqual([]);
+      group.assign([{ topic: 'in', partition: 0 }]);
+      await sleep(10);
+      expect(created).toEqual([0, 0]);
+    });
+
+    it('corrupted state (TaskCorruptedError): a fresh lane opens, and restores, at once', async () => {
+      const { consumer, group, closed, created, fatal } = failingWith(new TaskCorruptedError(0));
+      await consumer.start();
+      group.assign([{ topic: 'in', partition: 0 }]);
+      await sleep(10);
+      await group.handlers!.onBatch(batchFor(0, '7'), async () => undefined);
+      expect(closed).toEqual([0]);
+      await group.handlers!.onBatch(batchFor(0, '7'), async () => undefined);
+      expect(created).toEqual([0, 0]);
+      expect(fatal).toEqual([]);
+    });
+
+    it('a SluiceError that cannot be retried stops the pipeline through onFatal', async () => {
+      const bug = sluiceError('SLUICE_INTERNAL', 'sink committed before open()');
+      const { consumer, group, closed, fatal } = failingWith(bug);
+      await consumer.start();
+      group.assign([{ topic: 'in', partition: 0 }]);
+      await sleep(10);
+      await expect(group.handlers!.onBatch(batchFor(0, '7'), async () => undefined)).resolves.toBeUndefined();
+      expect(fatal).toEqual([bug]);
+      expect(closed).toEqual([0]);
+    });
+
+    it('an open that fails with a SluiceError that cannot be retried is not retried', async () => {
+      let attempts = 0;
+      const fatal: SluiceError[] = [];
+      const { consumer, group } = consumerWith(
+        async () => {
+          attempts++;
+          throw sluiceError('SLUICE_KAFKA', 'not authorized', { canRetry: false });
+        },
+        { onFatal: (e) => void fatal.push(e) },
+      );
+      await consumer.start();
+      group.assign([{ topic: 'in', partition: 0 }]);
+      await sleep(1200);
+      expect(attempts).toBe(1);
+      expect(fatal.map((e) => e.code)).toEqual(['SLUICE_KAFKA']);
+    });
+
+    it('anything else (a retriable SluiceError, a foreign error): a fresh lane retries the batch', async () => {
+      for (const err of [sluiceError('SLUICE_KAFKA', 'request timed out'), new Error('lmdb: map full')]) {
+        const { consumer, group, closed, created, fatal } = failingWith(err);
+        await consumer.start();
+        group.assign([{ topic: 'in', partition: 0 }]);
+        await sleep(10);
+        await group.handlers!.onBatch(batchFor(0, '7'), async () => undefined);
+        await group.handlers!.onBatch(batchFor(0, '7'), async () => undefined);
+        expect(closed).toEqual([0, 0]);
+        expect(created).toEqual([0, 0]);
+        expect(fatal).toEqual([]);
+      }
+    });
   });
 });
