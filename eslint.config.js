@@ -1,6 +1,68 @@
 // @ts-check
 import js from '@eslint/js';
+import boundaries from 'eslint-plugin-boundaries';
 import tseslint from 'typescript-eslint';
+
+// The layers of src/ (docs/architecture.md): entry (cli, app, workers) → consumers → processors →
+// sinks, with state and model beside them; clients behind the port, whose adapters only entry
+// wiring may import. Each layer lists what it must never import: a layer above it, or a client.
+const ELEMENTS = [
+  { type: 'entry', pattern: 'src/entry/**', partialMatch: false },
+  { type: 'observability', pattern: 'src/observability/**', partialMatch: false },
+  { type: 'config', pattern: 'src/config/**', partialMatch: false },
+  { type: 'consumers', pattern: 'src/consumers/**', partialMatch: false },
+  { type: 'processors', pattern: 'src/processors/**', partialMatch: false },
+  { type: 'sinks', pattern: 'src/sinks/**', partialMatch: false },
+  { type: 'state', pattern: 'src/state/**', partialMatch: false },
+  { type: 'model', pattern: 'src/model/**', partialMatch: false },
+  { type: 'kafkajs', pattern: 'src/clients/kafkajs/**', partialMatch: false },
+  { type: 'platformatic', pattern: 'src/clients/platformatic/**', partialMatch: false },
+];
+// Single files, which the plugin classifies as file categories rather than folder elements.
+const FILES = [
+  { category: 'port', pattern: 'src/clients/port.ts' },
+  { category: 'client-shared', pattern: 'src/clients/!(port).ts' },
+  { category: 'shared', pattern: 'src/{errors,log}.ts' },
+];
+const ADAPTERS = ['kafkajs', 'platformatic', 'client-shared'];
+const EVERYTHING = [...ELEMENTS.map((e) => e.type), ...FILES.map((f) => f.category)];
+const MUST_NOT_IMPORT = {
+  model: EVERYTHING.filter((t) => t !== 'model'),
+  shared: EVERYTHING.filter((t) => t !== 'shared'),
+  state: ['entry', 'observability', 'config', 'consumers', 'processors', 'sinks', 'port', ...ADAPTERS],
+  processors: ['entry', 'observability', 'consumers', 'state', 'port', ...ADAPTERS],
+  sinks: ['entry', 'observability', 'consumers', 'processors', 'state', ...ADAPTERS],
+  consumers: ['entry', ...ADAPTERS],
+  config: ['entry', 'observability', 'consumers', 'processors', 'sinks', 'state', ...ADAPTERS],
+  observability: ['entry', 'config', 'consumers', 'processors', 'sinks', 'state', 'port', ...ADAPTERS],
+  port: ['entry', 'observability', 'config', 'consumers', 'processors', 'sinks', 'state', ...ADAPTERS],
+  'client-shared': ['entry', 'observability', 'config', 'consumers', 'processors', 'sinks', 'state', 'kafkajs', 'platformatic'],
+  kafkajs: ['entry', 'observability', 'consumers', 'processors', 'state', 'platformatic'],
+  platformatic: ['entry', 'observability', 'consumers', 'processors', 'state', 'kafkajs'],
+};
+const isFileCategory = (name) => FILES.some((f) => f.category === name);
+/** A selector for what `names` (element types and file categories) denote. */
+const selector = (names) => {
+  const types = names.filter((n) => !isFileCategory(n));
+  const categories = names.filter(isFileCategory);
+  return [...(types.length > 0 ? [{ element: { type: types } }] : []), ...(categories.length > 0 ? [{ file: { categories } }] : [])];
+};
+const layers = {
+  files: ['src/**/*.ts'],
+  plugins: { boundaries },
+  settings: { 'boundaries/elements': ELEMENTS, 'boundaries/files': FILES, 'boundaries/include': ['src/**/*.ts'] },
+  rules: {
+    'boundaries/dependencies': [
+      'error',
+      {
+        default: 'allow',
+        policies: Object.entries(MUST_NOT_IMPORT).flatMap(([from, to]) =>
+          selector([from]).flatMap((source) => selector(to).map((target) => ({ from: source, disallow: { to: target } }))),
+        ),
+      },
+    ],
+  },
+};
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**'] },
@@ -26,6 +88,7 @@ export default tseslint.config(
     },
   },
   { files: ['src/clients/kafkajs/loader.ts', 'src/clients/platformatic/loader.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
+  layers,
   // The Node launcher must run on Node versions too old for ESM-only code, so it is CommonJS.
   {
     files: ['bin/*.cjs'],
