@@ -4,6 +4,7 @@
 import type { SluiceConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { storePath, transactionalId } from '../model/naming.ts';
+import { metricsObserver } from '../observability/lane-observer.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import { BatchProcessor } from '../processors/batch-processor.ts';
 import { MergeProcessor } from '../processors/merge-processor.ts';
@@ -59,10 +60,10 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
         onClose: () => metrics.watermarkProviders.delete(provider),
       };
     }
+    const kind = merge === undefined ? 'source' : 'merge';
     return new Lane({
-      kind: merge === undefined ? 'source' : 'merge',
+      kind,
       partition,
-      metricsLabel: merge === undefined ? String(partition) : `${merge.window.name}-merge/${partition}`,
       spec,
       processor,
       topics: { input: topic, changelog },
@@ -77,7 +78,8 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
       restorer: client.changelogReader,
       changelogEnd: () => client.highWatermark(changelog, partition),
       committedOffset: () => client.committedOffset(appId, topic, partition),
-      metrics,
+      // the `partition` label: the partition number for source lanes
+      observer: metricsObserver(metrics, merge === undefined ? String(partition) : `${merge.window.name}-merge/${partition}`, kind),
       log,
     });
   };

@@ -3,9 +3,8 @@
 // in memory outlives a change of ownership: a lane that fails is closed and a new one opens.
 import { randomUUID } from 'node:crypto';
 import { TaskCorruptedError } from '../errors.ts';
-import { publishCommit, publishRestore } from '../observability/tracing.ts';
 import type { Logger } from '../log.ts';
-import type { PipelineMetrics } from '../observability/metrics.ts';
+import type { LaneObserver } from '../observability/lane-observer.ts';
 import type { InputRecord } from '../model/records.ts';
 import type { BatchResult } from '../processors/batch-processor.ts';
 import type { PipelineSpec } from '../processors/types.ts';
@@ -39,8 +38,6 @@ export interface LaneOptions {
   /** source lanes read the input topic; merge lanes read a cross-partition window's partials */
   kind: 'source' | 'merge';
   partition: number;
-  /** the `partition` label of this lane's metrics: the partition number for source lanes */
-  metricsLabel: string;
   spec: PipelineSpec;
   processor: LaneProcessor;
   topics: LaneTopics;
@@ -57,7 +54,8 @@ export interface LaneOptions {
   changelogEnd: () => Promise<string>;
   /** the group's committed offset for this lane's input partition: a cross-check only */
   committedOffset: () => Promise<string | undefined>;
-  metrics: PipelineMetrics;
+  /** hears of every committed chunk, restore and close (metrics, tracing) */
+  observer: LaneObserver;
   log: Logger;
 }
 
@@ -186,7 +184,7 @@ export class Lane {
   }
 
   private async restoreOnce(store: PartitionStore, end: string, heartbeat: () => Promise<void>, forceFull: boolean): Promise<RestoreMode> {
-    const { partition, log, metrics } = this.opts;
+    const { partition, log } = this.opts;
     const local = store.meta();
     // Unstamped means never in step with a changelog end (or a full restore cut short): the
     // tombstones a replay would need may be gone, so only a full restore is safe.
@@ -205,17 +203,17 @@ export class Lane {
       mode = 'full';
       store.wipe();
     }
+    let durationMs = 0;
     if (mode !== 'none') {
       const started = Date.now();
       // A store that never held changelog records takes the changelog's history, whatever it is.
       const target = new StoreRestore(store, mode === 'full' || from === '0' ? null : local.history);
       await this.opts.restorer.restore(target, { topic: this.opts.topics.changelog, partition, fromOffset: from, untilOffset: end, heartbeat });
       this.restoredRecords = target.applied;
-      metrics.restoredRecords.inc({ partition: this.opts.metricsLabel, mode }, this.restoredRecords);
-      log.info(`${this.name}: restored (${mode}) ${this.restoredRecords} changelog records in ${Date.now() - started} ms`);
-      publishRestore({ lane: this.name, mode, records: this.restoredRecords, durationMs: Date.now() - started });
+      durationMs = Date.now() - started;
+      log.info(`${this.name}: restored (${mode}) ${this.restoredRecords} changelog records in ${durationMs} ms`);
     }
-    metrics.restores.inc({ partition: this.opts.metricsLabel, mode });
+    this.opts.observer.restored({ lane: this.name, mode, records: this.restoredRecords, durationMs });
     return mode;
   }
 
@@ -246,9 +244,8 @@ export class Lane {
     const store = this.store;
     const checkpoint = this.checkpoint;
     if (store === undefined || checkpoint === undefined) throw new Error(`lane ${this.partition} is not open`);
-    const { metrics } = this.opts;
+    const { observer } = this.opts;
     const maxBytes = this.opts.batching.maxBytes;
-    const partition = this.opts.metricsLabel;
     let i = 0;
     // Records below nextOffset were committed by a previous owner after our fetch position was set.
     if (this.nextOffset !== undefined) while (i < messages.length && BigInt(messages[i]!.offset) < this.nextOffset) i++;
@@ -273,7 +270,6 @@ export class Lane {
         flow.releaseOutput(outputBytes);
       }
       this.batching.observe(result.consumed, processingMs, performance.now() - began);
-      metrics.batchMode.inc({ mode: plan.mode });
       this.changelogNext = changelogNext;
       this.streamTime = result.streamTime;
       this.nextOffset = BigInt(nextOffset);
@@ -281,23 +277,8 @@ export class Lane {
       const first = i;
       i = end;
 
-      const s = result.stats;
       const commitSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.commitSeconds.observe({ partition }, commitSeconds);
-      publishCommit({ lane: this.name, records: result.consumed, outputs: result.records.length, nextOffset, durationMs: commitSeconds * 1000 });
-      metrics.commits.inc({ partition });
-      if (this.opts.kind === 'source') {
-        metrics.batchRecords.observe({ partition }, s.records);
-        metrics.recordsIn.inc({ partition }, s.records);
-        const committedAt = Date.now();
-        for (let r = first; r < end; r++) metrics.eventLatency.observe((committedAt - Number(messages[r]!.timestamp)) / 1000);
-      }
-      if (s.duplicates) metrics.duplicates.inc({ partition }, s.duplicates);
-      if (s.late) metrics.late.inc({ partition }, s.late);
-      for (const [reason, n] of s.deadLetters) metrics.deadLetters.inc({ partition, reason }, n);
-      if (s.finals) metrics.outputs.inc({ partition, kind: 'final' }, s.finals);
-      if (s.updates) metrics.outputs.inc({ partition, kind: 'update' }, s.updates);
-      if (Number.isFinite(this.streamTime)) metrics.streamTime.set({ partition }, this.streamTime);
+      observer.committed({ lane: this.name, mode: plan.mode, records: result.consumed, outputs: result.records.length, nextOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: messages, first, end });
       if (i < messages.length) await heartbeat();
     }
     return last;
@@ -324,8 +305,7 @@ export class Lane {
     try {
       this.processor.onClose?.();
       if (store) {
-        this.opts.metrics.stateEntries.set({ partition: this.opts.metricsLabel, store: 'dedupe' }, store.countDedupe());
-        this.opts.metrics.stateEntries.set({ partition: this.opts.metricsLabel, store: 'windows' }, store.countWindows());
+        this.opts.observer.closed({ dedupe: store.countDedupe(), windows: store.countWindows() });
       }
       await this.opts.sink.close();
       await store?.close();

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Lane } from '../../../src/consumers/lane.ts';
 import type { RestoreRequest } from '../../../src/clients/port.ts';
 import { createLogger } from '../../../src/log.ts';
+import { metricsObserver } from '../../../src/observability/lane-observer.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 import type { PipelineSpec } from '../../../src/processors/types.ts';
 import { metaRecord } from '../../../src/state/changelog-codec.ts';
@@ -57,7 +58,6 @@ function setup() {
     new Lane({
       kind: 'source',
       partition: 0,
-      metricsLabel: '0',
       spec,
       processor: { process: () => ({ consumed: 0, records: [], streamTime: 0, stats: { records: 0, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, partials: 0, forgotten: 0, dropped: 0 } }) },
       topics: { input: 'in', changelog: 'cl' },
@@ -75,7 +75,7 @@ function setup() {
       },
       changelogEnd: async () => String(changelog.log.length),
       committedOffset: async () => group.committed,
-      metrics: createMetrics({ application: 'lane-test' }),
+      observer: metricsObserver(createMetrics({ application: 'lane-test' }), '0', 'source'),
       log: createLogger('error'),
     });
   const peek = async <T>(read: (s: PartitionStore) => T): Promise<T> => {
