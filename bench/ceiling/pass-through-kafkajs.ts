@@ -9,7 +9,7 @@ import { TRANSACTIONAL_RETRY } from '../../src/clients/kafkajs/sink.ts';
 import { fail, report, serveMember } from './pass-through-member.ts';
 import type { PassThroughInit } from './pass-through-member.ts';
 
-/** Slices a fetched batch exactly as a sluice lane does. */
+/** Slices a fetched batch as a sluice lane does when it is behind: `maxRecords` and about `maxBytes` a transaction. */
 function chunks(messages: readonly KafkaMessage[], maxRecords: number, maxBytes: number): KafkaMessage[][] {
   const out: KafkaMessage[][] = [];
   for (let i = 0; i < messages.length; ) {
@@ -18,6 +18,20 @@ function chunks(messages: readonly KafkaMessage[], maxRecords: number, maxBytes:
     i = end;
   }
   return out;
+}
+
+/** One chunk copied to the output, its offsets committed with it: one Kafka transaction. */
+async function transact(producer: Producer, init: PassThroughInit, partition: number, chunk: readonly KafkaMessage[]): Promise<void> {
+  const txn = await producer.transaction();
+  try {
+    await txn.send({ topic: init.output, messages: chunk.map((m) => ({ partition, key: m.key, value: m.value })) });
+    const next = (BigInt(chunk.at(-1)!.offset) + 1n).toString();
+    await txn.sendOffsets({ consumerGroupId: init.groupId, topics: [{ topic: init.input, partitions: [{ partition, offset: next }] }] });
+    await txn.commit();
+  } catch (err) {
+    await txn.abort().catch(() => undefined);
+    throw err;
+  }
 }
 
 async function run(init: PassThroughInit): Promise<{ stop: () => Promise<void> }> {
@@ -63,18 +77,8 @@ async function run(init: PassThroughInit): Promise<{ stop: () => Promise<void> }
       const producer = await producerFor(batch.partition);
       for (const chunk of chunks(batch.messages, init.maxRecords, init.maxBytes)) {
         if (!isRunning() || isStale()) return;
-        const last = chunk.at(-1)!.offset;
-        const txn = await producer.transaction();
-        try {
-          await txn.send({ topic: init.output, messages: chunk.map((m) => ({ partition: batch.partition, key: m.key, value: m.value })) });
-          const next = (BigInt(last) + 1n).toString();
-          await txn.sendOffsets({ consumerGroupId: init.groupId, topics: [{ topic: init.input, partitions: [{ partition: batch.partition, offset: next }] }] });
-          await txn.commit();
-        } catch (err) {
-          await txn.abort().catch(() => undefined);
-          throw err;
-        }
-        resolveOffset(last);
+        await transact(producer, init, batch.partition, chunk);
+        resolveOffset(chunk.at(-1)!.offset);
         processed += chunk.length;
         transactions++;
         await heartbeat();

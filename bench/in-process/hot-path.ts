@@ -1,31 +1,32 @@
-// The hot path without a broker: the bench pipeline's events go through a lane's data path
-// exactly as in production (decode → dedupe → aggregate → outputs → changelog records → LMDB
-// commit) plus kafkajs's produce-request encoding of the records a transaction would send, so
+// The hot path without a broker: the bench pipeline's events go through sluice's own lanes (built
+// by laneFactory, as the group consumer builds them: decode → dedupe → aggregate → outputs →
+// changelog records → LMDB commit, chunked by the lane's batch controller) and out through
+// sluice's transactional sink into kafkajs's produce-request encoding (offline-kafka.ts), so
 // allocation per event and CPU per event can be compared between commits without network noise.
 // With --profile it also writes a sampling heap profile that keeps collected objects, which is
 // what says *where* the bytes are allocated (open it in Chrome DevTools, or read the summary).
 //
 //   node bench/in-process/hot-path.ts [--events 200000] [--partitions 8] [--emit update|final] [--profile]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
-import { pipelineSpec } from '../../src/entry/app.ts';
-import '../../src/clients/kafkajs/loader.ts';
-import { Checkpoint } from '../../src/consumers/checkpoint.ts';
+import { OfflineKafka } from './offline-kafka.ts';
+import type { SluiceConfig } from '../../src/config/schema.ts';
 import { chunkEnd } from '../../src/consumers/chunks.ts';
-import { storeTimes } from '../../src/consumers/lane.ts';
-import { BatchProcessor } from '../../src/processors/batch-processor.ts';
+import type { Lane } from '../../src/consumers/lane.ts';
+import { laneFactory } from '../../src/consumers/lane-factory.ts';
+import { pipelineSpec } from '../../src/entry/app.ts';
+import type { GroupMembership } from '../../src/clients/port.ts';
+import { createLogger } from '../../src/log.ts';
+import type { InputRecord } from '../../src/model/records.ts';
+import { changelogTopic } from '../../src/model/naming.ts';
 import { AllocationMeter } from '../../src/observability/alloc-meter.ts';
-import type { LaneSink } from '../../src/clients/port.ts';
-import type { InputRecord, OutRecord } from '../../src/model/records.ts';
-import { chunkByBytes } from '../../src/sinks/records.ts';
-import { PartitionStore } from '../../src/state/partition-store.ts';
-import { StoreTransaction } from '../../src/state/store-transaction.ts';
+import { counterTotal, createMetrics } from '../../src/observability/metrics.ts';
+import type { PipelineMetrics } from '../../src/observability/metrics.ts';
 import { LoadModel } from '../load/model.ts';
-import { writeRunPipeline } from '../setup/pipeline-config.ts';
+import { benchPipeline, crossPartitionWindows } from '../setup/pipeline-config.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,123 +39,123 @@ const { values } = parseArgs({
 const EVENTS = Number(values.events);
 const PARTITIONS = Number(values.partitions);
 
-// kafkajs's own produce request (v3, as its producer sends to Kafka 4) encodes what a sink sends.
-const require = createRequire(import.meta.url);
-const produceRequest = require('kafkajs/src/protocol/requests/produce/v3/request.js') as (args: unknown) => { encode(): Promise<{ buffer: Buffer }> };
-
-/** Encodes what TransactionalLaneSink would send, without a socket: the client's CPU and bytes. */
-class EncodingSink implements LaneSink {
-  bytes = 0;
-  async open(): Promise<void> {}
-  async close(): Promise<void> {}
-  async commit(records: readonly OutRecord[]): Promise<string | undefined> {
-    for (const chunk of chunkByBytes(records, 900 * 1024)) {
-      const byTopic = new Map<string, Map<number, { key: unknown; value: unknown; headers?: unknown }[]>>();
-      for (const r of chunk) {
-        let parts = byTopic.get(r.topic);
-        if (!parts) byTopic.set(r.topic, (parts = new Map()));
-        const p = r.partition ?? 0;
-        let list = parts.get(p);
-        if (!list) parts.set(p, (list = []));
-        list.push({ key: r.key, value: r.value, headers: r.headers });
-      }
-      const topicData = [...byTopic].map(([topic, parts]) => ({ topic, partitions: [...parts].map(([partition, messages]) => ({ partition, firstSequence: 0, messages })) }));
-      const req = produceRequest({ acks: -1, timeout: 30000, transactionalId: 'hot-path', producerEpoch: 0, topicData });
-      this.bytes += (await req.encode()).buffer.length;
-    }
-    return undefined;
-  }
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'sluice-hot-path-'));
-const { config } = writeRunPipeline(new URL('../setup/pipeline.yaml', import.meta.url).pathname, dir, {
-  brokers: '127.0.0.1:9092',
-  runId: 'hot',
-  client: 'kafkajs',
-  stateDir: dir,
-  metricsPort: 0,
-  emit: values.emit === 'final' ? 'final' : 'update',
-});
-const spec = pipelineSpec(config);
-const times = storeTimes(spec);
-
-// Pre-generate the input so that generating it is not measured.
-const model = new LoadModel({ partitions: PARTITIONS, players: 10_000, zipf: 1, duplicateRatio: 0.2, jitterMs: 2000, seed: 1 });
-const perPartition: InputRecord[][] = Array.from({ length: PARTITIONS }, () => []);
-const t0 = Date.now() - 60_000;
-for (let i = 0; i < EVENTS; i++) {
-  // 10k events/s of event time, so windows open and close as in a real run.
-  const now = t0 + Math.floor(i / 10);
-  const r = model.next(now);
-  const list = perPartition[r.partition]!;
-  list.push({ offset: String(list.length), key: Buffer.from(r.key), value: Buffer.from(r.value), timestamp: String(now) });
-}
-
-const sink = new EncodingSink();
-const lanes = perPartition.map((records, p) => {
-  const store = new PartitionStore(join(dir, `p${p}.mdb`), times);
-  const processor = new BatchProcessor(spec, { input: 'in', output: 'out', deadLetter: 'dlq' }, p);
-  return { records, store, processor, checkpoint: new Checkpoint(sink, { input: 'in', changelog: 'changelog' }, p, 'bench'), streamTime: Number.NEGATIVE_INFINITY, next: 0 };
-});
-
-const session = new Session();
-if (values.profile) {
-  session.connect();
-  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-}
-const meter = new AllocationMeter();
-const cpu0 = process.cpuUsage();
-const wall0 = performance.now();
-const before = meter.allocatedBytes();
-let outputs = 0;
-let transactions = 0;
-// Round-robin over lanes, one chunk at a time, as the group consumer interleaves partitions.
-for (let active = true; active; ) {
-  active = false;
-  for (const lane of lanes) {
-    if (lane.next >= lane.records.length) continue;
-    active = true;
-    const end = chunkEnd(lane.records, lane.next, config.batching.maxRecords, config.batching.maxBytes);
-    const tx = new StoreTransaction(lane.store, times);
-    const result = lane.processor.process(lane.records.slice(lane.next, end), tx, lane.streamTime);
-    outputs += result.records.length;
-    const nextOffset = String(lane.next + result.consumed);
-    await lane.checkpoint.commit({ tx, outputs: result.records, nextOffset, streamTime: result.streamTime, changelogNext: undefined });
-    lane.streamTime = result.streamTime;
-    lane.next += result.consumed;
-    transactions++;
-  }
-}
-const allocated = meter.allocatedBytes() - before;
-const cpu = process.cpuUsage(cpu0);
-const wallMs = performance.now() - wall0;
-meter.stop();
-
-const summary = {
-  events: EVENTS,
-  transactions,
-  outputsAndChangelogRecords: outputs,
-  encodedBytesPerEvent: Math.round(sink.bytes / EVENTS),
-  allocBytesPerEvent: Math.round(allocated / EVENTS),
-  cpuMicrosPerEvent: Number(((cpu.user + cpu.system) / EVENTS).toFixed(1)),
-  eventsPerSecond: Math.round(EVENTS / (wallMs / 1000)),
+const heartbeat = async (): Promise<void> => undefined;
+const refuse = (): never => {
+  throw new Error('exactly-once lanes commit their offsets in their transactions, never through the group');
 };
-console.log(JSON.stringify(summary, null, 2));
+const NO_GROUP: GroupMembership = { start: refuse, pause: refuse, resume: refuse, commitOffset: refuse, stop: refuse };
 
-if (values.profile) {
-  const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: HeapProfileNode } };
-  const file = join(tmpdir(), `sluice-hot-path-${Date.now()}.heapprofile`);
-  writeFileSync(file, JSON.stringify(profile));
-  console.log(`heap profile: ${file}`);
-  printTopAllocators(profile.head, allocated);
+/** A partition's lane and the records it has yet to be handed. */
+interface Feed {
+  lane: Lane;
+  records: InputRecord[];
+  next: number;
 }
-for (const lane of lanes) await lane.store.close();
-rmSync(dir, { recursive: true, force: true });
+
+/** The bench's events per partition, generated before anything is measured. */
+function generateInput(): InputRecord[][] {
+  const model = new LoadModel({ partitions: PARTITIONS, players: 10_000, zipf: 1, duplicateRatio: 0.2, jitterMs: 2000, seed: 1 });
+  const perPartition: InputRecord[][] = Array.from({ length: PARTITIONS }, () => []);
+  const t0 = Date.now() - 60_000;
+  for (let i = 0; i < EVENTS; i++) {
+    // 10k events/s of event time, so windows open and close as in a real run.
+    const now = t0 + Math.floor(i / 10);
+    const r = model.next(now);
+    const list = perPartition[r.partition]!;
+    list.push({ offset: String(list.length), key: Buffer.from(r.key), value: Buffer.from(r.value), timestamp: String(now) });
+  }
+  return perPartition;
+}
+
+/** One open lane per partition, each on a fresh store in `dir`. */
+async function openFeeds(config: SluiceConfig, kafka: OfflineKafka, metrics: PipelineMetrics, dir: string): Promise<Feed[]> {
+  if (config.application.guarantee !== 'exactly-once') throw new Error('the hot path measures the exactly-once path');
+  if (crossPartitionWindows(config).length > 0) throw new Error('the hot path has no merge lanes: its pipeline must keep every window within a partition');
+  const createLane = laneFactory({
+    config,
+    spec: pipelineSpec(config),
+    client: kafka.client(config.output.compression),
+    metrics,
+    log: createLogger('warn', 'hot-path'),
+    storeDir: dir,
+    changelog: changelogTopic(config.application.id),
+    partitions: PARTITIONS,
+    // Every store starts empty on an empty changelog: nothing is ever restored.
+    tombstoneRetentionMs: Number.POSITIVE_INFINITY,
+    cross: new Map(),
+  });
+  const feeds = generateInput().map((records, p) => ({ lane: createLane(config.input.topic, p, NO_GROUP), records, next: 0 }));
+  for (const f of feeds) await f.lane.open(heartbeat);
+  return feeds;
+}
+
+/**
+ * What the group consumer does, without a broker: each lane in turn is handed its partition's
+ * next fetch (about `batching.maxBytes`, the per-partition fetch size sluice asks for) with the
+ * rest of the partition as its lag, and the lane cuts it into transactions as in production.
+ */
+async function feedAll(feeds: Feed[], fetchBytes: number): Promise<void> {
+  const flow = { holdOutput: () => undefined, releaseOutput: () => undefined };
+  for (let active = true; active; ) {
+    active = false;
+    for (const f of feeds) {
+      if (f.next >= f.records.length) continue;
+      active = true;
+      const end = chunkEnd(f.records, f.next, Number.MAX_SAFE_INTEGER, fetchBytes);
+      await f.lane.process(f.records.slice(f.next, end), heartbeat, { ...flow, lagBeyond: f.records.length - end });
+      f.next = end;
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const config = benchPipeline(values.emit === 'final' ? 'final' : 'update');
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-hot-path-'));
+  const kafka = new OfflineKafka(PARTITIONS);
+  const metrics = createMetrics({ application: config.application.id });
+  const feeds = await openFeeds(config, kafka, metrics, dir);
+  const session = new Session();
+  if (values.profile) {
+    session.connect();
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
+  const meter = new AllocationMeter();
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  const before = meter.allocatedBytes();
+  await feedAll(feeds, config.batching.maxBytes);
+  const allocated = meter.allocatedBytes() - before;
+  const cpu = process.cpuUsage(cpu0);
+  const wallMs = performance.now() - wall0;
+  meter.stop();
+
+  const summary = {
+    events: EVENTS,
+    transactions: await counterTotal(metrics.commits),
+    outputsAndChangelogRecords: kafka.records,
+    encodedBytesPerEvent: Math.round(kafka.bytes / EVENTS),
+    allocBytesPerEvent: Math.round(allocated / EVENTS),
+    cpuMicrosPerEvent: Number(((cpu.user + cpu.system) / EVENTS).toFixed(1)),
+    eventsPerSecond: Math.round(EVENTS / (wallMs / 1000)),
+  };
+  console.log(JSON.stringify(summary, null, 2));
+  if (values.profile) await writeProfile(session, allocated);
+  for (const f of feeds) await f.lane.close();
+  rmSync(dir, { recursive: true, force: true });
+}
 
 interface HeapProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
   selfSize: number;
   children: HeapProfileNode[];
+}
+
+async function writeProfile(session: Session, allocated: number): Promise<void> {
+  const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: HeapProfileNode } };
+  const file = join(tmpdir(), `sluice-hot-path-${Date.now()}.heapprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  console.log(`heap profile: ${file}`);
+  printTopAllocators(profile.head, allocated);
 }
 
 /** Self bytes by function (file:line), the top 25, as shares of everything sampled. */
@@ -174,3 +175,5 @@ function printTopAllocators(head: HeapProfileNode, allocatedBytes: number): void
     console.log(`${((100 * bytes) / total).toFixed(1).padStart(5)}%  ${(bytes / EVENTS).toFixed(0).padStart(6)} B/event  ${name}`);
   }
 }
+
+await main();

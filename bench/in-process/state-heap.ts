@@ -1,14 +1,19 @@
 // Heap with a big dedupe state: N event ids go through the lane's store path (a StoreTransaction
-// per 2000 ids: get, put, commitLocal into LMDB, as DedupeProcessor and the checkpoint do it),
-// then N/10 random lookups. State lives in LMDB's memory map, so the V8 heap must stay flat
-// however many ids there are. bench/run.ts runs this in its own process with a 256 MB heap cap,
-// so exceeding the target is a crash, not a number; standalone:
+// per 2000 ids, sluice's DedupeProcessor recording each id in it, then the local commit into
+// LMDB), then N/10 random lookups. State lives in LMDB's memory map, so the V8 heap must stay flat
+// however many ids there are. state-heap-process.ts runs this in a process of its own with a 256 MB
+// heap cap, so exceeding the target is a crash, not a number, and hands it the pipeline's spec:
+// reading the config here would put the config parser on the heap being measured.
 //
-//   node --max-old-space-size=256 --expose-gc bench/in-process/state-heap.ts [ids]     (prints one JSON line)
+//   node --max-old-space-size=256 --expose-gc bench/in-process/state-heap.ts <ids> <spec JSON>
 import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
+import { storeTimes } from '../../src/consumers/lane.ts';
+import { DedupeProcessor } from '../../src/processors/dedupe.ts';
+import type { PipelineSpec } from '../../src/processors/types.ts';
+import { dedupeRetentionMs } from '../../src/processors/window-math.ts';
 import { PartitionStore } from '../../src/state/partition-store.ts';
 import { StoreTransaction } from '../../src/state/store-transaction.ts';
 
@@ -29,7 +34,6 @@ export interface StateHeapResult {
 }
 
 const TX = 2000;
-const TTL_MS = 600_000;
 
 function dirBytes(dir: string): number {
   let n = 0;
@@ -37,58 +41,78 @@ function dirBytes(dir: string): number {
   return n;
 }
 
-export function measureStateHeap(ids: number): StateHeapResult {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-state-heap-'));
-  const times = { windowCloseAt: () => Number.POSITIVE_INFINITY, dedupeForgetAt: (t0: number) => t0 + TTL_MS };
-  const store = new PartitionStore(join(dir, 'p0.mdb'), times);
-  let heapMax = 0;
-  let rssMax = 0;
-  let liveMax: number | null = null;
-  const gc = (globalThis as { gc?: () => void }).gc;
-  const sampleLive = (): void => {
-    if (gc === undefined) return;
-    gc();
-    liveMax = Math.max(liveMax ?? 0, getHeapStatistics().used_heap_size);
-  };
-  const sample = (): void => {
-    heapMax = Math.max(heapMax, getHeapStatistics().used_heap_size);
-    rssMax = Math.max(rssMax, process.memoryUsage.rss());
-  };
+/** The heap's peaks: after every transaction, and live (after a forced GC) every so often. */
+class HeapSampler {
+  heapMax = 0;
+  rssMax = 0;
+  liveMax: number | null = null;
+  private readonly gc = (globalThis as { gc?: () => void }).gc;
+
+  sample(): void {
+    this.heapMax = Math.max(this.heapMax, getHeapStatistics().used_heap_size);
+    this.rssMax = Math.max(this.rssMax, process.memoryUsage.rss());
+  }
+
+  /** needs --expose-gc */
+  sampleLive(): void {
+    if (this.gc === undefined) return;
+    this.gc();
+    this.liveMax = Math.max(this.liveMax ?? 0, getHeapStatistics().used_heap_size);
+  }
+}
+
+const idOf = (i: number) => `e${i}-${(i * 2654435761) >>> 0}`;
+
+/** `ids` first sightings through sluice's dedupe, TX to a local commit; returns the seconds taken. */
+function insert(store: PartitionStore, spec: PipelineSpec, ids: number, heap: HeapSampler): number {
+  const ttlMs = spec.dedupeTtlMs;
+  if (spec.idField === undefined || ttlMs === undefined) throw new Error('state-heap: the pipeline does not dedupe');
+  const times = storeTimes(spec);
+  const retentionMs = dedupeRetentionMs(spec);
   const t0 = Date.now();
   const started = performance.now();
+  for (let base = 0; base < ids; base += TX) {
+    const tx = new StoreTransaction(store, times);
+    const dedupe = new DedupeProcessor(tx, ttlMs, retentionMs);
+    const end = Math.min(ids, base + TX);
+    // Forgetting ids is the batch processor's step, not taken here: the state only grows.
+    for (let i = base; i < end; i++) dedupe.check(idOf(i), t0 + i);
+    tx.commitLocal(undefined, { inputOffset: String(end), changelogNext: undefined, streamTime: t0 + end });
+    heap.sample();
+    if ((base / TX) % 250 === 249) heap.sampleLive();
+  }
+  return (performance.now() - started) / 1000;
+}
+
+/** A tenth of the ids looked up again, spread over all of them; returns lookups per second. */
+function lookUp(store: PartitionStore, ids: number, heap: HeapSampler): number {
+  const lookups = Math.max(1, Math.floor(ids / 10));
+  const started = performance.now();
+  let found = 0;
+  for (let k = 0; k < lookups; k++) {
+    if (store.getDedupe(idOf((k * 7919) % ids)) !== undefined) found++;
+    if ((k & 4095) === 0) heap.sample();
+  }
+  if (found !== lookups) throw new Error(`state-heap: ${lookups - found} of ${lookups} ids missing from LMDB`);
+  return lookups / ((performance.now() - started) / 1000);
+}
+
+function measureStateHeap(ids: number, spec: PipelineSpec): StateHeapResult {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-state-heap-'));
+  const store = new PartitionStore(join(dir, 'p0.mdb'), storeTimes(spec));
+  const heap = new HeapSampler();
   try {
-    for (let base = 0; base < ids; base += TX) {
-      const tx = new StoreTransaction(store, times);
-      const end = Math.min(ids, base + TX);
-      // Event time moves slowly: no id becomes forgettable, so the state only grows.
-      for (let i = base; i < end; i++) {
-        const id = `e${i}-${(i * 2654435761) >>> 0}`;
-        tx.put(id, t0 + i, tx.get(id));
-      }
-      tx.commitLocal(undefined, { inputOffset: String(end), changelogNext: undefined, streamTime: t0 + end });
-      sample();
-      if ((base / TX) % 250 === 249) sampleLive();
-    }
-    const insertSeconds = (performance.now() - started) / 1000;
-    const lookups = Math.max(1, Math.floor(ids / 10));
-    const lookStart = performance.now();
-    let found = 0;
-    for (let k = 0; k < lookups; k++) {
-      const i = (k * 7919) % ids;
-      if (store.getDedupe(`e${i}-${(i * 2654435761) >>> 0}`) !== undefined) found++;
-      if ((k & 4095) === 0) sample();
-    }
-    if (found !== lookups) throw new Error(`state-heap: ${lookups - found} of ${lookups} ids missing from LMDB`);
-    const lookupsPerSecond = lookups / ((performance.now() - lookStart) / 1000);
-    sample();
-    sampleLive();
+    const insertSeconds = insert(store, spec, ids, heap);
+    const lookupsPerSecond = lookUp(store, ids, heap);
+    heap.sample();
+    heap.sampleLive();
     return {
       ids,
-      heapMaxBytes: heapMax,
-      liveHeapMaxBytes: liveMax,
+      heapMaxBytes: heap.heapMax,
+      liveHeapMaxBytes: heap.liveMax,
       heapLimitBytes: getHeapStatistics().heap_size_limit,
       heapAtEndBytes: getHeapStatistics().used_heap_size,
-      rssMaxBytes: rssMax,
+      rssMaxBytes: heap.rssMax,
       lmdbBytes: dirBytes(dir),
       entries: store.countDedupe(),
       insertSeconds,
@@ -99,6 +123,4 @@ export function measureStateHeap(ids: number): StateHeapResult {
   }
 }
 
-if (import.meta.main) {
-  console.log(JSON.stringify(measureStateHeap(Number(process.argv[2] ?? 5_000_000))));
-}
+console.log(JSON.stringify(measureStateHeap(Number(process.argv[2]), JSON.parse(process.argv[3]!) as PipelineSpec)));

@@ -1,8 +1,7 @@
 // The two sluice measurements, on one running sluice: the capacity (drain a pre-produced backlog
 // as fast as it can) and the rate profile (steady, burst, steady, then drain), with a scrape at
 // every phase boundary so each phase's figures are exact differences.
-import { readFileSync } from 'node:fs';
-import type { DrainRate, Progress } from '../report/analysis.ts';
+import type { DrainRate, Progress } from './drain.ts';
 import { measureDrain } from './drain.ts';
 import { coresBetween, cpuOf } from './proc.ts';
 import type { BenchAdmin } from '../setup/broker.ts';
@@ -61,27 +60,32 @@ export interface CapacityResult extends DrainRate {
 /** sluice counts as settled once every partition has had an open lane for this long */
 const SETTLE_MS = 1500;
 
-/**
- * Starts measuring once sluice is up and its group settled (workers join one after another, and
- * each join moves partitions), then releases the backlog and times its drain.
- */
-export async function measureCapacity(ctx: Ctx, targets: readonly number[], release: () => Promise<void>, timeoutMs: number): Promise<CapacityResult> {
-  const { scraper, log } = ctx;
-  await scraper.waitUntilUp(90_000, () => ctx.sluice.alive());
+/** Until sluice answers and every lane has been open for SETTLE_MS. */
+async function waitUntilSettled(ctx: Ctx): Promise<void> {
+  // A sluice that died at startup says why in its log, which the cleanup deletes.
+  await ctx.scraper.waitUntilUp(90_000, () => ctx.sluice.alive()).catch((err: unknown) => {
+    ensureAlive(ctx);
+    throw err;
+  });
   let settledSince: number | undefined;
   const deadline = Date.now() + 60_000;
   for (;;) {
     const s = await scrape(ctx);
     if (s.lanes !== ctx.lanes) settledSince = undefined;
     else settledSince ??= s.t;
-    if (settledSince !== undefined && s.t - settledSince >= SETTLE_MS) break;
-    if (Date.now() > deadline) {
-      // The run directory is deleted without --keep: the log's end is the only clue left.
-      const tail = readFileSync(ctx.sluice.logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
-      throw new Error(`sluice did not open its ${ctx.lanes} lanes within 60s (${s.lanes} open); the end of its log:\n${tail}`);
-    }
+    if (settledSince !== undefined && s.t - settledSince >= SETTLE_MS) return;
+    if (Date.now() > deadline) throw new Error(`sluice did not open its ${ctx.lanes} lanes within 60s (${s.lanes} open); the end of its log:\n${ctx.sluice.logTail()}`);
     await sleep(250);
   }
+}
+
+/**
+ * Starts measuring once sluice is up and its group settled (workers join one after another, and
+ * each join moves partitions), then releases the backlog and times its drain.
+ */
+export async function measureCapacity(ctx: Ctx, targets: readonly number[], release: () => Promise<void>, timeoutMs: number): Promise<CapacityResult> {
+  const { scraper, log } = ctx;
+  await waitUntilSettled(ctx);
   log(`[capacity] sluice up (${ctx.sluice.workers()} worker(s), ${ctx.lanes} lanes); releasing the backlog`);
   // Fine-grained while draining: the drain may take only a few seconds.
   scraper.every(250);

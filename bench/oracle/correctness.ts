@@ -4,9 +4,14 @@
 // read_committed, and its counts with sluice's.
 import { isDeepStrictEqual } from 'node:util';
 import { Kafka, logLevel } from '../../src/clients/kafkajs/loader.ts';
+import type { Sample } from '../measure/scraper.ts';
+import type { BenchAdmin } from '../setup/broker.ts';
+import { crossPartitionWindows, oracleConfig } from '../setup/pipeline-config.ts';
+import type { RunPlan } from '../setup/plan.ts';
+import { runOracleParallel } from './pool.ts';
 import type { OracleSummary } from './pool.ts';
 
-export interface OutputRead {
+interface OutputRead {
   /** output key -> every final record's parsed value under it */
   finals: Map<string, unknown[]>;
   updates: number;
@@ -15,7 +20,7 @@ export interface OutputRead {
 }
 
 /** Reads the whole output topic read_committed: at least `minFinals` finals, then until quiet. */
-export async function readOutput(brokers: string, topic: string, groupId: string, minFinals: number, quietMs: number, timeoutMs: number): Promise<OutputRead> {
+async function readOutput(brokers: string, topic: string, groupId: string, minFinals: number, quietMs: number, timeoutMs: number): Promise<OutputRead> {
   const kafka = new Kafka({ clientId: 'sluice-bench-verify', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 200, maxBytesPerPartition: 8 << 20, maxBytes: 64 << 20 });
   const started = Date.now();
@@ -74,13 +79,13 @@ export interface Correctness {
   readSeconds: number;
 }
 
-export interface SluiceCounts {
+interface SluiceCounts {
   processed: number;
   duplicates: number;
   deadLetters: number;
 }
 
-export function compare(oracle: OracleSummary & { seconds: number }, out: OutputRead, counts: SluiceCounts): Correctness {
+function compare(oracle: OracleSummary & { seconds: number }, out: OutputRead, counts: SluiceCounts): Correctness {
   const problems: string[] = [];
   const examples: string[] = [];
   let missing = 0;
@@ -130,4 +135,26 @@ export function compare(oracle: OracleSummary & { seconds: number }, out: Output
     oracleSeconds: Math.round(oracle.seconds * 10) / 10,
     readSeconds: Math.round(out.seconds * 10) / 10,
   };
+}
+
+/**
+ * The main run's check, once sluice stopped: its final windows and counts (the `flushed` scrape)
+ * against the oracle, and the produced log against the input topic, whose end offsets the load
+ * generator counted as `generatorEnds`.
+ */
+export async function checkMainRun(plan: RunPlan, admin: BenchAdmin, generatorEnds: readonly number[], flushed: Sample): Promise<Correctness> {
+  const { config } = plan.main;
+  // The oracle runs on worker threads while this thread reads sluice's output.
+  const [oracle, out] = await Promise.all([
+    runOracleParallel(plan.jsonl, plan.opts.partitions, oracleConfig(config), crossPartitionWindows(config).length > 0),
+    readOutput(plan.broker.brokers, config.output.topic, plan.verifyGroup, flushed.outputsFinal, 2000, 3 * 60_000),
+  ]);
+  const ends = await admin.ends(config.input.topic);
+  const offsetProblems = generatorEnds.flatMap((n, p) => (ends.get(p) === n && oracle.ends[p] === n ? [] : [`partition ${p}: generator counted end ${n}, log ${oracle.ends[p]}, topic ${ends.get(p)}`]));
+  const correctness = compare(oracle, out, { processed: flushed.recordsIn, duplicates: flushed.duplicates, deadLetters: flushed.deadLetters });
+  if (offsetProblems.length > 0) {
+    correctness.correct = false;
+    correctness.problems.push(`the produced log does not match the input topic (${offsetProblems.join('; ')})`);
+  }
+  return correctness;
 }

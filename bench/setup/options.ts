@@ -1,13 +1,17 @@
 // Command-line options of `npm run bench`, with the two presets: the full run (the numbers to
 // quote) and `--quick` (a smoke run that finishes in a few minutes on a laptop-sized machine).
 import { parseArgs } from 'node:util';
+import type { SluiceConfig } from '../../src/config/schema.ts';
+
+/** a value of `kafka.client` */
+export type ClientName = SluiceConfig['kafka']['client'];
 
 export interface BenchOptions {
   quick: boolean;
   partitions: number;
   emit: 'update' | 'final';
   /** the client of the main run; the other client drains its own copy of the backlog too */
-  client: 'kafkajs' | 'platformatic';
+  client: ClientName;
   /** events pre-produced before sluice (and the ceiling) start: their drain rate is the capacity */
   backlog: number;
   /** profile: steady for steadySeconds, burst for burstSeconds, steady again */

@@ -1,18 +1,27 @@
-// bench/pipeline.yaml made concrete for one run (topics, group, state, metrics port), and the
+// bench/setup/pipeline.yaml made concrete for one run (topics, group, state, metrics port), and the
 // oracle's view of the same parsed config, so the engine and its checker cannot drift apart.
+// Whatever sluice derives from a config (topic names, which windows span partitions) is asked of
+// src, not worked out again here.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.ts';
-import { configSchema } from '../../src/config/schema.ts';
 import type { SluiceConfig } from '../../src/config/schema.ts';
+import { changelogTopic, mergeChangelogTopic, partialsTopic } from '../../src/model/naming.ts';
+import { isCrossPartition } from '../../src/processors/partials.ts';
 import type { OracleConfig } from '../../test/helpers/oracle.ts';
+import type { ClientName } from './options.ts';
+
+const TEMPLATE = fileURLToPath(new URL('./pipeline.yaml', import.meta.url));
 
 export interface RunPipeline {
   config: SluiceConfig;
   /** the YAML handed to `sluice run --config` */
   path: string;
+  /** where the YAML, sluice's log and its state go */
+  dir: string;
   /** the rewritten config as written, for the report */
   raw: Record<string, unknown>;
 }
@@ -25,13 +34,19 @@ export interface RunNames {
   emit: 'update' | 'final';
   /** overrides the template's worker count (default: the number of cores) */
   workers?: number;
-  client: 'kafkajs' | 'platformatic';
+  client: ClientName;
 }
 
 type Section = Record<string, unknown>;
 
-export function writeRunPipeline(template: string, runDir: string, names: RunNames): RunPipeline {
-  const raw = parse(readFileSync(template, 'utf8')) as Record<string, Section>;
+function readTemplate(emit: 'update' | 'final'): Record<string, Section> {
+  const raw = parse(readFileSync(TEMPLATE, 'utf8')) as Record<string, Section>;
+  for (const w of raw.windows as unknown as Section[]) w.emit = emit;
+  return raw;
+}
+
+export function writeRunPipeline(runDir: string, names: RunNames): RunPipeline {
+  const raw = readTemplate(names.emit);
   const section = (name: string): Section => (raw[name] ??= {});
   section('kafka').brokers = names.brokers.split(',');
   // Long enough for a loaded 2-core machine, short enough that a crashed run frees its group soon.
@@ -42,11 +57,15 @@ export function writeRunPipeline(template: string, runDir: string, names: RunNam
   for (const s of ['input', 'output', 'deadLetter']) section(s).topic = `bench-${names.runId}-${String(section(s).topic)}`;
   section('metrics').port = names.metricsPort;
   section('metrics').host = '127.0.0.1';
-  for (const w of raw.windows as unknown as Section[]) w.emit = names.emit;
   if (names.workers !== undefined) raw.workers = names.workers as unknown as Section;
   const path = join(runDir, 'pipeline.yaml');
   writeFileSync(path, stringify(raw));
-  return { config: parseConfig(raw), path, raw };
+  return { config: parseConfig(raw), path, dir: runDir, raw };
+}
+
+/** The template as sluice parses it, for the measurements that run sluice's code in-process. */
+export function benchPipeline(emit: 'update' | 'final'): SluiceConfig {
+  return parseConfig(readTemplate(emit));
 }
 
 export function oracleConfig(config: SluiceConfig): OracleConfig {
@@ -67,22 +86,28 @@ export function oracleConfig(config: SluiceConfig): OracleConfig {
   };
 }
 
-/** Windows not grouped by the input key are merged across partitions (docs/semantics.md). */
-export function hasCrossPartitionWindows(config: SluiceConfig): boolean {
-  return config.windows.some((w) => w.groupBy[0] !== config.input.key);
+/** Windows merged across partitions (docs/semantics.md), each with a partials topic and a merge lane per partition. */
+export function crossPartitionWindows(config: SluiceConfig): SluiceConfig['windows'] {
+  return config.windows.filter((w) => isCrossPartition({ keyField: config.input.key }, w));
 }
 
 /** Lanes of a settled sluice: one per input partition, plus one per partition of each cross-partition window's partials topic. */
 export function expectedLanes(config: SluiceConfig, partitions: number): number {
-  return partitions * (1 + config.windows.filter((w) => w.groupBy[0] !== config.input.key).length);
+  return partitions * (1 + crossPartitionWindows(config).length);
+}
+
+/** Every topic a run of this config reads or writes, its internal topics included. */
+export function sluiceTopics(config: SluiceConfig): string[] {
+  const appId = config.application.id;
+  const merged = crossPartitionWindows(config).flatMap((w) => [partialsTopic(appId, w.name), mergeChangelogTopic(appId, w.name)]);
+  return [config.input.topic, config.output.topic, config.deadLetter.topic, changelogTopic(config.application.id), ...merged];
 }
 
 /**
- * How many worker threads (consumer-group members) `sluice run` will start for this config: its
- * `workers`, else one per core, on a sluice that has workers at all. The ceiling runs as many
- * members, so the ratio compares like with like; the bench checks the log once sluice is up.
+ * How many worker threads (consumer-group members) `sluice run` starts for this config: its
+ * `workers`, else one per core (src/entry/cli.ts). The ceiling runs as many members, so the ratio
+ * compares like with like; the bench checks the log once sluice is up.
  */
 export function expectedWorkers(config: SluiceConfig): number {
-  if (!('workers' in configSchema.shape)) return 1;
-  return (config as { workers?: number }).workers ?? availableParallelism();
+  return config.workers ?? availableParallelism();
 }
