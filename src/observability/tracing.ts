@@ -24,7 +24,7 @@ export interface LaneErrorEvent {
   error: unknown;
 }
 
-export const channels = {
+const channels = {
   /** a lane committed a batch (Kafka transaction and local state) */
   commit: channel('sluice:commit'),
   /** a lane brought its local state up to date from the changelog */
