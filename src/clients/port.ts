@@ -6,9 +6,8 @@
 // implementations are kafkajs/client.ts and platformatic/client.ts; both pass the same
 // integration tests, crash tests included.
 import type { SluiceError } from '../errors.ts';
-import type { InputRecord } from '../model/records.ts';
-import type { OutRecord } from '../model/records.ts';
 import type { RestoreTarget } from '../model/changelog.ts';
+import type { InputRecord, OutRecord } from '../model/records.ts';
 
 export type KafkaClientName = 'kafkajs' | 'platformatic';
 
