@@ -28,6 +28,17 @@ export async function probeBrokers(opts: AdminOptions): Promise<void> {
   }
 }
 
+const TOPIC_ALREADY_EXISTS = 36;
+
+/** Whether a CreateTopics failure says only that its topics exist (the library wraps it twice). */
+export function onlyAlreadyExists(err: unknown): boolean {
+  const inner = (err as { errors?: unknown[] }).errors ?? [err];
+  return inner.length > 0 && inner.every((e) => {
+    const topics = (e as { response?: { topics?: { errorCode: number }[] } }).response?.topics;
+    return topics !== undefined && topics.length > 0 && topics.every((t) => t.errorCode === 0 || t.errorCode === TOPIC_ALREADY_EXISTS);
+  });
+}
+
 export class PlatformaticTopicAdmin implements TopicAdmin {
   private readonly admin: PlatformaticAdmin;
 
@@ -48,7 +59,10 @@ export class PlatformaticTopicAdmin implements TopicAdmin {
     // The library applies one config list to a whole request, so topics go one request each.
     for (const t of topics) {
       const configs = Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value }));
-      await this.admin.createTopics({ topics: [t.topic], partitions: t.partitions, configs });
+      // Another worker or instance starting at the same moment may have created it in between.
+      await this.admin.createTopics({ topics: [t.topic], partitions: t.partitions, configs }).catch((err: unknown) => {
+        if (!onlyAlreadyExists(err)) throw err;
+      });
     }
     await this.waitForLeaders(topics.map((t) => t.topic));
   }

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { onlyAlreadyExists } from '../../../../src/clients/platformatic/admin.ts';
+
+// The shape @platformatic/kafka 2.12 rejects CreateTopics with: an AggregateError around one
+// response error per failed request, each carrying the broker's per-topic error codes.
+const failure = (...codes: number[]) =>
+  Object.assign(new AggregateError([Object.assign(new Error('Received response with error'), { code: 'PLT_KFK_RESPONSE', response: { topics: codes.map((errorCode, i) => ({ name: `t${i}`, errorCode })) } })], 'Creating topics failed.'), { code: 'PLT_KFK_MULTIPLE' });
+
+describe('onlyAlreadyExists', () => {
+  it('tolerates a topic another worker created a moment before', () => {
+    expect(onlyAlreadyExists(failure(36))).toBe(true);
+    expect(onlyAlreadyExists(failure(0, 36))).toBe(true);
+  });
+
+  it('lets every other failure through', () => {
+    expect(onlyAlreadyExists(failure(36, 37))).toBe(false); // INVALID_PARTITIONS beside it
+    expect(onlyAlreadyExists(failure(41))).toBe(false);
+    expect(onlyAlreadyExists(new Error('connect ECONNREFUSED'))).toBe(false);
+    expect(onlyAlreadyExists(new AggregateError([], 'empty'))).toBe(false);
+  });
+});
