@@ -80,7 +80,7 @@ export class BatchProcessor {
    * The stream time of the first batch this processor ran. A window starts at or before the
    * stream time of the event that creates it, so one starting later was created by this code,
    * never under a legacy key: only older windows need the legacy lookup, which keeps it off the
-   * steady-state hot path (about 0.6 lookups per event in bench/hot-path.ts otherwise).
+   * steady-state hot path (about 0.6 lookups per event in bench/in-process/hot-path.ts otherwise).
    */
   private legacyUpTo: number | undefined;
 

@@ -320,7 +320,7 @@ export class PartitionStore {
 }
 
 // The optional arguments carry what the caller already knows, which saves a read per key on the
-// commit path (a third of its time in bench/hot-path.ts); the restore path leaves them out.
+// commit path (a third of its time in bench/in-process/hot-path.ts); the restore path leaves them out.
 export interface StoreWriter {
   /** `previous`: the stored t0 this replaces, null when there is none (saves a read), undefined when unknown */
   putDedupe(id: string, t0: number, previous?: number | null): void;

@@ -1,7 +1,7 @@
 // kafkajs encodes every produced record into its own 512-byte Encoder, every varint through a
 // fresh `Buffer.from([...])` and every varlong through BigInt-backed Long objects, then copies the
 // records into a batch buffer that grows by doubling, and that into two more. On the bench's hot
-// path (bench/hot-path.ts, heap sampling) that was 40% of all bytes allocated per event.
+// path (bench/in-process/hot-path.ts, heap sampling) that was 40% of all bytes allocated per event.
 // This replaces the v2 record and record batch encoders used by the produce request: records
 // become small size descriptors, and an uncompressed batch is written once into one buffer of
 // exactly its size; a compressed one writes its records once into one buffer for the codec. The
