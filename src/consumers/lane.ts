@@ -155,7 +155,7 @@ export class Lane {
     }
     // The store now matches the changelog's end, read after fencing: stamp it, and give a store
     // that never had a history (a new changelog, or one written before histories) its own.
-    const realigned = store.alignForgetTimes();
+    const realigned = await store.alignForgetTimes();
     if (realigned > 0) log.info(`${this.name}: the dedupe retention changed; re-keyed ${realigned} ids' forget times`);
     const history = store.meta().history ?? randomUUID();
     store.write((w) => w.setMeta({ changelogNext: end, syncedAtMs: Date.now(), history }));

@@ -270,27 +270,30 @@ export class PartitionStore {
    * retention, or a repeat would count or not depending on where a batch ended. One pass over
    * the ids, at open. Returns how many were re-keyed.
    */
-  alignForgetTimes(): number {
+  async alignForgetTimes(): Promise<number> {
     const retention = this.times.dedupeForgetAt(0);
     if (this.metaDb.get(RETENTION_KEY) === retention) return 0;
+    // One LMDB transaction per slice, yielding between them: a large store takes seconds, during
+    // which the worker's event loop must keep the group's heartbeats going. A crash part-way
+    // leaves the mark unset, so the next open starts over.
+    this.env.transactionSync(() => this.forgetIndex.clearSync());
     let n = 0;
-    this.env.transactionSync(() => {
-      this.forgetIndex.clearSync();
-      // In slices, so that neither a cursor is written under nor the whole state read onto the heap.
-      for (let after: string | undefined; ; ) {
-        const slice = [...this.dedupeDb.getRange({ start: after, limit: 10_000 })].filter((e) => e.key !== after);
-        if (slice.length === 0) break;
+    for (let after: string | undefined; ; ) {
+      const slice = [...this.dedupeDb.getRange({ start: after, limit: 10_000 })].filter((e) => e.key !== after);
+      if (slice.length === 0) break;
+      this.env.transactionSync(() => {
         for (const { key, value } of slice) {
           const t0 = typeof value === 'object' ? value[0] : value;
           const forgetAt = this.times.dedupeForgetAt(t0);
           this.dedupeDb.putSync(key, [t0, forgetAt]);
           this.forgetIndex.putSync([forgetAt, key], true);
         }
-        n += slice.length;
-        after = slice[slice.length - 1]!.key;
-      }
-      this.metaDb.putSync(RETENTION_KEY, retention);
-    });
+      });
+      n += slice.length;
+      after = slice[slice.length - 1]!.key;
+      await new Promise((r) => setImmediate(r));
+    }
+    this.env.transactionSync(() => this.metaDb.putSync(RETENTION_KEY, retention));
     return n;
   }
 
@@ -302,6 +305,8 @@ export class PartitionStore {
       this.closeIndex.clearSync();
       this.forgetIndex.clearSync();
       this.metaDb.clearSync();
+      // An empty store's forget index is aligned with the retention of everything put into it now.
+      this.metaDb.putSync(RETENTION_KEY, this.times.dedupeForgetAt(0));
     });
   }
 
