@@ -1,7 +1,6 @@
 // A lane owns one input partition while this process is assigned it: its LMDB store, its
 // transactional producer and its stream time. Nothing is shared between lanes, and nothing
 // in memory outlives a change of ownership: a lane that fails is closed and a new one opens.
-import { randomUUID } from 'node:crypto';
 import { TaskCorruptedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { LaneObserver } from '../observability/lane-observer.ts';
@@ -10,11 +9,9 @@ import type { BatchResult } from '../processors/batch-processor.ts';
 import type { PipelineSpec } from '../processors/types.ts';
 import { dedupeForgetAfter } from '../processors/window-math.ts';
 import type { LaneSink } from '../clients/port.ts';
-import { HistoryMismatchError, StoreRestore } from '../state/changelog-restore.ts';
-import { PartitionStore } from '../state/partition-store.ts';
-import { acquireStoreLock } from '../state/store-lock.ts';
-import type { StoreLock } from '../state/store-lock.ts';
-import type { StoreTimes } from '../state/partition-store.ts';
+import { ChangeloggedStore } from '../state/changelogged-store.ts';
+import type { RestoreMode } from '../state/changelogged-store.ts';
+import type { PartitionStore, StoreTimes } from '../state/partition-store.ts';
 import { StoreTransaction } from '../state/store-transaction.ts';
 import { BatchController } from './batch-controller.ts';
 import type { BatchingBounds } from './batch-controller.ts';
@@ -59,8 +56,6 @@ export interface LaneOptions {
   log: Logger;
 }
 
-export type RestoreMode = 'none' | 'replay' | 'full';
-
 /** What the consumer tells a lane about a fetched batch, and how it hears back about memory. */
 export interface BatchFlow {
   /** records on the broker beyond this batch (the partition's lag after it) */
@@ -97,8 +92,8 @@ export class Lane {
   private readonly times: StoreTimes;
   private readonly processor: LaneProcessor;
   private readonly batching: BatchController;
+  private owned: ChangeloggedStore | undefined;
   private store: PartitionStore | undefined;
-  private lock: StoreLock | undefined;
   private checkpoint: Checkpoint | undefined;
   /** next input offset to process; undefined until the partition was ever committed */
   nextOffset: bigint | undefined;
@@ -131,18 +126,26 @@ export class Lane {
     await this.opts.sink.open();
     // One writer per store: a lane that lost this partition may still be finishing a batch. It
     // was fenced just now, so it lets go at its next Kafka commit at the latest.
-    this.lock = await acquireStoreLock(this.opts.storePath, { waitMs: this.opts.lockWaitMs });
-    const end = await this.opts.changelogEnd();
-    const store = new PartitionStore(this.opts.storePath, this.times);
+    const owned = await ChangeloggedStore.open({
+      path: this.opts.storePath,
+      times: this.times,
+      lockWaitMs: this.opts.lockWaitMs,
+      tombstoneRetentionMs: this.opts.tombstoneRetentionMs,
+      read: (target, fromOffset, untilOffset) => this.opts.restorer.restore(target, { topic: this.opts.topics.changelog, partition, fromOffset, untilOffset, heartbeat }),
+      log,
+      name: this.name,
+    });
+    this.owned = owned;
+    const store = owned.store;
     this.store = store;
-    if (store.discardedAfterReboot) log.warn(`${this.name}: local state was written without fsync before this machine last booted; it was deleted and is restored from the changelog`);
-    let mode = await this.restore(store, end, heartbeat, false);
+    const end = await this.opts.changelogEnd();
+    let mode = await this.restore(owned, end, false);
     if (this.opts.guarantee === 'exactly-once') {
       const mismatch = await this.groupMismatch(store);
       if (mismatch !== undefined) {
         // TaskCorrupted's recovery: wipe and rebuild from the changelog, once.
         log.error(`${this.name}: ${mismatch.message} after restore=${mode}; wiping local state and restoring from the changelog`);
-        mode = await this.restore(store, end, heartbeat, true);
+        mode = await this.restore(owned, end, true);
         const still = await this.groupMismatch(store);
         if (still?.behind) {
           throw new TaskCorruptedError(partition, `${this.name}: ${still.message} even after a full restore from the changelog (end ${end}); was the changelog deleted or truncated?`);
@@ -153,12 +156,7 @@ export class Lane {
         if (still !== undefined) log.warn(`${this.name}: ${still.message}; the changelog's state is ahead of the group, so input before offset ${store.meta().inputOffset} is not processed again`);
       }
     }
-    // The store now matches the changelog's end, read after fencing: stamp it, and give a store
-    // that never had a history (a new changelog, or one written before histories) its own.
-    const realigned = await store.alignForgetTimes();
-    if (realigned > 0) log.info(`${this.name}: the dedupe retention changed; re-keyed ${realigned} ids' forget times`);
-    const history = store.meta().history ?? randomUUID();
-    store.write((w) => w.setMeta({ changelogNext: end, syncedAtMs: Date.now(), history }));
+    const history = await owned.seal(end);
     this.restoreMode = mode;
     this.processor.onOpen?.(store);
     const meta = store.meta();
@@ -172,49 +170,11 @@ export class Lane {
   }
 
   /** Step 3 of open: brings the store up to the changelog end; returns how. */
-  private async restore(store: PartitionStore, end: string, heartbeat: () => Promise<void>, forceFull: boolean): Promise<RestoreMode> {
-    const { log } = this.opts;
-    try {
-      return await this.restoreOnce(store, end, heartbeat, forceFull);
-    } catch (err) {
-      if (!(err instanceof HistoryMismatchError)) throw err;
-      log.warn(`${this.name}: the changelog is not the one this local state came from (${err.message}); was it deleted and recreated? Restoring it whole`);
-      return this.restoreOnce(store, end, heartbeat, true);
-    }
-  }
-
-  private async restoreOnce(store: PartitionStore, end: string, heartbeat: () => Promise<void>, forceFull: boolean): Promise<RestoreMode> {
-    const { partition, log } = this.opts;
-    const local = store.meta();
-    // Unstamped means never in step with a changelog end (or a full restore cut short): the
-    // tombstones a replay would need may be gone, so only a full restore is safe.
-    const fresh = local.syncedAtMs !== undefined && Date.now() - local.syncedAtMs < this.opts.tombstoneRetentionMs;
-    let mode: RestoreMode;
-    let from: string | undefined;
-    if (!forceFull && local.changelogNext !== undefined && fresh && BigInt(local.changelogNext) <= BigInt(end)) {
-      mode = local.changelogNext === end ? 'none' : 'replay';
-      from = local.changelogNext;
-    } else if (BigInt(end) === 0n) {
-      // Nothing was ever committed for this partition: whatever is on disk is from an earlier life.
-      mode = 'none';
-      if (local.inputOffset !== undefined) store.wipe();
-    } else {
-      // No usable local state: never here, too old for the tombstones, ahead of the changelog, or corrupt.
-      mode = 'full';
-      store.wipe();
-    }
-    let durationMs = 0;
-    if (mode !== 'none') {
-      const started = Date.now();
-      // A store that never held changelog records takes the changelog's history, whatever it is.
-      const target = new StoreRestore(store, mode === 'full' || from === '0' ? null : local.history);
-      await this.opts.restorer.restore(target, { topic: this.opts.topics.changelog, partition, fromOffset: from, untilOffset: end, heartbeat });
-      this.restoredRecords = target.applied;
-      durationMs = Date.now() - started;
-      log.info(`${this.name}: restored (${mode}) ${this.restoredRecords} changelog records in ${durationMs} ms`);
-    }
-    this.opts.observer.restored({ lane: this.name, mode, records: this.restoredRecords, durationMs });
-    return mode;
+  private async restore(owned: ChangeloggedStore, end: string, full: boolean): Promise<RestoreMode> {
+    const outcome = await owned.bringTo(end, full);
+    if (outcome.mode !== 'none') this.restoredRecords = outcome.records;
+    this.opts.observer.restored({ lane: this.name, mode: outcome.mode, records: outcome.records, durationMs: outcome.durationMs });
+    return outcome.mode;
   }
 
   /**
@@ -296,21 +256,18 @@ export class Lane {
 
   async close(): Promise<void> {
     const store = this.store;
-    const lock = this.lock;
+    const owned = this.owned;
     this.store = undefined;
+    this.owned = undefined;
     this.checkpoint = undefined;
-    this.lock = undefined;
-    // The lock goes whatever fails before it: held on, it would keep the partition from ever
-    // opening in this process again.
+    // The store and its lock go whatever fails before them: a lock held on would keep the
+    // partition from ever opening in this process again.
     try {
       this.processor.onClose?.();
-      if (store) {
-        this.opts.observer.closed({ dedupe: store.countDedupe(), windows: store.countWindows() });
-      }
+      if (store) this.opts.observer.closed({ dedupe: store.countDedupe(), windows: store.countWindows() });
       await this.opts.sink.close();
-      await store?.close();
     } finally {
-      await lock?.release();
+      await owned?.close();
     }
   }
 }
