@@ -276,7 +276,12 @@ export class PartitionStore {
     // One LMDB transaction per slice, yielding between them: a large store takes seconds, during
     // which the worker's event loop must keep the group's heartbeats going. A crash part-way
     // leaves the mark unset, so the next open starts over.
-    this.env.transactionSync(() => this.forgetIndex.clearSync());
+    // The mark goes with the index: a crash part-way, then a config rolled back to the old
+    // retention, must still find the index unbuilt.
+    this.env.transactionSync(() => {
+      this.forgetIndex.clearSync();
+      this.metaDb.removeSync(RETENTION_KEY);
+    });
     let n = 0;
     for (let after: string | undefined; ; ) {
       const slice = [...this.dedupeDb.getRange({ start: after, limit: 10_000 })].filter((e) => e.key !== after);

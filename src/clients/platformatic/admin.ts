@@ -30,13 +30,16 @@ export async function probeBrokers(opts: AdminOptions): Promise<void> {
 
 const TOPIC_ALREADY_EXISTS = 36;
 
-/** Whether a CreateTopics failure says only that its topics exist (the library wraps it twice). */
+/**
+ * Whether a CreateTopics failure says only that its topics exist. The library wraps the broker's
+ * answer in AggregateErrors, once more for every retry it made (a retry after a timed-out
+ * request whose topic was created meets TOPIC_ALREADY_EXISTS).
+ */
 export function onlyAlreadyExists(err: unknown): boolean {
-  const inner = (err as { errors?: unknown[] }).errors ?? [err];
-  return inner.length > 0 && inner.every((e) => {
-    const topics = (e as { response?: { topics?: { errorCode: number }[] } }).response?.topics;
-    return topics !== undefined && topics.length > 0 && topics.every((t) => t.errorCode === 0 || t.errorCode === TOPIC_ALREADY_EXISTS);
-  });
+  const inner = (err as { errors?: unknown[] }).errors;
+  if (inner !== undefined) return inner.length > 0 && inner.every(onlyAlreadyExists);
+  const topics = (err as { response?: { topics?: { errorCode: number }[] } }).response?.topics;
+  return topics !== undefined && topics.length > 0 && topics.every((t) => t.errorCode === 0 || t.errorCode === TOPIC_ALREADY_EXISTS);
 }
 
 export class PlatformaticTopicAdmin implements TopicAdmin {

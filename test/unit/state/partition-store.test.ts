@@ -302,4 +302,26 @@ describe('PartitionStore.alignForgetTimes', () => {
     after.wipe();
     expect(await after.alignForgetTimes()).toBe(0);
   });
+
+  it('rebuilds an index whose re-keying was cut short, even after the retention is rolled back', async () => {
+    const path = freshPath();
+    const first = storeAt(path); // retention 1000
+    first.write((w) => {
+      for (let i = 0; i < 25_000; i++) w.putDedupe(`id${i}`, i, null);
+    });
+    expect(await first.alignForgetTimes()).toBe(25_000);
+    open.splice(open.indexOf(first), 1);
+    await first.close();
+
+    // A new retention whose re-keying dies part-way (the process is killed in the middle).
+    let calls = 0;
+    const dying = new PartitionStore(path, { windowCloseAt: (s) => s.s + 100, dedupeForgetAt: (t0) => (t0 > 0 && ++calls > 15_000 ? (() => { throw new Error('killed'); })() : t0 + 5000) });
+    await expect(dying.alignForgetTimes()).rejects.toThrow('killed');
+    await dying.close();
+
+    // Rolled back to the retention the index was first built with: it is rebuilt all the same.
+    const back = storeAt(path);
+    expect(await back.alignForgetTimes()).toBe(25_000);
+    expect(all(back.idsForgettableBy(1001, 10))).toEqual(['id0', 'id1']);
+  });
 });

@@ -10,6 +10,8 @@ describe('onlyAlreadyExists', () => {
   it('tolerates a topic another worker created a moment before', () => {
     expect(onlyAlreadyExists(failure(36))).toBe(true);
     expect(onlyAlreadyExists(failure(0, 36))).toBe(true);
+    // A retried request that timed out after the broker created the topic: wrapped once more.
+    expect(onlyAlreadyExists(new AggregateError([failure(36)], 'createTopics failed 2 times'))).toBe(true);
   });
 
   it('lets every other failure through', () => {
