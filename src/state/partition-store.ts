@@ -1,10 +1,11 @@
 // The raw LMDB layer: one environment per input partition, owned by exactly one lane, so no two
 // lanes ever contend for a write lock. State lives here, memory-mapped, not on the V8 heap.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import type { WindowState } from '../model/window-state.ts';
+import { BOOT_ID, clearUnsyncedMark, takeUnsyncedMark } from './unsynced-mark.ts';
 
 /**
  * A dedupe entry as stored: the first sighting and when it may be forgotten, fixed at the
@@ -51,50 +52,6 @@ const CLOSED_PREFIX = 'closed:';
 /** the dedupe retention the forget index was built with */
 const RETENTION_KEY = 'dedupeRetentionMs';
 
-function readBootId(): string | null {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Commits skip fsync where the OS boot can be identified. The changelog, not LMDB, is what makes
- * state durable: a killed process leaves its writes in the page cache, which is all a restart on
- * the same boot needs. A store written without sync during an earlier boot may be torn (LMDB
- * without sync gives no integrity after a system crash), so it is deleted unread and restored
- * from the changelog, as Kafka Streams does after an unclean shutdown. Measured here: a 100-key
- * commit took 1.3 ms with fsync and 0.4 ms without, blocking the event loop every lane of a
- * worker shares.
- */
-const BOOT_ID = readBootId();
-
-function fsyncPath(path: string, flags: string): void {
-  const fd = openSync(path, flags);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * The boot a store was written unsynced in lives in a file beside it, not in LMDB: after a
- * system crash the LMDB file itself cannot be trusted to say so. No file means every commit was
- * synced (older versions, an unknown boot) or the last close synced them.
- */
-function markerPath(path: string): string {
-  return `${path}.unsynced-boot`;
-}
-
-function writeMarker(path: string, bootId: string): void {
-  const marker = markerPath(path);
-  writeFileSync(marker, bootId);
-  fsyncPath(marker, 'r');
-  fsyncPath(dirname(path), 'r');
-}
-
 export class PartitionStore {
   readonly path: string;
   private readonly env: RootDatabase;
@@ -113,17 +70,8 @@ export class PartitionStore {
     this.path = path;
     this.times = times;
     mkdirSync(dirname(path), { recursive: true });
-    const marker = markerPath(path);
-    const written = existsSync(marker) ? readFileSync(marker, 'utf8') : undefined;
-    this.discardedAfterReboot = written !== undefined && written !== bootId;
-    if (this.discardedAfterReboot) {
-      // lmdb-js keeps the data in `path` and its lock table in `path-lock`.
-      for (const f of [path, `${path}-lock`]) rmSync(f, { force: true });
-      rmSync(marker);
-    }
+    this.discardedAfterReboot = takeUnsyncedMark(path, bootId);
     this.unsynced = bootId !== null;
-    // Before the first unsynced commit, so that a crash can never leave one without the marker.
-    if (bootId !== null && written !== bootId) writeMarker(path, bootId);
     this.env = open({ path, maxDbs: 8, compression: false, noSync: this.unsynced });
     this.dedupeDb = this.env.openDB({ name: 'dedupe' });
     this.windowDb = this.env.openDB({ name: 'windows' });
@@ -322,10 +270,7 @@ export class PartitionStore {
   async close(): Promise<void> {
     await this.env.close();
     // The store has one writer (store-lock.ts), so no other thread can be writing it unsynced now.
-    if (!this.unsynced || !existsSync(this.path)) return;
-    fsyncPath(this.path, 'r+');
-    rmSync(markerPath(this.path), { force: true });
-    fsyncPath(dirname(this.path), 'r');
+    if (this.unsynced) clearUnsyncedMark(this.path);
   }
 }
 
