@@ -99,6 +99,11 @@ export class ChangeloggedStore {
     // A store that never held changelog records takes the changelog's history, whatever it is.
     const target = new StoreRestore(store, mode === 'full' || from === '0' ? null : local.history);
     await opts.read(target, from, end);
+    // A replay that outlasted the tombstone retention may have missed one removed meanwhile.
+    if (mode === 'replay' && Date.now() - local.syncedAtMs! >= opts.tombstoneRetentionMs) {
+      opts.log.warn(`${opts.name}: the replay outlasted the changelog's delete.retention.ms; restoring whole`);
+      return this.restoreOnce(end, true);
+    }
     const durationMs = Date.now() - started;
     opts.log.info(`${opts.name}: restored (${mode}) ${target.applied} changelog records in ${durationMs} ms`);
     return { mode, records: target.applied, durationMs };

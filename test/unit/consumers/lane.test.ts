@@ -22,6 +22,8 @@ class FakeChangelog {
   log: (ChangelogRecord | undefined)[] = [];
   /** fail the restore after applying this many batches */
   failAfterBatches: number | undefined;
+  /** a restore takes at least this long */
+  slowMs = 0;
 
   append(records: ChangelogRecord[]): void {
     // Every transaction ends in a control record (one offset, never delivered).
@@ -30,6 +32,7 @@ class FakeChangelog {
 
   async restore(target: RestoreTarget, req: RestoreRequest): Promise<void> {
     let batches = 0;
+    if (this.slowMs > 0) await new Promise((r) => setTimeout(r, this.slowMs));
     for (let at = Number(req.fromOffset ?? 0); at < Number(req.untilOffset); at += 2) {
       if (batches++ === this.failAfterBatches) throw new Error('restore interrupted');
       const next = Math.min(at + 2, Number(req.untilOffset));
@@ -151,6 +154,22 @@ describe('Lane.open', () => {
     await second.open(async () => undefined);
     expect(second.restoreMode).toBe('replay');
     expect(restoreRequests.at(-1)?.fromOffset).toBe('3');
+    await second.close();
+  });
+
+  it('restores whole when a replay outlasts the tombstone retention', async () => {
+    const { changelog, group, lane } = setup();
+    changelog.append(tx('a', '1', 'h1'));
+    group.committed = '1';
+    const first = lane(400);
+    await first.open(async () => undefined);
+    await first.close();
+    changelog.append(tx('b', '2', 'h1'));
+    group.committed = '2';
+    changelog.slowMs = 500; // fresh when the replay starts, stale when it ends
+    const second = lane(400);
+    await second.open(async () => undefined);
+    expect(second.restoreMode).toBe('full');
     await second.close();
   });
 
