@@ -114,11 +114,13 @@ export class Lane {
    * Opening order matters:
    *   1. init the partition's transactional producer: fences a zombie owner and makes the
    *      coordinator finish (commit or abort) whatever transaction it left open;
-   *   2. only then read the changelog partition's end: no transaction on it is open any more, so
-   *      the end is exactly the last committed batch (the group's committed offset is not used:
-   *      without KIP-447's stable offset fetch it can lag for a moment after fencing);
-   *   3. bring LMDB up to that end: replay the gap after what it holds, or restore it whole;
-   *   4. resume at the input offset named by the store's last changelog meta record; the caller
+   *   2. take the store's lock (ChangeloggedStore.open): the fenced owner lets go at its next commit;
+   *   3. only then read the changelog partition's end: no transaction on it is open any more, so
+   *      the end is exactly the last committed batch (the group's committed offset is not the
+   *      end: without KIP-447's stable offset fetch it can lag for a moment after fencing);
+   *   4. bring LMDB up to that end: replay the gap after what it holds, or restore it whole;
+   *   5. cross-check the store's input offset with the group's (exactly-once: they must agree);
+   *   6. resume at the input offset named by the store's last changelog meta record; the caller
    *      skips input below it (a zombie may have committed past the fetch position).
    */
   async open(heartbeat: () => Promise<void>): Promise<void> {
@@ -169,7 +171,7 @@ export class Lane {
     log.info(`${this.name}: lane open, restore=${mode}, changelog end ${end}, next offset ${this.nextOffset ?? 'from group'}, stream time ${Number.isFinite(this.streamTime) ? new Date(this.streamTime).toISOString() : 'none'}, ${store.countDedupe()} ids, ${store.countWindows()} open windows`);
   }
 
-  /** Step 3 of open: brings the store up to the changelog end; returns how. */
+  /** Step 4 of open: brings the store up to the changelog end; returns how. */
   private async restore(owned: ChangeloggedStore, end: string, full: boolean): Promise<RestoreMode> {
     const outcome = await owned.bringTo(end, full);
     if (outcome.mode !== 'none') this.restoredRecords = outcome.records;
