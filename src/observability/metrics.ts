@@ -53,7 +53,11 @@ export function createMetrics(labels: { application: string }) {
     eventLatency: new Histogram({
       name: 'sluice_event_latency_seconds',
       help: 'Per input record: from its Kafka timestamp (append time on LogAppendTime topics) to the commit that made its effect visible',
-      buckets: [0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30],
+      // 5 ms steps to 100 ms, so a p99 near the 50 ms target is resolved to 5 ms; coarser above.
+      buckets: [
+        0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.035, 0.04, 0.045, 0.05, 0.055, 0.06, 0.065, 0.07, 0.075, 0.08, 0.085, 0.09, 0.095, 0.1,
+        0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 120,
+      ],
       registers: [registry],
     }),
     batchRecords: new Histogram({ name: 'sluice_batch_records', help: 'Input records per committed batch', labelNames: p, buckets: [1, 10, 50, 100, 500, 1000, 2000, 5000], registers: [registry] }),
