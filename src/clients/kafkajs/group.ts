@@ -73,6 +73,12 @@ export class KafkajsGroup implements GroupMembership {
     this.consumer.resume(byTopic(partitions));
   }
 
+  seek(topic: string, partition: number, offset: string): void {
+    // Applied at the client's next fetch, which drops batches of the partition fetched before it
+    // (and an eachBatch of it still running sees isStale()).
+    this.consumer.seek({ topic, partition, offset });
+  }
+
   commitOffset(topic: string, partition: number, nextOffset: string): Promise<void> {
     return this.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
   }

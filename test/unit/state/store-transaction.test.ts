@@ -206,3 +206,101 @@ describe('StoreTransaction close and forget queries', () => {
     expect([...store.idsForgettableBy(2600, 100)]).toEqual(['b']);
   });
 });
+
+describe('StoreTransaction over a parent still committing', () => {
+  it('reads the parent over the store, and the store again once detached', () => {
+    seed((w) => {
+      w.putDedupe('old', 1, null);
+      w.putWindow('keep', stored(0), true);
+      w.putWindow('gone', stored(0), true);
+    });
+    const parent = new StoreTransaction(store, times);
+    parent.put('new', 5, undefined);
+    parent.forget('old');
+    parent.putWindow('born', state(10), true);
+    parent.putWindow('keep', state(0, 2), false);
+    parent.deleteWindow('gone');
+    parent.markClosed('m', 40);
+    const child = new StoreTransaction(store, times, parent);
+    expect(child.get('new')).toBe(5);
+    expect(child.get('old')).toBeUndefined();
+    expect(child.getWindow('born')?.a).toEqual([1]);
+    expect(child.getWindow('keep')?.a).toEqual([2]);
+    expect(child.getWindow('gone')).toBeUndefined();
+    expect(child.closedThrough('m')).toBe(40);
+    // The parent lands; the child now reads LMDB, which holds the same.
+    parent.commitLocal(undefined, meta);
+    child.detachParent();
+    expect(child.get('new')).toBe(5);
+    expect(child.get('old')).toBeUndefined();
+    expect(child.getWindow('born')?.a).toEqual([1]);
+    expect(child.getWindow('gone')).toBeUndefined();
+    expect(child.closedThrough('m')).toBe(40);
+  });
+
+  it('lists windows closing in the parent and the store, without the ones deleted in either', () => {
+    seed((w) => {
+      w.putWindow('stored', stored(0), true);
+      w.putWindow('deleted-by-parent', stored(1), true);
+      w.putWindow('deleted-by-child', stored(2), true);
+    });
+    const parent = new StoreTransaction(store, times);
+    parent.putWindow('parent-born', state(3), true);
+    parent.putWindow('parent-born-child-deletes', state(4), true);
+    parent.deleteWindow('deleted-by-parent');
+    const child = new StoreTransaction(store, times, parent);
+    child.putWindow('child-born', state(5), true);
+    child.deleteWindow('deleted-by-child');
+    child.deleteWindow('parent-born-child-deletes');
+    expect(child.windowsClosingBy(1000).sort()).toEqual(['child-born', 'parent-born', 'stored']);
+  });
+
+  it('a window the parent created and the child closes is deleted from LMDB once both land', () => {
+    const parent = new StoreTransaction(store, times);
+    parent.putWindow('w1', state(0), true);
+    const child = new StoreTransaction(store, times, parent);
+    child.deleteWindow('w1');
+    parent.commitLocal(undefined, meta);
+    child.detachParent();
+    child.commitLocal(undefined, { ...meta, inputOffset: '11' });
+    expect(store.getWindow('w1')).toBeUndefined();
+    expect([...store.windowsClosingBy(1000, 10)]).toEqual([]);
+  });
+
+  it('does not forget an id the parent re-sighted or forgot already', () => {
+    seed((w) => {
+      w.putDedupe('a', 1, null);
+      w.putDedupe('b', 2, null);
+      w.putDedupe('c', 3, null);
+    });
+    const parent = new StoreTransaction(store, times);
+    parent.put('a', 900, 1);
+    parent.forget('b');
+    const child = new StoreTransaction(store, times, parent);
+    expect(child.idsForgettableBy(5000, 10)).toEqual(['c']);
+  });
+
+  it('the child reports only the windows touched since its chunk began', () => {
+    const tx = new StoreTransaction(store, times);
+    tx.putWindow('x', state(0), true);
+    tx.startChunk();
+    tx.putWindow('y', state(0), true);
+    expect([...tx.touchedWindows]).toEqual(['y']);
+  });
+});
+
+describe('StoreTransaction isolation from its parent', () => {
+  it('a window read through the parent is a copy: mutating it in place leaves what the parent commits alone', () => {
+    const parent = new StoreTransaction(store, times);
+    const avg: WindowState = { w: 'w', g: ['a'], s: 0, a: [1, [10, 1]] };
+    parent.putWindow('k', avg, true);
+    const child = new StoreTransaction(store, times, parent);
+    const seen = child.getWindow('k')!;
+    seen.a[0] = 2;
+    (seen.a[1] as number[])[0] = 30;
+    child.putWindow('k', seen, false);
+    parent.commitLocal(undefined, meta);
+    expect(store.getWindow('k')?.a).toEqual([1, [10, 1]]);
+    expect(child.getWindow('k')?.a).toEqual([2, [30, 1]]);
+  });
+});
