@@ -15,6 +15,24 @@ export interface TopicLayout {
   tombstoneRetentionMs: number;
 }
 
+/** How long topics created by someone else may take to show up, before startup gives up. */
+const SETTLE_MS = 30_000;
+
+/** Polls `ready` (a throw counts as not yet) until it says yes, or fails with `message` after SETTLE_MS. */
+async function untilSettled(message: string, cause: unknown, ready: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + SETTLE_MS;
+  let last: unknown = cause;
+  for (;;) {
+    try {
+      if (await ready()) return;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw sluiceError('SLUICE_KAFKA', last === cause ? message : `${message} (${(last as Error).message})`, { cause: last });
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /**
  * `changelog` is the source lanes' changelog; `internal` are further sluice-owned topics (the
  * partials and merge changelogs of cross-partition windows), all compacted, one partition per
@@ -40,16 +58,25 @@ export async function ensureTopics(admin: TopicAdmin, config: SluiceConfig, chan
   if (missing.length > 0) {
     try {
       await admin.createTopics(missing);
+      log.info(`created topics: ${missing.map((t) => `${t.topic} (${t.partitions} partitions)`).join(', ')}`);
     } catch (err) {
-      // Another instance may have created them a moment ago; what matters is that they exist now.
-      const now = new Set(await admin.listTopics());
-      const still = missing.filter((t) => !now.has(t.topic)).map((t) => t.topic);
-      if (still.length > 0) throw sluiceError('SLUICE_KAFKA', `could not create topics ${still.join(', ')}: ${(err as Error).message}`, { cause: err });
+      // Another instance (or another worker of this one) may be creating them at this moment;
+      // what matters is that they exist, which its creation takes a moment to show everywhere.
+      await untilSettled(`could not create topics ${missing.map((t) => t.topic).join(', ')}: ${(err as Error).message}`, err, async () => {
+        const now = new Set(await admin.listTopics());
+        return missing.every((t) => now.has(t.topic));
+      });
     }
-    log.info(`created topics: ${missing.map((t) => `${t.topic} (${t.partitions} partitions)`).join(', ')}`);
   }
 
-  for (const [topic, count] of await admin.partitionCounts([changelog, ...internal])) {
+  // Metadata of a topic created a moment ago (here or by another instance) may not have reached
+  // every broker yet: "does not host this topic-partition" then, for a little while.
+  let counts: Map<string, number> | undefined;
+  await untilSettled(`internal topics ${[changelog, ...internal].join(', ')} have no metadata yet`, undefined, async () => {
+    counts = await admin.partitionCounts([changelog, ...internal]);
+    return [changelog, ...internal].every((t) => (counts!.get(t) ?? 0) > 0);
+  });
+  for (const [topic, count] of counts!) {
     if (count !== partitions) {
       throw sluiceError('SLUICE_KAFKA', `internal topic "${topic}" has ${count} partitions but input "${input}" has ${partitions}; they must match (was the input repartitioned?)`);
     }

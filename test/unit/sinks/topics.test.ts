@@ -1,0 +1,56 @@
+// Topic provisioning when another instance, or another worker of this one, creates the same
+// topics at the same moment: its creation fails here and shows up a little later.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import type { NewTopic, TopicAdmin } from '../../../src/clients/port.ts';
+import { parseConfig } from '../../../src/config/load.ts';
+import { createLogger } from '../../../src/log.ts';
+import { ensureTopics } from '../../../src/sinks/topics.ts';
+
+const example = parse(readFileSync(new URL('../../../examples/player-stats.yaml', import.meta.url), 'utf8'));
+
+/** A broker where the topics are created by someone else: visible only after a few more calls. */
+class RacingAdmin implements TopicAdmin {
+  private readonly topics = new Set<string>();
+  private readonly input: string;
+  private pending: string[] = [];
+  private calls = 0;
+  metadataMisses: number;
+
+  constructor(input: string, metadataMisses: number) {
+    this.topics.add(input);
+    this.input = input;
+    this.metadataMisses = metadataMisses;
+  }
+
+  async listTopics(): Promise<string[]> {
+    if (++this.calls > 3) for (const t of this.pending.splice(0)) this.topics.add(t);
+    return [...this.topics];
+  }
+
+  async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
+    const created = topics.some((t) => t !== this.input);
+    if (topics.some((t) => this.pending.includes(t)) || (created && this.metadataMisses-- > 0)) throw new Error('This server does not host this topic-partition');
+    return new Map(topics.filter((t) => this.topics.has(t)).map((t) => [t, 4]));
+  }
+
+  async createTopics(topics: readonly NewTopic[]): Promise<void> {
+    this.pending.push(...topics.map((t) => t.topic));
+    throw new Error('Creating topics failed.');
+  }
+
+  async topicConfig(): Promise<string | undefined> {
+    return undefined;
+  }
+}
+
+describe('ensureTopics', () => {
+  it('waits for topics another instance is creating, and for their metadata, instead of failing startup', async () => {
+    const config = parseConfig(example);
+    const admin = new RacingAdmin(config.input.topic, 3);
+    const layout = await ensureTopics(admin, config, 'app-changelog', [], createLogger('error'));
+    expect(layout.partitions).toBe(4);
+    expect(new Set(await admin.listTopics())).toEqual(new Set([config.input.topic, 'app-changelog', config.output.topic, config.deadLetter.topic]));
+  });
+});
