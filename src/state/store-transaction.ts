@@ -132,16 +132,18 @@ export class StoreTransaction implements DedupeStore {
 
   /** Keys of windows (committed, or created here or in the parent) whose close time is at or before `streamTime`. */
   windowsClosingBy(streamTime: number): string[] {
-    const due = new Set<string>();
-    for (const key of this.store.windowsClosingBy(streamTime, Number.MAX_SAFE_INTEGER)) {
-      if (this.layeredWindow(key) !== null) due.add(key);
-    }
+    const due: string[] = [];
     const parent = this.parent;
-    if (parent !== undefined) {
-      for (const [key, closeAt] of parent.createdWindows) if (closeAt <= streamTime && this.windowWrites.get(key) !== null) due.add(key);
+    for (const key of this.store.windowsClosingBy(streamTime, Number.MAX_SAFE_INTEGER)) {
+      // Deleted above the store; or deleted and created again there, and listed with those below.
+      if (this.layeredWindow(key) === null || this.createdWindows.has(key) || parent?.createdWindows.has(key)) continue;
+      due.push(key);
     }
-    for (const [key, closeAt] of this.createdWindows) if (closeAt <= streamTime) due.add(key);
-    return [...due];
+    if (parent !== undefined) {
+      for (const [key, closeAt] of parent.createdWindows) if (closeAt <= streamTime && this.windowWrites.get(key) !== null) due.push(key);
+    }
+    for (const [key, closeAt] of this.createdWindows) if (closeAt <= streamTime) due.push(key);
+    return due;
   }
 
   /** Dedupe ids that may be forgotten at `streamTime`, at most `limit` (forgetting is lazy). */

@@ -304,3 +304,18 @@ describe('StoreTransaction isolation from its parent', () => {
     expect(child.getWindow('k')?.a).toEqual([2, [30, 1]]);
   });
 });
+
+describe('StoreTransaction windowsClosingBy lists each window once', () => {
+  it('a stored window deleted and created again above the store', () => {
+    seed((w) => w.putWindow('k', stored(0), true));
+    const parent = new StoreTransaction(store, times);
+    parent.deleteWindow('k');
+    parent.putWindow('k', state(0), true);
+    const child = new StoreTransaction(store, times, parent);
+    expect(child.windowsClosingBy(1000)).toEqual(['k']);
+    const alone = new StoreTransaction(store, times);
+    alone.deleteWindow('k');
+    alone.putWindow('k', state(0), true);
+    expect(alone.windowsClosingBy(1000)).toEqual(['k']);
+  });
+});
