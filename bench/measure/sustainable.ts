@@ -9,7 +9,8 @@
 // the step's one-second scrapes: commits come in bursts (one per fetched batch and lane), and a
 // slope over the whole step smooths them where the lag at two instants would not. A warm-up step
 // at 30% comes first and is not judged (the first commits after a pause are slow); the answer is
-// the highest step that kept up before the first one after it that fell behind.
+// the highest step that kept up before the first one after it that fell behind and was not
+// recovered from by the step after it (see sustainedRate).
 import type { Ctx } from './phases.ts';
 import { runProfile } from './phases.ts';
 import type { Sample } from './scraper.ts';
@@ -57,6 +58,28 @@ function commitRate(samples: readonly Sample[]): number {
   return den === 0 ? 0 : (num / den) * 1000;
 }
 
+/**
+ * The highest step that kept up below the limit: the first step that fell behind after one kept
+ * up (before that, sluice is still warming up) and that the next step did not recover from. A
+ * short step can fall behind on a hiccup (a GC pause, a rebalance of the broker's cores); when the
+ * next, faster step keeps up and brings the lag down, that was no limit.
+ */
+export function sustainedRate(steps: readonly SearchStep[]): number | null {
+  let rate: number | null = null;
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    if (step.sustained) {
+      rate = step.rate;
+      continue;
+    }
+    if (rate === null) continue;
+    const next = steps[i + 1];
+    const recovered = next !== undefined && next.sustained && next.lagAtEnd < step.lagAtEnd;
+    if (!recovered) break;
+  }
+  return rate;
+}
+
 export async function findSustainableRate(ctx: Ctx, capacity: number, stepSeconds: number, drainTimeoutMs: number): Promise<SustainableResult> {
   const warmUp = { name: 'warm-up', rate: Math.max(1, Math.round(0.3 * capacity)), seconds: stepSeconds };
   const phases = FRACTIONS.map((f) => ({ name: `step-${Math.round(f * 100)}%`, rate: Math.max(1, Math.round(f * capacity)), seconds: stepSeconds }));
@@ -67,9 +90,6 @@ export async function findSustainableRate(ctx: Ctx, capacity: number, stepSecond
   const steps: SearchStep[] = [];
   // Lag counts from the warm-up's start, when nothing was waiting (the capacity backlog had drained).
   let producedBefore = profile.phases[0]!.produced;
-  let rate: number | null = null;
-  let failed = false;
-  let keptUp = false;
   for (let i = 0; i < phases.length; i++) {
     const result = profile.phases[i + 1]!;
     const start = profile.boundaries.get(phases[i]!.name) ?? profile.productionEnd;
@@ -82,14 +102,8 @@ export async function findSustainableRate(ctx: Ctx, capacity: number, stepSecond
     const sustained = committedRate >= KEEPS_UP * result.actualRate;
     steps.push({ rate: phases[i]!.rate, produced: result.produced, producedRate: Math.round(result.actualRate), committedRate, lagAtStart, lagAtEnd, sustained });
     ctx.log(`[search] ${phases[i]!.name}: produced ${Math.round(result.actualRate)}/s, committed ${committedRate}/s, lag ${lagAtStart} -> ${lagAtEnd} events: ${sustained ? 'keeps up' : 'falls behind'}`);
-    // A step that falls behind before any kept up is still warming up, not the limit.
-    if (sustained && !failed) {
-      rate = phases[i]!.rate;
-      keptUp = true;
-    } else if (!sustained && keptUp) {
-      failed = true;
-    }
   }
+  const rate = sustainedRate(steps);
   ctx.log(`[search] maximum sustainable rate: ${rate === null ? 'below the lowest step' : `${rate}/s`}`);
   return { rate, stepSeconds, steps };
 }
