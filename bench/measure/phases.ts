@@ -1,5 +1,5 @@
 // The two sluice measurements, on one running sluice: the capacity (drain a pre-produced backlog
-// as fast as it can) and the rate profile (steady, burst, steady, then drain), with a scrape at
+// as fast as it can) and a rate profile (steady, burst, steady, then drain), with a scrape at
 // every phase boundary so each phase's figures are exact differences.
 import type { DrainRate, Progress } from './drain.ts';
 import { measureDrain } from './drain.ts';
@@ -47,7 +47,8 @@ function describe(a: Sample, b: Sample): string {
   const dt = (b.t - a.t) / 1000;
   const p99 = quantile(delta(a.latency, b.latency), 0.99);
   const rate = dt > 0 ? Math.round((b.recordsIn - a.recordsIn) / dt) : 0;
-  return `processed ${rate}/s, p99 ${p99 === undefined ? '-' : `${Math.round(p99 * 1000)} ms`}, heap ${mb(b.heapUsed)}, rss ${mb(b.rss)}`;
+  const paused = b.pauses > a.pauses || b.pausedPartitions > 0 ? `, ${b.pauses - a.pauses} pause(s), ${b.pausedPartitions} paused, ${mb(b.inFlightBytes)} in flight` : '';
+  return `processed ${rate}/s, p99 ${p99 === undefined ? '-' : `${Math.round(p99 * 1000)} ms`}, heap ${mb(b.heapUsed)}, rss ${mb(b.rss)}${paused}`;
 }
 
 export interface CapacityResult extends DrainRate {

@@ -44,3 +44,39 @@ export function coresBetween(a: Record<string, number>, b: Record<string, number
   }
   return out;
 }
+
+export interface RssSplit {
+  /** resident pages of LMDB's memory-mapped files: a `.mdb` file, or any file under the state dir */
+  lmdb: number;
+  /** everything else resident: heaps, code, buffers, native allocations */
+  other: number;
+}
+
+/**
+ * The process's resident set split by mapping, from /proc/<pid>/smaps (one process: sluice's
+ * worker threads share it). LMDB's pages are the kernel's page cache mapped in, reclaimable
+ * under memory pressure; the rest is what the process itself holds. undefined off Linux.
+ */
+export function rssSplit(pid: number, stateDir: string): RssSplit | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const split = { lmdb: 0, other: 0 };
+  const under = stateDir.endsWith('/') ? stateDir : `${stateDir}/`;
+  let isLmdb = false;
+  for (const line of text.split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) {
+      // address perms offset dev inode [path]: the path is the sixth field onwards
+      const path = line.split(/\s+/).slice(5).join(' ').replace(/ \(deleted\)$/, '');
+      isLmdb = path.endsWith('.mdb') || path.startsWith(under);
+    } else if (line.startsWith('Rss:')) {
+      const bytes = Number(/(\d+)/.exec(line)?.[1] ?? 0) * 1024;
+      if (isLmdb) split.lmdb += bytes;
+      else split.other += bytes;
+    }
+  }
+  return split;
+}

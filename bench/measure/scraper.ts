@@ -1,6 +1,6 @@
 // Scrapes sluice's /metrics on a timer (and on demand at phase boundaries) and keeps the figures
 // the report needs from each scrape. Every later number is a difference between two samples.
-import { procStats } from './proc.ts';
+import { procStats, rssSplit } from './proc.ts';
 import { EMPTY_HISTOGRAM, histogram, labelValues, parsePrometheus, total } from './prom.ts';
 import type { Histogram } from './prom.ts';
 
@@ -20,6 +20,14 @@ export interface Sample {
   rss: number;
   /** cumulative bytes allocated on the V8 heap */
   allocated: number;
+  /** partitions paused by backpressure so far (sluice_backpressure_pauses_total, all workers) */
+  pauses: number;
+  /** partitions paused now, and bytes in flight now (gauges, summed over the workers) */
+  pausedPartitions: number;
+  inFlightBytes: number;
+  /** the RSS split (/proc/<pid>/smaps), read at most about once a second: absent in between */
+  rssLmdb?: number;
+  rssOther?: number;
   latency: Histogram;
   /** nodejs_gc_duration_seconds by kind */
   gc: Record<string, Histogram>;
@@ -43,6 +51,9 @@ export function toSample(t: number, text: string): Sample {
     heapUsed: total(s, 'nodejs_heap_size_used_bytes'),
     rss: total(s, 'process_resident_memory_bytes'),
     allocated: total(s, 'sluice_heap_allocated_bytes'),
+    pauses: total(s, 'sluice_backpressure_pauses_total'),
+    pausedPartitions: total(s, 'sluice_paused_partitions'),
+    inFlightBytes: total(s, 'sluice_in_flight_bytes'),
     latency: histogram(s, 'sluice_event_latency_seconds'),
     gc,
   };
@@ -61,6 +72,9 @@ export const ZERO_SAMPLE: Omit<Sample, 't'> = {
   heapUsed: 0,
   rss: 0,
   allocated: 0,
+  pauses: 0,
+  pausedPartitions: 0,
+  inFlightBytes: 0,
   latency: EMPTY_HISTOGRAM,
   gc: {},
 };
@@ -69,13 +83,27 @@ export class Scraper {
   readonly url: string;
   readonly samples: Sample[] = [];
   private readonly pid: number | undefined;
+  private readonly stateDir: string | undefined;
+  private splitAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<Sample | undefined> | undefined;
   onSample: (s: Sample) => void = () => undefined;
 
-  constructor(port: number, pid?: number) {
+  /** `stateDir`: sluice's state directory, whose mapped files count as LMDB's in the RSS split */
+  constructor(port: number, pid?: number, stateDir?: string) {
     this.url = `http://127.0.0.1:${port}/metrics`;
     this.pid = pid;
+    this.stateDir = stateDir;
+  }
+
+  /** Reading smaps walks every mapping: once a second is enough, and spares the shared cores. */
+  private splitRss(sample: Sample): void {
+    if (this.pid === undefined || this.stateDir === undefined || sample.t - this.splitAt < 900) return;
+    const split = rssSplit(this.pid, this.stateDir);
+    if (split === undefined) return;
+    this.splitAt = sample.t;
+    sample.rssLmdb = split.lmdb;
+    sample.rssOther = split.other;
   }
 
   private async fetchSample(): Promise<Sample | undefined> {
@@ -87,6 +115,7 @@ export class Scraper {
       // own, and the summed metrics over-count; /proc has the process's own figures.
       const proc = this.pid === undefined ? undefined : procStats(this.pid);
       if (proc) Object.assign(sample, proc);
+      this.splitRss(sample);
       this.samples.push(sample);
       this.onSample(sample);
       return sample;

@@ -97,8 +97,25 @@ export interface WindowStats {
   allocBytesPerEvent: number | null;
   heapMaxBytes: number;
   rssMaxBytes: number;
+  /** the largest RSS in LMDB's mapped files, and outside them (each its own maximum; null unread) */
+  rssLmdbMaxBytes: number | null;
+  rssOtherMaxBytes: number | null;
+  backpressure: BackpressureStats;
   gc: GcStats;
 }
+
+export interface BackpressureStats {
+  /** partitions paused by backpressure in the window (sluice_backpressure_pauses_total growth) */
+  pauses: number;
+  /** the most partitions paused at once, and bytes in flight, at any scrape in the window */
+  pausedPartitionsMax: number;
+  inFlightMaxBytes: number;
+}
+
+const maxOf = (values: readonly (number | undefined)[]): number | null => {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length === 0 ? null : Math.max(...known);
+};
 
 /** Everything sluice did between samples `a` and `b`; `all` gives the peaks in between. */
 export function windowStats(a: Sample, b: Sample, all: readonly Sample[], gcEvents: readonly GcEvent[]): WindowStats {
@@ -124,6 +141,13 @@ export function windowStats(a: Sample, b: Sample, all: readonly Sample[], gcEven
     allocBytesPerEvent: ((v) => (v === null ? null : Math.round(v)))(perEvent(b.allocated - a.allocated)),
     heapMaxBytes: Math.max(...inside.map((s) => s.heapUsed)),
     rssMaxBytes: Math.max(...inside.map((s) => s.rss)),
+    rssLmdbMaxBytes: maxOf(inside.map((s) => s.rssLmdb)),
+    rssOtherMaxBytes: maxOf(inside.map((s) => s.rssOther)),
+    backpressure: {
+      pauses: b.pauses - a.pauses,
+      pausedPartitionsMax: maxOf(inside.map((s) => s.pausedPartitions)) ?? 0,
+      inFlightMaxBytes: maxOf(inside.map((s) => s.inFlightBytes)) ?? 0,
+    },
     gc: gcStats(gcEvents, a.t, b.t, a, b),
   };
 }
