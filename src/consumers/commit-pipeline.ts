@@ -34,6 +34,8 @@ interface Batch {
   outputs: OutRecord[];
   records: number;
   inputBytes: number;
+  /** its outputs' bytes, held against the in-flight bound from processing until the commit ends */
+  outputBytes: number;
   nextOffset: string;
   streamTime: number;
   stats: BatchStats;
@@ -145,10 +147,13 @@ export class CommitPipeline {
     let batch = this.pending;
     if (batch === undefined) {
       const stats: BatchStats = { records: 0, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, partials: 0, forgotten: 0, dropped: 0 };
-      batch = { tx, outputs: [], records: 0, inputBytes: 0, nextOffset: chunk.nextOffset, streamTime: result.streamTime, stats, spans: [], mode: chunk.mode, processingMs: 0, began: chunk.began, settled: deferred() };
+      batch = { tx, outputs: [], records: 0, inputBytes: 0, outputBytes: 0, nextOffset: chunk.nextOffset, streamTime: result.streamTime, stats, spans: [], mode: chunk.mode, processingMs: 0, began: chunk.began, settled: deferred() };
       this.pending = batch;
     }
     for (const r of result.records) batch.outputs.push(r);
+    const outputBytes = approxBytes(result.records);
+    batch.outputBytes += outputBytes;
+    this.flow.holdOutput(outputBytes);
     batch.records += result.consumed;
     batch.inputBytes += chunk.inputBytes;
     batch.nextOffset = chunk.nextOffset;
@@ -175,10 +180,33 @@ export class CommitPipeline {
 
   /** Waits for the transaction in flight without committing what is pending (a failed or revoked lane). */
   async drain(): Promise<void> {
-    const pending = this.pending;
-    this.pending = undefined;
-    pending?.settled.reject(new Error(`${this.opts.laneName}: closed before this batch was committed`));
+    this.dropPending(new Error(`${this.opts.laneName}: closed before this batch was committed`));
     await this.committing?.done;
+  }
+
+  /**
+   * Processing failed part-way through a chunk, whose writes are in the pending transaction
+   * already: nothing pending may ever commit. The transaction in flight still lands (or not).
+   */
+  abort(err: unknown): void {
+    this.failure ??= err;
+    this.dropPending(err);
+  }
+
+  private dropPending(err: unknown): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    this.pending = undefined;
+    this.release(pending.outputBytes);
+    pending.settled.reject(err);
+  }
+
+  private release(bytes: number): void {
+    try {
+      this.flow.releaseOutput(bytes);
+    } catch {
+      // Accounting must never keep a transaction from finishing; the lane's close forgets it all.
+    }
   }
 
   private kick(): void {
@@ -191,9 +219,6 @@ export class CommitPipeline {
   private async commit(batch: Batch): Promise<void> {
     const { observer, batching, checkpoint } = this.opts;
     const started = process.hrtime.bigint();
-    const outputBytes = approxBytes(batch.outputs);
-    const flow = this.flow;
-    flow.holdOutput(outputBytes);
     try {
       this.changelogNext = await checkpoint.commit({ tx: batch.tx, outputs: batch.outputs, nextOffset: batch.nextOffset, streamTime: batch.streamTime, changelogNext: this.changelogNext });
       this.restartOffset = batch.nextOffset;
@@ -204,15 +229,13 @@ export class CommitPipeline {
       observer.committed({ lane: this.opts.laneName, mode: batch.mode, records: batch.records, outputs: batch.outputs.length, nextOffset: batch.nextOffset, commitSeconds, streamTime: batch.streamTime, stats: batch.stats, spans: batch.spans });
       batch.settled.resolve();
     } catch (err) {
-      this.failure = err;
+      this.failure ??= err;
       batch.settled.reject(err);
       // Built on the failed transaction's writes: it goes with it.
-      const pending = this.pending;
-      this.pending = undefined;
-      pending?.settled.reject(err);
+      this.dropPending(err);
     } finally {
-      flow.releaseOutput(outputBytes);
       this.committing = undefined;
+      this.release(batch.outputBytes);
       this.kick();
     }
   }

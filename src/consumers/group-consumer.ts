@@ -121,7 +121,11 @@ export class GroupConsumer {
   /** Returns the last offset handled, or undefined to have the batch fetched again. */
   private async onBatch(batch: FetchedBatch, heartbeat: () => Promise<void>): Promise<string | undefined> {
     const { opts } = this;
-    if (this.stopping) return undefined;
+    if (this.stopping) {
+      // The client fetches again at once; the lanes are committing their last batches meanwhile.
+      await sleep(100);
+      return undefined;
+    }
     const id = laneId(batch.topic, batch.partition);
     const fencedAt = this.fenced.get(id);
     if (fencedAt !== undefined && fencedAt.join === this.joins && Date.now() - fencedAt.at < opts.sessionTimeoutMs) {
@@ -165,9 +169,9 @@ export class GroupConsumer {
         () => this.releaseBytes(id, inputBytes),
         (err: unknown) => {
           this.releaseBytes(id, inputBytes);
-          void this.failLane(id, lane, err, 'commit');
+          return this.failLane(id, lane, err, 'commit');
         },
-      );
+      ).catch((err: unknown) => this.opts.log.error(`${id}: handling a failed commit failed: ${(err as Error).message}`));
     }
     return last;
   }

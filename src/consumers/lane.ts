@@ -228,7 +228,14 @@ export class Lane {
       let end = chunkEnd(messages, i, room, Math.max(1, maxBytes - commits.pendingInputBytes));
       const tx = commits.txForChunk(messages[i]!.offset);
       const began = performance.now();
-      const result = this.processor.process(messages.slice(i, end), tx, this.streamTime, began + plan.deadlineMs);
+      let result: BatchResult;
+      try {
+        result = this.processor.process(messages.slice(i, end), tx, this.streamTime, began + plan.deadlineMs);
+      } catch (err) {
+        // Part of the chunk is written into the pending transaction: it must never commit.
+        commits.abort(err);
+        throw err;
+      }
       end = i + result.consumed;
       const lastOffset = messages[end - 1]!.offset;
       const nextOffset = (BigInt(lastOffset) + 1n).toString();

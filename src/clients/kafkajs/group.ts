@@ -20,6 +20,8 @@ export class KafkajsGroup implements GroupMembership {
   private readonly consumer: Consumer;
   private readonly opts: GroupOptions;
   private readonly log: Logger;
+  /** what backpressure paused, re-applied to a consumer that restarted meanwhile */
+  private readonly paused = new Map<string, TopicPartition>();
 
   constructor(kafka: Kafka, opts: GroupOptions, log: Logger) {
     this.opts = opts;
@@ -39,6 +41,7 @@ export class KafkajsGroup implements GroupMembership {
   async start(handlers: GroupHandlers): Promise<void> {
     const { consumer } = this;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      if (this.paused.size > 0) this.safely('pause', () => this.consumer.pause(byTopic([...this.paused.values()])));
       const assigned: TopicPartition[] = [];
       for (const [topic, partitions] of Object.entries(e.payload.memberAssignment)) for (const partition of partitions) assigned.push({ topic, partition });
       handlers.onAssigned(assigned);
@@ -65,18 +68,32 @@ export class KafkajsGroup implements GroupMembership {
     });
   }
 
+  // pause, resume and seek may now come from a commit finishing outside any eachBatch, while
+  // kafkajs restarts its consumer (a broker outage), and then they throw: a restarted consumer
+  // reads the group's committed offsets again, which are never ahead of what a lane committed,
+  // so a lost seek costs only a re-read, and pauses are re-applied at the next join.
   pause(partitions: readonly TopicPartition[]): void {
-    this.consumer.pause(byTopic(partitions));
+    for (const tp of partitions) this.paused.set(`${tp.topic}/${tp.partition}`, tp);
+    this.safely('pause', () => this.consumer.pause(byTopic(partitions)));
   }
 
   resume(partitions: readonly TopicPartition[]): void {
-    this.consumer.resume(byTopic(partitions));
+    for (const tp of partitions) this.paused.delete(`${tp.topic}/${tp.partition}`);
+    this.safely('resume', () => this.consumer.resume(byTopic(partitions)));
   }
 
   seek(topic: string, partition: number, offset: string): void {
     // Applied at the client's next fetch, which drops batches of the partition fetched before it
     // (and an eachBatch of it still running sees isStale()).
-    this.consumer.seek({ topic, partition, offset });
+    this.safely('seek', () => this.consumer.seek({ topic, partition, offset }));
+  }
+
+  private safely(what: string, call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.log.debug(`kafkajs ${what} while the consumer is not running: ${(err as Error).message}`);
+    }
   }
 
   commitOffset(topic: string, partition: number, nextOffset: string): Promise<void> {

@@ -66,14 +66,26 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function openLane(sink: HeldSink): Promise<Lane> {
+/** The real processor, except that a record with id "boom" throws after the chunk's earlier writes. */
+function explodingProcessor(): BatchProcessor {
+  const real = new BatchProcessor(spec, { input: 'in', output: 'out', deadLetter: 'dlq' }, 0);
+  const process: BatchProcessor['process'] = (records, store, streamTime, deadline) => {
+    const at = records.findIndex((r) => String(r.value).includes('"boom"'));
+    if (at < 0) return real.process(records, store, streamTime, deadline);
+    real.process(records.slice(0, at), store, streamTime, deadline);
+    throw new Error('processor failed mid-chunk');
+  };
+  return Object.assign(Object.create(real) as BatchProcessor, { process });
+}
+
+async function openLane(sink: HeldSink, processor = new BatchProcessor(spec, { input: 'in', output: 'out', deadLetter: 'dlq' }, 0)): Promise<Lane> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-pipeline-'));
   dirs.push(dir);
   const lane = new Lane({
     kind: 'source',
     partition: 0,
     spec,
-    processor: new BatchProcessor(spec, { input: 'in', output: 'out', deadLetter: 'dlq' }, 0),
+    processor,
     topics: { input: 'in', changelog: 'cl' },
     guarantee: 'exactly-once',
     storePath: join(dir, 'partition-0.mdb'),
@@ -183,6 +195,38 @@ describe('a lane commit pipeline', () => {
     (await sink.started(3)).release();
     await lane.flush();
     expect(sink.commits[2]!.position.nextOffset).toBe('1501');
+    await lane.close();
+  });
+
+  it('never commits a chunk whose processing threw part-way, nor what was pending with it, even on a flushing close', async () => {
+    const sink = new HeldSink();
+    const lane = await openLane(sink, explodingProcessor());
+    await lane.process(records(0, [{ k: 'a', id: '1' }]), heartbeat);
+    const first = await sink.started(1);
+    await lane.process(records(1, [{ k: 'a', id: '2' }]), heartbeat);
+    await expect(lane.process(records(2, [{ k: 'a', id: '3' }, { k: 'a', id: 'boom' }]), heartbeat)).rejects.toThrow('mid-chunk');
+    const closing = lane.close({ flush: true });
+    first.release();
+    await closing;
+    expect(sink.commits).toHaveLength(1);
+    expect(lane.restartOffset).toBe('1');
+  });
+
+  it('counts the outputs of a pending transaction against the in-flight bound from the moment they exist', async () => {
+    const sink = new HeldSink();
+    const lane = await openLane(sink);
+    let held = 0;
+    const flow = { lagBeyond: 0, holdOutput: (b: number) => void (held += b), releaseOutput: (b: number) => void (held -= b) };
+    await lane.process(records(0, [{ k: 'a', id: '1' }]), heartbeat, flow);
+    const first = await sink.started(1);
+    const afterFirst = held;
+    expect(afterFirst).toBeGreaterThan(0);
+    await lane.process(records(1, [{ k: 'b', id: '2' }]), heartbeat, flow);
+    expect(held).toBeGreaterThan(afterFirst);
+    first.release();
+    (await sink.started(2)).release();
+    await lane.flush();
+    expect(held).toBe(0);
     await lane.close();
   });
 });
