@@ -9,6 +9,8 @@ import { measureStateHeap } from './in-process/state-heap-process.ts';
 import type { StateHeapResult } from './in-process/state-heap.ts';
 import { LoadClient } from './load/client.ts';
 import { drainCopy, measureMain } from './measure/sluice-runs.ts';
+import type { CopyDrain } from './measure/sluice-runs.ts';
+import type { RunPipeline } from './setup/pipeline-config.ts';
 import { checkMainRun } from './oracle/correctness.ts';
 import { buildResults, machine, writeResults } from './report/results.ts';
 import type { Results } from './report/results.ts';
@@ -52,15 +54,33 @@ async function benchmark(plan: RunPlan, admin: BenchAdmin, startedAt: Date, host
     const main = await measureMain(plan, admin, load, backlogs.sluice.perPartition, ceilings[opts.client].members, log);
     // Before the load generator closes: it holds the copies' backlogs in open transactions.
     const copies = { admin, load, partitions: opts.partitions, backlog: backlogs.sluice.perPartition, timeoutMs: plan.drainTimeoutMs };
-    const oneWorker = await drainCopy('one worker', plan.oneWorker, copies, log);
-    const otherClient = await drainCopy(`${plan.otherClient} client`, plan.other, copies, log);
+    const failures: string[] = [];
+    const oneWorker = await tryDrainCopy('one worker', plan.oneWorker, copies, failures);
+    const otherClient = await tryDrainCopy(`${plan.otherClient} client`, plan.other, copies, failures);
     const closed = await load.close();
     log(`bench: sluice stopped (exit ${main.exitCode}); checking the output against the oracle`);
     const correctness = await checkMainRun(plan, admin, closed.ends, main.flushed);
     const stateHeap = stateHeapOf(opts.stateIds);
-    return buildResults({ plan, startedAt, host, backlogs, ceilings, main, oneWorker, otherClient, load: closed, ticks: load.ticks, correctness, stateHeap });
+    return buildResults({ plan, startedAt, host, backlogs, ceilings, main, oneWorker, otherClient, load: closed, ticks: load.ticks, correctness, stateHeap, failures });
   } finally {
     load.kill();
+  }
+}
+
+/**
+ * A copy's drain is a side measurement (scaling, the other client): if sluice fails there, the
+ * run still checks and reports the main run, and says what failed.
+ */
+async function tryDrainCopy(label: string, run: RunPipeline, copies: CopyDrain, failures: string[]): Promise<number | null> {
+  try {
+    return await drainCopy(label, run, copies, log);
+  } catch (err) {
+    const message = (err as Error).message;
+    console.error(`bench: the drain with ${label} failed: ${message}`);
+    // sluice's own last word (its fatal error) says more than the line that introduces its log.
+    const lines = message.split('\n').filter((l) => l.trim() !== '');
+    failures.push(`${label}: ${lines.findLast((l) => l.startsWith('sluice: ')) ?? lines[0] ?? 'failed'}`);
+    return null;
   }
 }
 

@@ -7,21 +7,24 @@ import type { CeilingResult } from '../ceiling/ceiling.ts';
 import type { StateHeapResult } from '../in-process/state-heap.ts';
 import type { LoadClient, Tick } from '../load/client.ts';
 import type { DrainRate, Progress } from '../measure/drain.ts';
-import type { MainRun } from '../measure/sluice-runs.ts';
+import type { MainRun, ProfileName } from '../measure/sluice-runs.ts';
 import type { Correctness } from '../oracle/correctness.ts';
 import type { ClientName } from '../setup/options.ts';
 import type { Backlogs, RunPlan } from '../setup/plan.ts';
 import { timeline } from './analysis.ts';
 import type { TimelinePoint } from './analysis.ts';
-import { chartSpec, renderSvg } from './chart.ts';
-import { clientComparison, evaluateTargets, ratios, sluiceFigures } from './figures.ts';
-import type { ClientComparison, Ratios, SluiceFigures, Target } from './figures.ts';
-import { figure } from './table.ts';
+import { clientComparison, ratios, sluiceFigures } from './figures.ts';
+import type { ClientComparison, Ratios, SluiceFigures } from './figures.ts';
+import { chartOf } from './run-chart.ts';
+import { evaluateTargets } from './targets.ts';
+import type { Target } from './targets.ts';
 
 const NOTES = [
   'Latency is per input record, from its Kafka append time (LogAppendTime topic) to the commit that made its effect visible.',
   'Latency percentiles are bucket-interpolated from sluice_event_latency_seconds deltas between phase boundaries (linear inside a bucket); maxMs is the upper bound of the highest non-empty bucket.',
   "A phase's latency is that of the records committed during it: a backlog built in the burst shows up in the phase after it.",
+  'Two profiles: headroom (steady at a small share of the maximum sustainable rate, a burst it can absorb) carries the latency targets; overload (a burst beyond the capacity) shows backpressure and the catch-up.',
+  'RSS is split by mapping (/proc/<pid>/smaps): LMDB-mapped (files under the state dir or named *.mdb) and the rest.',
   'GC pauses are observed in the sluice process (bench/measure/gc-probe.ts); gc.histogram repeats prom-client nodejs_gc_duration_seconds for comparison.',
   'Throughput is a backlog drain rate from committed offsets, timed between 20% and 80% of the backlog committed; sluice and the ceiling drain the same events.',
 ];
@@ -61,10 +64,13 @@ export interface Results {
   scaling?: { workers: Record<string, number>; speedup: number };
   /** the V8 heap of a lane store holding this many dedupe ids (bench/in-process/state-heap.ts) */
   stateHeap?: StateHeapResult;
+  /** side measurements that failed (without `clients` or `scaling` then) */
+  failures?: string[];
   ratios: Ratios;
   targets: Target[];
   notes: string[];
-  timeline: TimelinePoint[];
+  /** per profile, seconds since its start */
+  timeline: Record<ProfileName, TimelinePoint[]>;
 }
 
 /** Everything a run measured, as the phases of bench/run.ts hand it over. */
@@ -76,19 +82,21 @@ export interface RunRecord {
   backlogs: Backlogs;
   ceilings: Record<ClientName, CeilingResult>;
   main: MainRun;
-  /** capacity (events/s) of the same job on one worker, and on the other client */
-  oneWorker: number;
-  otherClient: number;
+  /** capacity (events/s) of the same job on one worker, and on the other client; null if that drain failed */
+  oneWorker: number | null;
+  otherClient: number | null;
   load: Awaited<ReturnType<LoadClient['close']>>;
   ticks: readonly Tick[];
   correctness: Correctness;
   stateHeap: StateHeapResult | undefined;
+  /** side measurements that failed (a copy's drain), one line each */
+  failures: string[];
 }
 
 export function buildResults(run: RunRecord): Results {
   const { plan, main, ceilings } = run;
   const { opts, otherClient } = plan;
-  const sluice = sluiceFigures(main, run.correctness);
+  const sluice = sluiceFigures(main, run.correctness, run.ticks);
   const partial = { sluice, ratios: ratios(sluice, ceilings[opts.client].throughput), stateHeap: run.stateHeap };
   const finishedAt = new Date();
   return {
@@ -105,19 +113,26 @@ export function buildResults(run: RunRecord): Results {
     ...partial,
     ceiling: ceilings[opts.client],
     clientCeilings: ceilings,
-    clients: clientComparison(opts.client, otherClient, { [opts.client]: sluice.throughput, [otherClient]: run.otherClient } as Record<ClientName, number>, ceilings),
-    scaling: { workers: { 1: Math.round(run.oneWorker), [main.workers]: Math.round(sluice.throughput) }, speedup: Math.round((sluice.throughput / run.oneWorker) * 100) / 100 },
+    ...(run.otherClient === null ? {} : { clients: clientComparison(opts.client, otherClient, { [opts.client]: sluice.throughput, [otherClient]: run.otherClient } as Record<ClientName, number>, ceilings) }),
+    ...(run.oneWorker === null ? {} : { scaling: { workers: { 1: Math.round(run.oneWorker), [main.workers]: Math.round(sluice.throughput) }, speedup: Math.round((sluice.throughput / run.oneWorker) * 100) / 100 } }),
+    failures: run.failures,
     targets: evaluateTargets(partial),
     notes: NOTES,
-    timeline: timeline(main.samples, run.ticks, sluice.steady.fromMs, main.profile.drained.t),
+    timeline: { headroom: profileTimeline(run, 'headroom', sluice), overload: profileTimeline(run, 'overload', sluice) },
   };
+}
+
+function profileTimeline({ main, ticks }: RunRecord, name: ProfileName, sluice: SluiceFigures): TimelinePoint[] {
+  const own = ticks.filter((t) => t.phase.startsWith(`${name}-`));
+  return timeline(main.samples, own, sluice[name].steady.fromMs, main[name].result.drained.t);
 }
 
 function profileSection({ plan, main, backlogs }: RunRecord): Results['profile'] {
   const { opts } = plan;
   const backlog = { events: backlogs.sluice.produced, ceilingEvents: backlogs.ceiling.produced, produceSeconds: (backlogs.sluice.ms + backlogs.ceiling.ms) / 1000 };
   const search = main.search ?? null;
-  return { cores: main.profile.cores, search, sustainableRate: search?.rate ?? null, steadyRate: main.rate, burstRate: main.phases[1]!.rate, burstFactor: opts.burstFactor, load: opts.rate === undefined ? opts.load : null, phases: main.phases, backlog };
+  const profile = (name: ProfileName) => ({ load: main[name].load, steadyRate: main[name].rate, burstRate: main[name].phases[1]!.rate, phases: main[name].phases, cores: main[name].result.cores });
+  return { search, sustainableRate: main.sustainableRate, fixedRate: opts.rate ?? null, burstFactor: opts.burstFactor, headroom: profile('headroom'), overload: profile('overload'), backlog };
 }
 
 function loadSection({ plan, load }: RunRecord): Results['load'] {
@@ -135,23 +150,4 @@ export async function writeResults(r: Results, outDir: string): Promise<{ json: 
   writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
   writeFileSync(svg, await chartOf(r));
   return { json, svg };
-}
-
-/** The SVG chart of a run, from its results alone (rechart.ts redraws old runs with it). */
-export async function chartOf(r: Results): Promise<string> {
-  const burst = r.sluice.burst;
-  const profileStart = r.sluice.steady.fromMs;
-  const seconds = (t: number) => (t - profileStart) / 1000;
-  return renderSvg(
-    chartSpec({
-      title: `sluice ${r.mode} bench — ${r.startedAt}`,
-      subtitle: `${String(r.machine.cores)} cores, ${String(r.machine.node)}, ${r.sluice.workers} worker(s); steady ${r.sluice.steady.targetRate}/s, burst ${burst.targetRate}/s; p99 steady ${figure(r.sluice.steady.p99Ms)} ms, burst ${figure(burst.p99Ms)} ms; ${r.sluice.correct ? 'correct' : 'INCORRECT'}`,
-      points: r.timeline,
-      burst: { from: seconds(burst.fromMs), to: seconds(burst.toMs), label: `burst ${String(r.profile.burstFactor)}x` },
-      productionEnd: seconds(r.sluice.steadyAfter.toMs),
-      drainEnd: seconds(r.sluice.drain.toMs),
-      capacity: r.sluice.throughput,
-      p99TargetMs: 50,
-    }),
-  );
 }

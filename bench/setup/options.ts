@@ -14,13 +14,18 @@ export interface BenchOptions {
   client: ClientName;
   /** events pre-produced before sluice (and the ceiling) start: their drain rate is the capacity */
   backlog: number;
-  /** profile: steady for steadySeconds, burst for burstSeconds, steady again */
+  /** headroom profile: steady for steadySeconds, burst for burstSeconds, steady again for afterSeconds */
   steadySeconds: number;
   burstSeconds: number;
+  afterSeconds: number;
+  /** overload profile: steady for overloadSteadySeconds, then burst and after as above */
+  overloadSteadySeconds: number;
   burstFactor: number;
-  /** steady rate as a share of the measured capacity */
+  /** the headroom profile's steady rate as a share of the maximum sustainable rate */
+  headroomLoad: number;
+  /** the overload profile's steady rate as a share of the maximum sustainable rate */
   load: number;
-  /** a fixed steady rate (events/s) instead of load × capacity */
+  /** a fixed maximum sustainable rate (events/s) instead of searching for it */
   rate: number | undefined;
   duplicateRatio: number;
   players: number;
@@ -40,17 +45,23 @@ export interface BenchOptions {
 
 const USAGE = `usage: npm run bench -- [--quick] [options]
 
-  --quick               short run (100k backlog, 3s search steps, 10s steady / 8s burst / 10s steady)
+  --quick               short run (100k backlog, 3s search steps; headroom 10s / 8s burst / 10s,
+                        overload 5s / 8s burst / 10s)
   --partitions <n>      input partitions (default 8)
   --emit update|final   emit mode of both windows (default update)
   --client <name>       kafka.client of the main run: kafkajs (default) or platformatic;
                         the other client's capacity is measured too
   --backlog <n>         events pre-produced for the capacity and ceiling drains
-  --steady <s>          seconds of each steady phase (full 60, quick 10)
-  --burst <s>           seconds of the burst (full 30, quick 8)
+  --steady <s>          seconds of the headroom profile's steady phase (full 60, quick 10)
+  --burst <s>           seconds of each profile's burst (full 30, quick 8)
+  --after <s>           seconds of each profile's steady phase after its burst (full 60, quick 10)
+  --overload-steady <s> seconds of the overload profile's steady phase (full 30, quick 5)
   --burst-factor <x>    burst rate as a multiple of the steady rate (default 3)
-  --load <f>            steady rate as a share of the maximum sustainable rate (default 0.7)
-  --rate <n>            fixed steady rate in events/s instead of --load x capacity
+  --headroom-load <f>   headroom profile: steady rate as a share of the maximum sustainable
+                        rate (default 0.3)
+  --load <f>            overload profile: the same share (default 0.7)
+  --rate <n>            a fixed maximum sustainable rate in events/s (skips the search); the
+                        profiles run at --headroom-load and --load of it
   --duplicates <f>      share of records that repeat an earlier event (default 0.2)
   --players <n>         distinct players (default 10000)
   --zipf <s>            Zipf exponent of the player skew (default 1.0)
@@ -81,6 +92,9 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       backlog: { type: 'string' },
       steady: { type: 'string' },
       burst: { type: 'string' },
+      after: { type: 'string' },
+      'overload-steady': { type: 'string' },
+      'headroom-load': { type: 'string' },
       'burst-factor': { type: 'string' },
       load: { type: 'string' },
       rate: { type: 'string' },
@@ -112,7 +126,10 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     backlog: num(values.backlog, 'backlog', quick ? 100_000 : 300_000, int),
     steadySeconds: num(values.steady, 'steady', quick ? 10 : 60, int),
     burstSeconds: num(values.burst, 'burst', quick ? 8 : 30, int),
+    afterSeconds: num(values.after, 'after', quick ? 10 : 60, int),
+    overloadSteadySeconds: num(values['overload-steady'], 'overload-steady', quick ? 5 : 30, int),
     burstFactor: num(values['burst-factor'], 'burst-factor', 3),
+    headroomLoad: num(values['headroom-load'], 'headroom-load', 0.3),
     load: num(values.load, 'load', 0.7),
     rate: values.rate === undefined ? undefined : num(values.rate, 'rate', 0),
     duplicateRatio: num(values.duplicates, 'duplicates', 0.2, (n) => n >= 0 && n < 1),
