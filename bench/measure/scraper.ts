@@ -22,6 +22,8 @@ export interface Sample {
   allocated: number;
   /** partitions paused by backpressure so far (sluice_backpressure_pauses_total, all workers) */
   pauses: number;
+  /** paused partitions resumed so far (sluice_backpressure_resumes_total) */
+  resumes: number;
   /** partitions paused now, and bytes in flight now (gauges, summed over the workers) */
   pausedPartitions: number;
   inFlightBytes: number;
@@ -52,6 +54,7 @@ export function toSample(t: number, text: string): Sample {
     rss: total(s, 'process_resident_memory_bytes'),
     allocated: total(s, 'sluice_heap_allocated_bytes'),
     pauses: total(s, 'sluice_backpressure_pauses_total'),
+    resumes: total(s, 'sluice_backpressure_resumes_total'),
     pausedPartitions: total(s, 'sluice_paused_partitions'),
     inFlightBytes: total(s, 'sluice_in_flight_bytes'),
     latency: histogram(s, 'sluice_event_latency_seconds'),
@@ -73,6 +76,7 @@ export const ZERO_SAMPLE: Omit<Sample, 't'> = {
   rss: 0,
   allocated: 0,
   pauses: 0,
+  resumes: 0,
   pausedPartitions: 0,
   inFlightBytes: 0,
   latency: EMPTY_HISTOGRAM,

@@ -107,6 +107,8 @@ export interface WindowStats {
 export interface BackpressureStats {
   /** partitions paused by backpressure in the window (sluice_backpressure_pauses_total growth) */
   pauses: number;
+  /** paused partitions resumed in the window (sluice_backpressure_resumes_total growth) */
+  resumes: number;
   /** the most partitions paused at once, and bytes in flight, at any scrape in the window */
   pausedPartitionsMax: number;
   inFlightMaxBytes: number;
@@ -145,6 +147,7 @@ export function windowStats(a: Sample, b: Sample, all: readonly Sample[], gcEven
     rssOtherMaxBytes: maxOf(inside.map((s) => s.rssOther)),
     backpressure: {
       pauses: b.pauses - a.pauses,
+      resumes: b.resumes - a.resumes,
       pausedPartitionsMax: maxOf(inside.map((s) => s.pausedPartitions)) ?? 0,
       inFlightMaxBytes: maxOf(inside.map((s) => s.inFlightBytes)) ?? 0,
     },

@@ -48,12 +48,11 @@ export interface BackpressureBound {
   /** backpressure.maxInFlightBytes (per worker) times the workers: the in-flight bound of the process */
   boundBytes: number;
   maxInFlightBytesPerWorker: number;
-  /** the overload profile's pauses, most paused partitions and in-flight bytes at any scrape */
+  /** the overload profile's pauses and resumes, most paused partitions and in-flight bytes at any scrape */
   pauses: number;
+  resumes: number;
   pausedPartitionsMax: number;
   inFlightMaxBytes: number;
-  /** sluice counts no resumes yet: only pauses and the paused gauge tell */
-  resumes: null;
   heapMaxBytes: number;
   /** the headroom profile's heap max: the heap without a backlog */
   baselineHeapMaxBytes: number;
@@ -115,7 +114,6 @@ function backpressureBound(run: MainRun, headroom: ProfileFigures, overload: Pro
     boundBytes,
     maxInFlightBytesPerWorker: run.maxInFlightBytes,
     ...w.backpressure,
-    resumes: null,
     heapMaxBytes: w.heapMaxBytes,
     baselineHeapMaxBytes,
     bounded: w.heapMaxBytes <= baselineHeapMaxBytes + boundBytes,

@@ -24,7 +24,7 @@ function printOverload(o: OverloadFigures): void {
     const where = c.caughtUpIn === 'drain' ? 'after production stopped' : 'while producing';
     console.log(`catch-up       ${c.seconds} s from the burst's end to lag at its steady level (${where}); backlog then ${c.backlogAtBurstEnd} events; physical bound ${c.profileBoundSeconds} s at the capacity (${f(c.boundSeconds)} s without the drain), ${c.profileBoundAtSustainableSeconds} s at the sustainable rate`);
   }
-  console.log(`backpressure   ${bp.pauses} partition pauses, at most ${bp.pausedPartitionsMax} paused at a scrape, resumes not counted; in flight max ${mb(bp.inFlightMaxBytes)} (bound ${mb(bp.boundBytes)}); heap max ${mb(bp.heapMaxBytes)} (headroom profile ${mb(bp.baselineHeapMaxBytes)})`);
+  console.log(`backpressure   ${bp.pauses} partition pauses and ${bp.resumes} resumes, at most ${bp.pausedPartitionsMax} paused at a scrape; in flight max ${mb(bp.inFlightMaxBytes)} (bound ${mb(bp.boundBytes)}); heap max ${mb(bp.heapMaxBytes)} (headroom profile ${mb(bp.baselineHeapMaxBytes)})`);
 }
 
 function printTargets(r: Results): void {

@@ -77,6 +77,7 @@ export class GroupConsumer {
         this.group.pause(topicPartitions(ids));
       },
       resume: (ids) => {
+        opts.metrics.resumes.inc(ids.length);
         opts.log.debug(`backpressure: resuming ${ids.join(', ')} (${this.inFlight.total} bytes in flight)`);
         this.group.resume(topicPartitions(ids));
       },
