@@ -65,12 +65,6 @@ export interface GroupMembership {
   /** stop fetching these partitions until resumed (backpressure); batches in flight finish */
   pause(partitions: readonly TopicPartition[]): void;
   resume(partitions: readonly TopicPartition[]): void;
-  /**
-   * Fetch this partition from `offset` next, whatever was handed back as done since: a lane that
-   * failed after its batches were returned (their commit was still in flight) rewinds this way.
-   * Batches already fetched beyond it are not handed to onBatch. Ignored for a partition not assigned.
-   */
-  seek(topic: string, partition: number, offset: string): void;
   /** the group's own offset commit: at-least-once only (exactly-once commits in the transaction) */
   commitOffset(topic: string, partition: number, nextOffset: string): Promise<void>;
   /** finishes the batches in flight, then leaves the group */

@@ -122,11 +122,7 @@ export class GroupConsumer {
   /** Returns the last offset handled, or undefined to have the batch fetched again. */
   private async onBatch(batch: FetchedBatch, heartbeat: () => Promise<void>): Promise<string | undefined> {
     const { opts } = this;
-    if (this.stopping) {
-      // The client fetches again at once; the lanes are committing their last batches meanwhile.
-      await sleep(100);
-      return undefined;
-    }
+    if (this.stopping) return undefined;
     const id = laneId(batch.topic, batch.partition);
     const fencedAt = this.fenced.get(id);
     if (fencedAt !== undefined && fencedAt.join === this.joins && Date.now() - fencedAt.at < opts.sessionTimeoutMs) {
@@ -143,8 +139,6 @@ export class GroupConsumer {
       return undefined;
     }
     if (lane === undefined) return undefined;
-    // The batch's bytes count against the bound until the transaction holding its last record
-    // has committed, which may be after this returns (the lane's commit pipeline).
     const inputBytes = batchBytes(batch.messages);
     this.holdBytes(id, inputBytes);
     const work = lane.process(batch.messages, heartbeat, {
@@ -153,45 +147,17 @@ export class GroupConsumer {
       releaseOutput: (bytes) => this.releaseBytes(id, bytes),
     });
     this.inflight.set(id, work);
-    let last: string | undefined;
     try {
-      last = await work;
+      return await work;
     } catch (err) {
+      this.onLaneError(id, err, 'process');
+      this.inflight.delete(id);
+      await this.closeLane(id, 'failed');
+      return undefined;
+    } finally {
       this.inflight.delete(id);
       this.releaseBytes(id, inputBytes);
-      await this.failLane(id, lane, err, 'process');
-      return undefined;
     }
-    this.inflight.delete(id);
-    const settled = lane.settled();
-    if (settled === undefined) this.releaseBytes(id, inputBytes);
-    else {
-      settled.then(
-        () => this.releaseBytes(id, inputBytes),
-        (err: unknown) => {
-          this.releaseBytes(id, inputBytes);
-          return this.failLane(id, lane, err, 'commit');
-        },
-      ).catch((err: unknown) => this.opts.log.error(`${id}: handling a failed commit failed: ${(err as Error).message}`));
-    }
-    return last;
-  }
-
-  /**
-   * A lane whose processing or commit failed. Batches after its last landed commit were already
-   * handed back to the client as done, so the partition is rewound there first, before anything
-   * else can fetch it; then the lane closes without committing what it had pending, and the next
-   * batch opens a fresh one.
-   */
-  private async failLane(id: LaneId, lane: Lane, err: unknown, phase: string): Promise<void> {
-    if (this.lanes.get(id) !== lane) return;
-    const restart = lane.restartOffset;
-    if (restart !== undefined && this.assigned.has(id)) {
-      const [tp] = topicPartitions([id]);
-      this.group.seek(tp!.topic, tp!.partition, restart);
-    }
-    this.onLaneError(id, err, phase);
-    await this.closeLane(id, 'failed');
   }
 
   /**
@@ -281,17 +247,14 @@ export class GroupConsumer {
     this.lanes.delete(id);
     this.opts.metrics.lanes.set(this.lanes.size);
     await this.inflight.get(id)?.catch(() => undefined);
-    this.opts.log.info(`${lane.summary()} (closed: ${why})`);
-    await lane.close({ flush: why !== 'failed' }).catch((err: Error) => this.opts.log.warn(`${id}: close failed: ${err.message}`));
     this.inFlight.forget(id);
+    this.opts.log.info(`${lane.summary()} (closed: ${why})`);
+    await lane.close().catch((err: Error) => this.opts.log.warn(`${id}: close failed: ${err.message}`));
   }
 
   /** Finishes the batch in flight, commits it, leaves the group, then closes every lane. */
   async stop(): Promise<void> {
     this.stopping = true;
-    // Commit what the lanes processed while the group is still there (at-least-once commits
-    // offsets through it); batches that finish during the stop are committed as their lanes close.
-    await Promise.allSettled([...this.lanes.values()].map((lane) => lane.flush()));
     await this.group.stop();
     await Promise.allSettled([...this.opening.values()]);
     for (const id of [...this.lanes.keys()]) await this.closeLane(id, 'shutdown');

@@ -1,16 +1,15 @@
-// Backpressure for one consumer (one worker): counts the bytes each lane holds (its fetched
-// batches until the transaction holding them committed, plus the outputs of its pending and
-// committing transactions until that commit ends) and
+// Backpressure for one consumer (one worker): counts the bytes each lane holds (its fetched batch
+// until committed, plus the output of the transaction being produced until acknowledged) and
 // pauses intake when the sum passes the bound, so that a burst waits on the broker, not on the
 // heap. Pausing is per partition (the client stops fetching it; the batch in hand still finishes).
 //
 // Policy: above maxInFlightBytes, pause every lane of this consumer; once the total is at most
 // resumeBelowBytes, resume them all. Pausing only the largest holders is not enough: an idle lane
 // would still fetch and add its batch after the bound was passed. The gap between the two marks
-// keeps intake from flapping on every batch. Every byte a lane holds is counted the moment it
-// arrives, so the bound is soft only by what arrives at once: one fetch response, which can carry a
-// batch for every partition (a lane's own share is capped too: its pending transaction takes at
-// most batching.maxRecords / maxBytes before the lane waits for its commit, see commit-pipeline.ts).
+// keeps intake from flapping on every batch. A lane holds at most one fetched batch (either client hands
+// it the next only after this one) and one transaction's output, and one fetch response can carry
+// a batch for every partition, so the bound is soft by one fetch response plus one transaction's
+// output per lane (test/integration/backpressure-burst.test.ts measures both).
 export interface InFlightBounds {
   maxInFlightBytes: number;
   resumeBelowBytes: number;

@@ -12,12 +12,11 @@ import type { LaneSink } from '../clients/port.ts';
 import { ChangeloggedStore } from '../state/changelogged-store.ts';
 import type { RestoreMode } from '../state/changelogged-store.ts';
 import type { PartitionStore, StoreTimes } from '../state/partition-store.ts';
-import type { StoreTransaction } from '../state/store-transaction.ts';
+import { StoreTransaction } from '../state/store-transaction.ts';
 import { BatchController } from './batch-controller.ts';
 import type { BatchingBounds } from './batch-controller.ts';
 import { Checkpoint } from './checkpoint.ts';
 import { chunkEnd } from './chunks.ts';
-import { CommitPipeline } from './commit-pipeline.ts';
 import type { ChangelogReader } from '../clients/port.ts';
 
 export interface LaneTopics {
@@ -68,6 +67,13 @@ export interface BatchFlow {
 
 const NO_FLOW: BatchFlow = { lagBeyond: 0, holdOutput: () => undefined, releaseOutput: () => undefined };
 
+/** Output size for backpressure accounting: string length is close enough, and costs nothing. */
+function approxBytes(records: readonly { key: unknown; value: unknown }[]): number {
+  let n = 0;
+  for (const r of records) n += 70 + ((r.key as { length?: number } | null)?.length ?? 0) + ((r.value as { length?: number } | null)?.length ?? 0);
+  return n;
+}
+
 export function storeTimes(spec: PipelineSpec): StoreTimes {
   const byName = new Map(spec.windows.map((w) => [w.name, w]));
   return {
@@ -88,13 +94,12 @@ export class Lane {
   private readonly batching: BatchController;
   private owned: ChangeloggedStore | undefined;
   private store: PartitionStore | undefined;
-  private commits: CommitPipeline | undefined;
+  private checkpoint: Checkpoint | undefined;
   /** next input offset to process; undefined until the partition was ever committed */
   nextOffset: bigint | undefined;
   private streamTime = Number.NEGATIVE_INFINITY;
+  private changelogNext: string | undefined;
   restoreMode: RestoreMode = 'none';
-  /** restartOffset as of close */
-  private closedAt: string | undefined;
   restoredRecords = 0;
 
   constructor(opts: LaneOptions) {
@@ -158,19 +163,11 @@ export class Lane {
     this.processor.onOpen?.(store);
     const meta = store.meta();
     this.streamTime = meta.streamTime;
+    this.changelogNext = meta.changelogNext;
     // At-least-once reprocesses from the group's offset: its outputs may be missing even where
     // the changelog already holds the state, and dedupe hides what the state saw.
     this.nextOffset = this.opts.guarantee === 'exactly-once' && meta.inputOffset !== undefined ? BigInt(meta.inputOffset) : undefined;
-    this.commits = new CommitPipeline({
-      store,
-      times: this.times,
-      checkpoint: new Checkpoint(this.opts.sink, this.opts.topics, partition, history),
-      batching: this.batching,
-      observer: this.opts.observer,
-      laneName: this.name,
-      changelogNext: meta.changelogNext,
-      restartOffset: this.nextOffset?.toString(),
-    });
+    this.checkpoint = new Checkpoint(this.opts.sink, this.opts.topics, partition, history);
     log.info(`${this.name}: lane open, restore=${mode}, changelog end ${end}, next offset ${this.nextOffset ?? 'from group'}, stream time ${Number.isFinite(this.streamTime) ? new Date(this.streamTime).toISOString() : 'none'}, ${store.countDedupe()} ids, ${store.countWindows()} open windows`);
   }
 
@@ -202,74 +199,51 @@ export class Lane {
   }
 
   /**
-   * Processes a fetched batch in chunks sized by the batch controller from the lag (see
-   * batch-controller.ts), and hands them to the commit pipeline (commit-pipeline.ts): it returns
-   * once the batch is processed, while its transaction may still be committing. `settled()` says
-   * when that is done. Returns the last offset handled.
+   * Processes a fetched batch in chunks, one checkpoint each, sized by the batch controller from
+   * the lag (see batch-controller.ts). Returns the last offset handled.
    */
   async process(messages: readonly InputRecord[], heartbeat: () => Promise<void>, flow: BatchFlow = NO_FLOW): Promise<string | undefined> {
-    const commits = this.openCommits();
-    commits.throwIfFailed();
-    commits.flow = flow;
+    const store = this.store;
+    const checkpoint = this.checkpoint;
+    if (store === undefined || checkpoint === undefined) throw new Error(`lane ${this.partition} is not open`);
+    const { observer } = this.opts;
     const maxBytes = this.opts.batching.maxBytes;
     let i = 0;
-    // Records below nextOffset were processed already: committed by a previous owner after our
-    // fetch position was set, or by this lane before the client fetched them again (a rejoin).
+    // Records below nextOffset were committed by a previous owner after our fetch position was set.
     if (this.nextOffset !== undefined) while (i < messages.length && BigInt(messages[i]!.offset) < this.nextOffset) i++;
     let last = i > 0 ? messages[i - 1]!.offset : undefined;
     while (i < messages.length) {
-      let plan = this.batching.plan(messages.length - i + flow.lagBeyond + commits.pendingRecords);
-      // A full pending transaction waits for the one in flight, then commits while this chunk starts the next.
-      if (commits.pendingRecords >= plan.maxRecords || commits.pendingInputBytes >= maxBytes) {
-        await commits.untilCommitted();
-        plan = this.batching.plan(messages.length - i + flow.lagBeyond + commits.pendingRecords);
-      }
-      const room = Math.max(1, plan.maxRecords - commits.pendingRecords);
-      let end = chunkEnd(messages, i, room, Math.max(1, maxBytes - commits.pendingInputBytes));
-      const tx = commits.txForChunk(messages[i]!.offset);
+      const plan = this.batching.plan(messages.length - i + flow.lagBeyond);
+      let end = chunkEnd(messages, i, plan.maxRecords, maxBytes);
+      const tx = new StoreTransaction(store, this.times);
       const began = performance.now();
-      let result: BatchResult;
-      try {
-        result = this.processor.process(messages.slice(i, end), tx, this.streamTime, began + plan.deadlineMs);
-      } catch (err) {
-        // Part of the chunk is written into the pending transaction: it must never commit.
-        commits.abort(err);
-        throw err;
-      }
+      const result = this.processor.process(messages.slice(i, end), tx, this.streamTime, began + plan.deadlineMs);
+      const processingMs = performance.now() - began;
       end = i + result.consumed;
       const lastOffset = messages[end - 1]!.offset;
       const nextOffset = (BigInt(lastOffset) + 1n).toString();
-      let inputBytes = 0;
-      for (let r = i; r < end; r++) inputBytes += (messages[r]!.value?.length ?? 0) + (messages[r]!.key?.length ?? 0);
+      const started = process.hrtime.bigint();
+      const outputBytes = approxBytes(result.records);
+      flow.holdOutput(outputBytes);
+      let changelogNext: string | undefined;
+      try {
+        changelogNext = await checkpoint.commit({ tx, outputs: result.records, nextOffset, streamTime: result.streamTime, changelogNext: this.changelogNext });
+      } finally {
+        flow.releaseOutput(outputBytes);
+      }
+      this.batching.observe(result.consumed, processingMs, performance.now() - began);
+      this.changelogNext = changelogNext;
       this.streamTime = result.streamTime;
       this.nextOffset = BigInt(nextOffset);
       last = lastOffset;
-      commits.add(tx, result, { input: messages, first: i, end }, { mode: plan.mode, processingMs: performance.now() - began, began, inputBytes, nextOffset });
+      const first = i;
       i = end;
+
+      const commitSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      observer.committed({ lane: this.name, mode: plan.mode, records: result.consumed, outputs: result.records.length, nextOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: messages, first, end });
       if (i < messages.length) await heartbeat();
-      commits.throwIfFailed();
     }
     return last;
-  }
-
-  /** Settles once everything processed so far is committed; rejects if its transaction failed. */
-  settled(): Promise<void> | undefined {
-    return this.commits?.settled();
-  }
-
-  /** Waits until everything processed so far is committed. */
-  flush(): Promise<void> {
-    return this.openCommits().flush();
-  }
-
-  /** the input offset a replacement lane must read from: after the last transaction that landed */
-  get restartOffset(): string | undefined {
-    return this.commits?.restartOffset ?? this.closedAt;
-  }
-
-  private openCommits(): CommitPipeline {
-    if (this.commits === undefined) throw new Error(`lane ${this.partition} is not open`);
-    return this.commits;
   }
 
   /** how logs name this lane: source lanes by input partition, merge lanes by topic too */
@@ -282,28 +256,15 @@ export class Lane {
     return `${this.name}: next offset ${this.nextOffset ?? 'earliest'}, ${s ? s.countDedupe() : 0} ids, ${s ? s.countWindows() : 0} open windows, restore=${this.restoreMode} (${this.restoredRecords} records)`;
   }
 
-  /**
-   * `flush`: commit what was processed first (a revoked lane or a shutdown); otherwise only the
-   * transaction in flight finishes and what is pending is dropped (a failed lane, whose
-   * replacement reads it again from restartOffset).
-   */
-  async close(how: { flush: boolean } = { flush: true }): Promise<void> {
+  async close(): Promise<void> {
     const store = this.store;
     const owned = this.owned;
-    const commits = this.commits;
     this.store = undefined;
     this.owned = undefined;
-    this.commits = undefined;
+    this.checkpoint = undefined;
     // The store and its lock go whatever fails before them: a lock held on would keep the
     // partition from ever opening in this process again.
     try {
-      // What was processed is committed before the store closes (a failed lane only waits for
-      // the transaction in flight: nothing after the failure may land).
-      if (commits !== undefined) {
-        if (commits.failed || !how.flush) await commits.drain();
-        else await commits.flush().catch((err: unknown) => this.opts.log.warn(`${this.name}: the last batch before closing was not committed: ${(err as Error).message}`));
-        this.closedAt = commits.restartOffset;
-      }
       this.processor.onClose?.();
       if (store) this.opts.observer.closed({ dedupe: store.countDedupe(), windows: store.countWindows() });
       await this.opts.sink.close();

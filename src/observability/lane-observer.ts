@@ -1,4 +1,4 @@
-// What a lane reports, kept out of its data path: the lane hands one summary per committed transaction
+// What a lane reports, kept out of its data path: the lane hands one summary per committed chunk
 // (and per restore and close) to its observer, which turns it into metrics and tracing events.
 // The summary is the chunk's one allocation; nothing here allocates per record.
 import type { PipelineMetrics } from './metrics.ts';
@@ -28,12 +28,7 @@ export interface CommittedChunk {
   /** the lane's stream time after the chunk */
   streamTime: number;
   stats: ChunkStats;
-  /** the chunks the transaction holds: per-record latency reads their timestamps */
-  spans: readonly InputSpan[];
-}
-
-/** Records input[first, end) of a fetched batch. */
-export interface InputSpan {
+  /** the chunk is input[first, end): per-record latency reads their timestamps */
   input: readonly { timestamp: string }[];
   first: number;
   end: number;
@@ -71,9 +66,7 @@ export function metricsObserver(metrics: PipelineMetrics, label: string, kind: '
         metrics.batchRecords.observe(labels, s.records);
         metrics.recordsIn.inc(labels, s.records);
         const committedAt = Date.now();
-        for (const span of c.spans) {
-          for (let r = span.first; r < span.end; r++) metrics.eventLatency.observe((committedAt - Number(span.input[r]!.timestamp)) / 1000);
-        }
+        for (let r = c.first; r < c.end; r++) metrics.eventLatency.observe((committedAt - Number(c.input[r]!.timestamp)) / 1000);
       }
       if (s.duplicates) metrics.duplicates.inc(labels, s.duplicates);
       if (s.late) metrics.late.inc(labels, s.late);

@@ -2,22 +2,11 @@
 // into it, nothing reaches LMDB until the Kafka transaction holding the batch's effects commits,
 // and the same write set becomes the batch's changelog records. Dropping it is the abort path.
 // Its size is bounded by the batch size, not by the state size.
-//
-// A lane may process its next chunk while the previous chunk's Kafka transaction is still in
-// flight (see consumers/commit-pipeline.ts). That chunk's transaction reads through the one in
-// flight (its `parent`) before LMDB, so it sees every change the in-flight chunk made; once the
-// parent's local commit has landed, the lane detaches it and reads go to LMDB directly. The
-// parent is never written through: its writes are fixed once its Kafka transaction began.
 import type { DedupeStore } from '../model/store-ports.ts';
 import type { WindowState } from '../model/window-state.ts';
 import { changelogRecordsFor } from './changelog-codec.ts';
 import type { ChangelogRecord } from './changelog-codec.ts';
 import type { PartitionStore, StoreTimes } from './partition-store.ts';
-
-/** A window state no later mutation of the copy can reach (accumulators are plain JSON values). */
-function copyWindow(state: WindowState): WindowState {
-  return { ...state, a: state.a.map((x) => (x !== null && typeof x === 'object' ? structuredClone(x) : x)) };
-}
 
 export class StoreTransaction implements DedupeStore {
   private readonly store: PartitionStore;
@@ -37,50 +26,16 @@ export class StoreTransaction implements DedupeStore {
   private readonly watermarkWrites = new Map<number, number>();
   /** window geometry mark -> the latest start this transaction closed */
   private readonly closedWrites = new Map<string, number>();
-  /**
-   * windows changed since the last startChunk(), in first-touch order (emit: update reports them
-   * once per processed chunk, so a chunk never re-reports a window an earlier chunk reported)
-   */
+  /** windows this transaction changed, in first-touch order (emit: update reports them) */
   readonly touchedWindows = new Set<string>();
-  /** the transaction still committing when this one began, until its local commit landed */
-  private parent: StoreTransaction | undefined;
 
-  constructor(store: PartitionStore, times: StoreTimes, parent?: StoreTransaction) {
+  constructor(store: PartitionStore, times: StoreTimes) {
     this.store = store;
     this.times = times;
-    this.parent = parent;
-  }
-
-  /** The parent's writes are in LMDB now: read LMDB directly. */
-  detachParent(): void {
-    this.parent = undefined;
-  }
-
-  /** A new chunk is processed into this transaction. */
-  startChunk(): void {
-    this.touchedWindows.clear();
-  }
-
-  /** The id's value in this layer or the parents': null deleted, undefined not written there. */
-  private layeredDedupe(id: string): number | null | undefined {
-    const v = this.dedupeWrites.get(id);
-    return v !== undefined ? v : this.parent?.layeredDedupe(id);
-  }
-
-  private layeredWindow(key: string): WindowState | null | undefined {
-    const v = this.windowWrites.get(key);
-    return v !== undefined ? v : this.parent?.layeredWindow(key);
-  }
-
-  /** the window as it stands below this transaction: the parent's writes over LMDB */
-  private baseWindow(key: string): WindowState | undefined {
-    const v = this.parent?.layeredWindow(key);
-    if (v !== undefined) return v ?? undefined;
-    return this.store.getWindow(key);
   }
 
   get(id: string): number | undefined {
-    const v = this.layeredDedupe(id);
+    const v = this.dedupeWrites.get(id);
     if (v !== undefined) return v ?? undefined;
     return this.store.getDedupe(id);
   }
@@ -101,13 +56,8 @@ export class StoreTransaction implements DedupeStore {
   }
 
   getWindow(key: string): WindowState | undefined {
-    const own = this.windowWrites.get(key);
-    if (own !== undefined) return own ?? undefined;
-    const inherited = this.parent?.layeredWindow(key);
-    if (inherited === null) return undefined;
-    // Processors mutate a window's state in place; the parent's object is what its local commit
-    // writes once its Kafka transaction lands, so this transaction must never touch it.
-    if (inherited !== undefined) return copyWindow(inherited);
+    const v = this.windowWrites.get(key);
+    if (v !== undefined) return v ?? undefined;
     return this.store.getWindow(key);
   }
 
@@ -121,7 +71,7 @@ export class StoreTransaction implements DedupeStore {
   }
 
   deleteWindow(key: string): void {
-    if (this.createdWindows.delete(key) && this.baseWindow(key) === undefined) {
+    if (this.createdWindows.delete(key) && this.store.getWindow(key) === undefined) {
       // Born and closed in the same batch: neither LMDB nor the changelog ever needs to know it.
       this.windowWrites.delete(key);
     } else {
@@ -130,17 +80,11 @@ export class StoreTransaction implements DedupeStore {
     this.touchedWindows.delete(key);
   }
 
-  /** Keys of windows (committed, or created here or in the parent) whose close time is at or before `streamTime`. */
+  /** Keys of windows (committed or created here) whose close time is at or before `streamTime`. */
   windowsClosingBy(streamTime: number): string[] {
     const due: string[] = [];
-    const parent = this.parent;
     for (const key of this.store.windowsClosingBy(streamTime, Number.MAX_SAFE_INTEGER)) {
-      // Deleted above the store; or deleted and created again there, and listed with those below.
-      if (this.layeredWindow(key) === null || this.createdWindows.has(key) || parent?.createdWindows.has(key)) continue;
-      due.push(key);
-    }
-    if (parent !== undefined) {
-      for (const [key, closeAt] of parent.createdWindows) if (closeAt <= streamTime && this.windowWrites.get(key) !== null) due.push(key);
+      if (this.windowWrites.get(key) !== null) due.push(key);
     }
     for (const [key, closeAt] of this.createdWindows) if (closeAt <= streamTime) due.push(key);
     return due;
@@ -150,9 +94,9 @@ export class StoreTransaction implements DedupeStore {
   idsForgettableBy(streamTime: number, limit: number): string[] {
     const ids: string[] = [];
     for (const id of this.store.idsForgettableBy(streamTime, limit)) {
-      // Re-sighted after its ttl (here or in the parent): it has a new t0 and must stay; or
-      // the parent forgot it already.
-      if (this.layeredDedupe(id) === undefined) ids.push(id);
+      const pending = this.dedupeWrites.get(id);
+      // Re-sighted in this batch after its ttl: it has a new t0 and must stay.
+      if (pending === undefined) ids.push(id);
     }
     return ids;
   }
@@ -162,7 +106,7 @@ export class StoreTransaction implements DedupeStore {
   }
 
   closedThrough(mark: string): number {
-    return this.closedWrites.get(mark) ?? (this.parent !== undefined ? this.parent.closedThrough(mark) : this.store.closedThrough(mark));
+    return this.closedWrites.get(mark) ?? this.store.closedThrough(mark);
   }
 
   /** Windows of one geometry close in start order, so the mark only moves forward. */
@@ -172,7 +116,7 @@ export class StoreTransaction implements DedupeStore {
 
   /** Watermarks written by this transaction, over those of the store. */
   watermarks(committed: ReadonlyMap<number, number>): Map<number, number> {
-    const all = this.parent !== undefined ? this.parent.watermarks(committed) : new Map(committed);
+    const all = new Map(committed);
     for (const [source, wm] of this.watermarkWrites) all.set(source, wm);
     return all;
   }

@@ -68,10 +68,9 @@ export class KafkajsGroup implements GroupMembership {
     });
   }
 
-  // pause, resume and seek may now come from a commit finishing outside any eachBatch, while
-  // kafkajs restarts its consumer (a broker outage), and then they throw: a restarted consumer
-  // reads the group's committed offsets again, which are never ahead of what a lane committed,
-  // so a lost seek costs only a re-read, and pauses are re-applied at the next join.
+  // A lane that closes (a revocation, a shutdown) releases its bytes and may resume intake while
+  // kafkajs has no running consumer (stopping, or restarting after a broker outage), and then
+  // these throw; a restarted consumer gets the pauses again at its next join.
   pause(partitions: readonly TopicPartition[]): void {
     for (const tp of partitions) this.paused.set(`${tp.topic}/${tp.partition}`, tp);
     this.safely('pause', () => this.consumer.pause(byTopic(partitions)));
@@ -80,12 +79,6 @@ export class KafkajsGroup implements GroupMembership {
   resume(partitions: readonly TopicPartition[]): void {
     for (const tp of partitions) this.paused.delete(`${tp.topic}/${tp.partition}`);
     this.safely('resume', () => this.consumer.resume(byTopic(partitions)));
-  }
-
-  seek(topic: string, partition: number, offset: string): void {
-    // Applied at the client's next fetch, which drops batches of the partition fetched before it
-    // (and an eachBatch of it still running sees isStale()).
-    this.safely('seek', () => this.consumer.seek({ topic, partition, offset }));
   }
 
   private safely(what: string, call: () => void): void {

@@ -197,16 +197,6 @@ export class FetchLoop {
     });
   }
 
-  /** A new token, so a batch or fetch still out for the partition moves no position. */
-  seek(topic: string, partition: number, offset: string): void {
-    const id = fetchKey(topic, partition);
-    const assigned = this.assigned.get(id);
-    if (assigned === undefined) return;
-    this.assigned.set(id, { tp: assigned.tp, token: ++this.tokens });
-    this.positions.set(id, BigInt(offset));
-    this.wake?.();
-  }
-
   pause(partitions: readonly TopicPartition[]): void {
     for (const { topic, partition } of partitions) this.paused.add(fetchKey(topic, partition));
   }

@@ -98,10 +98,6 @@ export class PlatformaticGroup implements GroupMembership {
     this.fetchLoop?.resume(partitions);
   }
 
-  seek(topic: string, partition: number, offset: string): void {
-    this.fetchLoop?.seek(topic, partition, offset);
-  }
-
   commitOffset(topic: string, partition: number, nextOffset: string): Promise<void> {
     return this.consumer.commit({ offsets: [{ topic, partition, offset: BigInt(nextOffset), leaderEpoch: -1 }] });
   }

@@ -20,10 +20,6 @@ class FakeGroup implements GroupMembership {
   }
   pause(): void {}
   resume(): void {}
-  seeks: { topic: string; partition: number; offset: string }[] = [];
-  seek(topic: string, partition: number, offset: string): void {
-    this.seeks.push({ topic, partition, offset });
-  }
   async commitOffset(): Promise<void> {}
   async stop(): Promise<void> {}
 }
@@ -31,9 +27,6 @@ class FakeGroup implements GroupMembership {
 interface FakeLaneBehaviour {
   /** what a lane's process does; by default it handles the batch */
   process?: (messages: FetchedBatch['messages']) => Promise<string | undefined>;
-  /** the lane's commit pipeline: when what it processed has committed */
-  settled?: () => Promise<void> | undefined;
-  restartOffset?: string;
   onFatal?: (error: SluiceError) => void;
 }
 
@@ -56,9 +49,6 @@ function consumerWith(opens: (partition: number) => Promise<void>, behaviour: Fa
         open: () => opens(partition),
         process: behaviour.process ?? (async (messages: FetchedBatch['messages']) => messages[messages.length - 1]!.offset),
         close: async () => void closed.push(partition),
-        settled: behaviour.settled ?? (() => undefined),
-        flush: async () => undefined,
-        restartOffset: behaviour.restartOffset,
         summary: () => `partition ${partition}`,
       } as unknown as Lane;
     },
@@ -127,23 +117,6 @@ describe('GroupConsumer', () => {
     expect(beats).toBeGreaterThanOrEqual(2);
     opened();
     await expect(done).resolves.toBe('7');
-  });
-
-  it('rewinds the partition to the last landed commit and closes the lane when a commit fails after its batch returned', async () => {
-    let fail!: (err: Error) => void;
-    const commit = new Promise<void>((_, reject) => (fail = reject));
-    const { consumer, group, closed } = consumerWith(async () => undefined, { settled: () => commit, restartOffset: '5' });
-    await consumer.start();
-    group.assign([{ topic: 'in', partition: 0 }]);
-    await sleep(10);
-    // The batch is handed back as done while its transaction is still in flight.
-    await expect(group.handlers!.onBatch(batchFor(0, '7'), async () => undefined)).resolves.toBe('7');
-    expect(group.seeks).toEqual([]);
-    fail(new Error('transaction failed'));
-    await sleep(10);
-    expect(group.seeks).toEqual([{ topic: 'in', partition: 0, offset: '5' }]);
-    expect(closed).toEqual([0]);
-    expect(consumer.openLanes()).toEqual([]);
   });
 
   it('hands the batch back when a heartbeat fails (rebalance), and the open carries on', async () => {

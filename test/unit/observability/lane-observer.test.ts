@@ -18,7 +18,9 @@ function chunk(over: Partial<CommittedChunk> = {}): CommittedChunk {
     commitSeconds: 0.02,
     streamTime: now,
     stats: { records: 2, duplicates: 1, late: 0, deadLetters: new Map([['invalid-json', 1]]), finals: 2, updates: 1 },
-    spans: [{ input, first: 1, end: 3 }],
+    input,
+    first: 1,
+    end: 3,
     ...over,
   };
 }
