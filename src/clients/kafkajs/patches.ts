@@ -1,8 +1,10 @@
-// Replaces kafkajs internals (see aborted-filter.ts, group-messages.ts and record-encoding.ts).
+// Replaces kafkajs internals (see aborted-filter.ts, group-messages.ts, record-encoding.ts and
+// coordinator-cache.ts).
 // kafkajs modules capture their helpers when they load, so the replacement must be in the require
 // cache before kafkajs loads: loader.ts runs this first, and it throws if it is too late.
 import { createRequire } from 'node:module';
 import { filterAbortedMessages } from './aborted-filter.ts';
+import { cachedFindCoordinator } from './coordinator-cache.ts';
 import { groupMessagesPerPartition } from './group-messages.ts';
 import { recordBatchEncoder, sizedRecord } from './record-encoding.ts';
 import type { CodecLookup } from './record-encoding.ts';
@@ -24,6 +26,9 @@ function replaceModule(modulePath: string, usedBy: string, implementation: unkno
 }
 
 export function installKafkajsPatches(): void {
+  // A prototype method is looked up at each call, so this one works whenever kafkajs loaded.
+  const cluster = (require('kafkajs/src/cluster/index.js') as { prototype: { findGroupCoordinator: Parameters<typeof cachedFindCoordinator>[0] } }).prototype;
+  cluster.findGroupCoordinator = cachedFindCoordinator(cluster.findGroupCoordinator);
   replaceModule('kafkajs/src/consumer/filterAbortedMessages.js', 'kafkajs/src/consumer/batch.js', filterAbortedMessages);
   replaceModule('kafkajs/src/producer/groupMessagesPerPartition.js', 'kafkajs/src/producer/sendMessages.js', groupMessagesPerPartition);
   const produce = 'kafkajs/src/protocol/requests/produce/v3/request.js';
