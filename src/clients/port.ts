@@ -120,6 +120,25 @@ export interface LaneSinkOptions {
   group: GroupMembership;
 }
 
+/**
+ * The broker refused to create topics for a reason waiting cannot change (authorization, policy,
+ * replication factor, config): startup reports it at once instead of waiting for someone else's
+ * creation to show up.
+ */
+export class TopicsRefusedError extends Error {}
+
+/** Kafka error codes of a CreateTopics answer that waiting cannot change, by number and name. */
+export const REFUSED_CREATE_ERRORS: ReadonlyMap<number, string> = new Map([
+  [17, 'INVALID_TOPIC_EXCEPTION'],
+  [29, 'TOPIC_AUTHORIZATION_FAILED'],
+  [31, 'CLUSTER_AUTHORIZATION_FAILED'],
+  [37, 'INVALID_PARTITIONS'],
+  [38, 'INVALID_REPLICATION_FACTOR'],
+  [39, 'INVALID_REPLICA_ASSIGNMENT'],
+  [40, 'INVALID_CONFIG'],
+  [44, 'POLICY_VIOLATION'],
+]);
+
 /** A topic sluice creates; `configs` are topic-level settings such as cleanup.policy. */
 export interface NewTopic {
   topic: string;

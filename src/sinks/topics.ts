@@ -2,6 +2,7 @@
 // partition per input partition) and creates the output and dead-letter topics when missing.
 // Listing topics (not a metadata request) checks existence, so a broker that auto-creates topics
 // cannot be tricked into creating the input.
+import { TopicsRefusedError } from '../clients/port.ts';
 import type { NewTopic, TopicAdmin } from '../clients/port.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 import { sluiceError } from '../errors.ts';
@@ -60,6 +61,7 @@ export async function ensureTopics(admin: TopicAdmin, config: SluiceConfig, chan
       await admin.createTopics(missing);
       log.info(`created topics: ${missing.map((t) => `${t.topic} (${t.partitions} partitions)`).join(', ')}`);
     } catch (err) {
+      if (err instanceof TopicsRefusedError) throw sluiceError('SLUICE_KAFKA', `could not create topics ${missing.map((t) => t.topic).join(', ')}: ${err.message}`, { cause: err });
       // Another instance (or another worker of this one) may be creating them at this moment;
       // what matters is that they exist, which its creation takes a moment to show everywhere.
       await untilSettled(`could not create topics ${missing.map((t) => t.topic).join(', ')}: ${(err as Error).message}`, err, async () => {

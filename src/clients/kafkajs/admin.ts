@@ -1,7 +1,17 @@
 // The port's broker contact on kafkajs: the startup probe and topic provisioning.
 import type { Admin, Kafka, LogEntry } from 'kafkajs';
 import type { Logger } from '../../log.ts';
+import { REFUSED_CREATE_ERRORS, TopicsRefusedError } from '../port.ts';
 import type { NewTopic, TopicAdmin } from '../port.ts';
+
+const REFUSED_TYPES = new Set(REFUSED_CREATE_ERRORS.values());
+
+/** Whether kafkajs's error (or any it aggregates) is a refusal waiting cannot change. */
+export function refused(err: unknown): boolean {
+  const e = err as { type?: string; errors?: unknown[]; cause?: unknown; originalError?: unknown };
+  if (e.type !== undefined && REFUSED_TYPES.has(e.type)) return true;
+  return (e.errors ?? []).some(refused) || (e.originalError !== undefined && refused(e.originalError));
+}
 import { ConfigResourceTypes, Kafka as KafkaClass, logLevel } from './loader.ts';
 
 // kafkajs logs every retriable broker answer (coordinator loading, rebalancing) as an error;
@@ -51,10 +61,15 @@ export class KafkajsTopicAdmin implements TopicAdmin {
   }
 
   async createTopics(topics: readonly NewTopic[]): Promise<void> {
-    await this.admin.createTopics({
-      topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })) })),
-      waitForLeaders: true,
-    });
+    try {
+      await this.admin.createTopics({
+        topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })) })),
+        waitForLeaders: true,
+      });
+    } catch (err) {
+      if (refused(err)) throw new TopicsRefusedError((err as Error).message, { cause: err });
+      throw err;
+    }
   }
 
   async topicConfig(topic: string, name: string): Promise<string | undefined> {

@@ -6,10 +6,13 @@
 // leads a __transaction_state or __consumer_offsets partition changes, so each cluster object
 // (one per kafkajs client: every lane's producer has its own) remembers the answer briefly.
 //
-// Staleness is bounded two ways: an answer is used for at most COORDINATOR_TTL_MS, and a
-// request sent to a stale coordinator fails (NOT_COORDINATOR and the like), which fails the
-// lane's transaction, and the lane reopens with a new producer, a new cluster and no cache; the
-// same outcome as when the coordinator moves between a lookup and its request today.
+// Staleness is bounded: an answer is used for at most COORDINATOR_TTL_MS (a monotonic clock), and
+// only while its broker is still the cluster's connected broker for that node (a broker the pool
+// replaced or dropped is looked up again, so no orphaned connection is handed out). A request sent
+// to a coordinator that moved within the second is refused by the broker (NOT_COORDINATOR), never
+// accepted; kafkajs's own retries of it may meet the same answer until it expires, which costs
+// latency, not correctness: a transaction that fails is aborted and its lane reopens with a new
+// producer, a new cluster and no cache.
 
 /** how long a coordinator answer is reused */
 export const COORDINATOR_TTL_MS = 1000;
@@ -21,16 +24,33 @@ interface CoordinatorQuery {
 
 type FindCoordinator = (this: object, query: CoordinatorQuery) => Promise<unknown>;
 
+/** what of kafkajs's Broker and Cluster the freshness check reads */
+interface BrokerLike {
+  nodeId?: number;
+  isConnected?: () => boolean;
+}
+interface ClusterLike {
+  brokerPool?: { brokers?: Record<string, unknown> };
+}
+
 interface Cached {
   at: number;
   broker: Promise<unknown>;
+  resolved?: BrokerLike;
+}
+
+/** The broker is still the one the cluster's pool holds for its node, and connected. */
+function stillCurrent(cluster: object, broker: BrokerLike | undefined): boolean {
+  if (broker === undefined) return true; // still being looked up: share the lookup
+  const pool = (cluster as ClusterLike).brokerPool?.brokers;
+  return broker.nodeId !== undefined && pool?.[broker.nodeId] === broker && broker.isConnected?.() === true;
 }
 
 const caches = new WeakMap<object, Map<string, Cached>>();
 const WRAPPED = Symbol('sluice.coordinatorCache');
 
 /** The cluster method with each answer reused for COORDINATOR_TTL_MS per cluster, group id and type. */
-export function cachedFindCoordinator(original: FindCoordinator, now: () => number = Date.now): FindCoordinator {
+export function cachedFindCoordinator(original: FindCoordinator, now: () => number = () => performance.now()): FindCoordinator {
   if ((original as { [WRAPPED]?: boolean })[WRAPPED]) return original;
   const wrapped: FindCoordinator = function (this: object, query: CoordinatorQuery) {
     let cache = caches.get(this);
@@ -38,14 +58,18 @@ export function cachedFindCoordinator(original: FindCoordinator, now: () => numb
     const key = `${query.coordinatorType ?? 0}:${query.groupId}`;
     const hit = cache.get(key);
     const t = now();
-    if (hit !== undefined && t - hit.at < COORDINATOR_TTL_MS) return hit.broker;
+    const age = hit === undefined ? Number.POSITIVE_INFINITY : t - hit.at;
+    if (hit !== undefined && age >= 0 && age < COORDINATOR_TTL_MS && stillCurrent(this, hit.resolved)) return hit.broker;
     const broker = original.call(this, query);
-    const entry = { at: t, broker };
+    const entry: Cached = { at: t, broker };
     cache.set(key, entry);
-    // A failed lookup is not remembered.
-    broker.catch(() => {
-      if (cache.get(key) === entry) cache.delete(key);
-    });
+    broker.then(
+      (b) => void (entry.resolved = b as BrokerLike),
+      // A failed lookup is not remembered.
+      () => {
+        if (cache.get(key) === entry) cache.delete(key);
+      },
+    );
     return broker;
   };
   (wrapped as { [WRAPPED]?: boolean })[WRAPPED] = true;

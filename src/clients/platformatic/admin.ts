@@ -1,5 +1,6 @@
 // The port's broker contact on @platformatic/kafka: the startup probe and topic provisioning.
 import type { Admin as PlatformaticAdmin } from '@platformatic/kafka';
+import { REFUSED_CREATE_ERRORS, TopicsRefusedError } from '../port.ts';
 import type { NewTopic, TopicAdmin } from '../port.ts';
 import { platformaticKafka } from './loader.ts';
 import { platformaticRetryDelay } from './sink.ts';
@@ -35,6 +36,20 @@ const TOPIC_ALREADY_EXISTS = 36;
  * answer in AggregateErrors, once more for every retry it made (a retry after a timed-out
  * request whose topic was created meets TOPIC_ALREADY_EXISTS).
  */
+/** Whether the library's error (or any it aggregates) holds a refusal waiting cannot change; its code's name, if so. */
+export function refusedCode(err: unknown): string | undefined {
+  for (const inner of (err as { errors?: unknown[] }).errors ?? []) {
+    const name = refusedCode(inner);
+    if (name !== undefined) return name;
+  }
+  const topics = (err as { response?: { topics?: { errorCode: number }[] } }).response?.topics ?? [];
+  for (const t of topics) {
+    const name = REFUSED_CREATE_ERRORS.get(t.errorCode);
+    if (name !== undefined) return name;
+  }
+  return undefined;
+}
+
 export function onlyAlreadyExists(err: unknown): boolean {
   const inner = (err as { errors?: unknown[] }).errors;
   if (inner !== undefined) return inner.length > 0 && inner.every(onlyAlreadyExists);
@@ -64,7 +79,10 @@ export class PlatformaticTopicAdmin implements TopicAdmin {
       const configs = Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value }));
       // Another worker or instance starting at the same moment may have created it in between.
       await this.admin.createTopics({ topics: [t.topic], partitions: t.partitions, configs }).catch((err: unknown) => {
-        if (!onlyAlreadyExists(err)) throw err;
+        if (onlyAlreadyExists(err)) return;
+        const code = refusedCode(err);
+        if (code !== undefined) throw new TopicsRefusedError(`${(err as Error).message} (${code})`, { cause: err });
+        throw err;
       });
     }
     await this.waitForLeaders(topics.map((t) => t.topic));

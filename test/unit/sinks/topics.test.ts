@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { TopicsRefusedError } from '../../../src/clients/port.ts';
 import type { NewTopic, TopicAdmin } from '../../../src/clients/port.ts';
 import { parseConfig } from '../../../src/config/load.ts';
 import { createLogger } from '../../../src/log.ts';
@@ -52,5 +53,16 @@ describe('ensureTopics', () => {
     const layout = await ensureTopics(admin, config, 'app-changelog', [], createLogger('error'));
     expect(layout.partitions).toBe(4);
     expect(new Set(await admin.listTopics())).toEqual(new Set([config.input.topic, 'app-changelog', config.output.topic, config.deadLetter.topic]));
+  });
+
+  it('fails at once when the broker refuses the topics for a reason waiting cannot change', async () => {
+    const config = parseConfig(example);
+    const admin = new RacingAdmin(config.input.topic, 0);
+    admin.createTopics = async () => {
+      throw new TopicsRefusedError('Topic authorization failed (TOPIC_AUTHORIZATION_FAILED)');
+    };
+    const started = Date.now();
+    await expect(ensureTopics(admin, config, 'app-changelog', [], createLogger('error'))).rejects.toMatchObject({ code: 'SLUICE_KAFKA', message: expect.stringContaining('TOPIC_AUTHORIZATION_FAILED') });
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 });

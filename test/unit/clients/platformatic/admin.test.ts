@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { onlyAlreadyExists } from '../../../../src/clients/platformatic/admin.ts';
+import { onlyAlreadyExists, refusedCode } from '../../../../src/clients/platformatic/admin.ts';
 
 // The shape @platformatic/kafka 2.12 rejects CreateTopics with: an AggregateError around one
 // response error per failed request, each carrying the broker's per-topic error codes.
@@ -19,5 +19,18 @@ describe('onlyAlreadyExists', () => {
     expect(onlyAlreadyExists(failure(41))).toBe(false);
     expect(onlyAlreadyExists(new Error('connect ECONNREFUSED'))).toBe(false);
     expect(onlyAlreadyExists(new AggregateError([], 'empty'))).toBe(false);
+  });
+});
+
+describe('refusedCode', () => {
+  it('names a refusal that waiting cannot change, however deeply the library wrapped it', () => {
+    expect(refusedCode(failure(29))).toBe('TOPIC_AUTHORIZATION_FAILED');
+    expect(refusedCode(new AggregateError([failure(36, 38)], 'createTopics failed 2 times'))).toBe('INVALID_REPLICATION_FACTOR');
+  });
+
+  it('says nothing of topics that exist, or of failures a retry may cure', () => {
+    expect(refusedCode(failure(36))).toBeUndefined();
+    expect(refusedCode(failure(7))).toBeUndefined(); // REQUEST_TIMED_OUT
+    expect(refusedCode(new Error('connect ECONNREFUSED'))).toBeUndefined();
   });
 });
