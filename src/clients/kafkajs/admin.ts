@@ -3,16 +3,16 @@ import type { Admin, Kafka, LogEntry } from 'kafkajs';
 import type { Logger } from '../../log.ts';
 import { REFUSED_CREATE_ERRORS, TopicsRefusedError } from '../port.ts';
 import type { NewTopic, TopicAdmin } from '../port.ts';
+import { ConfigResourceTypes, Kafka as KafkaClass, logLevel } from './loader.ts';
 
 const REFUSED_TYPES = new Set(REFUSED_CREATE_ERRORS.values());
 
 /** Whether kafkajs's error (or any it aggregates) is a refusal waiting cannot change. */
 export function refused(err: unknown): boolean {
-  const e = err as { type?: string; errors?: unknown[]; cause?: unknown; originalError?: unknown };
+  const e = err as { type?: string; errors?: unknown[]; originalError?: unknown };
   if (e.type !== undefined && REFUSED_TYPES.has(e.type)) return true;
   return (e.errors ?? []).some(refused) || (e.originalError !== undefined && refused(e.originalError));
 }
-import { ConfigResourceTypes, Kafka as KafkaClass, logLevel } from './loader.ts';
 
 // kafkajs logs every retriable broker answer (coordinator loading, rebalancing) as an error;
 // those are routine here, and the failures that matter surface as lane or startup errors.

@@ -31,11 +31,6 @@ export async function probeBrokers(opts: AdminOptions): Promise<void> {
 
 const TOPIC_ALREADY_EXISTS = 36;
 
-/**
- * Whether a CreateTopics failure says only that its topics exist. The library wraps the broker's
- * answer in AggregateErrors, once more for every retry it made (a retry after a timed-out
- * request whose topic was created meets TOPIC_ALREADY_EXISTS).
- */
 /** Whether the library's error (or any it aggregates) holds a refusal waiting cannot change; its code's name, if so. */
 export function refusedCode(err: unknown): string | undefined {
   for (const inner of (err as { errors?: unknown[] }).errors ?? []) {
@@ -50,6 +45,11 @@ export function refusedCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether a CreateTopics failure says only that its topics exist. The library wraps the broker's
+ * answer in AggregateErrors, once more for every retry it made (a retry after a timed-out
+ * request whose topic was created meets TOPIC_ALREADY_EXISTS).
+ */
 export function onlyAlreadyExists(err: unknown): boolean {
   const inner = (err as { errors?: unknown[] }).errors;
   if (inner !== undefined) return inner.length > 0 && inner.every(onlyAlreadyExists);
