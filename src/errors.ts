@@ -57,6 +57,11 @@ export const ERROR_CODES = defineCodes({
     canRetry: false,
     exitCode: EXIT_RUNTIME,
   },
+  SLUICE_TABLE_UNREADABLE: {
+    description: 'A reference table cannot be loaded: its file is missing or unreadable, or its topic does not exist or has another partition count than a co-partitioned table needs.',
+    canRetry: false,
+    exitCode: EXIT_RUNTIME,
+  },
   SLUICE_STATE_DIR_UNWRITABLE: {
     description: 'The state directory cannot be created or written.',
     canRetry: false,

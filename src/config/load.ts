@@ -82,6 +82,9 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Slu
   if (options.baseDir !== undefined && !isAbsolute(config.application.stateDir)) {
     config.application.stateDir = resolve(options.baseDir, config.application.stateDir);
   }
+  for (const table of Object.values(config.tables)) {
+    if (options.baseDir !== undefined && 'file' in table.source && !isAbsolute(table.source.file)) table.source.file = resolve(options.baseDir, table.source.file);
+  }
   return deepFreeze(config);
 }
 

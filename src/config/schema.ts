@@ -3,6 +3,7 @@
 // anywhere else is a field that will drift.
 import { z } from 'zod';
 import { COMPRESSION_NAMES } from '../clients/port.ts';
+import { enrichIssues, enrichSchema, tablesSchema } from './enrich-schema.ts';
 
 export const DURATION_MESSAGE = 'expected a duration like "10s"';
 /** Exported so the docs generator can show "duration" instead of a raw regex. */
@@ -258,6 +259,8 @@ export const configSchema = z
       })
       .optional()
       .describe('Drop repeated events; omit to disable.'),
+    tables: tablesSchema,
+    enrich: enrichSchema,
     windows,
     output: z
       .strictObject({
@@ -322,6 +325,10 @@ export const configSchema = z
       .describe('Worker threads, each a member of the consumer group with its own lanes (default: the number of cores). Partitions spread over them; a crash of the process takes every worker with it.'),
   })
   .superRefine(refuseSpanningUpdates, always)
+  .superRefine((value: unknown, ctx) => {
+    if (!isRecord(value)) return;
+    for (const issue of enrichIssues(value)) ctx.addIssue({ code: 'custom', ...issue });
+  }, always)
   .describe('The sluice pipeline config: one YAML file per application.');
 
 /** The validated config: durations in milliseconds, windows and aggregates normalized. */

@@ -18,6 +18,10 @@ import { changelogTopic, mergeChangelogTopic, partialsTopic, storeDir } from '..
 import { isCrossPartition } from '../processors/partials.ts';
 import type { PipelineSpec } from '../processors/types.ts';
 import { ensureTopics } from '../sinks/topics.ts';
+import { openWorkerTables } from './tables.ts';
+
+/** as a lane waits for its store's previous owner: a worker restarting in this process */
+const TABLE_LOCK_WAIT_MS = 10_000;
 
 export interface RunningPipeline {
   metrics: PipelineMetrics;
@@ -39,6 +43,7 @@ export function pipelineSpec(config: SluiceConfig): PipelineSpec {
     eventTimeField: config.input.eventTime?.field,
     maxRecordBytes: config.input.maxRecordBytes,
     windows: config.windows.map((w) => ({ ...w, groupBy: [...w.groupBy], aggregates: w.aggregates.map((a) => ({ ...a })) })),
+    enrich: config.enrich.map((e) => ({ ...e, fields: [...e.fields] })),
   };
 }
 
@@ -122,6 +127,8 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     log.info(`metrics on http://${config.metrics.host}:${config.metrics.port}/metrics`);
   }
   const stores = storeDir(stateDir, appId, inputTopic);
+  // Whole tables are loaded before the group is joined, so no lane processes without them.
+  const tables = await openWorkerTables(config, spec, stores, TABLE_LOCK_WAIT_MS, log);
   const createLane = laneFactory({
     config,
     spec,
@@ -133,6 +140,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     partitions,
     tombstoneRetentionMs,
     cross,
+    tables: tables.rows,
   });
 
   const topics = new Map<string, number>([[inputTopic, partitions]]);
@@ -160,7 +168,12 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
       fail(error);
     },
   });
-  await group.start();
+  try {
+    await group.start();
+  } catch (err) {
+    await tables.close();
+    throw err;
+  }
   const crossNote = cross.size > 0 ? `, cross-partition windows merged through ${[...cross.keys()].join(', ')}` : '';
   log.info(`pipeline ${appId} running: ${inputTopic} (${partitions} partitions) -> ${config.output.topic}, ${config.application.guarantee} on ${client.name}${crossNote}, state in ${stores}`);
 
@@ -173,6 +186,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     stop: () =>
       (stopped ??= (async () => {
         await group.stop();
+        await tables.close();
         await client.close().catch(() => undefined);
         await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
         log.info(`pipeline ${appId} stopped`);

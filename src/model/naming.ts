@@ -31,3 +31,11 @@ export function storeDir(stateDir: string, applicationId: string, inputTopic: st
 export function storePath(dir: string, partition: number, mergeWindow?: string): string {
   return join(dir, mergeWindow === undefined ? `partition-${partition}.mdb` : `merge-${mergeWindow}-${partition}.mdb`);
 }
+
+/**
+ * A worker's copy of a whole reference table (a file table, or a global topic table), by worker
+ * thread: each worker holds its own, with one writer, as each lane holds its store.
+ */
+export function workerTablePath(dir: string, table: string, thread: number): string {
+  return join(dir, 'tables', `${table}-worker-${thread}.mdb`);
+}

@@ -38,3 +38,12 @@ export interface MergeStore {
   closedThrough(mark: string): number;
   markClosed(mark: string, start: number): void;
 }
+
+/**
+ * A reference table's rows by key (src/state/table-store.ts). A row holds only the fields that
+ * enrichment copies, in the order `tableFields` (processors/enrich.ts) gives them, so a lookup
+ * puts no more of the row on the heap than it copies.
+ */
+export interface TableRows {
+  get(key: string): readonly unknown[] | undefined;
+}

@@ -12,6 +12,8 @@ export interface ChunkStats {
   deadLetters: ReadonlyMap<string, number>;
   finals: number;
   updates: number;
+  /** enrichment lookups without a row, by `table|missing` */
+  enrichMisses?: ReadonlyMap<string, number>;
 }
 
 /** One committed chunk: a Kafka transaction plus its local commit. */
@@ -71,6 +73,12 @@ export function metricsObserver(metrics: PipelineMetrics, label: string, kind: '
       if (s.duplicates) metrics.duplicates.inc(labels, s.duplicates);
       if (s.late) metrics.late.inc(labels, s.late);
       for (const [reason, n] of s.deadLetters) metrics.deadLetters.inc({ partition, reason }, n);
+      if (s.enrichMisses !== undefined) {
+        for (const [label, n] of s.enrichMisses) {
+          const bar = label.lastIndexOf('|');
+          metrics.enrichMisses.inc({ partition, table: label.slice(0, bar), missing: label.slice(bar + 1) }, n);
+        }
+      }
       if (s.finals) metrics.outputs.inc({ partition, kind: 'final' }, s.finals);
       if (s.updates) metrics.outputs.inc({ partition, kind: 'update' }, s.updates);
       if (Number.isFinite(c.streamTime)) metrics.streamTime.set(labels, c.streamTime);

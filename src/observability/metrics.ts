@@ -43,6 +43,7 @@ export function createMetrics(labels: { application: string }) {
     recordsIn: new Counter({ name: 'sluice_records_in_total', help: 'Input records processed (committed)', labelNames: p, registers: [registry] }),
     duplicates: new Counter({ name: 'sluice_duplicates_total', help: 'Input records dropped as duplicates', labelNames: p, registers: [registry] }),
     deadLetters: new Counter({ name: 'sluice_dead_letters_total', help: 'Input records sent to the dead-letter topic, by reason', labelNames: ['partition', 'reason'], registers: [registry] }),
+    enrichMisses: new Counter({ name: 'sluice_enrich_misses_total', help: 'Enrichment lookups that found no row, by table and by what the lookup does then (keep, drop, dead-letter)', labelNames: ['partition', 'table', 'missing'], registers: [registry] }),
     late: new Counter({ name: 'sluice_late_total', help: 'Input records dead-lettered because all their windows had closed', labelNames: p, registers: [registry] }),
     outputs: new Counter({ name: 'sluice_outputs_total', help: 'Aggregate records written, by kind', labelNames: ['partition', 'kind'], registers: [registry] }),
     restoredRecords: new Counter({ name: 'sluice_restored_records_total', help: 'Changelog records applied to local state, by restore mode', labelNames: ['partition', 'mode'], registers: [registry] }),

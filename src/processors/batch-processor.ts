@@ -8,6 +8,8 @@ import type { WindowState } from '../model/window-state.ts';
 import { addEvent, initAccumulator } from './aggregates.ts';
 import { DLQ_HEADER, deadLetterRecord } from './dead-letter.ts';
 import { compileDecoder } from './decode.ts';
+import { Enricher } from './enrich.ts';
+import type { TableRows } from '../model/store-ports.ts';
 import type { Decoder } from './decode.ts';
 import { DedupeProcessor } from './dedupe.ts';
 import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
@@ -37,6 +39,8 @@ export interface BatchStats {
   forgotten: number;
   /** state of windows removed from the config, dropped without output */
   dropped: number;
+  /** enrichment lookups that found no row, by `table|missing` (absent without enrichment) */
+  enrichMisses?: Map<string, number>;
 }
 
 export interface BatchResult {
@@ -70,6 +74,7 @@ export class BatchProcessor {
   private readonly topics: BatchTopics;
   private readonly partition: number;
   private readonly decode: Decoder;
+  private readonly enricher: Enricher | undefined;
   private readonly windowsByName = new Map<string, WindowSpec>();
   // Reused across records: the window starts of the current event.
   private readonly starts: number[] = [];
@@ -84,11 +89,13 @@ export class BatchProcessor {
    */
   private legacyUpTo: number | undefined;
 
-  constructor(spec: PipelineSpec, topics: BatchTopics, partition: number) {
+  /** `tables`: the rows of every table that `spec.enrich` looks up, by table name */
+  constructor(spec: PipelineSpec, topics: BatchTopics, partition: number, tables: ReadonlyMap<string, TableRows> = new Map()) {
     this.spec = spec;
     this.topics = topics;
     this.partition = partition;
-    this.decode = compileDecoder(spec);
+    this.enricher = spec.enrich !== undefined && spec.enrich.length > 0 ? new Enricher(spec.enrich, tables) : undefined;
+    this.decode = compileDecoder(spec, this.enricher);
     for (const w of spec.windows) this.windowsByName.set(w.name, w);
     this.marks = spec.windows.map(closedMark);
   }
@@ -116,7 +123,7 @@ export class BatchProcessor {
       const rec = records[i]!;
       const d = this.decode(rec.key, rec.value, Number(rec.timestamp));
       if (!d.ok) {
-        this.deadLetter(out, stats, rec, d.reason, d.field, d.detail);
+        if (d.drop !== true) this.deadLetter(out, stats, rec, d.reason, d.field, d.detail);
         continue;
       }
       const t = d.eventTime;
@@ -182,6 +189,7 @@ export class BatchProcessor {
       }
     }
     stats.records = consumed;
+    if (this.enricher !== undefined) stats.enrichMisses = this.enricher.takeMisses();
     return { consumed, records: out, streamTime, stats };
   }
 

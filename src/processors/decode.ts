@@ -1,3 +1,4 @@
+import type { Enricher } from './enrich.ts';
 import type { PipelineSpec } from './types.ts';
 
 export type DecodeFailureReason =
@@ -8,7 +9,8 @@ export type DecodeFailureReason =
   | 'invalid-event-time'
   | 'invalid-group'
   | 'not-a-number'
-  | 'key-mismatch';
+  | 'key-mismatch'
+  | 'enrich-miss';
 
 export type DecodeSuccess = {
   ok: true;
@@ -22,6 +24,8 @@ export type DecodeFailure = {
   reason: DecodeFailureReason;
   field?: string;
   detail: string;
+  /** dropped on purpose (an enrich miss with `missing: drop`), not dead-lettered */
+  drop?: true;
 };
 
 export type DecodeResult = DecodeSuccess | DecodeFailure;
@@ -71,9 +75,10 @@ function missing(field: string, what: string): DecodeFailure {
 /**
  * Builds a decoder with every field list resolved once. A field used by several
  * windows is checked once, at its first position, which yields the same first
- * failure as checking every occurrence.
+ * failure as checking every occurrence. `enricher` runs right after parsing, so the
+ * checks below see the fields it copied in (a window may group by one).
  */
-export function compileDecoder(spec: PipelineSpec): Decoder {
+export function compileDecoder(spec: PipelineSpec, enricher?: Enricher): Decoder {
   const maxBytes = spec.maxRecordBytes;
   const keyRef = fieldRef(spec.keyField);
   const idRef = spec.idField === undefined ? undefined : fieldRef(spec.idField);
@@ -116,6 +121,10 @@ export function compileDecoder(spec: PipelineSpec): Decoder {
       return fail('invalid-json', undefined, `value is JSON ${parsed === null ? 'null' : Array.isArray(parsed) ? 'array' : typeof parsed}, not an object`);
     }
     const event = parsed as Record<string, unknown>;
+    if (enricher !== undefined) {
+      const miss = enricher.apply(event);
+      if (miss !== undefined) return miss.missing === 'drop' ? { ok: false, reason: 'enrich-miss', field: miss.field, detail: miss.detail, drop: true } : fail('enrich-miss', miss.field, miss.detail);
+    }
 
     let id: string | undefined;
     if (idRef !== undefined) {

@@ -20,6 +20,13 @@ export type WindowSpec = {
   aggregates: AggregateSpec[];
 };
 
+export type EnrichSpec = {
+  table: string;
+  on: string;
+  fields: string[];
+  missing: 'keep' | 'drop' | 'dead-letter';
+};
+
 export type PipelineSpec = {
   keyField: string;
   idField: string | undefined;
@@ -27,4 +34,6 @@ export type PipelineSpec = {
   eventTimeField: string | undefined;
   maxRecordBytes: number;
   windows: WindowSpec[];
+  /** lookups in reference tables, in order, before dedupe (absent: none) */
+  enrich?: EnrichSpec[];
 };
