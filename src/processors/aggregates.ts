@@ -1,3 +1,5 @@
+import { hllAdd, hllEstimate, hllMerge, isHllState } from './hyperloglog.ts';
+import type { HllState } from './hyperloglog.ts';
 import { compareScalars, isScalar } from './scalar-order.ts';
 import type { Scalar } from './scalar-order.ts';
 import type { AggregateSpec, NumericAggregateFnName } from './types.ts';
@@ -129,6 +131,17 @@ function firstLast(field: string, keep: 1 | -1): AggregateFn<FirstLastState> {
 
 const copy = (s: FirstLastState): FirstLastState => (s === null ? null : [s[0], s[1]]);
 
+/** countDistinct: a HyperLogLog sketch (hyperloglog.ts), its estimate rounded to an integer. */
+function countDistinct(field: string): AggregateFn<HllState> {
+  return {
+    init: () => [],
+    add: (s, event) => hllAdd(s, event[field] as Scalar),
+    merge: hllMerge,
+    result: (s) => Math.round(hllEstimate(s)),
+    isState: isHllState,
+  };
+}
+
 function compile(spec: AggregateSpec): AggregateFn<unknown> {
   switch (spec.fn) {
     case 'count':
@@ -141,6 +154,8 @@ function compile(spec: AggregateSpec): AggregateFn<unknown> {
       return firstLast(spec.field, 1) as AggregateFn<unknown>;
     case 'last':
       return firstLast(spec.field, -1) as AggregateFn<unknown>;
+    case 'countDistinct':
+      return countDistinct(spec.field) as AggregateFn<unknown>;
     default:
       throw new Error(`aggregate "${spec.name}": ${spec.fn} is not implemented`);
   }
