@@ -1,5 +1,8 @@
+import { quantileLabel } from '../config/schema.ts';
 import { hllAdd, hllEstimate, hllMerge, isHllState } from './hyperloglog.ts';
 import type { HllState } from './hyperloglog.ts';
+import { isQuantileState, quantileAdd, quantileInit, quantileMerge, quantileValues } from './quantile-sketch.ts';
+import type { QuantileState } from './quantile-sketch.ts';
 import { compareScalars, isScalar } from './scalar-order.ts';
 import type { Scalar } from './scalar-order.ts';
 import type { AggregateSpec, NumericAggregateFnName } from './types.ts';
@@ -142,6 +145,25 @@ function countDistinct(field: string): AggregateFn<HllState> {
   };
 }
 
+/**
+ * quantiles: a DDSketch (quantile-sketch.ts); the result names each quantile `p<percent>`, e.g.
+ * {"p50": 12.1, "p99": 48.7}, with the labels the config's schema gave it.
+ */
+function quantiles(field: string, qs: readonly number[], labels: readonly string[]): AggregateFn<QuantileState> {
+  return {
+    init: quantileInit,
+    add: (s, event) => quantileAdd(s, event[field] as number),
+    merge: quantileMerge,
+    result: (s) => {
+      const values = quantileValues(s, qs);
+      const out: Record<string, number | null> = {};
+      for (let i = 0; i < labels.length; i++) out[labels[i]!] = values[i]!;
+      return out;
+    },
+    isState: isQuantileState,
+  };
+}
+
 function compile(spec: AggregateSpec): AggregateFn<unknown> {
   switch (spec.fn) {
     case 'count':
@@ -156,6 +178,8 @@ function compile(spec: AggregateSpec): AggregateFn<unknown> {
       return firstLast(spec.field, -1) as AggregateFn<unknown>;
     case 'countDistinct':
       return countDistinct(spec.field) as AggregateFn<unknown>;
+    case 'quantiles':
+      return quantiles(spec.field, spec.quantiles, spec.quantiles.map(quantileLabel)) as AggregateFn<unknown>;
     default:
       throw new Error(`aggregate "${spec.name}": ${spec.fn} is not implemented`);
   }
