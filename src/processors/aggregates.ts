@@ -4,8 +4,10 @@ import type { HllState } from './hyperloglog.ts';
 import { isQuantileState, quantileAdd, quantileInit, quantileMerge, quantileValues } from './quantile-sketch.ts';
 import type { QuantileState } from './quantile-sketch.ts';
 import { compareScalars, isScalar } from './scalar-order.ts';
+import { isTopKState, topKAdd, topKInit, topKMerge, topKResult } from './top-k.ts';
+import type { TopKState } from './top-k.ts';
 import type { Scalar } from './scalar-order.ts';
-import type { AggregateSpec, NumericAggregateFnName } from './types.ts';
+import type { AggregateSpec, NumericAggregateFnName, RankSpec } from './types.ts';
 
 /** What an aggregate writes into an output record's `values` (docs/output.md). */
 export type AggregateResult = number | Scalar | null | Record<string, number | null> | Array<{ member: Scalar; value: number | null }>;
@@ -164,6 +166,19 @@ function quantiles(field: string, qs: readonly number[], labels: readonly string
   };
 }
 
+/** topK: every member's `by` aggregate (top-k.ts); the result is the k best, as [{member, value}]. */
+function topK(field: string, k: number, by: RankSpec): AggregateFn<TopKState> {
+  const fold = NUMERIC_FOLDS[by.fn];
+  const rankField = by.field;
+  return {
+    init: topKInit,
+    add: (s, event) => topKAdd(s, fold, event[field] as Scalar, rankField === undefined ? 0 : (event[rankField] as number)),
+    merge: (a, b) => topKMerge(a, b, fold),
+    result: (s) => topKResult(s, fold, k),
+    isState: isTopKState,
+  };
+}
+
 function compile(spec: AggregateSpec): AggregateFn<unknown> {
   switch (spec.fn) {
     case 'count':
@@ -180,8 +195,8 @@ function compile(spec: AggregateSpec): AggregateFn<unknown> {
       return countDistinct(spec.field) as AggregateFn<unknown>;
     case 'quantiles':
       return quantiles(spec.field, spec.quantiles, spec.quantiles.map(quantileLabel)) as AggregateFn<unknown>;
-    default:
-      throw new Error(`aggregate "${spec.name}": ${spec.fn} is not implemented`);
+    case 'topK':
+      return topK(spec.field, spec.k, spec.by) as AggregateFn<unknown>;
   }
 }
 
