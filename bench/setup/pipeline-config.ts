@@ -11,7 +11,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import type { SluiceConfig } from '../../src/config/schema.ts';
 import { changelogTopic, mergeChangelogTopic, partialsTopic } from '../../src/model/naming.ts';
 import { isCrossPartition } from '../../src/processors/partials.ts';
-import type { OracleConfig } from '../../test/helpers/oracle.ts';
+import type { OracleAggregate, OracleConfig } from '../../test/helpers/oracle.ts';
 import type { ClientName } from './options.ts';
 
 const TEMPLATE = fileURLToPath(new URL('./pipeline.yaml', import.meta.url));
@@ -81,9 +81,16 @@ export function oracleConfig(config: SluiceConfig): OracleConfig {
       sizeMs: w.sizeMs,
       advanceMs: w.advanceMs,
       graceMs: w.graceMs,
-      aggregates: w.aggregates.map((a) => (a.field === undefined ? { name: a.name, fn: a.fn } : { name: a.name, fn: a.fn, field: a.field })),
+      aggregates: w.aggregates.map(oracleAggregate),
     })),
   };
+}
+
+function oracleAggregate(a: SluiceConfig['windows'][number]['aggregates'][number]): OracleAggregate {
+  if (a.fn === 'count') return { name: a.name, fn: a.fn };
+  if (a.fn === 'quantiles') return { name: a.name, fn: a.fn, field: a.field, quantiles: [...a.quantiles] };
+  if (a.fn === 'topK') return { name: a.name, fn: a.fn, field: a.field, k: a.k, by: a.by.fn === 'count' ? { fn: 'count' } : { fn: a.by.fn, field: a.by.field } };
+  return { name: a.name, fn: a.fn, field: a.field };
 }
 
 /** Windows merged across partitions (docs/semantics.md), each with a partials topic and a merge lane per partition. */

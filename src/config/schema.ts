@@ -70,21 +70,86 @@ const broker = z
     error: 'port must be at most 65535',
   });
 
-const AGGREGATE_FNS = ['sum', 'min', 'max', 'avg'] as const;
-type FieldAggregateFn = (typeof AGGREGATE_FNS)[number];
-const AGGREGATE_PATTERN = new RegExp(String.raw`^\s*(?:count\(\s*\)|(${AGGREGATE_FNS.join('|')})\(\s*([^(),\s]+)\s*\))\s*$`);
+const NUMERIC_FNS = ['sum', 'min', 'max', 'avg'] as const;
+const SCALAR_FNS = ['first', 'last', 'countDistinct'] as const;
+type NumericFn = (typeof NUMERIC_FNS)[number];
+type ScalarFn = (typeof SCALAR_FNS)[number];
+/** The most members a topK writes per window and group. */
+export const TOP_K_MAX = 1000;
+
+// One pattern per form; a field is anything but parentheses, brackets, commas and whitespace.
+const FIELD = String.raw`\s*([^()[\],\s]+)\s*`;
+const COUNT = String.raw`count\(\s*\)`;
+const RANK = String.raw`(?:${COUNT}|(${NUMERIC_FNS.join('|')})\(${FIELD}\))`;
+const aggregateForms = {
+  count: new RegExp(String.raw`^\s*${COUNT}\s*$`),
+  field: new RegExp(String.raw`^\s*(${[...NUMERIC_FNS, ...SCALAR_FNS].join('|')})\(${FIELD}\)\s*$`),
+  quantiles: new RegExp(String.raw`^\s*quantiles\(${FIELD},\s*\[([^\]]*)\]\s*\)\s*$`),
+  topK: new RegExp(String.raw`^\s*topK\(${FIELD},\s*(\d+)\s*,\s*by\s*:\s*${RANK}\s*\)\s*$`),
+};
+const QUANTILE = /^\s*(?:[01]|0?\.\d+|1\.0+)\s*$/;
+/** Every form at once: what the Helm values schema can check before sluice parses the details. */
+const AGGREGATE_PATTERN = new RegExp(Object.values(aggregateForms).map((form) => `(?:${form.source})`).join('|'));
+
+type RankSpec = { fn: 'count'; field: undefined } | { fn: NumericFn; field: string };
+type ParsedAggregate =
+  | { fn: 'count'; field: undefined }
+  | { fn: NumericFn | ScalarFn; field: string }
+  | { fn: 'quantiles'; field: string; quantiles: number[] }
+  | { fn: 'topK'; field: string; k: number; by: RankSpec };
+
 const aggregateMessage = (expr: unknown) =>
-  `expected count() or sum|min|max|avg(<field>), got ${JSON.stringify(expr)}`;
+  `expected count(), sum|min|max|avg|first|last|countDistinct(<field>), quantiles(<field>, [<q>, ...]) or topK(<field>, <k>, by: <count() or sum|min|max|avg(<field>)>), got ${JSON.stringify(expr)}`;
+
+/**
+ * The output name of a quantile: `p` and the percentage, e.g. 0.5 -> p50, 0.999 -> p99.9 (rounded
+ * to 12 significant digits, so 0.999 does not come out as 99.89999999999999).
+ */
+export function quantileLabel(q: number): string {
+  return `p${Number((q * 100).toPrecision(12))}`;
+}
+
+/** The aggregate an expression describes, or why it describes none. */
+function parseAggregate(expr: string): ParsedAggregate | string {
+  if (aggregateForms.count.test(expr)) return { fn: 'count', field: undefined };
+  const plain = aggregateForms.field.exec(expr);
+  if (plain) return { fn: plain[1] as NumericFn | ScalarFn, field: plain[2]! };
+  const quantiles = aggregateForms.quantiles.exec(expr);
+  if (quantiles) {
+    const items = quantiles[2]!.split(',');
+    if (items.some((q) => !QUANTILE.test(q))) return `quantiles takes a list of numbers between 0 and 1, e.g. [0.5, 0.99], got [${quantiles[2]!}]`;
+    const qs = items.map(Number);
+    const labels = qs.map(quantileLabel);
+    const twice = labels.find((label, i) => labels.indexOf(label) !== i);
+    if (twice !== undefined) return `quantiles lists ${twice} twice`;
+    return { fn: 'quantiles', field: quantiles[1]!, quantiles: qs };
+  }
+  const top = aggregateForms.topK.exec(expr);
+  if (top) {
+    const k = Number(top[2]);
+    if (!(k >= 1 && k <= TOP_K_MAX)) return `topK keeps 1 to ${TOP_K_MAX} members, got ${top[2]!}`;
+    const by: RankSpec = top[3] === undefined ? { fn: 'count', field: undefined } : { fn: top[3] as NumericFn, field: top[4]! };
+    return { fn: 'topK', field: top[1]!, k, by };
+  }
+  return aggregateMessage(expr);
+}
 
 const aggregateExpression = z
   .string({ error: (issue) => aggregateMessage(issue.input) })
   .regex(AGGREGATE_PATTERN, { error: (issue) => aggregateMessage(issue.input) })
-  .transform((expr) => {
-    const [, fn, field] = AGGREGATE_PATTERN.exec(expr) ?? [];
-    if (fn === undefined || field === undefined) return { fn: 'count' as const, field: undefined };
-    return { fn: fn as FieldAggregateFn, field };
+  .transform((expr, ctx) => {
+    const parsed = parseAggregate(expr);
+    if (typeof parsed !== 'string') return parsed;
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
   })
-  .describe('`count()`, or `sum(<field>)`, `min(<field>)`, `max(<field>)`, `avg(<field>)` over a numeric event field.');
+  .describe(
+    'One of: `count()`; `sum(<field>)`, `min(<field>)`, `max(<field>)`, `avg(<field>)` over a numeric field; ' +
+      '`first(<field>)`, `last(<field>)` (the value of the earliest / latest event by event time), `countDistinct(<field>)` (HyperLogLog estimate) over a field of any scalar type; ' +
+      '`quantiles(<field>, [<q>, ...])` over a numeric field (DDSketch, 1% relative error; written as `{"p50": ..., "p99": ...}`); ' +
+      `\`topK(<field>, <k>, by: <aggregate>)\`: the k (1-${TOP_K_MAX}) members of <field> with the highest \`count()\`, \`sum\`, \`min\`, \`max\` or \`avg\` of a numeric field within the window. ` +
+      'Example: `{ players: countDistinct(playerId), first: first(action), latency: quantiles(ms, [0.5, 0.99]), leaders: topK(playerId, 10, by: sum(points)) }`. See docs/output.md for each result.',
+  );
 
 const aggregates = z
   .record(
@@ -128,13 +193,12 @@ const window = z
       .describe('Unique window name; part of the changelog topic and output records.'),
     groupBy: z
       .array(fieldName)
-      .min(1, { error: 'groupBy needs at least one field' })
       .superRefine((fields, ctx) => {
         fields.forEach((field, i) => {
           if (fields.indexOf(field) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `duplicate field "${field}"` });
         });
       })
-      .describe('Event fields forming the group key. Starting with `input.key` keeps each group in one partition (the direct path); any other group spans partitions and is merged across them (docs/semantics.md), with `emit: final` only.'),
+      .describe('Event fields forming the group key. Starting with `input.key` keeps each group in one partition (the direct path); any other group spans partitions and is merged across them (docs/semantics.md), with `emit: final` only. `[]` makes one group of every event: a global window, e.g. a leaderboard over all players (`topK`), merged across partitions.'),
     tumbling: positiveDuration.optional().describe('Window length of non-overlapping windows. Exactly one of tumbling or hopping.'),
     hopping: hopping.optional(),
     grace: duration.prefault('0s').describe('How long after a window ends late events are still accepted.'),

@@ -217,7 +217,7 @@ export class BatchProcessor {
           const legacy = start <= this.legacyUpTo! ? takeOverLegacy(store, win.name, group, start) : undefined;
           state = { w: win.name, g: group, s: start, a: legacy ?? initAccumulator(win.aggregates) };
         }
-        addEvent(state.a, win.aggregates, event);
+        addEvent(state.a, win.aggregates, event, t);
         store.putWindow(key, state, created);
       }
     }

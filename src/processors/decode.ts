@@ -9,6 +9,7 @@ export type DecodeFailureReason =
   | 'invalid-event-time'
   | 'invalid-group'
   | 'not-a-number'
+  | 'not-a-scalar'
   | 'key-mismatch'
   | 'enrich-miss';
 
@@ -50,7 +51,8 @@ type FieldRef = {
   inherited: boolean;
 };
 
-type NumericRef = FieldRef & { detail: string };
+/** An aggregate field: a finite number for the numeric aggregates, any scalar for the others. */
+type AggregateRef = FieldRef & { numeric: boolean; detail: string };
 
 function fieldRef(name: string): FieldRef {
   // JSON.parse stores "__proto__" as an own property, but every later
@@ -73,6 +75,34 @@ function missing(field: string, what: string): DecodeFailure {
 }
 
 /**
+ * Every field an aggregate reads, at its first use (windows, then aggregates, in config order; a
+ * topK's member before its ranking field). A field any numeric aggregate reads must be a finite
+ * number; the others (first, last, countDistinct, a topK member) may hold any scalar.
+ */
+function aggregateFields(spec: PipelineSpec): Map<string, AggregateRef> {
+  const refs = new Map<string, AggregateRef>();
+  const use = (field: string, numeric: boolean, what: string): void => {
+    const known = refs.get(field);
+    const detail = `${what} needs ${numeric ? 'a finite number' : 'a string, number or boolean'} in field "${field}"`;
+    if (known === undefined) refs.set(field, { ...fieldRef(field), numeric, detail });
+    else if (numeric && !known.numeric) refs.set(field, { ...known, numeric, detail });
+  };
+  for (const w of spec.windows) {
+    for (const a of w.aggregates) {
+      const what = `aggregate "${w.name}.${a.name}" (${a.fn})`;
+      if (a.fn === 'count') continue;
+      if (a.fn === 'topK') {
+        use(a.field, false, what);
+        if (a.by.fn !== 'count') use(a.by.field, true, what);
+      } else {
+        use(a.field, a.fn !== 'first' && a.fn !== 'last' && a.fn !== 'countDistinct', what);
+      }
+    }
+  }
+  return refs;
+}
+
+/**
  * Builds a decoder with every field list resolved once. A field used by several
  * windows is checked once, at its first position, which yields the same first
  * failure as checking every occurrence. `enricher` runs right after parsing, so the
@@ -85,9 +115,7 @@ export function compileDecoder(spec: PipelineSpec, enricher?: Enricher): Decoder
   const timeRef = spec.eventTimeField === undefined ? undefined : fieldRef(spec.eventTimeField);
 
   const groupRefs: FieldRef[] = [];
-  const numericRefs: NumericRef[] = [];
   const seenGroup = new Set<string>();
-  const seenNumeric = new Set<string>();
   for (const w of spec.windows) {
     for (const f of w.groupBy) {
       if (seenGroup.has(f)) continue;
@@ -95,16 +123,7 @@ export function compileDecoder(spec: PipelineSpec, enricher?: Enricher): Decoder
       groupRefs.push(fieldRef(f));
     }
   }
-  for (const w of spec.windows) {
-    for (const a of w.aggregates) {
-      if (a.fn === 'count') continue;
-      if (a.field === undefined) throw new Error(`aggregate "${w.name}.${a.name}" (${a.fn}) has no field`);
-      if (seenNumeric.has(a.field)) continue;
-      seenNumeric.add(a.field);
-      const detail = `aggregate "${w.name}.${a.name}" (${a.fn}) needs a finite number in field "${a.field}"`;
-      numericRefs.push({ ...fieldRef(a.field), detail });
-    }
-  }
+  const aggregateRefs = [...aggregateFields(spec).values()];
 
   return function decode(key: Buffer | null, value: Buffer | null, timestampMs: number): DecodeResult {
     const size = value === null ? 0 : value.length;
@@ -153,11 +172,11 @@ export function compileDecoder(spec: PipelineSpec, enricher?: Enricher): Decoder
       if (typeof raw === 'object') return fail('invalid-group', ref.name, `groupBy field "${ref.name}" must be a string, number or boolean, got ${describe(raw)}`);
     }
 
-    for (let i = 0; i < numericRefs.length; i++) {
-      const ref = numericRefs[i]!;
+    for (let i = 0; i < aggregateRefs.length; i++) {
+      const ref = aggregateRefs[i]!;
       const raw = read(event, ref);
       if (raw === undefined || raw === null) return fail('missing-field', ref.name, ref.detail);
-      if (!Number.isFinite(raw)) return fail('not-a-number', ref.name, `${ref.detail}, got ${describe(raw)}`);
+      if (ref.numeric ? !Number.isFinite(raw) : typeof raw === 'object') return fail(ref.numeric ? 'not-a-number' : 'not-a-scalar', ref.name, `${ref.detail}, got ${describe(raw)}`);
     }
 
     const keyValue = read(event, keyRef);

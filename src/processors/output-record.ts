@@ -1,4 +1,4 @@
-import { AGGREGATES } from './aggregates.ts';
+import { aggregateResult } from './aggregates.ts';
 import type { WindowSpec } from './types.ts';
 
 export type OutputRecord = { key: string; value: string };
@@ -94,7 +94,7 @@ export function formatOutput(
   for (let i = 0; i < t.groupKeys.length; i++) value += t.groupKeys[i]! + json(groupValues[i]);
   value += '},"start":' + json(start) + ',"end":' + json(start + spec.sizeMs) + ',"final":' + final + ',"values":{';
   const aggs = spec.aggregates;
-  for (let i = 0; i < aggs.length; i++) value += t.valueKeys[i]! + json(AGGREGATES[aggs[i]!.fn].result(acc[i]));
+  for (let i = 0; i < aggs.length; i++) value += t.valueKeys[i]! + json(aggregateResult(acc, aggs, i));
   value += '}}';
   return { key: key ?? windowKey(spec.name, groupValues, start), value };
 }

@@ -1,13 +1,24 @@
 // Structural stand-ins for the config module's inferred types; kept plain so the
 // swap to `z.infer<...>` later is a type-only change.
 
-export type AggregateFnName = 'count' | 'sum' | 'min' | 'max' | 'avg';
+/** Aggregates over a numeric field; with `count`, what a topK may rank its members by. */
+export type NumericAggregateFnName = 'sum' | 'min' | 'max' | 'avg';
 
-export type AggregateSpec = {
-  name: string;
-  fn: AggregateFnName;
-  field: string | undefined;
-};
+/** Aggregates over one field of any scalar type (string, number or boolean). */
+export type ScalarAggregateFnName = 'first' | 'last' | 'countDistinct';
+
+export type AggregateFnName = 'count' | NumericAggregateFnName | ScalarAggregateFnName | 'quantiles' | 'topK';
+
+/** What a topK ranks its members by: one of the plain aggregates, per member. */
+export type RankSpec = { fn: 'count'; field: undefined } | { fn: NumericAggregateFnName; field: string };
+
+export type AggregateSpec =
+  | { name: string; fn: 'count'; field: undefined }
+  | { name: string; fn: NumericAggregateFnName | ScalarAggregateFnName; field: string }
+  /** `quantiles`: the ranks asked for, each in [0, 1], in config order */
+  | { name: string; fn: 'quantiles'; field: string; quantiles: number[] }
+  /** `field` is the member (e.g. a player id), ranked by `by` within the window, best `k` kept */
+  | { name: string; fn: 'topK'; field: string; k: number; by: RankSpec };
 
 export type WindowSpec = {
   name: string;

@@ -51,14 +51,28 @@ export function decode(record: OracleRecord, cfg: OracleConfig): Decoded {
       if (typeof raw === 'object') return { ok: false, reason: 'invalid-group' };
     }
   }
+  // Each aggregate field once, where it is first used; numeric if any aggregate reads it as a number.
+  const aggregateFields = new Map<string, boolean>();
+  const use = (name: string | undefined, numeric: boolean): void => {
+    if (name === undefined) throw new Error('oracle: an aggregate has no field');
+    aggregateFields.set(name, (aggregateFields.get(name) ?? false) || numeric);
+  };
   for (const w of cfg.windows) {
     for (const a of w.aggregates) {
       if (a.fn === 'count') continue;
-      if (a.field === undefined) throw new Error(`oracle: aggregate ${w.name}.${a.name} has no field`);
-      const raw = field(event, a.field);
-      if (absent(raw)) return { ok: false, reason: 'missing-field' };
-      if (typeof raw !== 'number' || !Number.isFinite(raw)) return { ok: false, reason: 'not-a-number' };
+      if (a.fn === 'topK') {
+        use(a.field, false);
+        if (a.by!.fn !== 'count') use(a.by!.field, true);
+      } else {
+        use(a.field, !['first', 'last', 'countDistinct'].includes(a.fn));
+      }
     }
+  }
+  for (const [name, numeric] of aggregateFields) {
+    const raw = field(event, name);
+    if (absent(raw)) return { ok: false, reason: 'missing-field' };
+    if (numeric && (typeof raw !== 'number' || !Number.isFinite(raw))) return { ok: false, reason: 'not-a-number' };
+    if (!numeric && typeof raw === 'object') return { ok: false, reason: 'not-a-scalar' };
   }
 
   const keyValue = field(event, cfg.keyField);

@@ -2,14 +2,18 @@
 // not from src/, so an engine bug cannot be copied into the thing that checks it. Clarity beats
 // speed here: a Map of open windows and brute-force scans over them.
 import { decode, field } from './oracle-decode.ts';
+import { eventAggregate } from './oracle-aggregates.ts';
 
 export { parseEventTime } from './oracle-decode.ts';
 
 export type OracleRecord = { partition: number; offset: number; key: string | null; value: string | null; timestampMs: number };
 
-export type OracleAggregateFn = 'count' | 'sum' | 'min' | 'max' | 'avg';
+export type OracleRankFn = 'count' | 'sum' | 'min' | 'max' | 'avg';
 
-export type OracleAggregate = { name: string; fn: OracleAggregateFn; field?: string };
+export type OracleAggregateFn = OracleRankFn | 'first' | 'last' | 'countDistinct' | 'quantiles' | 'topK';
+
+/** `quantiles` for quantiles; `k` and `by` for topK, whose `field` is the member. */
+export type OracleAggregate = { name: string; fn: OracleAggregateFn; field?: string; quantiles?: number[]; k?: number; by?: { fn: OracleRankFn; field?: string } };
 
 export type OracleWindow = {
   name: string;
@@ -38,6 +42,7 @@ export type OracleReason =
   | 'invalid-event-time'
   | 'invalid-group'
   | 'not-a-number'
+  | 'not-a-scalar'
   | 'key-mismatch'
   | 'late';
 
@@ -47,7 +52,8 @@ export type OracleOutput = {
   start: number;
   end: number;
   final: true;
-  values: Record<string, number | null>;
+  /** countDistinct and quantiles are exact here; sluice's sketches are checked against bounds (see sketch-bounds.ts) */
+  values: Record<string, unknown>;
 };
 
 /** What became of one input record. */
@@ -75,7 +81,11 @@ type OpenWindow = {
   sums: number[];
   mins: number[];
   maxs: number[];
+  /** every accepted event of the window, with its event time, for the aggregates computed at the end */
+  events: TimedEvent[];
 };
+
+type TimedEvent = { time: number; event: Record<string, unknown> };
 
 
 export function runOracle(records: readonly OracleRecord[], cfg: OracleConfig): OracleResult {
@@ -149,9 +159,10 @@ function addFinal(result: OracleResult, w: OpenWindow): void {
 
 function mergePartials(parts: OpenWindow[]): OpenWindow {
   const first = parts[0]!;
-  const merged: OpenWindow = { ...first, sums: [...first.sums], mins: [...first.mins], maxs: [...first.maxs] };
+  const merged: OpenWindow = { ...first, sums: [...first.sums], mins: [...first.mins], maxs: [...first.maxs], events: [...first.events] };
   for (const w of parts.slice(1)) {
     merged.count += w.count;
+    merged.events.push(...w.events);
     w.sums.forEach((v, i) => (merged.sums[i] = merged.sums[i]! + v));
     w.mins.forEach((v, i) => (merged.mins[i] = Math.min(merged.mins[i]!, v)));
     w.maxs.forEach((v, i) => (merged.maxs[i] = Math.max(merged.maxs[i]!, v)));
@@ -212,7 +223,7 @@ function runPartition(partition: number, records: readonly OracleRecord[], cfg: 
     for (const def of cfg.windows) {
       for (const start of windowStarts(t, def)) {
         if (isClosed(start, def, streamTime)) continue;
-        addEvent(open, def, start, decoded.event);
+        addEvent(open, def, start, decoded.event, t);
       }
     }
     result.accepted++;
@@ -236,7 +247,7 @@ function isClosed(start: number, w: OracleWindow, streamTime: number): boolean {
   return streamTime >= start + w.sizeMs + w.graceMs;
 }
 
-function addEvent(open: Map<string, OpenWindow>, def: OracleWindow, start: number, event: Record<string, unknown>): void {
+function addEvent(open: Map<string, OpenWindow>, def: OracleWindow, start: number, event: Record<string, unknown>, time: number): void {
   const groupValues = def.groupBy.map((f) => field(event, f));
   // docs/output.md: the key is the JSON array [window, ...group values, start].
   const key = JSON.stringify([def.name, ...groupValues, start]);
@@ -255,12 +266,14 @@ function addEvent(open: Map<string, OpenWindow>, def: OracleWindow, start: numbe
       sums: new Array<number>(n).fill(0),
       mins: new Array<number>(n).fill(Infinity),
       maxs: new Array<number>(n).fill(-Infinity),
+      events: [],
     };
     open.set(key, w);
   }
   w.count++;
+  w.events.push({ time, event });
   def.aggregates.forEach((a, i) => {
-    if (a.fn === 'count') return;
+    if (!['sum', 'min', 'max', 'avg'].includes(a.fn)) return;
     const v = field(event, a.field!) as number;
     w.sums[i] = w.sums[i]! + v;
     w.mins[i] = Math.min(w.mins[i]!, v);
@@ -269,9 +282,10 @@ function addEvent(open: Map<string, OpenWindow>, def: OracleWindow, start: numbe
 }
 
 function finalValue(w: OpenWindow): OracleOutput {
-  const values: Record<string, number | null> = {};
+  const values: Record<string, unknown> = {};
   w.def.aggregates.forEach((a, i) => {
-    if (a.fn === 'count') values[a.name] = w.count;
+    if (['first', 'last', 'countDistinct', 'quantiles', 'topK'].includes(a.fn)) values[a.name] = eventAggregate(a, w.events);
+    else if (a.fn === 'count') values[a.name] = w.count;
     else if (a.fn === 'sum') values[a.name] = w.sums[i]!;
     else if (a.fn === 'min') values[a.name] = w.count === 0 ? null : w.mins[i]!;
     else if (a.fn === 'max') values[a.name] = w.count === 0 ? null : w.maxs[i]!;

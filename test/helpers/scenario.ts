@@ -7,16 +7,21 @@ import { expect } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
 import type { KafkaClientName } from '../../src/clients/port.ts';
 import type { SluiceConfig } from '../../src/config/schema.ts';
-import { CROSS_TEST_PIPELINE, DEFAULT_TEST_PIPELINE, generateStream, pipelineYaml, skewedOrder, withClosingRecords } from './event-stream.ts';
+import { DEFAULT_TEST_PIPELINE, generateStream, pipelineYaml, skewedOrder, withClosingRecords } from './event-stream.ts';
 import type { GeneratedRecord } from './event-stream.ts';
 import { brokers, createTopics, produceToPartitions, readAllCommitted, uniqueName, waitForCommittedEnd } from './kafka.ts';
 import { runCrossPartitionOracle, runOracle } from './oracle.ts';
 import type { OracleResult } from './oracle.ts';
+import { withinSketchBounds } from './sketch-bounds.ts';
+import { testPipeline } from './test-pipeline.ts';
 
 export { skewedOrder } from './event-stream.ts';
 
-/** `cross` adds a window grouped by region, merged across partitions (CROSS_TEST_PIPELINE). */
-export type ScenarioPipeline = 'default' | 'cross';
+/**
+ * `cross` adds a window grouped by region, merged across partitions (CROSS_TEST_PIPELINE);
+ * `aggregates` has every aggregate in a direct, a cross-partition and a global window.
+ */
+export type ScenarioPipeline = 'default' | 'cross' | 'aggregates';
 
 /** `skewed`: partition 0's records all go first (see skewedOrder). */
 export type ProduceOrder = 'interleaved' | 'skewed';
@@ -63,7 +68,7 @@ export async function createScenario(opts: ScenarioOptions): Promise<Scenario> {
   await createTopics([{ topic: input, numPartitions: opts.partitions }]);
   const empty = new Set(opts.emptyPartitions ?? []);
   const records = withClosingRecords(generateStream({ seed: opts.seed, partitions: opts.partitions, events: opts.events, stepMs: opts.stepMs ?? 150 }), opts.partitions).filter((r) => !empty.has(r.partition));
-  const oracle = pipeline === 'cross' ? runCrossPartitionOracle(records, CROSS_TEST_PIPELINE, opts.partitions) : runOracle(records, DEFAULT_TEST_PIPELINE);
+  const oracle = pipeline === 'default' ? runOracle(records, DEFAULT_TEST_PIPELINE) : runCrossPartitionOracle(records, testPipeline(pipeline), opts.partitions);
   const configFile = join(dir, 'pipeline.yaml');
   writeFileSync(configFile, pipelineYaml({ brokers: brokers().join(','), appId, input, output, dlq, stateDir: join(dir, 'state'), guarantee: opts.guarantee, windows: pipeline, client: opts.client }));
   const produceOrder = opts.produceOrder ?? 'interleaved';
@@ -90,7 +95,7 @@ export async function waitUntilProcessed(s: Scenario, timeoutMs = 180_000, onTic
  * cross-partition finals after the input offsets are committed, so those get longer.
  */
 export function outputQuietMs(s: Scenario): number {
-  return s.pipeline === 'cross' ? 3000 : 2000;
+  return s.pipeline === 'default' ? 2000 : 3000;
 }
 
 /** Output and dead letters, read_committed, must equal the oracle: nothing lost, nothing twice. */
@@ -103,7 +108,8 @@ export async function expectOracleOutput(s: Scenario): Promise<void> {
   const missing = [...s.oracle.finals.keys()].filter((k) => !got.has(k));
   const extra = [...got.keys()].filter((k) => !s.oracle.finals.has(k));
   expect({ missing: missing.slice(0, 5), extra: extra.slice(0, 5), missingCount: missing.length, extraCount: extra.length }).toEqual({ missing: [], extra: [], missingCount: 0, extraCount: 0 });
-  for (const [k, v] of s.oracle.finals) expect(got.get(k), k).toEqual(v);
+  const windows = new Map(testPipeline(s.pipeline).windows.map((w) => [w.name, w]));
+  for (const [k, v] of s.oracle.finals) expect(got.get(k), k).toEqual(withinSketchBounds(v, got.get(k), windows.get(v.window)!));
 
   const dead = await readAllCommitted(s.dlq, s.oracle.deadLetters.size);
   const gotDead = new Map(dead.map((m) => [`${m.headers['sluice.origin.partition']}:${m.headers['sluice.origin.offset']}`, m.headers['sluice.reason']]));

@@ -1,7 +1,7 @@
 // The pipelines the end-to-end tests run: the oracle's view (OracleConfig) and the YAML that
 // sluice reads, written from the same definitions so the two cannot drift.
 import type { KafkaClientName } from '../../src/clients/port.ts';
-import type { OracleConfig } from './oracle.ts';
+import type { OracleAggregate, OracleConfig } from './oracle.ts';
 
 export const DEFAULT_TEST_PIPELINE: OracleConfig = {
   keyField: 'playerId',
@@ -59,6 +59,65 @@ export const CROSS_TEST_PIPELINE: OracleConfig = {
   ],
 };
 
+/**
+ * Every aggregate of issue #13 in the three kinds of window: per player (partition-local), per
+ * region (merged across partitions) and global (`groupBy: []`, one group over all partitions).
+ */
+export const AGGREGATES_TEST_PIPELINE: OracleConfig = {
+  ...DEFAULT_TEST_PIPELINE,
+  windows: [
+    {
+      name: 'per_player_1m',
+      groupBy: ['playerId'],
+      sizeMs: 60_000,
+      advanceMs: 60_000,
+      graceMs: 10_000,
+      aggregates: [
+        { name: 'opening', fn: 'first', field: 'action' },
+        { name: 'closing', fn: 'last', field: 'action' },
+        { name: 'regions', fn: 'countDistinct', field: 'region' },
+        { name: 'score', fn: 'quantiles', field: 'score', quantiles: [0.5, 0.9, 0.99] },
+        { name: 'topActions', fn: 'topK', field: 'action', k: 2, by: { fn: 'sum', field: 'points' } },
+      ],
+    },
+    {
+      name: 'per_region_5m_by_1m',
+      groupBy: ['region'],
+      sizeMs: 300_000,
+      advanceMs: 60_000,
+      graceMs: 30_000,
+      aggregates: [
+        { name: 'players', fn: 'countDistinct', field: 'playerId' },
+        { name: 'events', fn: 'countDistinct', field: 'eventId' },
+        { name: 'firstPlayer', fn: 'first', field: 'playerId' },
+        { name: 'lastPlayer', fn: 'last', field: 'playerId' },
+        { name: 'points', fn: 'quantiles', field: 'points', quantiles: [0.5, 0.99] },
+        { name: 'leaders', fn: 'topK', field: 'playerId', k: 3, by: { fn: 'sum', field: 'points' } },
+      ],
+    },
+    {
+      name: 'global_1m',
+      groupBy: [],
+      sizeMs: 60_000,
+      advanceMs: 60_000,
+      graceMs: 10_000,
+      aggregates: [
+        { name: 'actions', fn: 'count' },
+        { name: 'busiest', fn: 'topK', field: 'playerId', k: 5, by: { fn: 'count' } },
+        { name: 'bestAvg', fn: 'topK', field: 'action', k: 3, by: { fn: 'avg', field: 'score' } },
+        { name: 'firstEvent', fn: 'first', field: 'eventId' },
+      ],
+    },
+  ],
+};
+
+/** The pipeline YAML's spelling of one aggregate. */
+function aggregateExpression(a: OracleAggregate): string {
+  if (a.fn === 'quantiles') return `quantiles(${a.field!}, [${a.quantiles!.join(', ')}])`;
+  if (a.fn === 'topK') return `topK(${a.field!}, ${a.k!}, by: ${a.by!.fn}(${a.by!.field ?? ''}))`;
+  return `${a.fn}(${a.field ?? ''})`;
+}
+
 export type PipelineYamlOptions = {
   brokers: string;
   appId: string;
@@ -69,15 +128,19 @@ export type PipelineYamlOptions = {
   guarantee?: 'exactly-once' | 'at-least-once';
   /** Applies to partition-local windows; cross-partition windows only support `final`. */
   emit?: 'final' | 'update';
-  /** `cross` describes CROSS_TEST_PIPELINE. */
-  windows?: 'default' | 'cross';
+  /** `cross` describes CROSS_TEST_PIPELINE, `aggregates` AGGREGATES_TEST_PIPELINE. */
+  windows?: 'default' | 'cross' | 'aggregates';
   /** the Kafka client the engine runs on (`kafka.client`) */
   client?: KafkaClientName;
 };
 
+export function testPipeline(name: 'default' | 'cross' | 'aggregates'): OracleConfig {
+  return name === 'cross' ? CROSS_TEST_PIPELINE : name === 'aggregates' ? AGGREGATES_TEST_PIPELINE : DEFAULT_TEST_PIPELINE;
+}
+
 /** sluice YAML for DEFAULT_TEST_PIPELINE or CROSS_TEST_PIPELINE, derived from it so the oracle and the engine cannot drift apart. */
 export function pipelineYaml(opts: PipelineYamlOptions): string {
-  const cfg = opts.windows === 'cross' ? CROSS_TEST_PIPELINE : DEFAULT_TEST_PIPELINE;
+  const cfg = testPipeline(opts.windows ?? 'default');
   // JSON strings are valid YAML scalars, which sidesteps quoting rules for paths and names.
   const q = (s: string): string => JSON.stringify(s);
   const brokers = opts.brokers.split(',').map((b) => q(b.trim()));
@@ -89,7 +152,8 @@ export function pipelineYaml(opts: PipelineYamlOptions): string {
     'windows:',
   ];
   for (const w of cfg.windows) {
-    const aggs = w.aggregates.map((a) => `${a.name}: ${a.fn}(${a.field ?? ''})`);
+    // Quoted: a flow mapping would read the `by:` of a topK as a key.
+    const aggs = w.aggregates.map((a) => `${a.name}: ${JSON.stringify(aggregateExpression(a))}`);
     lines.push(
       `  - name: ${w.name}`,
       `    groupBy: [${w.groupBy.join(', ')}]`,

@@ -4,6 +4,7 @@ import {
   DURATION_MESSAGE,
   formatDuration,
   parseDuration,
+  quantileLabel,
   requiredErrorMap,
   type SluiceConfigInput,
 } from '../../../src/config/schema.ts';
@@ -128,9 +129,8 @@ describe('windows', () => {
     ]);
   });
 
-  it('rejects bad names, empty groupBy and duplicate group fields', () => {
+  it('rejects bad names and duplicate group fields', () => {
     expect(issuesOf(withWindow({ name: 'per-player' }))[0]?.path).toEqual(['windows', 0, 'name']);
-    expect(issuesOf(withWindow({ groupBy: [] }))).toEqual([{ path: ['windows', 0, 'groupBy'], message: 'groupBy needs at least one field' }]);
     expect(issuesOf(withWindow({ groupBy: ['playerId', 'playerId'] }))).toEqual([
       { path: ['windows', 0, 'groupBy', 1], message: 'duplicate field "playerId"' },
     ]);
@@ -150,10 +150,47 @@ describe('aggregates', () => {
     ]);
   });
 
-  it.each(['count(x)', 'sum()', 'median(x)', 'sum(a,b)', 'sum', 'SUM(x)'])('rejects %j', (expr) => {
-    expect(issuesOf(withWindow({ aggregates: { bad: expr } }))).toEqual([
-      { path: ['windows', 0, 'aggregates', 'bad'], message: `expected count() or sum|min|max|avg(<field>), got ${JSON.stringify(expr)}` },
+  it('parses first, last, countDistinct, quantiles and topK', () => {
+    const aggregates = {
+      opening: 'first(action)',
+      closing: 'last( action )',
+      players: 'countDistinct(playerId)',
+      latency: 'quantiles(ms, [0.5, .9, 0.999, 1])',
+      leaders: 'topK(playerId, 10, by: sum(points))',
+      busiest: 'topK(playerId, 3, by: count())',
+    };
+    expect(configSchema.parse(withWindow({ aggregates })).windows[0]?.aggregates).toEqual([
+      { name: 'opening', fn: 'first', field: 'action' },
+      { name: 'closing', fn: 'last', field: 'action' },
+      { name: 'players', fn: 'countDistinct', field: 'playerId' },
+      { name: 'latency', fn: 'quantiles', field: 'ms', quantiles: [0.5, 0.9, 0.999, 1] },
+      { name: 'leaders', fn: 'topK', field: 'playerId', k: 10, by: { fn: 'sum', field: 'points' } },
+      { name: 'busiest', fn: 'topK', field: 'playerId', k: 3, by: { fn: 'count', field: undefined } },
     ]);
+  });
+
+  it('names quantiles by their percentage', () => {
+    expect([0, 0.05, 0.5, 0.99, 0.999, 1].map(quantileLabel)).toEqual(['p0', 'p5', 'p50', 'p99', 'p99.9', 'p100']);
+  });
+
+  const FORMS = 'expected count(), sum|min|max|avg|first|last|countDistinct(<field>), quantiles(<field>, [<q>, ...]) or topK(<field>, <k>, by: <count() or sum|min|max|avg(<field>)>)';
+  it.each(['count(x)', 'sum()', 'median(x)', 'sum(a,b)', 'sum', 'SUM(x)', 'topK(p, 3)', 'topK(p, 3, by: first(x))', 'quantiles(x)', 'countDistinct()'])('rejects %j', (expr) => {
+    expect(issuesOf(withWindow({ aggregates: { bad: expr } }))).toEqual([{ path: ['windows', 0, 'aggregates', 'bad'], message: `${FORMS}, got ${JSON.stringify(expr)}` }]);
+  });
+
+  it.each([
+    ['quantiles(x, [0.5, 1.5])', 'quantiles takes a list of numbers between 0 and 1, e.g. [0.5, 0.99], got [0.5, 1.5]'],
+    ['quantiles(x, [])', 'quantiles takes a list of numbers between 0 and 1, e.g. [0.5, 0.99], got []'],
+    ['quantiles(x, [0.5, .50])', 'quantiles lists p50 twice'],
+    ['topK(p, 0, by: count())', 'topK keeps 1 to 1000 members, got 0'],
+    ['topK(p, 1001, by: sum(x))', 'topK keeps 1 to 1000 members, got 1001'],
+  ])('rejects %j: %s', (expr, message) => {
+    expect(issuesOf(withWindow({ aggregates: { bad: expr } }))).toEqual([{ path: ['windows', 0, 'aggregates', 'bad'], message }]);
+  });
+
+  it('accepts groupBy [] as one global group, merged across partitions (emit: final only)', () => {
+    expect(configSchema.parse(withWindow({ groupBy: [] })).windows[0]?.groupBy).toEqual([]);
+    expect(issuesOf(withWindow({ groupBy: [], emit: 'update' }))[0]?.path).toEqual(['windows', 0, 'emit']);
   });
 
   it('requires at least one aggregate', () => {

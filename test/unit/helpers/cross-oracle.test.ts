@@ -143,7 +143,7 @@ describe('cross-partition oracle over generated streams', () => {
 
     const perStart = (window: string): Map<number, number> => {
       const totals = new Map<number, number>();
-      for (const f of cross.finals.values()) if (f.window === window) totals.set(f.start, (totals.get(f.start) ?? 0) + f.values.actions!);
+      for (const f of cross.finals.values()) if (f.window === window) totals.set(f.start, (totals.get(f.start) ?? 0) + (f.values.actions as number));
       return totals;
     };
     const byRegion = perStart('per_region_5m_by_1m');

@@ -229,7 +229,7 @@ describe('event stream generator', () => {
     // The flush records close everything before them and nothing after.
     const windows = new Set([...result.finals.values()].map((f) => f.window));
     expect(windows).toEqual(new Set(['per_player_1m', 'per_player_5m_by_1m']));
-    const counted = [...result.finals.values()].filter((f) => f.window === 'per_player_1m').reduce((n, f) => n + f.values.actions!, 0);
+    const counted = [...result.finals.values()].filter((f) => f.window === 'per_player_1m').reduce((n, f) => n + (f.values.actions as number), 0);
     expect(counted).toBe(result.accepted - opts.partitions);
   });
 });

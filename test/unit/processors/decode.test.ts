@@ -12,7 +12,7 @@ const W1: WindowSpec = {
   graceMs: 5000,
   emit: 'final',
   aggregates: [
-    { name: 'actions', fn: 'count', field: 'ignored' },
+    { name: 'actions', fn: 'count', field: undefined },
     { name: 'points', fn: 'sum', field: 'points' },
   ],
 };
@@ -123,6 +123,24 @@ describe('decode failures', () => {
       expect(failure(run({ ...GOOD, points }))).toEqual({ reason: 'not-a-number', field: 'points' });
     }
     expect(run({ ...GOOD, ignored: undefined }).ok).toBe(true);
+  });
+
+  it('not-a-scalar for the fields of first, last, countDistinct and a topK member; a numeric use of a field wins', () => {
+    const aggregates: WindowSpec['aggregates'] = [
+      { name: 'opening', fn: 'first', field: 'action' },
+      { name: 'players', fn: 'countDistinct', field: 'points' },
+      { name: 'leaders', fn: 'topK', field: 'guild', k: 3, by: { fn: 'avg', field: 'score' } },
+    ];
+    const decode = compileDecoder({ ...SPEC, windows: [W1, { ...W2, aggregates }] });
+    const base = { ...GOOD, action: 'dig', guild: 'g1' };
+    const at = (patch: Record<string, unknown>) => failure(decode(null, Buffer.from(JSON.stringify({ ...base, ...patch })), 0));
+    for (const v of ['dig', 7, false]) expect(decode(Buffer.from('p1'), Buffer.from(JSON.stringify({ ...base, action: v, guild: v })), 0).ok).toBe(true);
+    expect(at({ action: { name: 'dig' } })).toEqual({ reason: 'not-a-scalar', field: 'action' });
+    expect(at({ guild: [1] })).toEqual({ reason: 'not-a-scalar', field: 'guild' });
+    expect(at({ guild: null })).toEqual({ reason: 'missing-field', field: 'guild' });
+    expect(at({ score: 'high' })).toEqual({ reason: 'not-a-number', field: 'score' });
+    // W1 sums points too, so countDistinct's field must be a number here.
+    expect(at({ points: 'ten' })).toEqual({ reason: 'not-a-number', field: 'points' });
   });
 
   it('key-mismatch', () => {

@@ -55,7 +55,7 @@ describe('windowKey', () => {
 describe('formatOutput', () => {
   it('matches the documented contract byte for byte', () => {
     const acc = initAccumulator(SPEC.aggregates);
-    for (const [points, score] of [[10, 9], [15, 5], [5, 1]] as const) addEvent(acc, SPEC.aggregates, { points, score });
+    for (const [points, score] of [[10, 9], [15, 5], [5, 1]] as const) addEvent(acc, SPEC.aggregates, { points, score }, 0);
     const out = formatOutput(SPEC, ['p1'], 1_700_000_040_000, acc, true);
     expect(out.key).toBe('["per_player_1m","p1",1700000040000]');
     expect(out.value).toBe(
