@@ -1,6 +1,7 @@
 // Loads a file table (JSON lines, or CSV with a header line) into its TableStore at start,
 // streaming: the file is never on the heap whole, only a few thousand rows at a time.
-import { createReadStream } from 'node:fs';
+import type { ReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
@@ -16,9 +17,20 @@ export function fileFormat(path: string, format: TableFileFormat | undefined): T
   return extname(path).toLowerCase() === '.csv' ? 'csv' : 'jsonl';
 }
 
+/**
+ * The file as a stream, opened first so that a missing file fails here and not as an error event
+ * that a pipe would not pass on (the parse would wait for ever).
+ */
+async function readStream(path: string): Promise<ReadStream> {
+  const handle = await open(path, 'r');
+  return handle.createReadStream();
+}
+
 /** JSON lines: one object per line; blank lines are skipped. Values keep their JSON types. */
 async function* jsonRows(path: string, store: TableStore): AsyncGenerator<ParsedRow> {
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  const input = await readStream(path);
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  input.on('error', (err) => lines.emit('error', err));
   let n = 0;
   for await (const line of lines) {
     n++;
@@ -37,17 +49,26 @@ async function* jsonRows(path: string, store: TableStore): AsyncGenerator<Parsed
 
 /** CSV with a header line naming the columns; every value is a string. */
 async function* csvRows(path: string, store: TableStore): AsyncGenerator<ParsedRow> {
-  const parser = createReadStream(path).pipe(parseCsv({ columns: true, skip_empty_lines: true, bom: true }));
+  const input = await readStream(path);
+  const parser = parseCsv({ columns: true, skip_empty_lines: true, bom: true });
+  input.on('error', (err) => parser.destroy(err));
+  input.pipe(parser);
   for await (const record of parser) yield store.project(record as Record<string, unknown>, undefined);
 }
 
 /** Empties `store` and fills it from the file; returns how many rows it read. */
 export async function loadTableFile(store: TableStore, path: string, format: TableFileFormat | undefined): Promise<number> {
   const rows = fileFormat(path, format) === 'csv' ? csvRows(path, store) : jsonRows(path, store);
-  store.clear();
   let chunk: ParsedRow[] = [];
   let count = 0;
   try {
+    // Emptied only once the file opened: a table whose file went missing fails the start whole.
+    const first = await rows.next();
+    store.clear();
+    if (first.done !== true) {
+      chunk.push(first.value);
+      count++;
+    }
     for await (const row of rows) {
       chunk.push(row);
       count++;
