@@ -3,6 +3,7 @@
 // anywhere else is a field that will drift.
 import { z } from 'zod';
 import { COMPRESSION_NAMES } from '../clients/port.ts';
+import { normalizeSection } from './normalize-schema.ts';
 
 export const DURATION_MESSAGE = 'expected a duration like "10s"';
 /** Exported so the docs generator can show "duration" instead of a raw regex. */
@@ -251,6 +252,7 @@ export const configSchema = z
         maxRecordBytes: positiveInt.default(1_048_576).describe('Larger records are dead-lettered as oversized.'),
       })
       .describe('Input topic and event shape.'),
+    normalize: normalizeSection,
     dedupe: z
       .strictObject({
         idField: fieldName.describe('Event field holding the unique event id.'),

@@ -38,6 +38,7 @@ export function pipelineSpec(config: SluiceConfig): PipelineSpec {
     dedupeTtlMs: config.dedupe?.ttl,
     eventTimeField: config.input.eventTime?.field,
     maxRecordBytes: config.input.maxRecordBytes,
+    normalize: config.normalize,
     windows: config.windows.map((w) => ({ ...w, groupBy: [...w.groupBy], aggregates: w.aggregates.map((a) => ({ ...a })) })),
   };
 }

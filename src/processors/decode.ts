@@ -1,3 +1,4 @@
+import { compileNormalizer } from './normalize.ts';
 import type { PipelineSpec } from './types.ts';
 
 export type DecodeFailureReason =
@@ -8,7 +9,9 @@ export type DecodeFailureReason =
   | 'invalid-event-time'
   | 'invalid-group'
   | 'not-a-number'
-  | 'key-mismatch';
+  | 'key-mismatch'
+  /** a normalize step's coercion or match failed */
+  | 'invalid';
 
 export type DecodeSuccess = {
   ok: true;
@@ -75,6 +78,7 @@ function missing(field: string, what: string): DecodeFailure {
  */
 export function compileDecoder(spec: PipelineSpec): Decoder {
   const maxBytes = spec.maxRecordBytes;
+  const normalize = compileNormalizer(spec.normalize ?? []);
   const keyRef = fieldRef(spec.keyField);
   const idRef = spec.idField === undefined ? undefined : fieldRef(spec.idField);
   const timeRef = spec.eventTimeField === undefined ? undefined : fieldRef(spec.eventTimeField);
@@ -116,6 +120,8 @@ export function compileDecoder(spec: PipelineSpec): Decoder {
       return fail('invalid-json', undefined, `value is JSON ${parsed === null ? 'null' : Array.isArray(parsed) ? 'array' : typeof parsed}, not an object`);
     }
     const event = parsed as Record<string, unknown>;
+    const invalid = normalize?.(event);
+    if (invalid !== undefined) return fail('invalid', invalid.field, invalid.detail);
 
     let id: string | undefined;
     if (idRef !== undefined) {
@@ -166,7 +172,7 @@ export function compileDecoder(spec: PipelineSpec): Decoder {
   };
 }
 
-function describe(v: unknown): string {
+export function describe(v: unknown): string {
   if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   if (typeof v === 'number') return `number ${v}`;
   return Array.isArray(v) ? 'array' : typeof v;
