@@ -2,6 +2,7 @@
 // not from src/, so an engine bug cannot be copied into the thing that checks it. Clarity beats
 // speed here: a Map of open windows and brute-force scans over them.
 import { decode, field } from './oracle-decode.ts';
+import type { OracleNormalizeStep } from './oracle-normalize.ts';
 
 export { parseEventTime } from './oracle-decode.ts';
 
@@ -27,6 +28,8 @@ export type OracleConfig = {
   ttlMs?: number;
   eventTimeField?: string;
   maxRecordBytes: number;
+  /** `normalize:` steps, in the config's shape */
+  normalize?: OracleNormalizeStep[];
   windows: OracleWindow[];
 };
 
@@ -39,6 +42,7 @@ export type OracleReason =
   | 'invalid-group'
   | 'not-a-number'
   | 'key-mismatch'
+  | 'invalid'
   | 'late';
 
 export type OracleOutput = {
