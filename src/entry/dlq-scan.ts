@@ -20,6 +20,8 @@ export interface DeadLetter {
   origin: { topic: string | undefined; partition: number | undefined; offset: string | undefined; timestamp: string | undefined };
   key: Buffer | null;
   value: Buffer | null;
+  /** the original value was too large to keep (its size is in `sluice.reason.size`): `value` is not it */
+  valueLeftOut: boolean;
   headers: InputHeaders | undefined;
 }
 
@@ -36,6 +38,9 @@ export interface ScanProgress {
   /** offsets to read in all (control records included, so only an estimate of the records) */
   total: bigint;
 }
+
+/** Set on a dead letter whose value was left out (src/processors/batch-processor.ts). */
+const VALUE_SIZE_HEADER = `${DLQ_HEADER.reason}.size`;
 
 /** A header's text; a repeated header's last value, as it is the one sluice wrote. */
 export function headerText(headers: InputHeaders | undefined, name: string): string | undefined {
@@ -63,6 +68,7 @@ function toDeadLetter(partition: number, r: InputRecord): DeadLetter {
     },
     key: r.key,
     value: r.value,
+    valueLeftOut: headerText(h, VALUE_SIZE_HEADER) !== undefined,
     headers: h,
   };
 }

@@ -111,7 +111,7 @@ class ReplayStopped extends Error {}
 
 export interface ReplayOutcome {
   replayed: number;
-  /** selected, but their value was not kept (oversized): nothing to replay */
+  /** selected, but their value was too large to keep (oversized): nothing to replay */
   skipped: number;
   interrupted: boolean;
 }
@@ -136,7 +136,7 @@ export async function replayDeadLetters(client: StreamClient, config: SluiceConf
   const progress = new ProgressReporter(io.err, `${dryRun ? 'dry run over' : 'replaying'} ${topic}`);
   try {
     await scanDeadLetters(client, topic, filter, async (dl) => {
-      if (dl.value === null) {
+      if (dl.valueLeftOut) {
         outcome.skipped++;
         return;
       }
@@ -158,7 +158,7 @@ export async function replayDeadLetters(client: StreamClient, config: SluiceConf
     await producer?.close().catch(() => undefined);
   }
   const verb = dryRun ? 'would replay' : outcome.interrupted ? 'interrupted after replaying' : 'replayed';
-  io.out(`${verb} ${outcome.replayed} dead letters${describeFilter(filter)} to ${input}${outcome.skipped > 0 ? `; ${outcome.skipped} skipped: their value was not kept (oversized)` : ''}`);
+  io.out(`${verb} ${outcome.replayed} dead letters${describeFilter(filter)} to ${input}${outcome.skipped > 0 ? `; ${outcome.skipped} skipped: their value was too large to keep, see sluice.origin.* for where it is` : ''}`);
   if (outcome.interrupted) io.out('every record counted above is acknowledged; running the same replay again re-sends them too, and only dedupe (within its ttl) drops them: see docs/dead-letters.md');
   tally.print(io.out);
   return outcome;

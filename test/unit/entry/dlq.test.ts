@@ -18,7 +18,7 @@ const config = configSchema.parse({
   deadLetter: { topic: 'dlq' },
 });
 
-function deadLetterRecord(offset: number, reason: string, opts: { value?: string | null; at?: number; originPartition?: number; extra?: Record<string, string | string[]> } = {}): InputRecord {
+function deadLetterRecord(offset: number, reason: string, opts: { value?: string | null; at?: number; originPartition?: number; extra?: Record<string, string> } = {}): InputRecord {
   return {
     offset: String(offset),
     key: Buffer.from(`k${offset}`),
@@ -79,7 +79,7 @@ describe('replayRecord', () => {
   const dl = (over: Partial<DeadLetter['origin']> = {}, headers: DeadLetter['headers'] = {}): DeadLetter => ({
     partition: 0, offset: '7', timestamp: 0, reason: 'invalid', stage: 'normalize', field: 'points', detail: 'x',
     origin: { topic: 'in', partition: 2, offset: '40', timestamp: '1700000000000', ...over },
-    key: Buffer.from('k'), value: Buffer.from('v'), headers,
+    key: Buffer.from('k'), value: Buffer.from('v'), valueLeftOut: false, headers,
   });
 
   it('is the original: key, value, headers without sluice.*, its partition and timestamp', () => {
@@ -121,17 +121,17 @@ describe('dlq inspect', () => {
 });
 
 describe('dlq replay', () => {
-  it('produces the selected originals in offset order and skips those whose value was not kept', async () => {
-    const records = [deadLetterRecord(0, 'invalid'), deadLetterRecord(1, 'late'), deadLetterRecord(2, 'oversized', { value: null }), deadLetterRecord(3, 'invalid')];
+  it('produces the selected originals in offset order, a null value too, and skips those whose value was left out', async () => {
+    const records = [deadLetterRecord(0, 'invalid'), deadLetterRecord(1, 'late'), deadLetterRecord(2, 'oversized', { value: null, extra: { 'sluice.reason.size': '2000000' } }), deadLetterRecord(3, 'invalid', { value: null })];
     const { client, produced } = fakeClient(records);
     const out = io();
     const outcome = await replayDeadLetters(client, config, { reasons: new Set(['invalid', 'oversized']), sinceMs: undefined }, false, out);
     expect(outcome).toEqual({ replayed: 2, skipped: 1, interrupted: false });
-    expect(produced.flat().map((r) => [r.key?.toString(), r.partition, r.timestamp, r.headers])).toEqual([
-      ['k0', 1, '500', {}],
-      ['k3', 1, '503', {}],
+    expect(produced.flat().map((r) => [r.key?.toString(), r.value?.toString(), r.partition, r.timestamp, r.headers])).toEqual([
+      ['k0', '{"n":0}', 1, '500', {}],
+      ['k3', undefined, 1, '503', {}],
     ]);
-    expect(out.lines[0]).toBe('replayed 2 dead letters (reason invalid or oversized) to in; 1 skipped: their value was not kept (oversized)');
+    expect(out.lines[0]).toBe('replayed 2 dead letters (reason invalid or oversized) to in; 1 skipped: their value was too large to keep, see sluice.origin.* for where it is');
   });
 
   it('a dry run produces nothing and says what it would replay', async () => {
