@@ -25,7 +25,7 @@ dlq replay: re-produces the selected dead letters' original records to the input
 their cause is fixed. --since takes an ISO-8601 time or a duration back from now (2h);
 --dry-run only says what it would replay. Read docs/dead-letters.md before a replay.
 Exit codes: 0 done, 1 startup failed (brokers, topics, state dir), 2 invalid configuration or
-arguments, 70 internal error.`;
+arguments, 70 internal error, 130 replay interrupted (what it reported is on the input topic).`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -120,6 +120,7 @@ export async function replayDeadLetters(client: StreamClient, config: SluiceConf
   const topic = config.deadLetter.topic;
   const input = config.input.topic;
   const inputPartitions = await partitionsOf(client, input, 'input');
+  if (config.dedupe === undefined && !dryRun) io.out('note: this pipeline has no dedupe, so a record replayed twice is counted twice (docs/dead-letters.md)');
   const producer: RecordProducer | undefined = dryRun ? undefined : await client.producer();
   const tally = new ReasonTally();
   const outcome: ReplayOutcome = { replayed: 0, skipped: 0, interrupted: false };

@@ -131,7 +131,8 @@ describe('dlq replay', () => {
       ['k0', '{"n":0}', 1, '500', {}],
       ['k3', undefined, 1, '503', {}],
     ]);
-    expect(out.lines[0]).toBe('replayed 2 dead letters (reason invalid or oversized) to in; 1 skipped: their value was too large to keep, see sluice.origin.* for where it is');
+    expect(out.lines[0]).toBe('note: this pipeline has no dedupe, so a record replayed twice is counted twice (docs/dead-letters.md)');
+    expect(out.lines[1]).toBe('replayed 2 dead letters (reason invalid or oversized) to in; 1 skipped: their value was too large to keep, see sluice.origin.* for where it is');
   });
 
   it('a dry run produces nothing and says what it would replay', async () => {
@@ -150,7 +151,7 @@ describe('dlq replay', () => {
     const outcome = await replayDeadLetters(client, config, all, false, out);
     expect(outcome.interrupted).toBe(true);
     expect(outcome.replayed).toBe(produced.flat().length);
-    expect(out.lines[0]).toBe(`interrupted after replaying ${outcome.replayed} dead letters to in`);
+    expect(out.lines[1]).toBe(`interrupted after replaying ${outcome.replayed} dead letters to in`);
   });
 
   it('needs the input topic', async () => {
