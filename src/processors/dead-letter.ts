@@ -29,7 +29,7 @@ const STAGE_OF_REASON: ReadonlyMap<string, string> = new Map([
   ['late', 'window'],
 ]);
 
-export function stageOf(reason: string): string {
+function stageOf(reason: string): string {
   return STAGE_OF_REASON.get(reason) ?? 'decode';
 }
 
