@@ -52,6 +52,16 @@ export const ERROR_CODES = defineCodes({
     canRetry: false,
     exitCode: EXIT_RUNTIME,
   },
+  SLUICE_TOPIC_MISSING: {
+    description: 'A topic a `sluice dlq` command reads or writes (the dead-letter topic, the input topic) does not exist.',
+    canRetry: false,
+    exitCode: EXIT_RUNTIME,
+  },
+  SLUICE_ARGUMENT_INVALID: {
+    description: 'A command-line option has a value the command cannot use, e.g. a `--since` that is neither an ISO-8601 time nor a duration.',
+    canRetry: false,
+    exitCode: EXIT_CONFIG,
+  },
   SLUICE_INPUT_UNREADABLE: {
     description: 'A fetched record batch cannot be decoded (corrupt, or compressed with a codec sluice cannot read): no lane can get past it, so the process exits.',
     canRetry: false,

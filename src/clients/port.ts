@@ -1,7 +1,7 @@
 // What the engine needs from a Kafka client, so that the client is a choice (`kafka.client`) and
 // not a dependency of every module: reaching the brokers, topic provisioning, group membership
 // with per-partition fetch control, one sink per lane, reading a changelog partition without a
-// group, and two offset lookups. Only src/entry/app.ts picks an implementation; every other
+// group, and offset lookups; for the dlq commands, bounded partition reads and a plain producer. Only src/entry/app.ts picks an implementation; every other
 // module sees this file alone, so a process on one client never loads the other. The two
 // implementations are kafkajs/client.ts and platformatic/client.ts; both pass the same
 // integration tests, crash tests included.
@@ -71,23 +71,44 @@ export interface GroupMembership {
   stop(): Promise<void>;
 }
 
-export interface RestoreRequest extends TopicPartition {
-  /** first changelog offset to read; undefined = from the earliest */
+/** A bounded read of one partition, outside any group. */
+export interface PartitionReadRequest extends TopicPartition {
+  /** first offset to read; undefined = from the earliest */
   fromOffset: string | undefined;
   /**
-   * Stop once the read position reaches this offset: the partition's high watermark, read after
-   * the lane fenced every earlier producer, so no transaction on it is still open.
+   * Stop once the read position reaches this offset, e.g. the partition's high watermark read
+   * after every producer that could still have a transaction open on it was fenced.
    */
   untilOffset: string;
+  /** called every few seconds while the read goes on, e.g. to keep a group membership alive */
+  heartbeat?: () => Promise<void>;
+  /** how long the partition may stay silent before the read gives up */
+  stallTimeoutMs?: number;
+}
+
+export interface RestoreRequest extends PartitionReadRequest {
   /** keeps the application's group membership alive during a long restore */
   heartbeat: () => Promise<void>;
-  /** how long the changelog may stay silent before the restore gives up */
-  stallTimeoutMs?: number;
+}
+
+/** Takes one fetch's records; the next fetch waits until it settles. `next`: the offset after them, control records included. */
+export type DeliverRecords = (records: readonly InputRecord[], next: bigint | string) => void | Promise<void>;
+
+export interface PartitionReader {
+  /** Hands the partition's committed records (read_committed), in offset order, to `deliver`. */
+  read(req: PartitionReadRequest, deliver: DeliverRecords): Promise<void>;
 }
 
 export interface ChangelogReader {
   /** Hands the partition's committed records, in offset order, to `target` (state applies them). */
   restore(target: RestoreTarget, req: RestoreRequest): Promise<void>;
+}
+
+/** A plain producer for tools such as `sluice dlq replay`: idempotent, acks from all replicas, no transactions. */
+export interface RecordProducer {
+  /** resolves once every record is acknowledged; records are sent in the order given */
+  send(records: readonly OutRecord[]): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface InputPosition {
@@ -172,6 +193,12 @@ export interface StreamClient {
   group(opts: GroupOptions): GroupMembership;
   laneSink(opts: LaneSinkOptions): LaneSink;
   readonly changelogReader: ChangelogReader;
+  /** bounded reads of any partition outside the application's group (the dlq commands) */
+  readonly partitionReader: PartitionReader;
+  /** a connected producer of its own; the caller closes it */
+  producer(): Promise<RecordProducer>;
+  /** the partition's log start offset (the earliest still kept), as a decimal string */
+  logStartOffset(topic: string, partition: number): Promise<string>;
   /** the partition's high watermark (read_uncommitted end), as a decimal string */
   highWatermark(topic: string, partition: number): Promise<string>;
   /** the group's committed offset for the partition, if it has one */

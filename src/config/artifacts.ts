@@ -1,6 +1,8 @@
 // Files derived from the config schema. Pure functions returning strings: the generator script
 // writes them, and a unit test compares them with the committed copies so they cannot go stale.
+import { stringify } from 'yaml';
 import { z } from 'zod';
+import { NORMALIZE_EXAMPLE } from './normalize-schema.ts';
 import { configSchema, DURATION_PATTERN } from './schema.ts';
 
 type JsonSchema = z.core.JSONSchema.BaseSchema;
@@ -61,6 +63,7 @@ function typeOf(schema: JsonSchema): string {
   }
   const values = asSchema(schema.additionalProperties);
   if (schema.type === 'object' && values) return `map of ${typeOf(values)}`;
+  if (Array.isArray(schema.type)) return schema.type.join(' | ');
   return typeof schema.type === 'string' ? schema.type : 'any';
 }
 
@@ -103,6 +106,16 @@ function formatDefault(value: unknown): string {
   return `\`${typeof value === 'string' ? value : JSON.stringify(value)}\``;
 }
 
+/**
+ * Examples by top-level key, shown as the YAML a user would write. Here rather than in the JSON
+ * schema, which drops `examples` of any type with a transform inside.
+ */
+const EXAMPLES: Readonly<Record<string, unknown>> = { normalize: NORMALIZE_EXAMPLE };
+
+function exampleSections(): string[] {
+  return Object.entries(EXAMPLES).flatMap(([key, example]) => [`### \`${key}\``, '', '```yaml', stringify({ [key]: example }).trimEnd(), '```', '']);
+}
+
 export function configDocsMarkdown(): string {
   const schema = configJsonSchema();
   const rows: DocRow[] = [];
@@ -133,6 +146,9 @@ export function configDocsMarkdown(): string {
     '| --- | --- | --- | --- | --- |',
     ...table.map((line) => `| ${line} |`),
     '',
+    '## Examples',
+    '',
+    ...exampleSections(),
   ].join('\n');
 }
 

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { COMPRESSION_NAMES } from '../clients/port.ts';
 import { enrichIssues, enrichSchema, tablesSchema } from './enrich-schema.ts';
+import { normalizeSection } from './normalize-schema.ts';
 
 export const DURATION_MESSAGE = 'expected a duration like "10s"';
 /** Exported so the docs generator can show "duration" instead of a raw regex. */
@@ -316,6 +317,7 @@ export const configSchema = z
         maxRecordBytes: positiveInt.default(1_048_576).describe('Larger records are dead-lettered as oversized.'),
       })
       .describe('Input topic and event shape.'),
+    normalize: normalizeSection,
     dedupe: z
       .strictObject({
         idField: fieldName.describe('Event field holding the unique event id.'),

@@ -42,6 +42,7 @@ export function pipelineSpec(config: SluiceConfig): PipelineSpec {
     dedupeTtlMs: config.dedupe?.ttl,
     eventTimeField: config.input.eventTime?.field,
     maxRecordBytes: config.input.maxRecordBytes,
+    normalize: config.normalize,
     windows: config.windows.map((w) => ({ ...w, groupBy: [...w.groupBy], aggregates: w.aggregates.map((a) => ({ ...a })) })),
     enrich: config.enrich.map((e) => ({ ...e, fields: [...e.fields] })),
   };
@@ -92,15 +93,26 @@ async function connectWithBackoff(client: StreamClient, config: SluiceConfig, lo
   }
 }
 
-export async function startPipeline(config: SluiceConfig, log: Logger): Promise<RunningPipeline> {
-  const stateDir = resolve(config.application.stateDir);
-  checkStateDir(stateDir);
-
+/** The configured client, connected once the brokers answer (within kafka.connectTimeout). */
+export async function openClient(config: SluiceConfig, log: Logger): Promise<StreamClient> {
   const client = await createClient(config, log);
   // After the first contact, transient broker errors are retried by the client as usual.
   await connectWithBackoff(client, config, log);
   try {
     await client.connect();
+  } catch (err) {
+    await client.close().catch(() => undefined);
+    throw err;
+  }
+  return client;
+}
+
+export async function startPipeline(config: SluiceConfig, log: Logger): Promise<RunningPipeline> {
+  const stateDir = resolve(config.application.stateDir);
+  checkStateDir(stateDir);
+
+  const client = await openClient(config, log);
+  try {
     return await startConnected(config, log, client, stateDir);
   } catch (err) {
     await client.close().catch(() => undefined);

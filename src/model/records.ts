@@ -13,6 +13,9 @@ export interface InputRecord {
   headers?: InputHeaders;
 }
 
+/** Headers to produce; an array value is a header repeated on the wire, in order. */
+export type OutHeaders = Record<string, string | Buffer | (string | Buffer)[]>;
+
 /** A record to produce; sinks turn it into client calls. */
 export interface OutRecord {
   topic: string;
@@ -20,5 +23,7 @@ export interface OutRecord {
   partition?: number;
   key: string | Buffer | null;
   value: string | Buffer | null;
-  headers?: Record<string, string | Buffer>;
+  headers?: OutHeaders;
+  /** CreateTime in epoch ms as a decimal string; the producer's clock when absent */
+  timestamp?: string;
 }

@@ -1,4 +1,5 @@
 import type { Enricher } from './enrich.ts';
+import { compileNormalizer } from './normalize.ts';
 import type { PipelineSpec } from './types.ts';
 
 export type DecodeFailureReason =
@@ -11,6 +12,9 @@ export type DecodeFailureReason =
   | 'not-a-number'
   | 'not-a-scalar'
   | 'key-mismatch'
+  /** a normalize step's coercion or match failed */
+  | 'invalid'
+  /** an enrich lookup with `missing: dead-letter` found no row */
   | 'enrich-miss';
 
 export type DecodeSuccess = {
@@ -110,6 +114,7 @@ function aggregateFields(spec: PipelineSpec): Map<string, AggregateRef> {
  */
 export function compileDecoder(spec: PipelineSpec, enricher?: Enricher): Decoder {
   const maxBytes = spec.maxRecordBytes;
+  const normalize = compileNormalizer(spec.normalize ?? []);
   const keyRef = fieldRef(spec.keyField);
   const idRef = spec.idField === undefined ? undefined : fieldRef(spec.idField);
   const timeRef = spec.eventTimeField === undefined ? undefined : fieldRef(spec.eventTimeField);
@@ -140,6 +145,8 @@ export function compileDecoder(spec: PipelineSpec, enricher?: Enricher): Decoder
       return fail('invalid-json', undefined, `value is JSON ${parsed === null ? 'null' : Array.isArray(parsed) ? 'array' : typeof parsed}, not an object`);
     }
     const event = parsed as Record<string, unknown>;
+    const invalid = normalize?.(event);
+    if (invalid !== undefined) return fail('invalid', invalid.field, invalid.detail);
     if (enricher !== undefined) {
       const miss = enricher.apply(event);
       if (miss !== undefined) return miss.missing === 'drop' ? { ok: false, reason: 'enrich-miss', field: miss.field, detail: miss.detail, drop: true } : fail('enrich-miss', miss.field, miss.detail);
@@ -194,7 +201,7 @@ export function compileDecoder(spec: PipelineSpec, enricher?: Enricher): Decoder
   };
 }
 
-function describe(v: unknown): string {
+export function describe(v: unknown): string {
   if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   if (typeof v === 'number') return `number ${v}`;
   return Array.isArray(v) ? 'array' : typeof v;

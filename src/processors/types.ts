@@ -38,12 +38,22 @@ export type EnrichSpec = {
   missing: 'keep' | 'drop' | 'dead-letter';
 };
 
+/** One `normalize:` step, as the config schema hands it over (see src/processors/normalize.ts). */
+export type NormalizeStep =
+  | { op: 'rename'; from: string; to: string }
+  | { op: 'default'; field: string; value: string | number | boolean }
+  | { op: 'coerce'; field: string; to: 'number' | 'epoch-ms' | 'string' }
+  | { op: 'drop'; fields: readonly string[] }
+  | { op: 'match'; field: string; pattern: string };
+
 export type PipelineSpec = {
   keyField: string;
   idField: string | undefined;
   dedupeTtlMs: number | undefined;
   eventTimeField: string | undefined;
   maxRecordBytes: number;
+  /** run on every parsed event before validation, in this order; none when absent */
+  normalize?: readonly NormalizeStep[];
   windows: WindowSpec[];
   /** lookups in reference tables, in order, before dedupe (absent: none) */
   enrich?: EnrichSpec[];

@@ -9,7 +9,7 @@ export function recordBytes(r: OutRecord): number {
   if (r.headers) {
     for (const k in r.headers) {
       const v = r.headers[k];
-      n += Buffer.byteLength(k) + 10 + (v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+      for (const item of Array.isArray(v) ? v : [v]) n += Buffer.byteLength(k) + 10 + (item === undefined ? 0 : typeof item === 'string' ? Buffer.byteLength(item) : item.length);
     }
   }
   return n;

@@ -39,6 +39,8 @@ export interface ReadMessage {
   offset: string;
   key: string | null;
   value: string | null;
+  /** CreateTime (or LogAppendTime), epoch ms */
+  timestamp: number;
   headers: Record<string, string>;
 }
 
@@ -58,7 +60,7 @@ export async function readTopic(topic: string, opts: { done: (msgs: ReadMessage[
       eachMessage: async ({ partition, message }) => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = v.toString();
-        msgs.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, headers });
+        msgs.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, timestamp: Number(message.timestamp), headers });
         if (opts.done(msgs)) resolveDone();
       },
     });
@@ -96,13 +98,13 @@ export async function readAllCommitted(topic: string, min: number, quietMs = 200
 }
 
 /** Produces records to explicit partitions, in order, acknowledged by all replicas. */
-export async function produceToPartitions(topic: string, records: readonly { partition: number; key: string | null; value: string | null }[]): Promise<void> {
+export async function produceToPartitions(topic: string, records: readonly { partition: number; key: string | null; value: string | null; headers?: Record<string, string> }[]): Promise<void> {
   const producer = testKafka('sluice-test-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
     for (let i = 0; i < records.length; i += 2000) {
       const chunk = records.slice(i, i + 2000);
-      await producer.send({ topic, acks: -1, messages: chunk.map((r) => ({ partition: r.partition, key: r.key, value: r.value })) });
+      await producer.send({ topic, acks: -1, messages: chunk.map((r) => ({ partition: r.partition, key: r.key, value: r.value, headers: r.headers })) });
     }
   } finally {
     await producer.disconnect();

@@ -1,6 +1,7 @@
 // The oracle's validation step: an independent reading of the decode rules (docs/output.md)
 // that never imports the engine's decoder.
 import type { OracleConfig, OracleReason, OracleRecord } from './oracle.ts';
+import { normalizeEvent } from './oracle-normalize.ts';
 
 export type Decoded = { ok: true; event: Record<string, unknown>; time: number; id: string | undefined } | { ok: false; reason: OracleReason };
 
@@ -25,6 +26,8 @@ export function decode(record: OracleRecord, cfg: OracleConfig): Decoded {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { ok: false, reason: 'invalid-json' };
   const event = parsed as Record<string, unknown>;
+  // Normalization runs between parsing and validation: a failed step is `invalid`.
+  if (cfg.normalize !== undefined && !normalizeEvent(event, cfg.normalize)) return { ok: false, reason: 'invalid' };
 
   let id: string | undefined;
   if (cfg.idField !== undefined) {

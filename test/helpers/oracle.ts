@@ -3,6 +3,7 @@
 // speed here: a Map of open windows and brute-force scans over them.
 import { decode, field } from './oracle-decode.ts';
 import { eventAggregate } from './oracle-aggregates.ts';
+import type { OracleNormalizeStep } from './oracle-normalize.ts';
 
 export { parseEventTime } from './oracle-decode.ts';
 
@@ -31,6 +32,8 @@ export type OracleConfig = {
   ttlMs?: number;
   eventTimeField?: string;
   maxRecordBytes: number;
+  /** `normalize:` steps, in the config's shape */
+  normalize?: OracleNormalizeStep[];
   windows: OracleWindow[];
 };
 
@@ -44,6 +47,7 @@ export type OracleReason =
   | 'not-a-number'
   | 'not-a-scalar'
   | 'key-mismatch'
+  | 'invalid'
   | 'late';
 
 export type OracleOutput = {

@@ -2,6 +2,7 @@
 // sluice reads, written from the same definitions so the two cannot drift.
 import type { KafkaClientName } from '../../src/clients/port.ts';
 import type { OracleAggregate, OracleConfig } from './oracle.ts';
+import type { OracleNormalizeStep } from './oracle-normalize.ts';
 
 export const DEFAULT_TEST_PIPELINE: OracleConfig = {
   keyField: 'playerId',
@@ -132,6 +133,8 @@ export type PipelineYamlOptions = {
   windows?: 'default' | 'cross' | 'aggregates';
   /** the Kafka client the engine runs on (`kafka.client`) */
   client?: KafkaClientName;
+  /** `normalize:` steps (the oracle reads the same list: OracleConfig.normalize) */
+  normalize?: OracleNormalizeStep[];
 };
 
 export function testPipeline(name: 'default' | 'cross' | 'aggregates'): OracleConfig {
@@ -149,6 +152,7 @@ export function pipelineYaml(opts: PipelineYamlOptions): string {
     `application: { id: ${q(opts.appId)}, guarantee: ${opts.guarantee ?? 'exactly-once'}, stateDir: ${q(opts.stateDir)} }`,
     `input: { topic: ${q(opts.input)}, format: json, key: ${cfg.keyField}, eventTime: { field: ${cfg.eventTimeField!} }, maxRecordBytes: ${cfg.maxRecordBytes} }`,
     `dedupe: { idField: ${cfg.idField!}, ttl: ${duration(cfg.ttlMs!)} }`,
+    ...(opts.normalize === undefined ? [] : [`normalize: ${JSON.stringify(opts.normalize)}`]),
     'windows:',
   ];
   for (const w of cfg.windows) {

@@ -1,14 +1,15 @@
-// Brings a partition's LMDB store up to date from its changelog partition, read_committed, on
-// kafkajs (platformatic/changelog-reader.ts is the other client's).
-// kafkajs can only consume through a group, so each restore uses a throwaway group whose
-// assigner hands this one member just the one changelog partition; it never joins the
-// application's group and never commits offsets.
+// Bounded reads of one partition, read_committed, on kafkajs (platformatic/changelog-reader.ts is
+// the other client's): restores of a partition's LMDB store from its changelog, and the dlq
+// commands' scans of the dead-letter topic.
+// kafkajs can only consume through a group, so each read uses a throwaway group whose assigner
+// hands this one member just the one partition; it never joins the application's group and
+// never commits offsets.
 import { randomBytes } from 'node:crypto';
 import type { Kafka, PartitionAssigner } from 'kafkajs';
 import { AssignerProtocol } from './loader.ts';
 import type { RestoreTarget } from '../../model/changelog.ts';
 import { RestoreWatch } from '../restore-watch.ts';
-import type { ChangelogReader, RestoreRequest } from '../port.ts';
+import type { ChangelogReader, DeliverRecords, PartitionReadRequest, PartitionReader, RestoreRequest } from '../port.ts';
 
 function singlePartitionAssigner(topic: string, partition: number): PartitionAssigner {
   return () => ({
@@ -26,7 +27,7 @@ function singlePartitionAssigner(topic: string, partition: number): PartitionAss
   });
 }
 
-export class KafkajsChangelogReader implements ChangelogReader {
+export class KafkajsChangelogReader implements ChangelogReader, PartitionReader {
   private readonly kafka: Kafka;
   private readonly groupPrefix: string;
 
@@ -35,7 +36,11 @@ export class KafkajsChangelogReader implements ChangelogReader {
     this.groupPrefix = groupPrefix;
   }
 
-  async restore(target: RestoreTarget, req: RestoreRequest): Promise<void> {
+  restore(target: RestoreTarget, req: RestoreRequest): Promise<void> {
+    return this.read(req, (records, next) => target.apply(records, next));
+  }
+
+  async read(req: PartitionReadRequest, deliver: DeliverRecords): Promise<void> {
     const end = BigInt(req.untilOffset);
     if (req.fromOffset !== undefined && BigInt(req.fromOffset) >= end) return;
     const consumer = this.kafka.consumer({
@@ -70,7 +75,14 @@ export class KafkajsChangelogReader implements ChangelogReader {
         eachBatchAutoResolve: true,
         eachBatch: async ({ batch }) => {
           if (done || batch.partition !== req.partition) return;
-          target.apply(batch.messages, BigInt(batch.lastOffset()) + 1n);
+          try {
+            await deliver(batch.messages, BigInt(batch.lastOffset()) + 1n);
+          } catch (err) {
+            // Thrown back at kafkajs, it would only restart the consumer and fetch the batch again.
+            done = true;
+            finish(err as Error);
+            return;
+          }
           reachedEnd(batch.lastOffset());
         },
       });

@@ -9,7 +9,7 @@ import { TransactionalLaneSink, kafkajsSender } from './sink.ts';
 import { KafkajsTopicAdmin, kafkajsClient, probeBrokers } from './admin.ts';
 import { KafkajsGroup } from './group.ts';
 import { createJavaCompatiblePartitioner } from './partitioner.ts';
-import type { ChangelogReader, GroupMembership, GroupOptions, LaneSink, LaneSinkOptions, StreamClient } from '../port.ts';
+import type { ChangelogReader, GroupMembership, GroupOptions, LaneSink, LaneSinkOptions, PartitionReader, RecordProducer, StreamClient } from '../port.ts';
 
 export interface KafkajsClientOptions {
   brokers: readonly string[];
@@ -24,6 +24,7 @@ export class KafkajsStreamClient implements StreamClient {
   readonly name = 'kafkajs' as const;
   readonly kafka: Kafka;
   readonly changelogReader: ChangelogReader;
+  readonly partitionReader: PartitionReader;
   private readonly opts: KafkajsClientOptions;
   private readonly admin: Admin;
   readonly topics: KafkajsTopicAdmin;
@@ -37,7 +38,13 @@ export class KafkajsStreamClient implements StreamClient {
     // An admin of its own, as before the port had provisioning: the offset lookups' admin then
     // never holds metadata cached while the topics it creates were still electing leaders.
     this.topics = new KafkajsTopicAdmin(this.kafka.admin());
-    this.changelogReader = new KafkajsChangelogReader(this.kafka, groupId);
+    const reader = new KafkajsChangelogReader(this.kafka, groupId);
+    this.changelogReader = reader;
+    this.partitionReader = reader;
+  }
+
+  private idempotentProducer(): Producer {
+    return this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: createJavaCompatiblePartitioner as ICustomPartitioner });
   }
 
   probe(): Promise<void> {
@@ -48,7 +55,7 @@ export class KafkajsStreamClient implements StreamClient {
     await this.admin.connect();
     await this.topics.connect();
     if (this.opts.guarantee === 'at-least-once') {
-      this.shared = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: createJavaCompatiblePartitioner as ICustomPartitioner });
+      this.shared = this.idempotentProducer();
       await this.shared.connect();
     }
   }
@@ -61,6 +68,17 @@ export class KafkajsStreamClient implements StreamClient {
     if (opts.guarantee === 'exactly-once') return new TransactionalLaneSink(this.kafka, { ...opts, compression: this.opts.compression });
     if (this.shared === undefined) throw new Error('at-least-once sink before connect()');
     return new AtLeastOnceLaneSink(kafkajsSender(this.shared, this.opts.compression), (pos) => opts.group.commitOffset(pos.topic, pos.partition, pos.nextOffset), opts);
+  }
+
+  async producer(): Promise<RecordProducer> {
+    const producer = this.idempotentProducer();
+    await producer.connect();
+    const send = kafkajsSender(producer, this.opts.compression);
+    return { send: async (records) => void (await send(records)), close: () => producer.disconnect() };
+  }
+
+  async logStartOffset(topic: string, partition: number): Promise<string> {
+    return (await this.admin.fetchTopicOffsets(topic)).find((x) => x.partition === partition)?.low ?? '0';
   }
 
   async highWatermark(topic: string, partition: number): Promise<string> {

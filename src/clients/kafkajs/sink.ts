@@ -37,7 +37,7 @@ function toTopicMessages(records: readonly OutRecord[]): TopicMessages[] {
   for (const r of records) {
     let tm = byTopic.get(r.topic);
     if (!tm) byTopic.set(r.topic, (tm = { topic: r.topic, messages: [] }));
-    tm.messages.push({ key: r.key, value: r.value, partition: r.partition, headers: r.headers });
+    tm.messages.push({ key: r.key, value: r.value, partition: r.partition, headers: r.headers, timestamp: r.timestamp });
   }
   return [...byTopic.values()];
 }

@@ -1,16 +1,17 @@
-// Brings a partition's LMDB store up to date from its changelog partition on @platformatic/kafka
-// (kafkajs/changelog-reader.ts is the other client's). Raw fetches need no group, so unlike the
-// kafkajs reader this one just reads the partition from an offset to the end.
+// Bounded reads of one partition on @platformatic/kafka (kafkajs/changelog-reader.ts is the other
+// client's): restores of a partition's LMDB store from its changelog, and the dlq commands' scans
+// of the dead-letter topic. Raw fetches need no group, so unlike the kafkajs reader this one just
+// reads the partition from an offset to the end.
 import { sluiceError } from '../../errors.ts';
 import type { RestoreTarget } from '../../model/changelog.ts';
 import { PartitionFetcher, fetchKey } from './fetch.ts';
 import { platformaticKafka } from './loader.ts';
 import { RestoreWatch } from '../restore-watch.ts';
-import type { ChangelogReader, RestoreRequest } from '../port.ts';
+import type { ChangelogReader, DeliverRecords, PartitionReadRequest, PartitionReader, RestoreRequest } from '../port.ts';
 
 const { Consumer } = platformaticKafka;
 
-export class PlatformaticChangelogReader implements ChangelogReader {
+export class PlatformaticChangelogReader implements ChangelogReader, PartitionReader {
   private readonly brokers: readonly string[];
   private readonly clientId: string;
   private readonly earliest: (topic: string, partition: number) => Promise<bigint>;
@@ -21,7 +22,11 @@ export class PlatformaticChangelogReader implements ChangelogReader {
     this.earliest = earliest;
   }
 
-  async restore(target: RestoreTarget, req: RestoreRequest): Promise<void> {
+  restore(target: RestoreTarget, req: RestoreRequest): Promise<void> {
+    return this.read(req, (records, next) => target.apply(records, next));
+  }
+
+  async read(req: PartitionReadRequest, deliver: DeliverRecords): Promise<void> {
     const end = BigInt(req.untilOffset);
     let position = req.fromOffset !== undefined ? BigInt(req.fromOffset) : await this.earliest(req.topic, req.partition);
     if (position >= end) return;
@@ -36,11 +41,11 @@ export class PlatformaticChangelogReader implements ChangelogReader {
       while (position < end) {
         const outcome = (await fetcher.fetch([{ topic: req.topic, partition: req.partition, offset: position }], 250)).get(key);
         if (outcome?.kind === 'records' && outcome.next > position) {
-          target.apply(outcome.records, outcome.next);
+          await deliver(outcome.records, outcome.next);
           position = outcome.next;
           watch.progressed();
         } else if (outcome?.kind === 'out-of-range') {
-          throw sluiceError('SLUICE_KAFKA', `restoring partition ${req.partition} from ${req.topic}: offset ${position} is out of range; was the changelog truncated?`);
+          throw sluiceError('SLUICE_KAFKA', `reading partition ${req.partition} of ${req.topic}: offset ${position} is out of range; was the topic truncated?`);
         } else if (outcome?.kind === 'retry') {
           await new Promise((r) => setTimeout(r, 200));
         }

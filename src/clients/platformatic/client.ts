@@ -13,7 +13,7 @@ import { PlatformaticChangelogReader } from './changelog-reader.ts';
 import { fetchKey } from './fetch.ts';
 import { platformaticKafka } from './loader.ts';
 import { PlatformaticGroup } from './membership.ts';
-import type { ChangelogReader, GroupMembership, GroupOptions, LaneSink, LaneSinkOptions, StreamClient, TopicPartition } from '../port.ts';
+import type { ChangelogReader, GroupMembership, GroupOptions, LaneSink, LaneSinkOptions, PartitionReader, RecordProducer, StreamClient, TopicPartition } from '../port.ts';
 
 const { Consumer, FetchIsolationLevels, ListOffsetTimestamps, Producer, compatibilityPartitioner } = platformaticKafka;
 type Consumer = PlatformaticConsumer;
@@ -37,6 +37,7 @@ function platformaticSender(producer: Producer): BatchSender {
 export class PlatformaticStreamClient implements StreamClient {
   readonly name = 'platformatic' as const;
   readonly changelogReader: ChangelogReader;
+  readonly partitionReader: PartitionReader;
   readonly topics: PlatformaticTopicAdmin;
   private readonly opts: PlatformaticClientOptions;
   private readonly groupId: string;
@@ -50,7 +51,22 @@ export class PlatformaticStreamClient implements StreamClient {
     this.groupId = groupId;
     this.offsets = new Consumer({ clientId: `${opts.clientId}-offsets`, bootstrapBrokers: [...opts.brokers], groupId, retries: 8, retryDelay: platformaticRetryDelay });
     this.topics = new PlatformaticTopicAdmin(platformaticAdmin(opts, 8));
-    this.changelogReader = new PlatformaticChangelogReader(opts.brokers, opts.clientId, async (topic, partition) => (await this.logStarts([{ topic, partition }])).get(fetchKey(topic, partition)) ?? 0n);
+    const reader = new PlatformaticChangelogReader(opts.brokers, opts.clientId, async (topic, partition) => BigInt(await this.logStartOffset(topic, partition)));
+    this.changelogReader = reader;
+    this.partitionReader = reader;
+  }
+
+  private idempotentProducer(): Producer {
+    return new Producer({
+      clientId: `${this.opts.clientId}-producer`,
+      bootstrapBrokers: [...this.opts.brokers],
+      idempotent: true,
+      retries: 8,
+      retryDelay: platformaticRetryDelay,
+      partitioner: compatibilityPartitioner,
+      autocreateTopics: false,
+      compression: this.opts.compression ?? 'none',
+    });
   }
 
   probe(): Promise<void> {
@@ -60,16 +76,7 @@ export class PlatformaticStreamClient implements StreamClient {
   async connect(): Promise<void> {
     await this.offsets.metadata({ topics: [] });
     if (this.opts.guarantee === 'at-least-once') {
-      this.shared = new Producer({
-        clientId: `${this.opts.clientId}-producer`,
-        bootstrapBrokers: [...this.opts.brokers],
-        idempotent: true,
-        retries: 8,
-        retryDelay: platformaticRetryDelay,
-        partitioner: compatibilityPartitioner,
-        autocreateTopics: false,
-        compression: this.opts.compression ?? 'none',
-      });
+      this.shared = this.idempotentProducer();
     }
   }
 
@@ -99,6 +106,16 @@ export class PlatformaticStreamClient implements StreamClient {
 
   private logStarts(parts: readonly TopicPartition[]): Promise<Map<string, bigint>> {
     return this.listOffsets(parts, ListOffsetTimestamps.EARLIEST);
+  }
+
+  async producer(): Promise<RecordProducer> {
+    const producer = this.idempotentProducer();
+    const send = platformaticSender(producer);
+    return { send: async (records) => void (await send(records)), close: () => producer.close() };
+  }
+
+  async logStartOffset(topic: string, partition: number): Promise<string> {
+    return ((await this.logStarts([{ topic, partition }])).get(fetchKey(topic, partition)) ?? 0n).toString();
   }
 
   async highWatermark(topic: string, partition: number): Promise<string> {

@@ -5,7 +5,7 @@
 import type { Consumer, RecordsBatch } from '@platformatic/kafka';
 import { sluiceError } from '../../errors.ts';
 import type { SluiceError } from '../../errors.ts';
-import type { InputRecord } from '../../model/records.ts';
+import type { InputHeaders, InputRecord } from '../../model/records.ts';
 import { findInErrorTree, findUnreadable, unreadableBatch } from '../fatal.ts';
 import { platformaticKafka } from './loader.ts';
 
@@ -29,10 +29,19 @@ interface AbortedTransaction {
 
 const NO_ABORTS: readonly AbortedTransaction[] = [];
 
-function toHeaders(pairs: readonly [Buffer | null, Buffer | null][]): Record<string, Buffer> | undefined {
+/** As kafkajs delivers them: a header repeated on the wire becomes an array, in order. */
+function toHeaders(pairs: readonly [Buffer | null, Buffer | null][]): InputHeaders | undefined {
   if (pairs.length === 0) return undefined;
-  const headers: Record<string, Buffer> = {};
-  for (const [k, v] of pairs) if (k !== null) headers[k.toString()] = v ?? Buffer.alloc(0);
+  const headers: Record<string, Buffer | Buffer[]> = {};
+  for (const [k, v] of pairs) {
+    if (k === null) continue;
+    const name = k.toString();
+    const value = v ?? Buffer.alloc(0);
+    const seen = headers[name];
+    if (seen === undefined) headers[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else headers[name] = [seen, value];
+  }
   return headers;
 }
 

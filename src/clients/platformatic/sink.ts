@@ -54,8 +54,11 @@ const toBuffer = (v: string | Buffer | null): Buffer | undefined => (v === null 
 // everything goes over as Buffers (null stays null: changelog tombstones).
 export function toMessage(r: OutRecord): MessageToProduce {
   const headers = new Map<Buffer, Buffer>();
-  if (r.headers) for (const k in r.headers) headers.set(Buffer.from(k), toBuffer(r.headers[k]!)!);
-  return { topic: r.topic, partition: r.partition, key: toBuffer(r.key), value: toBuffer(r.value), headers };
+  // Keys are compared by identity, so a repeated header is one entry per occurrence.
+  if (r.headers) for (const k in r.headers) for (const v of [r.headers[k]!].flat()) headers.set(Buffer.from(k), toBuffer(v)!);
+  const message: MessageToProduce = { topic: r.topic, partition: r.partition, key: toBuffer(r.key), value: toBuffer(r.value), headers };
+  if (r.timestamp !== undefined) message.timestamp = BigInt(r.timestamp);
+  return message;
 }
 
 /** Where a send put its first record per topic-partition, in the shape both clients' sinks share. */

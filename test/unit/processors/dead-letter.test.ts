@@ -29,7 +29,15 @@ describe('deadLetterRecord', () => {
       [DLQ_HEADER.partition]: '4',
       [DLQ_HEADER.offset]: '1234',
       [DLQ_HEADER.timestamp]: '1700000000000',
+      [DLQ_HEADER.stage]: 'decode',
     });
+  });
+
+  it('names the stage that rejected the record', () => {
+    const stage = (reason: string) => deadLetterRecord('dlq', origin(), reason, undefined, 'why').headers![DLQ_HEADER.stage];
+    expect(['oversized', 'invalid-json', 'missing-field', 'invalid-id', 'invalid-event-time', 'invalid-group', 'not-a-number', 'key-mismatch'].map(stage)).toEqual(Array(8).fill('decode'));
+    expect(stage('invalid')).toBe('normalize');
+    expect(stage('late')).toBe('window');
   });
 
   it('uses the documented header names', () => {
@@ -41,6 +49,7 @@ describe('deadLetterRecord', () => {
       partition: 'sluice.origin.partition',
       offset: 'sluice.origin.offset',
       timestamp: 'sluice.origin.timestamp',
+      stage: 'sluice.stage',
     });
   });
 
@@ -58,7 +67,7 @@ describe('deadLetterRecord', () => {
     expect(at(5000)).toBe(`${'x'.repeat(500)}…`);
   });
 
-  it('preserves original headers (last value of a repeated one) and skips undefined ones', () => {
+  it('preserves original headers, a repeated one with every value in order, and skips undefined ones', () => {
     const bin = Buffer.from([0, 1, 2]);
     const dl = deadLetterRecord(
       'dlq',
@@ -69,8 +78,8 @@ describe('deadLetterRecord', () => {
     );
     expect(dl.headers!.trace).toBe('abc');
     expect(dl.headers!.bin).toBe(bin);
-    expect(dl.headers!.multi).toEqual(Buffer.from('last'));
-    expect(dl.headers!.empty).toBe('');
+    expect(dl.headers!.multi).toEqual(['first', Buffer.from('last')]);
+    expect(dl.headers!.empty).toEqual([]);
     expect(dl.headers).not.toHaveProperty('gone');
     expect(dl.headers![DLQ_HEADER.reason]).toBe('not-a-number');
   });

@@ -89,6 +89,13 @@ describe('committedRecords', () => {
     expect(r).toEqual({ offset: '7', key: Buffer.from('k7'), value: Buffer.from('v7'), timestamp: '5000', headers: { origin: Buffer.from('x') } });
   });
 
+  it('keeps every value of a repeated header, in order, as kafkajs does', () => {
+    const b = batch(7, 1, 1);
+    b.records[0]!.headers = [[Buffer.from('hop'), Buffer.from('a')], [Buffer.from('one'), null], [Buffer.from('hop'), Buffer.from('b')], [Buffer.from('hop'), Buffer.from('c')]];
+    const [r] = read([b], null, 7).records;
+    expect(r!.headers).toEqual({ hop: [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')], one: Buffer.alloc(0) });
+  });
+
   it('uses the batch max timestamp for log-append-time topics', () => {
     const b = batch(0, 2, 1, { timestamp: 100 });
     b.attributes |= 0x08;
