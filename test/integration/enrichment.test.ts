@@ -1,0 +1,147 @@
+// Enrichment against the real broker: events are joined to a players table (tier, region) and a
+// regions table (its display name), then aggregated per player and tier and, across partitions,
+// per region name. Players missing from the table are dead-lettered (`enrich-miss`); players
+// whose region has no row keep no name, so the window grouped by it dead-letters them as
+// `missing-field`. The tables are loaded before the events, so the result is exact: it must
+// equal the oracle below, which applies the same lookups to the generated stream.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../src/config/load.ts';
+import { startPipeline } from '../../src/entry/app.ts';
+import { createLogger } from '../../src/log.ts';
+import { counterTotal } from '../../src/observability/metrics.ts';
+import { mulberry32, partitionFor } from '../helpers/event-stream.ts';
+import { KAFKA_CLIENTS, brokers, createTopics, produceToPartitions, readAllCommitted, uniqueName, waitForCommittedEnd } from '../helpers/kafka.ts';
+
+const log = createLogger(process.env.SLUICE_TEST_LOG === 'debug' ? 'debug' : 'warn');
+const PARTITIONS = 4;
+const PLAYERS = 40;
+/** players p0..p29 have a row; the rest are enrich misses */
+const IN_TABLE = 30;
+const REGION_CODES = ['eu', 'us', 'apac', 'xx'];
+const REGION_NAMES: Record<string, string> = { eu: 'Europe', us: 'Americas', apac: 'Asia' };
+const BASE = Date.UTC(2024, 0, 1);
+const MINUTE = 60_000;
+
+const player = (i: number) => ({ playerId: `p${i}`, tier: ['gold', 'silver', 'bronze'][i % 3]!, region: REGION_CODES[i % 4]! });
+
+interface Event {
+  eventId: string;
+  playerId: string;
+  ts: number;
+  points: number;
+}
+
+function generate(events: number, seed: number): Event[] {
+  const rng = mulberry32(seed);
+  const out: Event[] = [];
+  for (let i = 0; i < events; i++) out.push({ eventId: `e${i}`, playerId: `p${Math.floor(rng() * PLAYERS)}`, ts: BASE + i * 150, points: 1 + Math.floor(rng() * 10) });
+  // Far ahead on every partition, from a player whose row and region exist, so that every window
+  // of the stream closes (the cross-partition one once all partitions passed it).
+  for (let p = 0; p < PARTITIONS; p++) {
+    const closer = Array.from({ length: IN_TABLE }, (_, i) => player(i)).find((pl) => pl.region !== 'xx' && partitionFor(pl.playerId, PARTITIONS) === p)!;
+    out.push({ eventId: `close-${p}`, playerId: closer.playerId, ts: BASE + 30 * MINUTE, points: 0 });
+  }
+  return out;
+}
+
+interface Expected {
+  finals: Map<string, { n: number; points: number }>;
+  deadLetters: Map<string, number>;
+}
+
+/** The lookups and both windows, written out for this stream; finals of the closing events' windows are not due. */
+function oracle(events: readonly Event[]): Expected {
+  const finals = new Map<string, { n: number; points: number }>();
+  const deadLetters = new Map<string, number>();
+  const add = (key: string, points: number) => {
+    const v = finals.get(key) ?? { n: 0, points: 0 };
+    v.n++;
+    v.points += points;
+    finals.set(key, v);
+  };
+  for (const e of events) {
+    const i = Number(e.playerId.slice(1));
+    if (i >= IN_TABLE) {
+      deadLetters.set('enrich-miss', (deadLetters.get('enrich-miss') ?? 0) + 1);
+      continue;
+    }
+    const { tier, region } = player(i);
+    const name = REGION_NAMES[region];
+    if (name === undefined) {
+      deadLetters.set('missing-field', (deadLetters.get('missing-field') ?? 0) + 1);
+      continue;
+    }
+    const start = e.ts - (e.ts % MINUTE);
+    if (start >= BASE + 30 * MINUTE) continue;
+    add(JSON.stringify(['per_player_tier', e.playerId, tier, start]), e.points);
+    add(JSON.stringify(['per_region', name, start]), e.points);
+  }
+  return { finals, deadLetters };
+}
+
+async function setUp(client: string, name: string) {
+  const dir = mkdtempSync(join(tmpdir(), `sluice-${name}-`));
+  const appId = uniqueName(name);
+  const t = { input: `${appId}-in`, output: `${appId}-out`, dlq: `${appId}-dlq` };
+  await createTopics([{ topic: t.input, numPartitions: PARTITIONS }]);
+  const playersFile = join(dir, 'players.jsonl');
+  writeFileSync(playersFile, Array.from({ length: IN_TABLE }, (_, i) => JSON.stringify({ ...player(i), bio: 'not copied' })).join('\n') + '\n');
+  const regionsFile = join(dir, 'regions.csv');
+  writeFileSync(regionsFile, 'code,name\n' + Object.entries(REGION_NAMES).map(([c, n]) => `${c},${n}`).join('\n') + '\n');
+  const q = JSON.stringify;
+  const configFile = join(dir, 'pipeline.yaml');
+  writeFileSync(
+    configFile,
+    [
+      `kafka: { brokers: [${brokers().map((b) => q(b)).join(', ')}], client: ${client}, clientId: sluice-test, sessionTimeout: 6s }`,
+      `application: { id: ${q(appId)}, stateDir: ${q(join(dir, 'state'))} }`,
+      `input: { topic: ${q(t.input)}, key: playerId, eventTime: { field: ts } }`,
+      'dedupe: { idField: eventId, ttl: 10m }',
+      'tables:',
+      `  players: { source: { file: players.jsonl, key: playerId } }`,
+      `  regions: { source: { file: regions.csv, key: code } }`,
+      'enrich:',
+      '  - { table: players, on: playerId, fields: [tier, region], missing: dead-letter }',
+      '  - { table: regions, on: region, fields: [name] }',
+      'windows:',
+      '  - { name: per_player_tier, groupBy: [playerId, tier], tumbling: 1m, aggregates: { n: count(), points: sum(points) } }',
+      '  - { name: per_region, groupBy: [name], tumbling: 1m, aggregates: { n: count(), points: sum(points) } }',
+      `output: { topic: ${q(t.output)} }`,
+      `deadLetter: { topic: ${q(t.dlq)} }`,
+      '',
+    ].join('\n'),
+  );
+  return { appId, ...t, config: loadConfigFile(configFile) };
+}
+
+describe.each(KAFKA_CLIENTS)('enrichment on %s', (client) => {
+  it('joins events to file tables before windowing, and dead-letters misses: equals the oracle', async () => {
+    const s = await setUp(client, 'enrich');
+    const events = generate(3000, 7);
+    const expected = oracle(events);
+    await produceToPartitions(s.input, events.map((e) => ({ partition: partitionFor(e.playerId, PARTITIONS), key: e.playerId, value: JSON.stringify(e) })));
+    const pipeline = await startPipeline(s.config, log);
+    try {
+      await waitForCommittedEnd(s.appId, s.input);
+      const out = await readAllCommitted(s.output, expected.finals.size, 3000);
+      const got = new Map(out.map((m) => [m.key ?? '', (JSON.parse(m.value ?? 'null') as { values: { n: number; points: number } }).values]));
+      expect(got.size, 'one final per window and group').toBe(out.length);
+      const wrong = [...expected.finals].filter(([k, v]) => JSON.stringify(got.get(k)) !== JSON.stringify(v));
+      expect({ wrong: wrong.slice(0, 3), wrongCount: wrong.length, extra: [...got.keys()].filter((k) => !expected.finals.has(k)).slice(0, 3) }).toEqual({ wrong: [], wrongCount: 0, extra: [] });
+
+      const total = [...expected.deadLetters.values()].reduce((a, b) => a + b, 0);
+      const dead = await readAllCommitted(s.dlq, total, 1000);
+      const byReason = new Map<string, number>();
+      for (const m of dead) byReason.set(m.headers['sluice.reason']!, (byReason.get(m.headers['sluice.reason']!) ?? 0) + 1);
+      expect(byReason).toEqual(expected.deadLetters);
+      const miss = dead.find((m) => m.headers['sluice.reason'] === 'enrich-miss')!;
+      expect(miss.headers).toMatchObject({ 'sluice.stage': 'enrich', 'sluice.field': 'playerId' });
+      expect(await counterTotal(pipeline.metrics.enrichMisses, { table: 'players', missing: 'dead-letter' })).toBe(expected.deadLetters.get('enrich-miss'));
+    } finally {
+      await pipeline.stop();
+    }
+  });
+});
