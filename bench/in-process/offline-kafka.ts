@@ -58,6 +58,7 @@ export class OfflineKafka {
       changelogReader: { restore: unused('changelog to restore') },
       partitionReader: { read: unused('partition to read') },
       producer: unused('plain producer'),
+      follow: unused('table topic to follow'),
       logStartOffset: unused('log start'),
       highWatermark: async () => '0',
       committedOffset: async () => undefined,

@@ -6,7 +6,7 @@
 // implementations are kafkajs/client.ts and platformatic/client.ts; both pass the same
 // integration tests, crash tests included.
 import type { SluiceError } from '../errors.ts';
-import type { RestoreTarget } from '../model/changelog.ts';
+import type { ChangelogEntry, RestoreTarget } from '../model/changelog.ts';
 import type { InputRecord, OutRecord } from '../model/records.ts';
 
 export type KafkaClientName = 'kafkajs' | 'platformatic';
@@ -97,6 +97,25 @@ export type DeliverRecords = (records: readonly InputRecord[], next: bigint | st
 export interface PartitionReader {
   /** Hands the partition's committed records (read_committed), in offset order, to `deliver`. */
   read(req: PartitionReadRequest, deliver: DeliverRecords): Promise<void>;
+}
+
+/** What a follower reads: partitions of one topic, each from an offset (undefined: the earliest). */
+export interface FollowRequest {
+  topic: string;
+  from: ReadonlyMap<number, string | undefined>;
+}
+
+/**
+ * A partition's committed records in offset order, and the position after them: control records
+ * (transaction markers) count, so `next` may move with no records at all.
+ */
+export type FollowDeliver = (partition: number, records: readonly ChangelogEntry[], next: bigint) => void;
+
+/** Reads partitions of a topic (read_committed, outside the application's group) until stopped. */
+export interface TopicFollower {
+  /** settles only if following fails for good; stop() does not settle it */
+  readonly failed: Promise<Error>;
+  stop(): Promise<void>;
 }
 
 export interface ChangelogReader {
@@ -197,6 +216,8 @@ export interface StreamClient {
   readonly partitionReader: PartitionReader;
   /** a connected producer of its own; the caller closes it */
   producer(): Promise<RecordProducer>;
+  /** follows partitions of a topic as they grow: reference tables kept in a topic */
+  follow(req: FollowRequest, deliver: FollowDeliver): Promise<TopicFollower>;
   /** the partition's log start offset (the earliest still kept), as a decimal string */
   logStartOffset(topic: string, partition: number): Promise<string>;
   /** the partition's high watermark (read_uncommitted end), as a decimal string */

@@ -3,7 +3,7 @@
 // its own store file, transactional id and changelog partition.
 import type { SluiceConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
-import { storePath, transactionalId } from '../model/naming.ts';
+import { laneTablePath, storePath, transactionalId } from '../model/naming.ts';
 import { metricsObserver } from '../observability/lane-observer.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import { BatchProcessor } from '../processors/batch-processor.ts';
@@ -12,6 +12,8 @@ import type { PipelineSpec, WindowSpec } from '../processors/types.ts';
 import type { TableRows } from '../model/store-ports.ts';
 import type { GroupMembership, StreamClient } from '../clients/port.ts';
 import { Lane } from './lane.ts';
+import { LaneTables } from './lane-tables.ts';
+import type { CoPartitionedTable } from './lane-tables.ts';
 import type { LaneProcessor } from './lane.ts';
 
 export interface CrossWindowTopics {
@@ -35,6 +37,8 @@ export interface LaneFactoryContext {
   cross: ReadonlyMap<string, CrossWindowTopics>;
   /** the worker's whole reference tables (file and global tables) by name */
   tables?: ReadonlyMap<string, TableRows>;
+  /** tables co-partitioned with the input: each source lane keeps its own partition of them */
+  coPartitioned?: readonly CoPartitionedTable[];
 }
 
 export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition: number, group: GroupMembership) => Lane {
@@ -49,8 +53,13 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
     const merge = ctx.cross.get(topic);
     const changelog = merge?.changelog ?? ctx.changelog;
     let processor: LaneProcessor;
+    let tables: LaneTables | undefined;
     if (merge === undefined) {
-      processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions }, partition, ctx.tables);
+      if (ctx.coPartitioned !== undefined && ctx.coPartitioned.length > 0) {
+        tables = new LaneTables(ctx.coPartitioned, { client, log, partition, path: (table) => laneTablePath(ctx.storeDir, partition, table), lockWaitMs: 10_000 });
+      }
+      const rows = new Map([...(ctx.tables ?? []), ...(tables?.rows ?? [])]);
+      processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions }, partition, rows);
     } else {
       const mp = new MergeProcessor({ window: merge.window, outputTopic: config.output.topic, partialsTopic: topic, partition, sources: ctx.partitions });
       const provider = () => [...mp.sources].map(([source, v]) => ({ window: merge.window.name, source, watermark: v.watermark, movedAtMs: v.movedAtMs }));
@@ -83,6 +92,7 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
       committedOffset: () => client.committedOffset(appId, topic, partition),
       // the `partition` label: the partition number for source lanes
       observer: metricsObserver(metrics, merge === undefined ? String(partition) : `${merge.window.name}-merge/${partition}`, kind),
+      tables,
       log,
     });
   };

@@ -53,6 +53,8 @@ export interface LaneOptions {
   committedOffset: () => Promise<string | undefined>;
   /** hears of every committed chunk, restore and close (metrics, tracing) */
   observer: LaneObserver;
+  /** the lane's partitions of co-partitioned reference tables, loaded when it opens */
+  tables?: { open(heartbeat: () => Promise<void>): Promise<void>; close(): Promise<void> };
   log: Logger;
 }
 
@@ -159,6 +161,8 @@ export class Lane {
       }
     }
     const history = await owned.seal(end);
+    // Before the first batch: an event must find the rows its table partition had when it came.
+    await this.opts.tables?.open(heartbeat);
     this.restoreMode = mode;
     this.processor.onOpen?.(store);
     const meta = store.meta();
@@ -267,6 +271,7 @@ export class Lane {
     try {
       this.processor.onClose?.();
       if (store) this.opts.observer.closed({ dedupe: store.countDedupe(), windows: store.countWindows() });
+      await this.opts.tables?.close().catch((err: Error) => this.opts.log.warn(`${this.name}: closing its tables failed: ${err.message}`));
       await this.opts.sink.close();
     } finally {
       await owned?.close();

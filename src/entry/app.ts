@@ -140,7 +140,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   }
   const stores = storeDir(stateDir, appId, inputTopic);
   // Whole tables are loaded before the group is joined, so no lane processes without them.
-  const tables = await openWorkerTables(config, spec, stores, TABLE_LOCK_WAIT_MS, log);
+  const tables = await openWorkerTables(config, spec, { client, partitions, stores, lockWaitMs: TABLE_LOCK_WAIT_MS, log });
   const createLane = laneFactory({
     config,
     spec,
@@ -153,6 +153,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     tombstoneRetentionMs,
     cross,
     tables: tables.rows,
+    coPartitioned: tables.coPartitioned,
   });
 
   const topics = new Map<string, number>([[inputTopic, partitions]]);

@@ -1,7 +1,13 @@
 // Opens a worker's whole reference tables before any lane processes: file tables are read into
-// LMDB at every start. (Co-partitioned topic tables belong to lanes: see lane-factory.ts.)
+// LMDB at every start; global topic tables are loaded to their topic's end, then followed.
+// Co-partitioned topic tables belong to lanes (consumers/lane-tables.ts): this only checks their
+// topics and describes them.
 import { threadId } from 'node:worker_threads';
+import type { StreamClient } from '../clients/port.ts';
 import type { SluiceConfig } from '../config/schema.ts';
+import type { CoPartitionedTable } from '../consumers/lane-tables.ts';
+import { TableSync } from '../consumers/table-sync.ts';
+import { sluiceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { TableRows } from '../model/store-ports.ts';
 import { workerTablePath } from '../model/naming.ts';
@@ -13,7 +19,24 @@ import { TableStore } from '../state/table-store.ts';
 export interface WorkerTables {
   /** the worker's whole tables by name */
   rows: ReadonlyMap<string, TableRows>;
+  /** the tables each source lane keeps its partition of */
+  coPartitioned: CoPartitionedTable[];
   close(): Promise<void>;
+}
+
+export interface WorkerTablesContext {
+  client: StreamClient;
+  /** the input topic's partition count, which a co-partitioned table's topic must have */
+  partitions: number;
+  stores: string;
+  lockWaitMs: number;
+  log: Logger;
+}
+
+async function topicPartitions(client: StreamClient, table: string, topic: string): Promise<number> {
+  const count = (await client.topics.partitionCounts([topic]).catch(() => new Map<string, number>())).get(topic) ?? 0;
+  if (count === 0) throw sluiceError('SLUICE_TABLE_UNREADABLE', `table ${table}: topic "${topic}" does not exist (sluice never creates a table's topic)`);
+  return count;
 }
 
 /** A table's stored-row signature: change the source or the fields kept, and it is rebuilt. */
@@ -21,10 +44,14 @@ export function tableSignature(source: unknown, fields: readonly string[]): stri
   return JSON.stringify({ source, fields });
 }
 
-export async function openWorkerTables(config: SluiceConfig, spec: PipelineSpec, stores: string, lockWaitMs: number, log: Logger): Promise<WorkerTables> {
+export async function openWorkerTables(config: SluiceConfig, spec: PipelineSpec, ctx: WorkerTablesContext): Promise<WorkerTables> {
+  const { log } = ctx;
   const fields = tableFields(spec.enrich ?? []);
   const opened = new Map<string, TableStore>();
+  const syncs: TableSync[] = [];
+  const coPartitioned: CoPartitionedTable[] = [];
   const close = async () => {
+    for (const sync of syncs.splice(0)) await sync.stop();
     for (const store of opened.values()) await store.close().catch((err: Error) => log.warn(`closing table store ${store.path}: ${err.message}`));
   };
   try {
@@ -32,8 +59,23 @@ export async function openWorkerTables(config: SluiceConfig, spec: PipelineSpec,
       const source = table.source;
       const kept = fields.get(name);
       // A table no lookup uses costs nothing to skip.
-      if (!('file' in source) || kept === undefined) continue;
-      const store = await TableStore.open({ path: workerTablePath(stores, name, threadId), fields: kept, keyField: source.key, signature: tableSignature(source, kept), lockWaitMs });
+      if (kept === undefined) continue;
+      const signature = tableSignature(source, kept);
+      if ('topic' in source) {
+        const count = await topicPartitions(ctx.client, name, source.topic);
+        if (!table.global) {
+          if (count !== ctx.partitions) {
+            throw sluiceError('SLUICE_TABLE_UNREADABLE', `table ${name}: topic "${source.topic}" has ${count} partitions and the input ${ctx.partitions}; a co-partitioned table needs as many (or set global: true)`);
+          }
+          coPartitioned.push({ name, topic: source.topic, keyField: source.key, fields: kept, signature });
+          continue;
+        }
+        const store = await TableStore.open({ path: workerTablePath(ctx.stores, name, threadId), fields: kept, keyField: source.key, signature, lockWaitMs: ctx.lockWaitMs });
+        opened.set(name, store);
+        syncs.push(await TableSync.start({ name, topic: source.topic, partitions: Array.from({ length: count }, (_, p) => p), store, client: ctx.client, log }));
+        continue;
+      }
+      const store = await TableStore.open({ path: workerTablePath(ctx.stores, name, threadId), fields: kept, keyField: source.key, signature, lockWaitMs: ctx.lockWaitMs });
       opened.set(name, store);
       const started = performance.now();
       const read = await loadTableFile(store, source.file, source.format);
@@ -44,5 +86,5 @@ export async function openWorkerTables(config: SluiceConfig, spec: PipelineSpec,
     await close();
     throw err;
   }
-  return { rows: opened, close };
+  return { rows: opened, coPartitioned, close };
 }

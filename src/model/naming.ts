@@ -39,3 +39,8 @@ export function storePath(dir: string, partition: number, mergeWindow?: string):
 export function workerTablePath(dir: string, table: string, thread: number): string {
   return join(dir, 'tables', `${table}-worker-${thread}.mdb`);
 }
+
+/** A lane's partition of a co-partitioned reference table, beside the lane's store. */
+export function laneTablePath(dir: string, partition: number, table: string): string {
+  return join(dir, `partition-${partition}.table-${table}.mdb`);
+}

@@ -82,15 +82,45 @@ function oracle(events: readonly Event[]): Expected {
   return { finals, deadLetters };
 }
 
-async function setUp(client: string, name: string) {
+type Source = 'file' | 'topic';
+
+/**
+ * The same table contents from files, or from topics: players co-partitioned with the input (with
+ * a stale row updated and an extra row deleted by a tombstone, as a compacted topic may hold
+ * them), regions in a global table of another partition count.
+ */
+async function tableConfig(source: Source, dir: string, appId: string): Promise<string[]> {
+  const rows = Array.from({ length: IN_TABLE }, (_, i) => ({ ...player(i), bio: 'not copied' }));
+  if (source === 'file') {
+    writeFileSync(join(dir, 'players.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    writeFileSync(join(dir, 'regions.csv'), 'code,name\n' + Object.entries(REGION_NAMES).map(([c, n]) => `${c},${n}`).join('\n') + '\n');
+    return ['  players: { source: { file: players.jsonl, key: playerId } }', '  regions: { source: { file: regions.csv, key: code } }'];
+  }
+  const players = `${appId}-players`;
+  const regions = `${appId}-regions`;
+  await createTopics([
+    { topic: players, numPartitions: PARTITIONS, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    { topic: regions, numPartitions: 2, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+  ]);
+  const extra = player(IN_TABLE);
+  const at = (key: string) => partitionFor(key, PARTITIONS);
+  await produceToPartitions(players, [
+    { partition: at('p0'), key: 'p0', value: JSON.stringify({ ...player(0), tier: 'stale' }) },
+    { partition: at(extra.playerId), key: extra.playerId, value: JSON.stringify(extra) },
+    { partition: at('p1'), key: 'p1', value: 'not json' },
+    ...rows.map((r) => ({ partition: at(r.playerId), key: r.playerId, value: JSON.stringify(r) })),
+    { partition: at(extra.playerId), key: extra.playerId, value: null },
+  ]);
+  await produceToPartitions(regions, Object.entries(REGION_NAMES).map(([code, name], i) => ({ partition: i % 2, key: code, value: JSON.stringify({ name }) })));
+  return [`  players: { source: { topic: ${JSON.stringify(players)} } }`, `  regions: { source: { topic: ${JSON.stringify(regions)} }, global: true }`];
+}
+
+async function setUp(client: string, name: string, source: Source) {
   const dir = mkdtempSync(join(tmpdir(), `sluice-${name}-`));
   const appId = uniqueName(name);
   const t = { input: `${appId}-in`, output: `${appId}-out`, dlq: `${appId}-dlq` };
   await createTopics([{ topic: t.input, numPartitions: PARTITIONS }]);
-  const playersFile = join(dir, 'players.jsonl');
-  writeFileSync(playersFile, Array.from({ length: IN_TABLE }, (_, i) => JSON.stringify({ ...player(i), bio: 'not copied' })).join('\n') + '\n');
-  const regionsFile = join(dir, 'regions.csv');
-  writeFileSync(regionsFile, 'code,name\n' + Object.entries(REGION_NAMES).map(([c, n]) => `${c},${n}`).join('\n') + '\n');
+  const tables = await tableConfig(source, dir, appId);
   const q = JSON.stringify;
   const configFile = join(dir, 'pipeline.yaml');
   writeFileSync(
@@ -101,8 +131,7 @@ async function setUp(client: string, name: string) {
       `input: { topic: ${q(t.input)}, key: playerId, eventTime: { field: ts } }`,
       'dedupe: { idField: eventId, ttl: 10m }',
       'tables:',
-      `  players: { source: { file: players.jsonl, key: playerId } }`,
-      `  regions: { source: { file: regions.csv, key: code } }`,
+      ...tables,
       'enrich:',
       '  - { table: players, on: playerId, fields: [tier, region], missing: dead-letter }',
       '  - { table: regions, on: region, fields: [name] }',
@@ -118,8 +147,8 @@ async function setUp(client: string, name: string) {
 }
 
 describe.each(KAFKA_CLIENTS)('enrichment on %s', (client) => {
-  it('joins events to file tables before windowing, and dead-letters misses: equals the oracle', async () => {
-    const s = await setUp(client, 'enrich');
+  it.each<Source>(['file', 'topic'])('joins events to %s tables before windowing, and dead-letters misses: equals the oracle', async (source) => {
+    const s = await setUp(client, 'enrich', source);
     const events = generate(3000, 7);
     const expected = oracle(events);
     await produceToPartitions(s.input, events.map((e) => ({ partition: partitionFor(e.playerId, PARTITIONS), key: e.playerId, value: JSON.stringify(e) })));

@@ -8,8 +8,9 @@ import { AtLeastOnceLaneSink } from '../../sinks/at-least-once.ts';
 import { TransactionalLaneSink, kafkajsSender } from './sink.ts';
 import { KafkajsTopicAdmin, kafkajsClient, probeBrokers } from './admin.ts';
 import { KafkajsGroup } from './group.ts';
+import { followOnKafkajs } from './topic-follower.ts';
 import { createJavaCompatiblePartitioner } from './partitioner.ts';
-import type { ChangelogReader, GroupMembership, GroupOptions, LaneSink, LaneSinkOptions, PartitionReader, RecordProducer, StreamClient } from '../port.ts';
+import type { ChangelogReader, FollowDeliver, FollowRequest, GroupMembership, GroupOptions, LaneSink, LaneSinkOptions, PartitionReader, RecordProducer, StreamClient, TopicFollower } from '../port.ts';
 
 export interface KafkajsClientOptions {
   brokers: readonly string[];
@@ -27,6 +28,7 @@ export class KafkajsStreamClient implements StreamClient {
   readonly partitionReader: PartitionReader;
   private readonly opts: KafkajsClientOptions;
   private readonly admin: Admin;
+  private readonly groupId: string;
   readonly topics: KafkajsTopicAdmin;
   /** at-least-once shares one idempotent producer; exactly-once gives every lane its own */
   private shared: Producer | undefined;
@@ -38,6 +40,7 @@ export class KafkajsStreamClient implements StreamClient {
     // An admin of its own, as before the port had provisioning: the offset lookups' admin then
     // never holds metadata cached while the topics it creates were still electing leaders.
     this.topics = new KafkajsTopicAdmin(this.kafka.admin());
+    this.groupId = groupId;
     const reader = new KafkajsChangelogReader(this.kafka, groupId);
     this.changelogReader = reader;
     this.partitionReader = reader;
@@ -75,6 +78,10 @@ export class KafkajsStreamClient implements StreamClient {
     await producer.connect();
     const send = kafkajsSender(producer, this.opts.compression);
     return { send: async (records) => void (await send(records)), close: () => producer.disconnect() };
+  }
+
+  follow(req: FollowRequest, deliver: FollowDeliver): Promise<TopicFollower> {
+    return followOnKafkajs(this.kafka, this.groupId, req, deliver);
   }
 
   async logStartOffset(topic: string, partition: number): Promise<string> {

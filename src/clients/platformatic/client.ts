@@ -13,7 +13,8 @@ import { PlatformaticChangelogReader } from './changelog-reader.ts';
 import { fetchKey } from './fetch.ts';
 import { platformaticKafka } from './loader.ts';
 import { PlatformaticGroup } from './membership.ts';
-import type { ChangelogReader, GroupMembership, GroupOptions, LaneSink, LaneSinkOptions, PartitionReader, RecordProducer, StreamClient, TopicPartition } from '../port.ts';
+import type { ChangelogReader, FollowDeliver, FollowRequest, GroupMembership, GroupOptions, LaneSink, LaneSinkOptions, PartitionReader, RecordProducer, StreamClient, TopicFollower, TopicPartition } from '../port.ts';
+import { followOnPlatformatic } from './topic-follower.ts';
 
 const { Consumer, FetchIsolationLevels, ListOffsetTimestamps, Producer, compatibilityPartitioner } = platformaticKafka;
 type Consumer = PlatformaticConsumer;
@@ -112,6 +113,10 @@ export class PlatformaticStreamClient implements StreamClient {
     const producer = this.idempotentProducer();
     const send = platformaticSender(producer);
     return { send: async (records) => void (await send(records)), close: () => producer.close() };
+  }
+
+  follow(req: FollowRequest, deliver: FollowDeliver): Promise<TopicFollower> {
+    return followOnPlatformatic(this.opts.brokers, this.opts.clientId, async (topic, partition) => BigInt(await this.logStartOffset(topic, partition)), req, deliver);
   }
 
   async logStartOffset(topic: string, partition: number): Promise<string> {
