@@ -41,6 +41,14 @@ export interface LaneFactoryContext {
   coPartitioned?: readonly CoPartitionedTable[];
 }
 
+/** feeds sluice_table_records_total and sluice_table_skipped_records_total */
+export function countTableRecords(metrics: PipelineMetrics): (table: string, records: number, skipped: number) => void {
+  return (table, records, skipped) => {
+    metrics.tableRecords.inc({ table }, records);
+    if (skipped > 0) metrics.tableSkipped.inc({ table }, skipped);
+  };
+}
+
 export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition: number, group: GroupMembership) => Lane {
   const { config, spec, client, metrics, log } = ctx;
   const appId = config.application.id;
@@ -56,7 +64,7 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
     let tables: LaneTables | undefined;
     if (merge === undefined) {
       if (ctx.coPartitioned !== undefined && ctx.coPartitioned.length > 0) {
-        tables = new LaneTables(ctx.coPartitioned, { client, log, partition, path: (table) => laneTablePath(ctx.storeDir, partition, table), lockWaitMs: 10_000 });
+        tables = new LaneTables(ctx.coPartitioned, { client, log, partition, path: (table) => laneTablePath(ctx.storeDir, partition, table), lockWaitMs: 10_000, onApplied: countTableRecords(metrics) });
       }
       const rows = new Map([...(ctx.tables ?? []), ...(tables?.rows ?? [])]);
       processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions }, partition, rows);

@@ -26,7 +26,7 @@ export class LaneTables {
   readonly rows = new Map<string, TableRows>();
   private readonly opened = new Map<string, Opened>();
   private readonly tables: readonly CoPartitionedTable[];
-  private readonly opts: { client: StreamClient; log: Logger; partition: number; path: (table: string) => string; lockWaitMs: number };
+  private readonly opts: { client: StreamClient; log: Logger; partition: number; path: (table: string) => string; lockWaitMs: number; onApplied?: (table: string, records: number, skipped: number) => void };
 
   constructor(tables: readonly CoPartitionedTable[], opts: LaneTables['opts']) {
     this.tables = tables;
@@ -49,7 +49,8 @@ export class LaneTables {
       const store = await TableStore.open({ path: this.opts.path(t.name), fields: t.fields, keyField: t.keyField, signature: t.signature, lockWaitMs: this.opts.lockWaitMs });
       const entry: Opened = { store, sync: undefined };
       this.opened.set(t.name, entry);
-      entry.sync = await TableSync.start({ name: `${t.name} (partition ${partition})`, topic: t.topic, partitions: [partition], store, client, log, heartbeat });
+      const onApplied = this.opts.onApplied;
+      entry.sync = await TableSync.start({ name: `${t.name} (partition ${partition})`, topic: t.topic, partitions: [partition], store, client, log, heartbeat, onApplied: onApplied && ((n, skipped) => onApplied(t.name, n, skipped)) });
     }
   }
 

@@ -16,6 +16,8 @@ export interface TableSyncOptions {
   log: Logger;
   /** called while the first load waits, e.g. to keep a group membership alive */
   heartbeat?: () => Promise<void>;
+  /** hears of every applied batch: its records, and how many of them were skipped as unusable */
+  onApplied?: (records: number, skipped: number) => void;
 }
 
 const RETRY_MS = 2000;
@@ -84,8 +86,10 @@ export class TableSync {
     const follower = await client.follow({ topic, from }, (partition, records, next) => {
       // A marker-only move after a batch already applied reports the same position again.
       if (next <= (this.positions.get(partition) ?? -1n)) return;
+      const badBefore = store.badRows;
       store.applyRecords(partition, records, next);
       this.positions.set(partition, next);
+      if (records.length > 0) this.opts.onApplied?.(records.length, store.badRows - badBefore);
     });
     this.follower = follower;
     void follower.failed.then((err) => this.restart(follower, err));

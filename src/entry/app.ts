@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { SluiceConfig } from '../config/schema.ts';
 import { GroupConsumer } from '../consumers/group-consumer.ts';
-import { laneFactory } from '../consumers/lane-factory.ts';
+import { countTableRecords, laneFactory } from '../consumers/lane-factory.ts';
 import type { CrossWindowTopics } from '../consumers/lane-factory.ts';
 import { sluiceError } from '../errors.ts';
 import type { SluiceError } from '../errors.ts';
@@ -140,7 +140,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   }
   const stores = storeDir(stateDir, appId, inputTopic);
   // Whole tables are loaded before the group is joined, so no lane processes without them.
-  const tables = await openWorkerTables(config, spec, { client, partitions, stores, lockWaitMs: TABLE_LOCK_WAIT_MS, log });
+  const tables = await openWorkerTables(config, spec, { client, partitions, stores, lockWaitMs: TABLE_LOCK_WAIT_MS, log, onApplied: countTableRecords(metrics) });
   const createLane = laneFactory({
     config,
     spec,

@@ -31,6 +31,8 @@ export interface WorkerTablesContext {
   stores: string;
   lockWaitMs: number;
   log: Logger;
+  /** hears of records applied to a table: metrics */
+  onApplied?: (table: string, records: number, skipped: number) => void;
 }
 
 async function topicPartitions(client: StreamClient, table: string, topic: string): Promise<number> {
@@ -72,13 +74,15 @@ export async function openWorkerTables(config: SluiceConfig, spec: PipelineSpec,
         }
         const store = await TableStore.open({ path: workerTablePath(ctx.stores, name, threadId), fields: kept, keyField: source.key, signature, lockWaitMs: ctx.lockWaitMs });
         opened.set(name, store);
-        syncs.push(await TableSync.start({ name, topic: source.topic, partitions: Array.from({ length: count }, (_, p) => p), store, client: ctx.client, log }));
+        const onApplied = ctx.onApplied;
+        syncs.push(await TableSync.start({ name, topic: source.topic, partitions: Array.from({ length: count }, (_, p) => p), store, client: ctx.client, log, onApplied: onApplied && ((n, skipped) => onApplied(name, n, skipped)) }));
         continue;
       }
       const store = await TableStore.open({ path: workerTablePath(ctx.stores, name, threadId), fields: kept, keyField: source.key, signature, lockWaitMs: ctx.lockWaitMs });
       opened.set(name, store);
       const started = performance.now();
       const read = await loadTableFile(store, source.file, source.format);
+      ctx.onApplied?.(name, read, store.badRows);
       const bad = store.badRows > 0 ? `; ${store.badRows} rows skipped, the last because ${store.lastBadRow}` : '';
       log[store.badRows > 0 ? 'warn' : 'info'](`table ${name}: ${store.size} rows from ${source.file} (${read} read) in ${Math.round(performance.now() - started)} ms${bad}`);
     }

@@ -44,6 +44,8 @@ export function createMetrics(labels: { application: string }) {
     duplicates: new Counter({ name: 'sluice_duplicates_total', help: 'Input records dropped as duplicates', labelNames: p, registers: [registry] }),
     deadLetters: new Counter({ name: 'sluice_dead_letters_total', help: 'Input records sent to the dead-letter topic, by reason', labelNames: ['partition', 'reason'], registers: [registry] }),
     enrichMisses: new Counter({ name: 'sluice_enrich_misses_total', help: 'Enrichment lookups that found no row, by table and by what the lookup does then (keep, drop, dead-letter)', labelNames: ['partition', 'table', 'missing'], registers: [registry] }),
+    tableRecords: new Counter({ name: 'sluice_table_records_total', help: 'Reference-table records applied to LMDB (rows put or deleted, or skipped as unusable), by table', labelNames: ['table'], registers: [registry] }),
+    tableSkipped: new Counter({ name: 'sluice_table_skipped_records_total', help: 'Reference-table records skipped because they were not JSON objects or had no usable key, by table', labelNames: ['table'], registers: [registry] }),
     late: new Counter({ name: 'sluice_late_total', help: 'Input records dead-lettered because all their windows had closed', labelNames: p, registers: [registry] }),
     outputs: new Counter({ name: 'sluice_outputs_total', help: 'Aggregate records written, by kind', labelNames: ['partition', 'kind'], registers: [registry] }),
     restoredRecords: new Counter({ name: 'sluice_restored_records_total', help: 'Changelog records applied to local state, by restore mode', labelNames: ['partition', 'mode'], registers: [registry] }),

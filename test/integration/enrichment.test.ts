@@ -12,6 +12,7 @@ import { loadConfigFile } from '../../src/config/load.ts';
 import { startPipeline } from '../../src/entry/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { counterTotal } from '../../src/observability/metrics.ts';
+import type { PipelineMetrics } from '../../src/observability/metrics.ts';
 import { mulberry32, partitionFor } from '../helpers/event-stream.ts';
 import { KAFKA_CLIENTS, brokers, createTopics, produceToPartitions, readAllCommitted, uniqueName, waitForCommittedEnd } from '../helpers/kafka.ts';
 
@@ -26,6 +27,9 @@ const BASE = Date.UTC(2024, 0, 1);
 const MINUTE = 60_000;
 
 const player = (i: number) => ({ playerId: `p${i}`, tier: ['gold', 'silver', 'bronze'][i % 3]!, region: REGION_CODES[i % 4]! });
+/** what topic tables are told between the two halves of the stream (file tables stay as they are) */
+const UPDATED_TIER = { playerId: 'p2', tier: 'platinum' };
+const UPDATED_REGION = { code: 'apac', name: 'Asia-Pacific' };
 
 interface Event {
   eventId: string;
@@ -34,17 +38,19 @@ interface Event {
   points: number;
 }
 
-function generate(events: number, seed: number): Event[] {
+/** Two halves, the second after the tables' update; the closing events come last. */
+function generate(events: number, seed: number): [Event[], Event[]] {
   const rng = mulberry32(seed);
   const out: Event[] = [];
   for (let i = 0; i < events; i++) out.push({ eventId: `e${i}`, playerId: `p${Math.floor(rng() * PLAYERS)}`, ts: BASE + i * 150, points: 1 + Math.floor(rng() * 10) });
+  const first = out.splice(0, events / 2);
   // Far ahead on every partition, from a player whose row and region exist, so that every window
   // of the stream closes (the cross-partition one once all partitions passed it).
   for (let p = 0; p < PARTITIONS; p++) {
     const closer = Array.from({ length: IN_TABLE }, (_, i) => player(i)).find((pl) => pl.region !== 'xx' && partitionFor(pl.playerId, PARTITIONS) === p)!;
     out.push({ eventId: `close-${p}`, playerId: closer.playerId, ts: BASE + 30 * MINUTE, points: 0 });
   }
-  return out;
+  return [first, out];
 }
 
 interface Expected {
@@ -52,8 +58,11 @@ interface Expected {
   deadLetters: Map<string, number>;
 }
 
-/** The lookups and both windows, written out for this stream; finals of the closing events' windows are not due. */
-function oracle(events: readonly Event[]): Expected {
+/**
+ * The lookups and both windows, written out for this stream; finals of the closing events' windows
+ * are not due. `updated`: the second half saw the tables' update (topic tables).
+ */
+function oracle([first, second]: [Event[], Event[]], updated: boolean): Expected {
   const finals = new Map<string, { n: number; points: number }>();
   const deadLetters = new Map<string, number>();
   const add = (key: string, points: number) => {
@@ -62,14 +71,16 @@ function oracle(events: readonly Event[]): Expected {
     v.points += points;
     finals.set(key, v);
   };
-  for (const e of events) {
+  for (const e of [...first, ...second]) {
     const i = Number(e.playerId.slice(1));
     if (i >= IN_TABLE) {
       deadLetters.set('enrich-miss', (deadLetters.get('enrich-miss') ?? 0) + 1);
       continue;
     }
-    const { tier, region } = player(i);
-    const name = REGION_NAMES[region];
+    const late = updated && !first.includes(e);
+    const { region } = player(i);
+    const tier = late && e.playerId === UPDATED_TIER.playerId ? UPDATED_TIER.tier : player(i).tier;
+    const name = late && region === UPDATED_REGION.code ? UPDATED_REGION.name : REGION_NAMES[region];
     if (name === undefined) {
       deadLetters.set('missing-field', (deadLetters.get('missing-field') ?? 0) + 1);
       continue;
@@ -143,17 +154,35 @@ async function setUp(client: string, name: string, source: Source) {
       '',
     ].join('\n'),
   );
-  return { appId, ...t, config: loadConfigFile(configFile) };
+  return { appId, ...t, players: `${appId}-players`, regions: `${appId}-regions`, config: loadConfigFile(configFile) };
+}
+
+const toInput = (events: readonly Event[]) => events.map((e) => ({ partition: partitionFor(e.playerId, PARTITIONS), key: e.playerId, value: JSON.stringify(e) }));
+
+/** Updates both topic tables while sluice runs, and waits until each has applied its record. */
+async function updateTables(s: Awaited<ReturnType<typeof setUp>>, metrics: PipelineMetrics): Promise<void> {
+  const before = { players: await counterTotal(metrics.tableRecords, { table: 'players' }), regions: await counterTotal(metrics.tableRecords, { table: 'regions' }) };
+  await produceToPartitions(s.players, [{ partition: partitionFor(UPDATED_TIER.playerId, PARTITIONS), key: UPDATED_TIER.playerId, value: JSON.stringify({ ...player(2), tier: UPDATED_TIER.tier }) }]);
+  await produceToPartitions(s.regions, [{ partition: 0, key: UPDATED_REGION.code, value: JSON.stringify({ name: UPDATED_REGION.name }) }]);
+  const deadline = Date.now() + 30_000;
+  while ((await counterTotal(metrics.tableRecords, { table: 'players' })) < before.players + 1 || (await counterTotal(metrics.tableRecords, { table: 'regions' })) < before.regions + 1) {
+    if (Date.now() > deadline) throw new Error('the running pipeline did not apply the table updates within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 describe.each(KAFKA_CLIENTS)('enrichment on %s', (client) => {
-  it.each<Source>(['file', 'topic'])('joins events to %s tables before windowing, and dead-letters misses: equals the oracle', async (source) => {
+  it.each<Source>(['file', 'topic'])('joins events to %s tables before windowing, follows table updates, dead-letters misses: equals the oracle', async (source) => {
     const s = await setUp(client, 'enrich', source);
-    const events = generate(3000, 7);
-    const expected = oracle(events);
-    await produceToPartitions(s.input, events.map((e) => ({ partition: partitionFor(e.playerId, PARTITIONS), key: e.playerId, value: JSON.stringify(e) })));
+    const halves = generate(3000, 7);
+    const expected = oracle(halves, source === 'topic');
+    await produceToPartitions(s.input, toInput(halves[0]));
     const pipeline = await startPipeline(s.config, log);
     try {
+      await waitForCommittedEnd(s.appId, s.input);
+      // Tables change while running: later events see the new rows, earlier results stay.
+      if (source === 'topic') await updateTables(s, pipeline.metrics);
+      await produceToPartitions(s.input, toInput(halves[1]));
       await waitForCommittedEnd(s.appId, s.input);
       const out = await readAllCommitted(s.output, expected.finals.size, 3000);
       const got = new Map(out.map((m) => [m.key ?? '', (JSON.parse(m.value ?? 'null') as { values: { n: number; points: number } }).values]));
