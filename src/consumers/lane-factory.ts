@@ -9,6 +9,7 @@ import type { PipelineMetrics } from '../observability/metrics.ts';
 import { BatchProcessor } from '../processors/batch-processor.ts';
 import { MergeProcessor } from '../processors/merge-processor.ts';
 import type { PipelineSpec, WindowSpec } from '../processors/types.ts';
+import type { InputFormat } from '../model/value-format.ts';
 import type { GroupMembership, StreamClient } from '../clients/port.ts';
 import { Lane } from './lane.ts';
 import type { LaneProcessor } from './lane.ts';
@@ -32,6 +33,8 @@ export interface LaneFactoryContext {
   tombstoneRetentionMs: number;
   /** partials topic -> its cross-partition window */
   cross: ReadonlyMap<string, CrossWindowTopics>;
+  /** how input values become events; plain JSON when undefined */
+  inputFormat?: InputFormat;
 }
 
 export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition: number, group: GroupMembership) => Lane {
@@ -47,7 +50,7 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
     const changelog = merge?.changelog ?? ctx.changelog;
     let processor: LaneProcessor;
     if (merge === undefined) {
-      processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions }, partition);
+      processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions }, partition, ctx.inputFormat);
     } else {
       const mp = new MergeProcessor({ window: merge.window, outputTopic: config.output.topic, partialsTopic: topic, partition, sources: ctx.partitions });
       const provider = () => [...mp.sources].map(([source, v]) => ({ window: merge.window.name, source, watermark: v.watermark, movedAtMs: v.movedAtMs }));

@@ -18,6 +18,8 @@ import { changelogTopic, mergeChangelogTopic, partialsTopic, storeDir } from '..
 import { isCrossPartition } from '../processors/partials.ts';
 import type { PipelineSpec } from '../processors/types.ts';
 import { ensureTopics } from '../sinks/topics.ts';
+import type { InputFormat } from '../model/value-format.ts';
+import type { Client } from '@confluentinc/schemaregistry';
 
 export interface RunningPipeline {
   metrics: PipelineMetrics;
@@ -91,19 +93,43 @@ export async function startPipeline(config: SluiceConfig, log: Logger): Promise<
   const stateDir = resolve(config.application.stateDir);
   checkStateDir(stateDir);
 
+  const formats = await prepareFormats(config);
+
   const client = await createClient(config, log);
   // After the first contact, transient broker errors are retried by the client as usual.
   await connectWithBackoff(client, config, log);
   try {
     await client.connect();
-    return await startConnected(config, log, client, stateDir);
+    return await startConnected(config, log, client, stateDir, formats);
   } catch (err) {
     await client.close().catch(() => undefined);
     throw err;
   }
 }
 
-async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, stateDir: string): Promise<RunningPipeline> {
+interface Formats {
+  input: InputFormat | undefined;
+}
+
+/**
+ * The value formats, checked before anything touches Kafka: a registry that does not answer, or a
+ * bad schema file, fails startup. Loaded only when configured: the registry library alone takes
+ * about two seconds to import.
+ */
+async function prepareFormats(config: SluiceConfig): Promise<Formats> {
+  const registryConfig = config.schemaRegistry;
+  if (registryConfig === undefined && config.input.schema === undefined) return { input: undefined };
+  const { createInputFormat } = await import('../formats/input-format.ts');
+  const { checkRegistry, createRegistryClient } = await import('../formats/registry-client.ts');
+  let registry: Client | undefined;
+  if (registryConfig !== undefined) {
+    registry = createRegistryClient(registryConfig);
+    await checkRegistry(registry, registryConfig);
+  }
+  return { input: createInputFormat(config, registry) };
+}
+
+async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, stateDir: string, formats: Formats): Promise<RunningPipeline> {
   const appId = config.application.id;
   const inputTopic = config.input.topic;
   const changelog = changelogTopic(appId);
@@ -133,6 +159,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     partitions,
     tombstoneRetentionMs,
     cross,
+    inputFormat: formats.input,
   });
 
   const topics = new Map<string, number>([[inputTopic, partitions]]);

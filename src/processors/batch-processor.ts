@@ -3,6 +3,7 @@
 // the windows stream time has passed and forget expired ids. It reads and writes state only
 // through a BatchStore (a store transaction), and returns records; it never talks to Kafka.
 import type { InputRecord, OutRecord } from '../model/records.ts';
+import type { InputFormat } from '../model/value-format.ts';
 import type { BatchStore } from '../model/store-ports.ts';
 import type { WindowState } from '../model/window-state.ts';
 import { addEvent, initAccumulator } from './aggregates.ts';
@@ -70,6 +71,7 @@ export class BatchProcessor {
   private readonly topics: BatchTopics;
   private readonly partition: number;
   private readonly decode: Decoder;
+  private readonly format: InputFormat | undefined;
   private readonly windowsByName = new Map<string, WindowSpec>();
   // Reused across records: the window starts of the current event.
   private readonly starts: number[] = [];
@@ -84,13 +86,20 @@ export class BatchProcessor {
    */
   private legacyUpTo: number | undefined;
 
-  constructor(spec: PipelineSpec, topics: BatchTopics, partition: number) {
+  /** `format`: how values become events; plain JSON without it. */
+  constructor(spec: PipelineSpec, topics: BatchTopics, partition: number, format?: InputFormat) {
     this.spec = spec;
     this.topics = topics;
     this.partition = partition;
-    this.decode = compileDecoder(spec);
+    this.format = format;
+    this.decode = compileDecoder(spec, format?.decodeValue);
     for (const w of spec.windows) this.windowsByName.set(w.name, w);
     this.marks = spec.windows.map(closedMark);
+  }
+
+  /** Loads what decoding these records needs (their schemas) before the synchronous `process`. */
+  async prepare(records: readonly InputRecord[]): Promise<void> {
+    await this.format?.prepare?.(records);
   }
 
   /**

@@ -1,8 +1,10 @@
+import type { ValueDecoder, ValueFailureReason } from '../model/value-format.ts';
+import { parseJsonValue } from './json-value.ts';
 import type { PipelineSpec } from './types.ts';
 
 export type DecodeFailureReason =
   | 'oversized'
-  | 'invalid-json'
+  | ValueFailureReason
   | 'missing-field'
   | 'invalid-id'
   | 'invalid-event-time'
@@ -73,7 +75,7 @@ function missing(field: string, what: string): DecodeFailure {
  * windows is checked once, at its first position, which yields the same first
  * failure as checking every occurrence.
  */
-export function compileDecoder(spec: PipelineSpec): Decoder {
+export function compileDecoder(spec: PipelineSpec, decodeValue: ValueDecoder = parseJsonValue): Decoder {
   const maxBytes = spec.maxRecordBytes;
   const keyRef = fieldRef(spec.keyField);
   const idRef = spec.idField === undefined ? undefined : fieldRef(spec.idField);
@@ -104,18 +106,9 @@ export function compileDecoder(spec: PipelineSpec): Decoder {
   return function decode(key: Buffer | null, value: Buffer | null, timestampMs: number): DecodeResult {
     const size = value === null ? 0 : value.length;
     if (size > maxBytes) return fail('oversized', undefined, `value is ${size} bytes, limit is ${maxBytes}`);
-    if (value === null || size === 0) return fail('invalid-json', undefined, 'value is empty');
-
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(value.toString('utf8'));
-    } catch (err) {
-      return fail('invalid-json', undefined, `value is not valid JSON: ${(err as Error).message}`);
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      return fail('invalid-json', undefined, `value is JSON ${parsed === null ? 'null' : Array.isArray(parsed) ? 'array' : typeof parsed}, not an object`);
-    }
-    const event = parsed as Record<string, unknown>;
+    const decoded = decodeValue(value);
+    if (!decoded.ok) return fail(decoded.reason, undefined, decoded.detail);
+    const event = decoded.event;
 
     let id: string | undefined;
     if (idRef !== undefined) {
