@@ -221,6 +221,15 @@ function checkFormats(value: unknown, ctx: z.RefinementCtx): void {
   if (needs.length > 0 && value.schemaRegistry === undefined) {
     ctx.addIssue({ code: 'custom', path: ['schemaRegistry'], message: `required by ${needs.join(' and ')}` });
   }
+  // An Avro record's field names are identifiers; window and aggregate names already are.
+  if (output.format === 'avro' && Array.isArray(value.windows)) {
+    value.windows.forEach((w: unknown, i) => {
+      if (!isRecord(w) || !Array.isArray(w.groupBy)) return;
+      w.groupBy.forEach((field: unknown, j) => {
+        if (typeof field === 'string' && !IDENTIFIER.test(field)) ctx.addIssue({ code: 'custom', path: ['windows', i, 'groupBy', j], message: `"${field}" cannot be an Avro field name (output.format avro); it must match ${String(IDENTIFIER)}` });
+      });
+    });
+  }
   if (input.schema !== undefined && input.format !== undefined && input.format !== 'json') {
     ctx.addIssue({ code: 'custom', path: ['input', 'schema'], message: `applies to format json only; ${String(input.format)} values are checked against their registry schema` });
   }

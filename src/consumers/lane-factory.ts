@@ -9,7 +9,7 @@ import type { PipelineMetrics } from '../observability/metrics.ts';
 import { BatchProcessor } from '../processors/batch-processor.ts';
 import { MergeProcessor } from '../processors/merge-processor.ts';
 import type { PipelineSpec, WindowSpec } from '../processors/types.ts';
-import type { InputFormat } from '../model/value-format.ts';
+import type { InputFormat, OutputValueEncoder } from '../model/value-format.ts';
 import type { GroupMembership, StreamClient } from '../clients/port.ts';
 import { Lane } from './lane.ts';
 import type { LaneProcessor } from './lane.ts';
@@ -33,8 +33,8 @@ export interface LaneFactoryContext {
   tombstoneRetentionMs: number;
   /** partials topic -> its cross-partition window */
   cross: ReadonlyMap<string, CrossWindowTopics>;
-  /** how input values become events; plain JSON when undefined */
-  inputFormat?: InputFormat;
+  /** how input values become events and results become output values; JSON for what is left out */
+  formats?: { input?: InputFormat; output?: OutputValueEncoder };
 }
 
 export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition: number, group: GroupMembership) => Lane {
@@ -50,9 +50,9 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
     const changelog = merge?.changelog ?? ctx.changelog;
     let processor: LaneProcessor;
     if (merge === undefined) {
-      processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions }, partition, ctx.inputFormat);
+      processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions }, partition, ctx.formats);
     } else {
-      const mp = new MergeProcessor({ window: merge.window, outputTopic: config.output.topic, partialsTopic: topic, partition, sources: ctx.partitions });
+      const mp = new MergeProcessor({ window: merge.window, outputTopic: config.output.topic, partialsTopic: topic, partition, sources: ctx.partitions, encodeOutput: ctx.formats?.output });
       const provider = () => [...mp.sources].map(([source, v]) => ({ window: merge.window.name, source, watermark: v.watermark, movedAtMs: v.movedAtMs }));
       processor = {
         process: (records, store, streamTime, deadline) => mp.process(records, store, streamTime, deadline),

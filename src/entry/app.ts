@@ -18,7 +18,7 @@ import { changelogTopic, mergeChangelogTopic, partialsTopic, storeDir } from '..
 import { isCrossPartition } from '../processors/partials.ts';
 import type { PipelineSpec } from '../processors/types.ts';
 import { ensureTopics } from '../sinks/topics.ts';
-import type { InputFormat } from '../model/value-format.ts';
+import type { InputFormat, OutputValueEncoder } from '../model/value-format.ts';
 import type { Client } from '@confluentinc/schemaregistry';
 
 export interface RunningPipeline {
@@ -108,7 +108,8 @@ export async function startPipeline(config: SluiceConfig, log: Logger): Promise<
 }
 
 interface Formats {
-  input: InputFormat | undefined;
+  input?: InputFormat;
+  output?: OutputValueEncoder;
 }
 
 /**
@@ -118,7 +119,7 @@ interface Formats {
  */
 async function prepareFormats(config: SluiceConfig): Promise<Formats> {
   const registryConfig = config.schemaRegistry;
-  if (registryConfig === undefined && config.input.schema === undefined) return { input: undefined };
+  if (registryConfig === undefined && config.input.schema === undefined) return {};
   const { createInputFormat } = await import('../formats/input-format.ts');
   const { checkRegistry, createRegistryClient } = await import('../formats/registry-client.ts');
   let registry: Client | undefined;
@@ -126,7 +127,10 @@ async function prepareFormats(config: SluiceConfig): Promise<Formats> {
     registry = createRegistryClient(registryConfig);
     await checkRegistry(registry, registryConfig);
   }
-  return { input: createInputFormat(config, registry) };
+  const input = createInputFormat(config, registry);
+  if (config.output.format !== 'avro' || registry === undefined) return { input };
+  const { registerOutputSchema } = await import('../formats/avro-output.ts');
+  return { input, output: await registerOutputSchema(registry, config) };
 }
 
 async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, stateDir: string, formats: Formats): Promise<RunningPipeline> {
@@ -159,7 +163,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     partitions,
     tombstoneRetentionMs,
     cross,
-    inputFormat: formats.input,
+    formats,
   });
 
   const topics = new Map<string, number>([[inputTopic, partitions]]);

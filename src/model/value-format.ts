@@ -15,3 +15,18 @@ export interface InputFormat {
   /** Loads what decodeValue needs for these records (the schemas their ids name); rejects only when the source of schemas fails, never for a bad record. */
   prepare?(records: readonly InputRecord[]): Promise<void>;
 }
+
+/** One window result, as the output contract describes it (docs/output.md), for encoders other than JSON. */
+export interface WindowResult {
+  window: string;
+  /** groupBy field -> value */
+  group: Record<string, unknown>;
+  start: number;
+  end: number;
+  final: boolean;
+  /** aggregate name -> result */
+  values: Record<string, number | null>;
+}
+
+/** Encodes a result's value, synchronously (it runs inside a batch); JSON, the default, is built in. */
+export type OutputValueEncoder = (result: WindowResult) => Buffer;

@@ -3,7 +3,7 @@
 // the windows stream time has passed and forget expired ids. It reads and writes state only
 // through a BatchStore (a store transaction), and returns records; it never talks to Kafka.
 import type { InputRecord, OutRecord } from '../model/records.ts';
-import type { InputFormat } from '../model/value-format.ts';
+import type { InputFormat, OutputValueEncoder } from '../model/value-format.ts';
 import type { BatchStore } from '../model/store-ports.ts';
 import type { WindowState } from '../model/window-state.ts';
 import { addEvent, initAccumulator } from './aggregates.ts';
@@ -72,6 +72,7 @@ export class BatchProcessor {
   private readonly partition: number;
   private readonly decode: Decoder;
   private readonly format: InputFormat | undefined;
+  private readonly encodeOutput: OutputValueEncoder | undefined;
   private readonly windowsByName = new Map<string, WindowSpec>();
   // Reused across records: the window starts of the current event.
   private readonly starts: number[] = [];
@@ -86,13 +87,14 @@ export class BatchProcessor {
    */
   private legacyUpTo: number | undefined;
 
-  /** `format`: how values become events; plain JSON without it. */
-  constructor(spec: PipelineSpec, topics: BatchTopics, partition: number, format?: InputFormat) {
+  /** `formats`: how input values become events and results become output values; JSON for what they leave out. */
+  constructor(spec: PipelineSpec, topics: BatchTopics, partition: number, formats: { input?: InputFormat; output?: OutputValueEncoder } = {}) {
     this.spec = spec;
     this.topics = topics;
     this.partition = partition;
-    this.format = format;
-    this.decode = compileDecoder(spec, format?.decodeValue);
+    this.format = formats.input;
+    this.encodeOutput = formats.output;
+    this.decode = compileDecoder(spec, this.format?.decodeValue);
     for (const w of spec.windows) this.windowsByName.set(w.name, w);
     this.marks = spec.windows.map(closedMark);
   }
@@ -228,7 +230,7 @@ export class BatchProcessor {
   private outputRecord(state: WindowState, final: boolean, storeKey: string): OutRecord {
     const win = this.windowsByName.get(state.w);
     if (win === undefined) throw new Error(`state holds window "${state.w}", which the pipeline does not define`);
-    const { key, value } = formatOutput(win, state.g, state.s, state.a, final, isWindowKey(storeKey) ? storeKey : undefined);
+    const { key, value } = formatOutput(win, state.g, state.s, state.a, final, isWindowKey(storeKey) ? storeKey : undefined, this.encodeOutput);
     return { topic: this.topics.output, key, value };
   }
 

@@ -39,6 +39,8 @@ export interface ReadMessage {
   offset: string;
   key: string | null;
   value: string | null;
+  /** the value's bytes, for values that are not text (Avro) */
+  valueBytes: Buffer | null;
   headers: Record<string, string>;
 }
 
@@ -58,7 +60,7 @@ export async function readTopic(topic: string, opts: { done: (msgs: ReadMessage[
       eachMessage: async ({ partition, message }) => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = v.toString();
-        msgs.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, headers });
+        msgs.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, valueBytes: message.value ?? null, headers });
         if (opts.done(msgs)) resolveDone();
       },
     });

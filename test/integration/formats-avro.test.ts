@@ -1,7 +1,7 @@
 // Avro in the Confluent wire format against the real schema registry and broker, on both clients:
 // events written by the registry library's serializer give the same results as JSON, and every
 // value that cannot be read is a dead letter with its reason, never a crash.
-import { AvroSerializer, SchemaRegistryClient, SerdeType, SubjectNameStrategyType } from '@confluentinc/schemaregistry';
+import { AvroDeserializer, AvroSerializer, SchemaRegistryClient, SerdeType, SubjectNameStrategyType } from '@confluentinc/schemaregistry';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KAFKA_CLIENTS, readAllCommitted } from '../helpers/kafka.ts';
 import { deadLetters, expectedFinals, formatConfig, formatTopics, playerEvents, runPipeline } from '../helpers/formats.ts';
@@ -66,5 +66,21 @@ describe.each(KAFKA_CLIENTS)('avro input on %s', (client) => {
     expect(dead[1]!.headers['sluice.detail']).toMatch(/schema 2147483392 is not in the registry/);
     expect(dead[2]!.headers['sluice.detail']).toMatch(/does not decode with its Avro schema/);
     expect(dead.map((m) => Number(m.headers['sluice.origin.offset']))).toEqual([10, 11, 12, 13]);
+  });
+});
+
+describe.each(KAFKA_CLIENTS)('avro output on %s', (client) => {
+  it('registers the schema derived from the windows under <output.topic>-value and writes results with it', async () => {
+    const t = await formatTopics('avro-out');
+    const events = playerEvents().map((e) => ({ key: e.playerId, value: JSON.stringify(e) }));
+    await runPipeline(t, formatConfig(t, client, { output: { format: 'avro' }, schemaRegistry: { url, timeout: '5s' } }), events);
+
+    const latest = await registry().getLatestSchemaMetadata(`${t.output}-value`);
+    expect(JSON.parse(latest.schema!)).toMatchObject({ type: 'record', name: 'per_player', namespace: 'sluice.output' });
+    const out = await readAllCommitted(t.output, 2);
+    expect(out.every((m) => m.valueBytes!.readInt32BE(1) === latest.id && m.valueBytes![0] === 0), 'every value carries the registered id').toBe(true);
+    const reader = new AvroDeserializer(registry(), SerdeType.VALUE, { subjectNameStrategyType: SubjectNameStrategyType.TOPIC });
+    const decoded = await Promise.all(out.map(async (m) => [m.key, JSON.parse(JSON.stringify(await reader.deserialize(t.output, m.valueBytes!)))] as const));
+    expect(new Map(decoded)).toEqual(expectedFinals());
   });
 });

@@ -37,6 +37,13 @@ describe('config of formats and the schema registry', () => {
     expect(issues(() => withFormats({ format: 'avro', schema: 'events.schema.json' }, {}, registry))).toEqual([{ path: 'input.schema', message: expect.stringMatching(/applies to format json only/) }]);
   });
 
+  it('refuses a groupBy field that cannot name an Avro field when the output is Avro', () => {
+    const windows = [{ name: 'w', groupBy: ['player-id'], tumbling: '1m', aggregates: { n: 'count()' } }];
+    const raw = { ...example, input: { ...example.input, key: 'player-id' }, windows, output: { ...example.output, format: 'avro' }, schemaRegistry: registry };
+    expect(issues(() => parseConfig(raw))).toEqual([{ path: 'windows[0].groupBy[0]', message: expect.stringMatching(/"player-id" cannot be an Avro field name/) }]);
+    expect(() => parseConfig({ ...raw, output: example.output })).not.toThrow();
+  });
+
   it('refuses a registry URL that is not http(s)', () => {
     expect(issues(() => withFormats({ format: 'avro' }, {}, { url: 'ftp://registry' }))).toEqual([{ path: 'schemaRegistry.url', message: 'expected an http(s) URL' }]);
   });
