@@ -6,21 +6,21 @@ import type { InputFormat } from '../model/value-format.ts';
 import { avroCompiler } from './avro-input.ts';
 import { jsonSchemaFileFormat } from './json-schema-file.ts';
 import { jsonSchemaCompiler } from './json-schema-input.ts';
+import { protobufCompiler } from './protobuf-input.ts';
 import { RegistryInputFormat } from './registry-input.ts';
 import type { SchemaCompiler } from './registry-input.ts';
 
-const COMPILERS: Record<string, (client: Client) => SchemaCompiler> = {
+const COMPILERS: Record<Exclude<SluiceConfig['input']['format'], 'json'>, (client: Client) => SchemaCompiler> = {
   avro: avroCompiler,
   'json-schema': jsonSchemaCompiler,
+  protobuf: protobufCompiler,
 };
 
 /** `registry`: the process's registry client, present whenever the config names a registry. */
 export function createInputFormat(config: SluiceConfig, registry: Client | undefined): InputFormat | undefined {
   const { format, schema, topic } = config.input;
   if (format === 'json') return schema === undefined ? undefined : jsonSchemaFileFormat(schema);
-  const compiler = COMPILERS[format];
-  if (compiler === undefined) throw new Error(`input.format ${format} has no decoder`);
   // The config schema refuses a registry format without schemaRegistry.
   if (registry === undefined) throw new Error(`input.format ${format} needs schemaRegistry`);
-  return new RegistryInputFormat(registry, compiler(registry), topic);
+  return new RegistryInputFormat(registry, COMPILERS[format](registry), topic);
 }

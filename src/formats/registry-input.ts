@@ -16,8 +16,6 @@ export type PayloadDecoder = (payload: Buffer, messageIndexes: readonly number[]
 export interface SchemaCompiler {
   /** the registry's schemaType: AVRO, JSON or PROTOBUF */
   readonly schemaType: string;
-  /** the `format` of schema lookups (protobuf asks for serialized descriptors) */
-  readonly lookupFormat?: string;
   /** a synchronous decoder, or why this schema cannot decode input (a string) */
   compile(info: SchemaInfo): Promise<PayloadDecoder | string>;
 }
@@ -53,7 +51,7 @@ export class RegistryInputFormat implements InputFormat {
     for (const [key, id] of wanted) {
       let info: SchemaInfo;
       try {
-        info = id.guid !== undefined ? await this.client.getByGuid(id.guid, this.compiler.lookupFormat) : await this.client.getBySubjectAndId(this.subject, id.id!, this.compiler.lookupFormat);
+        info = id.guid !== undefined ? await this.client.getByGuid(id.guid) : await this.client.getBySubjectAndId(this.subject, id.id!);
       } catch (err) {
         if (isNotFound(err)) {
           this.missing.set(key, `schema ${key} is not in the registry (${describeRegistryError(err)})`);
