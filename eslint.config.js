@@ -5,7 +5,8 @@ import tseslint from 'typescript-eslint';
 
 // The layers of src/ (docs/architecture.md): entry (cli, app, workers) → consumers → processors →
 // sinks, with state and model beside them; clients behind the port, whose adapters only entry
-// wiring may import. Each layer lists what it must never import: a layer above it, or a client.
+// wiring may import. So may only entry import formats (value decoders and encoders that talk to a
+// schema registry); the layers below see them through src/model/value-format.ts. Each layer lists what it must never import: a layer above it, or a client.
 const ELEMENTS = [
   { type: 'entry', pattern: 'src/entry/**', partialMatch: false },
   { type: 'observability', pattern: 'src/observability/**', partialMatch: false },
@@ -15,6 +16,7 @@ const ELEMENTS = [
   { type: 'sinks', pattern: 'src/sinks/**', partialMatch: false },
   { type: 'state', pattern: 'src/state/**', partialMatch: false },
   { type: 'model', pattern: 'src/model/**', partialMatch: false },
+  { type: 'formats', pattern: 'src/formats/**', partialMatch: false },
   { type: 'kafkajs', pattern: 'src/clients/kafkajs/**', partialMatch: false },
   { type: 'platformatic', pattern: 'src/clients/platformatic/**', partialMatch: false },
 ];
@@ -29,16 +31,17 @@ const EVERYTHING = [...ELEMENTS.map((e) => e.type), ...FILES.map((f) => f.catego
 const MUST_NOT_IMPORT = {
   model: EVERYTHING.filter((t) => t !== 'model'),
   shared: EVERYTHING.filter((t) => t !== 'shared'),
-  state: ['entry', 'observability', 'config', 'consumers', 'processors', 'sinks', 'port', ...ADAPTERS],
-  processors: ['entry', 'observability', 'consumers', 'state', 'port', ...ADAPTERS],
-  sinks: ['entry', 'observability', 'consumers', 'processors', 'state', ...ADAPTERS],
-  consumers: ['entry', ...ADAPTERS],
-  config: ['entry', 'observability', 'consumers', 'processors', 'sinks', 'state', ...ADAPTERS],
-  observability: ['entry', 'config', 'consumers', 'processors', 'sinks', 'state', 'port', ...ADAPTERS],
-  port: ['entry', 'observability', 'config', 'consumers', 'processors', 'sinks', 'state', ...ADAPTERS],
-  'client-shared': ['entry', 'observability', 'config', 'consumers', 'processors', 'sinks', 'state', 'kafkajs', 'platformatic'],
-  kafkajs: ['entry', 'observability', 'consumers', 'processors', 'state', 'platformatic'],
-  platformatic: ['entry', 'observability', 'consumers', 'processors', 'state', 'kafkajs'],
+  state: ['entry', 'observability', 'config', 'consumers', 'processors', 'sinks', 'port', 'formats', ...ADAPTERS],
+  processors: ['entry', 'observability', 'consumers', 'state', 'port', 'formats', ...ADAPTERS],
+  sinks: ['entry', 'observability', 'consumers', 'processors', 'state', 'formats', ...ADAPTERS],
+  consumers: ['entry', 'formats', ...ADAPTERS],
+  formats: ['entry', 'observability', 'consumers', 'sinks', 'state', 'port', ...ADAPTERS],
+  config: ['entry', 'observability', 'consumers', 'processors', 'sinks', 'state', 'formats', ...ADAPTERS],
+  observability: ['entry', 'config', 'consumers', 'processors', 'sinks', 'state', 'port', 'formats', ...ADAPTERS],
+  port: ['entry', 'observability', 'config', 'consumers', 'processors', 'sinks', 'state', 'formats', ...ADAPTERS],
+  'client-shared': ['entry', 'observability', 'config', 'consumers', 'processors', 'sinks', 'state', 'formats', 'kafkajs', 'platformatic'],
+  kafkajs: ['entry', 'observability', 'consumers', 'processors', 'state', 'formats', 'platformatic'],
+  platformatic: ['entry', 'observability', 'consumers', 'processors', 'state', 'formats', 'kafkajs'],
 };
 const isFileCategory = (name) => FILES.some((f) => f.category === name);
 /** A selector for what `names` (element types and file categories) denote. */

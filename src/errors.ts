@@ -72,6 +72,21 @@ export const ERROR_CODES = defineCodes({
     canRetry: false,
     exitCode: EXIT_RUNTIME,
   },
+  SLUICE_SCHEMA_REGISTRY_UNREACHABLE: {
+    description: 'The schema registry did not answer (or refused the credentials) at startup, or failed a schema lookup while a batch was prepared; a failed lookup is retried with the batch.',
+    canRetry: true,
+    exitCode: EXIT_RUNTIME,
+  },
+  SLUICE_OUTPUT_SCHEMA_REJECTED: {
+    description: "The schema registry refused to register the output's derived Avro schema under <output.topic>-value, e.g. as incompatible with the subject's earlier versions.",
+    canRetry: false,
+    exitCode: EXIT_CONFIG,
+  },
+  SLUICE_SCHEMA_FILE_INVALID: {
+    description: 'The JSON Schema file named by input.schema cannot be read, is not JSON, or is not a valid JSON Schema.',
+    canRetry: false,
+    exitCode: EXIT_CONFIG,
+  },
   SLUICE_STATE_DIR_UNWRITABLE: {
     description: 'The state directory cannot be created or written.',
     canRetry: false,

@@ -20,7 +20,7 @@ export interface ConfigIssue {
 export interface ParseConfigOptions {
   /** Named in the error message, e.g. the config file path. */
   source?: string;
-  /** Directory that a relative application.stateDir is resolved against; left relative if unset. */
+  /** Directory that a relative application.stateDir or input.schema is resolved against; left relative if unset. */
   baseDir?: string;
 }
 
@@ -81,6 +81,9 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Slu
   const config = result.data;
   if (options.baseDir !== undefined && !isAbsolute(config.application.stateDir)) {
     config.application.stateDir = resolve(options.baseDir, config.application.stateDir);
+  }
+  if (options.baseDir !== undefined && config.input.schema !== undefined && !isAbsolute(config.input.schema)) {
+    config.input.schema = resolve(options.baseDir, config.input.schema);
   }
   for (const table of Object.values(config.tables)) {
     if (options.baseDir !== undefined && 'file' in table.source && !isAbsolute(table.source.file)) table.source.file = resolve(options.baseDir, table.source.file);

@@ -271,6 +271,36 @@ function refuseSpanningUpdates(value: unknown, ctx: z.RefinementCtx): void {
   });
 }
 
+export const INPUT_FORMATS = ['json', 'avro', 'json-schema', 'protobuf'] as const;
+/** Input formats whose values carry a schema id that the registry resolves. */
+export const REGISTRY_INPUT_FORMATS: readonly string[] = ['avro', 'json-schema', 'protobuf'];
+
+/** The registry is required by the Confluent wire formats, and input.schema belongs to plain JSON. */
+function checkFormats(value: unknown, ctx: z.RefinementCtx): void {
+  if (!isRecord(value)) return;
+  const input = isRecord(value.input) ? value.input : {};
+  const output = isRecord(value.output) ? value.output : {};
+  const needs = [
+    ...(typeof input.format === 'string' && REGISTRY_INPUT_FORMATS.includes(input.format) ? [`input.format ${input.format}`] : []),
+    ...(output.format === 'avro' ? ['output.format avro'] : []),
+  ];
+  if (needs.length > 0 && value.schemaRegistry === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['schemaRegistry'], message: `required by ${needs.join(' and ')}` });
+  }
+  // An Avro record's field names are identifiers; window and aggregate names already are.
+  if (output.format === 'avro' && Array.isArray(value.windows)) {
+    value.windows.forEach((w: unknown, i) => {
+      if (!isRecord(w) || !Array.isArray(w.groupBy)) return;
+      w.groupBy.forEach((field: unknown, j) => {
+        if (typeof field === 'string' && !IDENTIFIER.test(field)) ctx.addIssue({ code: 'custom', path: ['windows', i, 'groupBy', j], message: `"${field}" cannot be an Avro field name (output.format avro); it must match ${String(IDENTIFIER)}` });
+      });
+    });
+  }
+  if (input.schema !== undefined && input.format !== undefined && input.format !== 'json') {
+    ctx.addIssue({ code: 'custom', path: ['input', 'schema'], message: `applies to format json only; ${String(input.format)} values are checked against their registry schema` });
+  }
+}
+
 export const configSchema = z
   .strictObject({
     kafka: z
@@ -308,7 +338,15 @@ export const configSchema = z
     input: z
       .strictObject({
         topic: topicName.describe('Topic to consume.'),
-        format: z.enum(['json']).default('json').describe('Record value encoding.'),
+        format: z
+          .enum(INPUT_FORMATS)
+          .default('json')
+          .describe('Record value encoding: json (UTF-8 JSON text), or avro, json-schema or protobuf in the Confluent wire format (a magic byte and the schema id ahead of the payload), whose schemas sluice fetches from `schemaRegistry`.'),
+        schema: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('With format json: a JSON Schema file every value must match (relative paths resolve against the config file); a value that does not is dead-lettered as schema-violation.'),
         key: fieldName.describe('Event field that upstream uses as the record key.'),
         eventTime: z
           .strictObject({ field: fieldName.describe('Field holding epoch milliseconds or an ISO-8601 string.') })
@@ -331,6 +369,10 @@ export const configSchema = z
     output: z
       .strictObject({
         topic: topicName.describe('Topic receiving window results.'),
+        format: z
+          .enum(['json', 'avro'])
+          .default('json')
+          .describe('Value encoding of results: json, or avro in the Confluent wire format, with a schema sluice derives from the windows and registers under `<output.topic>-value` at startup (docs/output.md).'),
         compression: z
           .enum(COMPRESSION_NAMES)
           .default('lz4')
@@ -339,6 +381,20 @@ export const configSchema = z
           ),
       })
       .describe('Where results go.'),
+    schemaRegistry: z
+      .strictObject({
+        url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).describe('Base URL of the Confluent Schema Registry API (for Apicurio Registry, `<host>/apis/ccompat/v7`).'),
+        basicAuth: z
+          .strictObject({
+            username: z.string().min(1).describe('Basic-auth user name.'),
+            password: z.string().describe('Basic-auth password.'),
+          })
+          .optional()
+          .describe('HTTP basic authentication; omit for none.'),
+        timeout: positiveDuration.prefault('10s').describe('Timeout of each registry request; a lookup that fails retries the batch.'),
+      })
+      .optional()
+      .describe('Schema registry for the Confluent wire formats; required when input.format or output.format uses it.'),
     deadLetter: z
       .strictObject({ topic: topicName.describe('Topic receiving records that cannot be processed.') })
       .describe('Where unprocessable records go.'),
@@ -391,6 +447,7 @@ export const configSchema = z
       .describe('Worker threads, each a member of the consumer group with its own lanes (default: the number of cores). Partitions spread over them; a crash of the process takes every worker with it.'),
   })
   .superRefine(refuseSpanningUpdates, always)
+  .superRefine(checkFormats, always)
   .superRefine((value: unknown, ctx) => {
     if (!isRecord(value)) return;
     for (const issue of enrichIssues(value)) ctx.addIssue({ code: 'custom', ...issue });

@@ -10,6 +10,7 @@ import { BatchProcessor } from '../processors/batch-processor.ts';
 import { MergeProcessor } from '../processors/merge-processor.ts';
 import type { PipelineSpec, WindowSpec } from '../processors/types.ts';
 import type { TableRows } from '../model/store-ports.ts';
+import type { InputFormat, OutputValueEncoder } from '../model/value-format.ts';
 import type { GroupMembership, StreamClient } from '../clients/port.ts';
 import { Lane } from './lane.ts';
 import { LaneTables } from './lane-tables.ts';
@@ -39,6 +40,8 @@ export interface LaneFactoryContext {
   tables?: ReadonlyMap<string, TableRows>;
   /** tables co-partitioned with the input: each source lane keeps its own partition of them */
   coPartitioned?: readonly CoPartitionedTable[];
+  /** how input values become events and results become output values; JSON for what is left out */
+  formats?: { input?: InputFormat; output?: OutputValueEncoder };
 }
 
 /** feeds sluice_table_records_total and sluice_table_skipped_records_total */
@@ -67,9 +70,9 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
         tables = new LaneTables(ctx.coPartitioned, { client, log, partition, path: (table) => laneTablePath(ctx.storeDir, partition, table), lockWaitMs: 10_000, onApplied: countTableRecords(metrics) });
       }
       const rows = new Map([...(ctx.tables ?? []), ...(tables?.rows ?? [])]);
-      processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions }, partition, rows);
+      processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions }, partition, { tables: rows, formats: ctx.formats });
     } else {
-      const mp = new MergeProcessor({ window: merge.window, outputTopic: config.output.topic, partialsTopic: topic, partition, sources: ctx.partitions });
+      const mp = new MergeProcessor({ window: merge.window, outputTopic: config.output.topic, partialsTopic: topic, partition, sources: ctx.partitions, encodeOutput: ctx.formats?.output });
       const provider = () => [...mp.sources].map(([source, v]) => ({ window: merge.window.name, source, watermark: v.watermark, movedAtMs: v.movedAtMs }));
       processor = {
         process: (records, store, streamTime, deadline) => mp.process(records, store, streamTime, deadline),

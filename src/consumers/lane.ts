@@ -27,6 +27,8 @@ export interface LaneTopics {
 /** What a lane runs over each chunk: the source data path, or a cross-partition merge. */
 export interface LaneProcessor {
   process(records: readonly InputRecord[], store: StoreTransaction, streamTime: number, deadline: number): BatchResult;
+  /** Asynchronous lookups a batch needs (schemas from a registry), before `process` runs synchronously over it. */
+  prepare?(records: readonly InputRecord[]): Promise<void>;
   onOpen?(store: PartitionStore): void;
   onClose?(): void;
 }
@@ -212,6 +214,7 @@ export class Lane {
     if (store === undefined || checkpoint === undefined) throw new Error(`lane ${this.partition} is not open`);
     const { observer } = this.opts;
     const maxBytes = this.opts.batching.maxBytes;
+    await this.processor.prepare?.(messages);
     let i = 0;
     // Records below nextOffset were committed by a previous owner after our fetch position was set.
     if (this.nextOffset !== undefined) while (i < messages.length && BigInt(messages[i]!.offset) < this.nextOffset) i++;

@@ -19,6 +19,8 @@ import { isCrossPartition } from '../processors/partials.ts';
 import type { PipelineSpec } from '../processors/types.ts';
 import { ensureTopics } from '../sinks/topics.ts';
 import { openWorkerTables } from './tables.ts';
+import type { InputFormat, OutputValueEncoder } from '../model/value-format.ts';
+import type { Client } from '@confluentinc/schemaregistry';
 
 /** as a lane waits for its store's previous owner: a worker restarting in this process */
 const TABLE_LOCK_WAIT_MS = 10_000;
@@ -111,16 +113,43 @@ export async function startPipeline(config: SluiceConfig, log: Logger): Promise<
   const stateDir = resolve(config.application.stateDir);
   checkStateDir(stateDir);
 
+  const formats = await prepareFormats(config);
   const client = await openClient(config, log);
   try {
-    return await startConnected(config, log, client, stateDir);
+    return await startConnected(config, log, client, stateDir, formats);
   } catch (err) {
     await client.close().catch(() => undefined);
     throw err;
   }
 }
 
-async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, stateDir: string): Promise<RunningPipeline> {
+interface Formats {
+  input?: InputFormat;
+  output?: OutputValueEncoder;
+}
+
+/**
+ * The value formats, checked before anything touches Kafka: a registry that does not answer, or a
+ * bad schema file, fails startup. Loaded only when configured: the registry library alone takes
+ * about two seconds to import.
+ */
+async function prepareFormats(config: SluiceConfig): Promise<Formats> {
+  const registryConfig = config.schemaRegistry;
+  if (registryConfig === undefined && config.input.schema === undefined) return {};
+  const { createInputFormat } = await import('../formats/input-format.ts');
+  const { checkRegistry, createRegistryClient } = await import('../formats/registry-client.ts');
+  let registry: Client | undefined;
+  if (registryConfig !== undefined) {
+    registry = createRegistryClient(registryConfig);
+    await checkRegistry(registry, registryConfig);
+  }
+  const input = createInputFormat(config, registry);
+  if (config.output.format !== 'avro' || registry === undefined) return { input };
+  const { registerOutputSchema } = await import('../formats/avro-output.ts');
+  return { input, output: await registerOutputSchema(registry, config) };
+}
+
+async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, stateDir: string, formats: Formats): Promise<RunningPipeline> {
   const appId = config.application.id;
   const inputTopic = config.input.topic;
   const changelog = changelogTopic(appId);
@@ -154,6 +183,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     cross,
     tables: tables.rows,
     coPartitioned: tables.coPartitioned,
+    formats,
   });
 
   const topics = new Map<string, number>([[inputTopic, partitions]]);

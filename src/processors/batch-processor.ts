@@ -3,6 +3,7 @@
 // the windows stream time has passed and forget expired ids. It reads and writes state only
 // through a BatchStore (a store transaction), and returns records; it never talks to Kafka.
 import type { InputRecord, OutRecord } from '../model/records.ts';
+import type { InputFormat, OutputValueEncoder } from '../model/value-format.ts';
 import type { BatchStore } from '../model/store-ports.ts';
 import type { WindowState } from '../model/window-state.ts';
 import { addEvent, initAccumulator } from './aggregates.ts';
@@ -75,6 +76,8 @@ export class BatchProcessor {
   private readonly partition: number;
   private readonly decode: Decoder;
   private readonly enricher: Enricher | undefined;
+  private readonly format: InputFormat | undefined;
+  private readonly encodeOutput: OutputValueEncoder | undefined;
   private readonly windowsByName = new Map<string, WindowSpec>();
   // Reused across records: the window starts of the current event.
   private readonly starts: number[] = [];
@@ -89,15 +92,25 @@ export class BatchProcessor {
    */
   private legacyUpTo: number | undefined;
 
-  /** `tables`: the rows of every table that `spec.enrich` looks up, by table name */
-  constructor(spec: PipelineSpec, topics: BatchTopics, partition: number, tables: ReadonlyMap<string, TableRows> = new Map()) {
+  /**
+   * `tables`: the rows of every table that `spec.enrich` looks up, by table name. `formats`: how
+   * input values become events and results become output values; JSON for what they leave out.
+   */
+  constructor(spec: PipelineSpec, topics: BatchTopics, partition: number, deps: { tables?: ReadonlyMap<string, TableRows>; formats?: { input?: InputFormat; output?: OutputValueEncoder } } = {}) {
     this.spec = spec;
     this.topics = topics;
     this.partition = partition;
-    this.enricher = spec.enrich !== undefined && spec.enrich.length > 0 ? new Enricher(spec.enrich, tables) : undefined;
-    this.decode = compileDecoder(spec, this.enricher);
+    this.format = deps.formats?.input;
+    this.encodeOutput = deps.formats?.output;
+    this.enricher = spec.enrich !== undefined && spec.enrich.length > 0 ? new Enricher(spec.enrich, deps.tables ?? new Map()) : undefined;
+    this.decode = compileDecoder(spec, this.format?.decodeValue, this.enricher);
     for (const w of spec.windows) this.windowsByName.set(w.name, w);
     this.marks = spec.windows.map(closedMark);
+  }
+
+  /** Loads what decoding these records needs (their schemas) before the synchronous `process`. */
+  async prepare(records: readonly InputRecord[]): Promise<void> {
+    await this.format?.prepare?.(records);
   }
 
   /**
@@ -227,7 +240,7 @@ export class BatchProcessor {
   private outputRecord(state: WindowState, final: boolean, storeKey: string): OutRecord {
     const win = this.windowsByName.get(state.w);
     if (win === undefined) throw new Error(`state holds window "${state.w}", which the pipeline does not define`);
-    const { key, value } = formatOutput(win, state.g, state.s, state.a, final, isWindowKey(storeKey) ? storeKey : undefined);
+    const { key, value } = formatOutput(win, state.g, state.s, state.a, final, isWindowKey(storeKey) ? storeKey : undefined, this.encodeOutput);
     return { topic: this.topics.output, key, value };
   }
 

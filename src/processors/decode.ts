@@ -1,10 +1,12 @@
 import type { Enricher } from './enrich.ts';
 import { compileNormalizer } from './normalize.ts';
+import type { ValueDecoder, ValueFailureReason } from '../model/value-format.ts';
+import { parseJsonValue } from './json-value.ts';
 import type { PipelineSpec } from './types.ts';
 
 export type DecodeFailureReason =
   | 'oversized'
-  | 'invalid-json'
+  | ValueFailureReason
   | 'missing-field'
   | 'invalid-id'
   | 'invalid-event-time'
@@ -112,7 +114,7 @@ function aggregateFields(spec: PipelineSpec): Map<string, AggregateRef> {
  * failure as checking every occurrence. `enricher` runs right after parsing, so the
  * checks below see the fields it copied in (a window may group by one).
  */
-export function compileDecoder(spec: PipelineSpec, enricher?: Enricher): Decoder {
+export function compileDecoder(spec: PipelineSpec, decodeValue: ValueDecoder = parseJsonValue, enricher?: Enricher): Decoder {
   const maxBytes = spec.maxRecordBytes;
   const normalize = compileNormalizer(spec.normalize ?? []);
   const keyRef = fieldRef(spec.keyField);
@@ -133,18 +135,9 @@ export function compileDecoder(spec: PipelineSpec, enricher?: Enricher): Decoder
   return function decode(key: Buffer | null, value: Buffer | null, timestampMs: number): DecodeResult {
     const size = value === null ? 0 : value.length;
     if (size > maxBytes) return fail('oversized', undefined, `value is ${size} bytes, limit is ${maxBytes}`);
-    if (value === null || size === 0) return fail('invalid-json', undefined, 'value is empty');
-
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(value.toString('utf8'));
-    } catch (err) {
-      return fail('invalid-json', undefined, `value is not valid JSON: ${(err as Error).message}`);
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      return fail('invalid-json', undefined, `value is JSON ${parsed === null ? 'null' : Array.isArray(parsed) ? 'array' : typeof parsed}, not an object`);
-    }
-    const event = parsed as Record<string, unknown>;
+    const decoded = decodeValue(value);
+    if (!decoded.ok) return fail(decoded.reason, undefined, decoded.detail);
+    const event = decoded.event;
     const invalid = normalize?.(event);
     if (invalid !== undefined) return fail('invalid', invalid.field, invalid.detail);
     if (enricher !== undefined) {

@@ -10,6 +10,7 @@ import type { WindowState } from '../model/window-state.ts';
 import { mergeAccumulators } from './aggregates.ts';
 import type { BatchResult, BatchStats } from './batch-processor.ts';
 import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
+import type { OutputValueEncoder } from '../model/value-format.ts';
 import { formatOutput, windowKey } from './output-record.ts';
 import { closedMark } from './window-math.ts';
 import { WATERMARK_KEY_PREFIX, partialKey } from './partials.ts';
@@ -24,6 +25,8 @@ export interface MergeOptions {
   partition: number;
   /** partition count of the input topic: every one of them must pass a window before it closes */
   sources: number;
+  /** the output value encoding; JSON when undefined */
+  encodeOutput?: OutputValueEncoder;
 }
 
 export interface SourceWatermark {
@@ -123,7 +126,7 @@ export class MergeProcessor {
       }
       if (merged === undefined) continue;
       store.markClosed(mark, merged.s);
-      const { key, value } = formatOutput(window, merged.g, merged.s, merged.a, true, wk);
+      const { key, value } = formatOutput(window, merged.g, merged.s, merged.a, true, wk, this.opts.encodeOutput);
       out.push({ topic: outputTopic, key, value });
       stats.finals++;
     }

@@ -1,7 +1,9 @@
+import type { OutputValueEncoder, WindowResult } from '../model/value-format.ts';
 import { aggregateResult } from './aggregates.ts';
 import type { WindowSpec } from './types.ts';
 
-export type OutputRecord = { key: string; value: string };
+export type OutputRecord = { key: string; value: string | Buffer };
+type JsonOutputRecord = { key: string; value: string };
 
 // The key of one window and group is the JSON array `[window, ...group values, start]`, e.g.
 // `["per_player_1m","p1",1700000040000]`: JSON keeps 1, "1" and true apart and quotes any
@@ -81,6 +83,9 @@ function json(v: unknown): string {
  * order) — an object literal would reorder integer-like names. `key`: the
  * window's key when the caller has it (a store key is one), which saves building it.
  */
+export function formatOutput(spec: WindowSpec, groupValues: readonly unknown[], start: number, acc: readonly unknown[], final: boolean, key?: string): JsonOutputRecord;
+/** `encode`: the output value encoding, when it is not JSON. */
+export function formatOutput(spec: WindowSpec, groupValues: readonly unknown[], start: number, acc: readonly unknown[], final: boolean, key: string | undefined, encode: OutputValueEncoder | undefined): OutputRecord;
 export function formatOutput(
   spec: WindowSpec,
   groupValues: readonly unknown[],
@@ -88,7 +93,9 @@ export function formatOutput(
   acc: readonly unknown[],
   final: boolean,
   key?: string,
+  encode?: OutputValueEncoder,
 ): OutputRecord {
+  if (encode !== undefined) return { key: key ?? windowKey(spec.name, groupValues, start), value: encode(windowResult(spec, groupValues, start, acc, final)) };
   const t = templateFor(spec);
   let value = t.head;
   for (let i = 0; i < t.groupKeys.length; i++) value += t.groupKeys[i]! + json(groupValues[i]);
@@ -97,4 +104,13 @@ export function formatOutput(
   for (let i = 0; i < aggs.length; i++) value += t.valueKeys[i]! + json(aggregateResult(acc, aggs, i));
   value += '}}';
   return { key: key ?? windowKey(spec.name, groupValues, start), value };
+}
+
+/** The same result as an object, for an encoder other than the JSON above. */
+export function windowResult(spec: WindowSpec, groupValues: readonly unknown[], start: number, acc: readonly unknown[], final: boolean): WindowResult {
+  const group: Record<string, unknown> = {};
+  for (let i = 0; i < spec.groupBy.length; i++) group[spec.groupBy[i]!] = groupValues[i];
+  const values: Record<string, unknown> = {};
+  for (let i = 0; i < spec.aggregates.length; i++) values[spec.aggregates[i]!.name] = aggregateResult(acc, spec.aggregates, i);
+  return { window: spec.name, group, start, end: start + spec.sizeMs, final, values };
 }

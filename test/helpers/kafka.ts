@@ -41,6 +41,8 @@ export interface ReadMessage {
   value: string | null;
   /** CreateTime (or LogAppendTime), epoch ms */
   timestamp: number;
+  /** the value's bytes, for values that are not text (Avro) */
+  valueBytes: Buffer | null;
   headers: Record<string, string>;
 }
 
@@ -60,7 +62,7 @@ export async function readTopic(topic: string, opts: { done: (msgs: ReadMessage[
       eachMessage: async ({ partition, message }) => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = v.toString();
-        msgs.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, timestamp: Number(message.timestamp), headers });
+        msgs.push({ partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, valueBytes: message.value ?? null, timestamp: Number(message.timestamp), headers });
         if (opts.done(msgs)) resolveDone();
       },
     });

@@ -3,11 +3,15 @@
 //   2. a Docker engine answers: @testcontainers/kafka;
 //   3. otherwise: a local JVM broker from Apache Kafka's jars (scripts/kafka-broker.ts), on a free port.
 // The chosen path is printed so a CI log shows which broker the tests ran against.
+// The schema registry is SCHEMA_REGISTRY_URL when set; else the first test that needs one starts a
+// local one (test/helpers/schema-registry.ts) into the directory given here, and the teardown
+// stops it: runs without such a test pay nothing for it.
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort, startBroker, stopBroker } from '../../scripts/kafka-broker.ts';
+import { stopRegistry } from '../../scripts/schema-registry-server.ts';
 import { installWarningFilter } from '../../src/observability/warnings.ts';
 
 declare module 'vitest' {
@@ -16,6 +20,9 @@ declare module 'vitest' {
     kafkaSource: 'env' | 'testcontainers' | 'local-jvm';
     /** the local broker's directory, for tests that restart it ('' when the project does not run the broker) */
     kafkaBrokerDir: string;
+    /** SCHEMA_REGISTRY_URL, or '' when the tests start their own registry in schemaRegistryDir */
+    schemaRegistryUrl: string;
+    schemaRegistryDir: string;
   }
 }
 
@@ -30,8 +37,29 @@ async function dockerReason(): Promise<string | undefined> {
   }
 }
 
+/** Provides the registry to the tests; returns the teardown that stops one they started. */
+function provideRegistry(project: TestProject): () => Promise<void> {
+  const fromEnv = process.env.SCHEMA_REGISTRY_URL ?? '';
+  const dir = join(tmpdir(), `sluice-test-registry-${process.pid}`);
+  if (fromEnv) console.log(`[registry] using SCHEMA_REGISTRY_URL=${fromEnv}`);
+  project.provide('schemaRegistryUrl', fromEnv);
+  project.provide('schemaRegistryDir', dir);
+  return async () => {
+    if ((await stopRegistry(dir)) === 'stopped') console.log('[registry] stopped the local schema registry');
+  };
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   installWarningFilter();
+  const stopOwnRegistry = provideRegistry(project);
+  const teardown = await setupKafka(project);
+  return async () => {
+    await stopOwnRegistry();
+    await teardown();
+  };
+}
+
+async function setupKafka(project: TestProject): Promise<() => Promise<void>> {
   const fromEnv = process.env.KAFKA_BROKERS;
   if (fromEnv) {
     console.log(`[kafka] using KAFKA_BROKERS=${fromEnv}`);

@@ -30,6 +30,13 @@ describe('the layering lint rule', () => {
     expect(await layerErrors('src/clients/kafkajs/other.ts', "import type { PlatformaticGroup } from '../platformatic/membership.ts';\nexport type Other = PlatformaticGroup;\n")).toHaveLength(1);
   });
 
+  it('lets only the entry wiring import the registry-backed formats', async () => {
+    const format = "import type { RegistryInputFormat } from '../formats/registry-input.ts';\nexport type Format = RegistryInputFormat;\n";
+    expect(await layerErrors('src/processors/format.ts', format)).toHaveLength(1);
+    expect(await layerErrors('src/consumers/format.ts', format)).toHaveLength(1);
+    expect(await layerErrors('src/entry/format.ts', format)).toEqual([]);
+  });
+
   it('allows a downward import: consumers importing the port and state', async () => {
     const code = "import type { LaneSink } from '../clients/port.ts';\nimport type { PartitionStore } from '../state/partition-store.ts';\nexport type Down = [LaneSink, PartitionStore];\n";
     expect(await layerErrors('src/consumers/down.ts', code)).toEqual([]);

@@ -86,7 +86,7 @@ describe('decoding with enrichment', () => {
   const value = (o: unknown) => Buffer.from(JSON.stringify(o));
 
   it('validates the fields enrichment copied in, so a window may group by one', () => {
-    const decode = compileDecoder(spec, enricher([players('keep')]));
+    const decode = compileDecoder(spec, undefined, enricher([players('keep')]));
     const ok = decode(Buffer.from('p1'), value({ playerId: 'p1' }), 0);
     expect(ok).toMatchObject({ ok: true, event: { region: 'eu' } });
     // kept without a row: the group field is still missing, and says so
@@ -94,8 +94,8 @@ describe('decoding with enrichment', () => {
   });
 
   it('reports a dead-letter miss as enrich-miss and a dropped one as a drop', () => {
-    expect(compileDecoder(spec, enricher([players('dead-letter')]))(Buffer.from('zz'), value({ playerId: 'zz' }), 0)).toMatchObject({ ok: false, reason: 'enrich-miss', field: 'playerId' });
-    const dropped = compileDecoder(spec, enricher([players('drop')]))(Buffer.from('zz'), value({ playerId: 'zz' }), 0);
+    expect(compileDecoder(spec, undefined, enricher([players('dead-letter')]))(Buffer.from('zz'), value({ playerId: 'zz' }), 0)).toMatchObject({ ok: false, reason: 'enrich-miss', field: 'playerId' });
+    const dropped = compileDecoder(spec, undefined, enricher([players('drop')]))(Buffer.from('zz'), value({ playerId: 'zz' }), 0);
     expect(dropped).toMatchObject({ ok: false, reason: 'enrich-miss', drop: true });
   });
 });
