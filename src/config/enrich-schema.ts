@@ -101,3 +101,16 @@ export function enrichIssues(value: Record<string, unknown>): Issue[] {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
+
+/** Shown in docs/config.md: tables of each kind and the lookups that use them. */
+export const TABLES_EXAMPLE = {
+  players: { source: { topic: 'players' } },
+  regions: { source: { topic: 'regions' }, global: true },
+  countries: { source: { file: './countries.csv', key: 'code' } },
+};
+
+export const ENRICH_EXAMPLE = [
+  { table: 'players', on: 'playerId', fields: ['tier', 'region'], missing: 'dead-letter' },
+  { table: 'regions', on: 'region', fields: ['regionName'], missing: 'keep' },
+  { table: 'countries', on: 'country', fields: ['continent'], missing: 'drop' },
+];

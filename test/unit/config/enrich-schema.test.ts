@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { ENRICH_EXAMPLE, TABLES_EXAMPLE } from '../../../src/config/enrich-schema.ts';
+import { configSchema, requiredErrorMap } from '../../../src/config/schema.ts';
+
+const minimal = {
+  kafka: { brokers: ['127.0.0.1:9092'] },
+  application: { id: 'player-stats' },
+  input: { topic: 'player-actions', key: 'playerId' },
+  windows: [{ name: 'per_player_1m', groupBy: ['playerId'], tumbling: '1m', aggregates: { actions: 'count()' } }],
+  output: { topic: 'player-stats' },
+  deadLetter: { topic: 'player-actions.dlq' },
+};
+
+function issuesOf(raw: unknown): { path: PropertyKey[]; message: string }[] {
+  const result = configSchema.safeParse(raw, { error: requiredErrorMap });
+  return (result.error?.issues ?? []).map((i) => ({ path: i.path, message: i.message }));
+}
+
+describe('tables and enrich config', () => {
+  it('accepts the documented example, with defaults filled in', () => {
+    const config = configSchema.parse({ ...minimal, tables: TABLES_EXAMPLE, enrich: ENRICH_EXAMPLE });
+    expect(config.tables.players).toEqual({ source: { topic: 'players' }, global: false });
+    expect(config.enrich[1]).toEqual({ table: 'regions', on: 'region', fields: ['regionName'], missing: 'keep' });
+    expect(configSchema.parse(minimal)).toMatchObject({ tables: {}, enrich: [] });
+  });
+
+  it('reports every problem of the lookups at once', () => {
+    const issues = issuesOf({
+      ...minimal,
+      tables: { players: { source: { topic: 'players' } }, codes: { source: { file: 'codes.csv', key: 'code' }, global: true } },
+      enrich: [
+        { table: 'nope', on: 'x', fields: ['y'] },
+        { table: 'players', on: 'region', fields: ['tier'] },
+        { table: 'players', on: 'playerId', fields: [] },
+        { table: 'players', on: 'playerId', fields: ['__proto__'] },
+      ],
+    });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: ['enrich', 2, 'fields'], message: 'copy at least one field' },
+        { path: ['enrich', 3, 'fields', 0], message: 'field name "__proto__" is not supported' },
+        { path: ['enrich', 0, 'table'], message: 'no table "nope" under tables (tables: players, codes)' },
+        { path: ['enrich', 1, 'on'], message: expect.stringMatching(/co-partitioned with the input.*look it up on input.key \("playerId"\), or make it global: true/) },
+        { path: ['tables', 'codes', 'global'], message: 'file tables are always whole; global applies to topic tables only' },
+      ]),
+    );
+    expect(issues).toHaveLength(5);
+  });
+
+  it('lets a global table be looked up on any field', () => {
+    expect(issuesOf({ ...minimal, tables: { regions: { source: { topic: 'regions' }, global: true } }, enrich: [{ table: 'regions', on: 'region', fields: ['name'] }] })).toEqual([]);
+  });
+});
