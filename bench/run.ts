@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { installWarningFilter } from '../src/observability/warnings.ts';
 import { measureCeilings } from './ceiling/ceiling.ts';
 import { measureStateHeap } from './in-process/state-heap-process.ts';
+import { measureEnrichment } from './in-process/enrichment.ts';
 import type { StateHeapResult } from './in-process/state-heap.ts';
 import { LoadClient } from './load/client.ts';
 import { drainCopy, measureMain } from './measure/sluice-runs.ts';
@@ -61,7 +62,9 @@ async function benchmark(plan: RunPlan, admin: BenchAdmin, startedAt: Date, host
     log(`bench: sluice stopped (exit ${main.exitCode}); checking the output against the oracle`);
     const correctness = await checkMainRun(plan, admin, closed.ends, main.flushed);
     const stateHeap = stateHeapOf(opts.stateIds);
-    return buildResults({ plan, startedAt, host, backlogs, ceilings, main, oneWorker, otherClient, load: closed, ticks: load.ticks, correctness, stateHeap, failures });
+    log('[enrichment] the hot path without a broker, without and with a table lookup per event');
+    const enrichment = measureEnrichment(opts.quick ? 40_000 : 150_000);
+    return buildResults({ plan, startedAt, host, backlogs, ceilings, main, oneWorker, otherClient, load: closed, ticks: load.ticks, correctness, stateHeap, enrichment, failures });
   } finally {
     load.kill();
   }

@@ -6,7 +6,7 @@
 // With --profile it also writes a sampling heap profile that keeps collected objects, which is
 // what says *where* the bytes are allocated (open it in Chrome DevTools, or read the summary).
 //
-//   node bench/in-process/hot-path.ts [--events 200000] [--partitions 8] [--emit update|final] [--fetch-bytes N] [--profile]
+//   node bench/in-process/hot-path.ts [--events 200000] [--partitions 8] [--emit update|final] [--fetch-bytes N] [--enrich] [--profile]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,9 @@ import { AllocationMeter } from '../../src/observability/alloc-meter.ts';
 import { counterTotal, createMetrics } from '../../src/observability/metrics.ts';
 import type { PipelineMetrics } from '../../src/observability/metrics.ts';
 import { LoadModel } from '../load/model.ts';
+import { tableFields } from '../../src/processors/enrich.ts';
+import { loadTableFile } from '../../src/state/table-file.ts';
+import { TableStore } from '../../src/state/table-store.ts';
 import { benchPipeline, crossPartitionWindows } from '../setup/pipeline-config.ts';
 
 const { values } = parseArgs({
@@ -37,6 +40,9 @@ const { values } = parseArgs({
     // A caught-up lane's fetches are a few kB, so its transactions are small and their fixed cost
     // dominates: --fetch-bytes 4000 measures that regime (the default is the bulk one).
     'fetch-bytes': { type: 'string' },
+    // Every event also looks its player up in a 10k-row file table (tier, region), as
+    // issue #13's enrichment does: the difference to a run without is what a lookup costs.
+    enrich: { type: 'boolean', default: false },
   },
 });
 const EVENTS = Number(values.events);
@@ -70,8 +76,35 @@ function generateInput(): InputRecord[][] {
   return perPartition;
 }
 
+const PLAYERS = 10_000;
+
+/** The bench pipeline with a players table and a lookup copying two fields into every event. */
+function withEnrichment(config: SluiceConfig, dir: string): SluiceConfig {
+  const file = join(dir, 'players.jsonl');
+  const rows: string[] = [];
+  for (let i = 0; i < PLAYERS; i++) rows.push(JSON.stringify({ playerId: `player-${i}`, tier: ['gold', 'silver', 'bronze'][i % 3], region: ['eu', 'us', 'apac'][i % 3], bio: 'x'.repeat(200) }));
+  writeFileSync(file, rows.join('\n'));
+  return {
+    ...config,
+    tables: { players: { source: { file, key: 'playerId' }, global: false } },
+    enrich: [{ table: 'players', on: 'playerId', fields: ['tier', 'region'], missing: 'keep' }],
+  };
+}
+
+/** The file tables of `config`, loaded as a worker loads them. */
+async function openTables(config: SluiceConfig, dir: string): Promise<Map<string, TableStore>> {
+  const tables = new Map<string, TableStore>();
+  for (const [name, table] of Object.entries(config.tables)) {
+    if (!('file' in table.source)) continue;
+    const store = await TableStore.open({ path: join(dir, `table-${name}.mdb`), fields: tableFields(config.enrich).get(name) ?? [], keyField: table.source.key, signature: name, lockWaitMs: 1000 });
+    await loadTableFile(store, table.source.file, table.source.format);
+    tables.set(name, store);
+  }
+  return tables;
+}
+
 /** One open lane per partition, each on a fresh store in `dir`. */
-async function openFeeds(config: SluiceConfig, kafka: OfflineKafka, metrics: PipelineMetrics, dir: string): Promise<Feed[]> {
+async function openFeeds(config: SluiceConfig, kafka: OfflineKafka, metrics: PipelineMetrics, dir: string, tables: ReadonlyMap<string, TableStore>): Promise<Feed[]> {
   if (config.application.guarantee !== 'exactly-once') throw new Error('the hot path measures the exactly-once path');
   if (crossPartitionWindows(config).length > 0) throw new Error('the hot path has no merge lanes: its pipeline must keep every window within a partition');
   const createLane = laneFactory({
@@ -86,6 +119,7 @@ async function openFeeds(config: SluiceConfig, kafka: OfflineKafka, metrics: Pip
     // Every store starts empty on an empty changelog: nothing is ever restored.
     tombstoneRetentionMs: Number.POSITIVE_INFINITY,
     cross: new Map(),
+    tables,
   });
   const feeds = generateInput().map((records, p) => ({ lane: createLane(config.input.topic, p, NO_GROUP), records, next: 0 }));
   for (const f of feeds) await f.lane.open(heartbeat);
@@ -112,11 +146,13 @@ async function feedAll(feeds: Feed[], fetchBytes: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const config = benchPipeline(values.emit === 'final' ? 'final' : 'update');
   const dir = mkdtempSync(join(tmpdir(), 'sluice-hot-path-'));
+  const plain = benchPipeline(values.emit === 'final' ? 'final' : 'update');
+  const config = values.enrich ? withEnrichment(plain, dir) : plain;
   const kafka = new OfflineKafka(PARTITIONS);
   const metrics = createMetrics({ application: config.application.id });
-  const feeds = await openFeeds(config, kafka, metrics, dir);
+  const tables = await openTables(config, dir);
+  const feeds = await openFeeds(config, kafka, metrics, dir, tables);
   const session = new Session();
   if (values.profile) {
     session.connect();
@@ -134,6 +170,7 @@ async function main(): Promise<void> {
 
   const summary = {
     events: EVENTS,
+    enrich: values.enrich,
     transactions: await counterTotal(metrics.commits),
     outputsAndChangelogRecords: kafka.records,
     encodedBytesPerEvent: Math.round(kafka.bytes / EVENTS),
@@ -144,6 +181,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(summary, null, 2));
   if (values.profile) await writeProfile(session, allocated);
   for (const f of feeds) await f.lane.close();
+  for (const t of tables.values()) await t.close();
   rmSync(dir, { recursive: true, force: true });
 }
 

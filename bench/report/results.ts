@@ -5,6 +5,7 @@ import { availableParallelism, cpus, freemem, loadavg, platform, release, totalm
 import { join } from 'node:path';
 import type { CeilingResult } from '../ceiling/ceiling.ts';
 import type { StateHeapResult } from '../in-process/state-heap.ts';
+import type { EnrichmentResult } from '../in-process/enrichment.ts';
 import type { LoadClient, Tick } from '../load/client.ts';
 import type { DrainRate, Progress } from '../measure/drain.ts';
 import type { MainRun, ProfileName } from '../measure/sluice-runs.ts';
@@ -64,6 +65,8 @@ export interface Results {
   scaling?: { workers: Record<string, number>; speedup: number };
   /** the V8 heap of a lane store holding this many dedupe ids (bench/in-process/state-heap.ts) */
   stateHeap?: StateHeapResult;
+  /** what an enrichment lookup per event costs on the hot path (bench/in-process/enrichment.ts) */
+  enrichment?: EnrichmentResult;
   /** side measurements that failed (without `clients` or `scaling` then) */
   failures?: string[];
   ratios: Ratios;
@@ -89,6 +92,7 @@ export interface RunRecord {
   ticks: readonly Tick[];
   correctness: Correctness;
   stateHeap: StateHeapResult | undefined;
+  enrichment: EnrichmentResult | undefined;
   /** side measurements that failed (a copy's drain), one line each */
   failures: string[];
 }
@@ -115,6 +119,7 @@ export function buildResults(run: RunRecord): Results {
     clientCeilings: ceilings,
     ...(run.otherClient === null ? {} : { clients: clientComparison(opts.client, otherClient, { [opts.client]: sluice.throughput, [otherClient]: run.otherClient } as Record<ClientName, number>, ceilings) }),
     ...(run.oneWorker === null ? {} : { scaling: { workers: { 1: Math.round(run.oneWorker), [main.workers]: Math.round(sluice.throughput) }, speedup: Math.round((sluice.throughput / run.oneWorker) * 100) / 100 } }),
+    ...(run.enrichment === undefined ? {} : { enrichment: run.enrichment }),
     failures: run.failures,
     targets: evaluateTargets(partial),
     notes: NOTES,

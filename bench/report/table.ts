@@ -72,6 +72,10 @@ export function printTable(r: Results): void {
     const h = r.stateHeap;
     console.log(`state heap     ${h.ids} dedupe ids: heap max ${mb(h.heapMaxBytes)}, live after GC ${h.liveHeapMaxBytes === null ? '-' : mb(h.liveHeapMaxBytes)} (limit ${mb(h.heapLimitBytes)}), rss max ${mb(h.rssMaxBytes)}, LMDB ${mb(h.lmdbBytes)} on disk`);
   }
+  if (r.enrichment) {
+    const e = r.enrichment;
+    console.log(`enrichment     hot path, ${e.events} events: ${f(e.without.allocBytesPerEvent)} -> ${f(e.with.allocBytesPerEvent)} B allocated/event, ${e.without.cpuMicrosPerEvent} -> ${e.with.cpuMicrosPerEvent} µs CPU/event with a table lookup copying 2 fields (${e.allocBytesPerLookup} B, ${e.cpuMicrosPerLookup} µs per lookup)`);
+  }
   for (const failure of r.failures ?? []) console.log(`FAILED         ${failure}`);
   console.log(`correct        ${s.correct ? 'yes' : 'NO'}: ${s.correctness.observed.finals}/${s.correctness.expected.finals} final windows match the oracle, ${s.correctness.observed.duplicates} duplicates dropped`);
   printTargets(r);
