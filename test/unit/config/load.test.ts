@@ -29,6 +29,19 @@ function tempFile(name: string, content: string): string {
 }
 
 describe('loadConfigFile', () => {
+  it('loads examples/treasure-hunt.yaml: Avro input, a co-partitioned table, sketches and a leaderboard', () => {
+    const config = loadConfigFile(fileURLToPath(new URL('../../../examples/treasure-hunt.yaml', import.meta.url)));
+    expect(config.input.format).toBe('avro');
+    expect(config.tables.players).toEqual({ source: { topic: 'players' }, global: false });
+    expect(config.enrich).toEqual([{ table: 'players', on: 'playerId', fields: ['tier', 'region'], missing: 'dead-letter' }]);
+    expect(config.windows.map((w) => [w.name, w.groupBy, w.kind])).toEqual([
+      ['per_player_1m', ['playerId', 'tier'], 'tumbling'],
+      ['per_region_10m_by_1m', ['region'], 'hopping'],
+      ['leaderboard_1m', [], 'tumbling'],
+    ]);
+    expect(config.windows[2]?.aggregates[0]).toMatchObject({ name: 'top10', fn: 'topK', field: 'playerId', k: 10 });
+  });
+
   it('loads examples/player-stats.yaml as written', () => {
     const config = loadConfigFile(examplePath);
     expect(config.application.id).toBe('player-stats');
