@@ -16,8 +16,7 @@ const topicSource = z
       .min(1)
       .max(249)
       .regex(/^[A-Za-z0-9._-]+$/, { error: 'topic names may only contain letters, digits, ".", "_" and "-"' })
-      .describe('Compacted topic holding the table: one JSON object per row, the record key is the row key, a tombstone deletes the row.'),
-    key: fieldName.optional().describe('Take the row key from this field of the row instead of the record key.'),
+      .describe('Compacted topic holding the table: one JSON object per row, the record key is the row key (compaction and tombstones go by it too), a tombstone deletes the row.'),
   })
   .describe('A table kept in a topic.');
 
@@ -74,9 +73,20 @@ export function enrichIssues(value: Record<string, unknown>): Issue[] {
   const tables = isRecord(value.tables) ? value.tables : {};
   const inputKey = isRecord(value.input) ? value.input.key : undefined;
   const steps = Array.isArray(value.enrich) ? value.enrich : [];
+  // What decides an event's identity, time and partition is never overwritten by a table.
+  const reserved = new Map<string, string>();
+  if (typeof inputKey === 'string') reserved.set(inputKey, 'input.key');
+  if (isRecord(value.input) && isRecord(value.input.eventTime) && typeof value.input.eventTime.field === 'string') reserved.set(value.input.eventTime.field, 'input.eventTime.field');
+  if (isRecord(value.dedupe) && typeof value.dedupe.idField === 'string') reserved.set(value.dedupe.idField, 'dedupe.idField');
   steps.forEach((step: unknown, i) => {
     if (!isRecord(step) || typeof step.table !== 'string') return;
-    const table = tables[step.table];
+    if (Array.isArray(step.fields)) {
+      step.fields.forEach((field: unknown, f) => {
+        const owner = typeof field === 'string' ? reserved.get(field) : undefined;
+        if (owner !== undefined) issues.push({ path: ['enrich', i, 'fields', f], message: `"${String(field)}" is ${owner}; a lookup may not overwrite it` });
+      });
+    }
+    const table = Object.hasOwn(tables, step.table) ? tables[step.table] : undefined;
     if (!isRecord(table)) {
       const known = Object.keys(tables);
       issues.push({ path: ['enrich', i, 'table'], message: `no table "${step.table}" under tables${known.length > 0 ? ` (tables: ${known.join(', ')})` : ''}` });

@@ -11,7 +11,6 @@ import { TableSync } from './table-sync.ts';
 export interface CoPartitionedTable {
   name: string;
   topic: string;
-  keyField: string | undefined;
   fields: readonly string[];
   signature: string;
 }
@@ -46,7 +45,7 @@ export class LaneTables {
   async open(heartbeat: () => Promise<void>): Promise<void> {
     const { client, log, partition } = this.opts;
     for (const t of this.tables) {
-      const store = await TableStore.open({ path: this.opts.path(t.name), fields: t.fields, keyField: t.keyField, signature: t.signature, lockWaitMs: this.opts.lockWaitMs });
+      const store = await TableStore.open({ path: this.opts.path(t.name), fields: t.fields, keyField: undefined, signature: t.signature, lockWaitMs: this.opts.lockWaitMs });
       const entry: Opened = { store, sync: undefined };
       this.opened.set(t.name, entry);
       const onApplied = this.opts.onApplied;
@@ -54,14 +53,17 @@ export class LaneTables {
     }
   }
 
+  /** Closes every table, whatever fails on the way: a table left open keeps its lock. */
   async close(): Promise<void> {
-    for (const [name, { store, sync }] of this.opened) {
-      this.opened.delete(name);
+    const closing = [...this.opened.values()].map(async ({ store, sync }) => {
       try {
         await sync?.stop();
       } finally {
         await store.close();
       }
-    }
+    });
+    this.opened.clear();
+    const failed = (await Promise.allSettled(closing)).find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 }

@@ -169,7 +169,15 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   }
   const stores = storeDir(stateDir, appId, inputTopic);
   // Whole tables are loaded before the group is joined, so no lane processes without them.
-  const tables = await openWorkerTables(config, spec, { client, partitions, stores, lockWaitMs: TABLE_LOCK_WAIT_MS, log, onApplied: countTableRecords(metrics) });
+  const closeServer = () => new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  let tables;
+  try {
+    tables = await openWorkerTables(config, spec, { client, partitions, stores, lockWaitMs: TABLE_LOCK_WAIT_MS, log, onApplied: countTableRecords(metrics) });
+  } catch (err) {
+    // A listening server would keep the process alive after it reported the failure.
+    await closeServer();
+    throw err;
+  }
   const createLane = laneFactory({
     config,
     spec,
@@ -215,6 +223,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     await group.start();
   } catch (err) {
     await tables.close();
+    await closeServer();
     throw err;
   }
   const crossNote = cross.size > 0 ? `, cross-partition windows merged through ${[...cross.keys()].join(', ')}` : '';
@@ -231,7 +240,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
         await group.stop();
         await tables.close();
         await client.close().catch(() => undefined);
-        await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+        await closeServer();
         log.info(`pipeline ${appId} stopped`);
       })()),
   };

@@ -36,8 +36,10 @@ export interface WorkerTablesContext {
 }
 
 async function topicPartitions(client: StreamClient, table: string, topic: string): Promise<number> {
-  const count = (await client.topics.partitionCounts([topic]).catch(() => new Map<string, number>())).get(topic) ?? 0;
-  if (count === 0) throw sluiceError('SLUICE_TABLE_UNREADABLE', `table ${table}: topic "${topic}" does not exist (sluice never creates a table's topic)`);
+  // Listed, not asked for by metadata: a broker that auto-creates topics must not create it.
+  if (!(await client.topics.listTopics()).includes(topic)) throw sluiceError('SLUICE_TABLE_UNREADABLE', `table ${table}: topic "${topic}" does not exist (sluice never creates a table's topic)`);
+  const count = (await client.topics.partitionCounts([topic])).get(topic) ?? 0;
+  if (count === 0) throw sluiceError('SLUICE_KAFKA', `table ${table}: topic "${topic}" has no partition metadata yet`);
   return count;
 }
 
@@ -69,10 +71,10 @@ export async function openWorkerTables(config: SluiceConfig, spec: PipelineSpec,
           if (count !== ctx.partitions) {
             throw sluiceError('SLUICE_TABLE_UNREADABLE', `table ${name}: topic "${source.topic}" has ${count} partitions and the input ${ctx.partitions}; a co-partitioned table needs as many (or set global: true)`);
           }
-          coPartitioned.push({ name, topic: source.topic, keyField: source.key, fields: kept, signature });
+          coPartitioned.push({ name, topic: source.topic, fields: kept, signature });
           continue;
         }
-        const store = await TableStore.open({ path: workerTablePath(ctx.stores, name, threadId), fields: kept, keyField: source.key, signature, lockWaitMs: ctx.lockWaitMs });
+        const store = await TableStore.open({ path: workerTablePath(ctx.stores, name, threadId), fields: kept, keyField: undefined, signature, lockWaitMs: ctx.lockWaitMs });
         opened.set(name, store);
         const onApplied = ctx.onApplied;
         syncs.push(await TableSync.start({ name, topic: source.topic, partitions: Array.from({ length: count }, (_, p) => p), store, client: ctx.client, log, onApplied: onApplied && ((n, skipped) => onApplied(name, n, skipped)) }));

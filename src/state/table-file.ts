@@ -50,7 +50,7 @@ async function* jsonRows(path: string, store: TableStore): AsyncGenerator<Parsed
 /** CSV with a header line naming the columns; every value is a string. */
 async function* csvRows(path: string, store: TableStore): AsyncGenerator<ParsedRow> {
   const input = await readStream(path);
-  const parser = parseCsv({ columns: true, skip_empty_lines: true, bom: true });
+  const parser = parseCsv({ columns: true, skip_empty_lines: true, bom: true, relax_column_count: true });
   input.on('error', (err) => parser.destroy(err));
   input.pipe(parser);
   for await (const record of parser) yield store.project(record as Record<string, unknown>, undefined);

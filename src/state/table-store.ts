@@ -28,6 +28,9 @@ export interface TableStoreOptions {
 
 const SIGNATURE_KEY = 'signature';
 const POSITION_PREFIX = 'next:';
+const SYNCED_KEY = 'syncedAtMs';
+/** LMDB refuses keys over 1978 bytes; such a row is skipped, never a failed transaction. */
+const MAX_KEY_BYTES = 1978;
 
 /** A row as the topic or the file holds it, or why it is unusable. */
 export type ParsedRow = { key: string; row: unknown[] } | { error: string };
@@ -86,11 +89,20 @@ export class TableStore implements TableRows {
     return this.meta.get(POSITION_PREFIX + partition) as string | undefined;
   }
 
+  /**
+   * Wall clock of the last applied batch: rows older than the topic's delete.retention.ms may
+   * have missed tombstones that compaction has removed since.
+   */
+  syncedAtMs(): number | undefined {
+    return this.meta.get(SYNCED_KEY) as number | undefined;
+  }
+
   /** A topic record's row, projected; a tombstone (null value) comes back as a row of null. */
   parse(key: Buffer | null, value: Buffer | null): ParsedRow | { key: string; row: null } {
     if (value === null) {
       // A tombstone carries no row to read a key field from: it deletes by record key.
       const k = key?.toString('utf8');
+      if (k !== undefined && Buffer.byteLength(k) > MAX_KEY_BYTES) return { error: `key of ${Buffer.byteLength(k)} bytes, longer than LMDB's ${MAX_KEY_BYTES}` };
       return k === undefined ? { error: 'tombstone without a key' } : { key: k, row: null };
     }
     let doc: unknown;
@@ -107,6 +119,7 @@ export class TableStore implements TableRows {
   project(record: Record<string, unknown>, recordKey: string | undefined): ParsedRow {
     const rowKey = this.keyField === undefined ? recordKey : Object.hasOwn(record, this.keyField) ? tableKey(record[this.keyField]) : undefined;
     if (rowKey === undefined) return { error: this.keyField === undefined ? 'record has no key' : `field "${this.keyField}" is missing or not a string, number or boolean` };
+    if (Buffer.byteLength(rowKey) > MAX_KEY_BYTES) return { error: `key of ${Buffer.byteLength(rowKey)} bytes, longer than LMDB's ${MAX_KEY_BYTES}` };
     return { key: rowKey, row: this.fields.map((f) => (Object.hasOwn(record, f) ? record[f] : undefined)) };
   }
 
@@ -124,12 +137,18 @@ export class TableStore implements TableRows {
         }
       }
       this.meta.putSync(POSITION_PREFIX + partition, String(next));
+      this.meta.putSync(SYNCED_KEY, Date.now());
     });
   }
 
-  /** Empties the table: a file table is read whole again at every start. */
+  /** Empties the table and forgets every position, so that it is read whole again. */
   clear(): void {
-    this.env.transactionSync(() => this.rows.clearSync());
+    this.env.transactionSync(() => {
+      this.rows.clearSync();
+      const signature = this.meta.get(SIGNATURE_KEY);
+      this.meta.clearSync();
+      this.meta.putSync(SIGNATURE_KEY, signature);
+    });
   }
 
   /** Adds rows read from a file, in one transaction. */

@@ -100,7 +100,7 @@ export async function readAllCommitted(topic: string, min: number, quietMs = 200
 }
 
 /** Produces records to explicit partitions, in order, acknowledged by all replicas. */
-export async function produceToPartitions(topic: string, records: readonly { partition: number; key: string | null; value: string | null; headers?: Record<string, string> }[]): Promise<void> {
+export async function produceToPartitions(topic: string, records: readonly { partition: number; key: string | null; value: Buffer | string | null; headers?: Record<string, string> }[]): Promise<void> {
   const producer = testKafka('sluice-test-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {

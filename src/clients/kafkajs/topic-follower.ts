@@ -36,9 +36,21 @@ export async function followOnKafkajs(kafka: Kafka, groupPrefix: string, req: Fo
   let fail!: (err: Error) => void;
   const failed = new Promise<Error>((resolve) => (fail = resolve));
   let stopped = false;
+  // Where each partition is: a consumer kafkajs restarts itself (after a broker error) joins its
+  // throwaway group again with no committed offsets, and would read from the earliest.
+  const next = new Map<number, string | undefined>(req.from);
+  const forward = (partition: number, records: Parameters<FollowDeliver>[1], to: bigint) => {
+    next.set(partition, to.toString());
+    deliver(partition, records, to);
+  };
+  let joins = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (joins++ === 0 || stopped) return;
+    for (const [partition, offset] of next) if (offset !== undefined) consumer.seek({ topic: req.topic, partition, offset });
+  });
   // A partition that ends in transaction markers moves without records reaching eachBatch.
   consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-    if (!stopped && e.payload.topic === req.topic) deliver(e.payload.partition, [], BigInt(e.payload.lastOffset) + 1n);
+    if (!stopped && e.payload.topic === req.topic) forward(e.payload.partition, [], BigInt(e.payload.lastOffset) + 1n);
   });
   consumer.on(consumer.events.CRASH, (e) => {
     if (!stopped && !e.payload.restart) fail(e.payload.error);
@@ -52,7 +64,7 @@ export async function followOnKafkajs(kafka: Kafka, groupPrefix: string, req: Fo
       eachBatch: async ({ batch }) => {
         if (stopped) return;
         try {
-          deliver(batch.partition, batch.messages, BigInt(batch.lastOffset()) + 1n);
+          forward(batch.partition, batch.messages, BigInt(batch.lastOffset()) + 1n);
         } catch (err) {
           // Thrown back at kafkajs, it would restart the consumer and deliver the batch again.
           stopped = true;

@@ -47,6 +47,28 @@ describe('tables and enrich config', () => {
     expect(issues).toHaveLength(5);
   });
 
+  it('never lets a lookup overwrite the key, the event time or the dedupe id, and finds no table through the prototype', () => {
+    const issues = issuesOf({
+      ...minimal,
+      input: { ...minimal.input, eventTime: { field: 'ts' } },
+      dedupe: { idField: 'eventId', ttl: '10m' },
+      tables: { regions: { source: { topic: 'regions' }, global: true }, ['__proto__']: { source: { topic: 'x' } } },
+      enrich: [{ table: 'regions', on: 'region', fields: ['playerId', 'ts', 'eventId', 'name'] }],
+    });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: ['enrich', 0, 'fields', 0], message: '"playerId" is input.key; a lookup may not overwrite it' },
+        { path: ['enrich', 0, 'fields', 1], message: '"ts" is input.eventTime.field; a lookup may not overwrite it' },
+        { path: ['enrich', 0, 'fields', 2], message: '"eventId" is dedupe.idField; a lookup may not overwrite it' },
+      ]),
+    );
+    expect(issuesOf({ ...minimal, enrich: [{ table: '__proto__', on: 'playerId', fields: ['x'] }] })).toEqual([{ path: ['enrich', 0, 'table'], message: 'no table "__proto__" under tables' }]);
+  });
+
+  it('keys topic tables by the record key only, as compaction and tombstones do', () => {
+    expect(issuesOf({ ...minimal, tables: { players: { source: { topic: 'players', key: 'playerId' } } } })).not.toEqual([]);
+  });
+
   it('lets a global table be looked up on any field', () => {
     expect(issuesOf({ ...minimal, tables: { regions: { source: { topic: 'regions' }, global: true } }, enrich: [{ table: 'regions', on: 'region', fields: ['name'] }] })).toEqual([]);
   });

@@ -45,6 +45,26 @@ describe('TableStore', () => {
     expect(store.get('p4')).toEqual(['ok', undefined]);
   });
 
+  it('skips a row whose key LMDB cannot hold instead of failing the batch', async () => {
+    const store = await table();
+    const long = 'k'.repeat(3000);
+    store.applyRecords(0, [rec(long, { tier: 'x' }), rec(long, null), rec('p1', { tier: 'gold' })], 3n);
+    expect(store.badRows).toBe(2);
+    expect(store.lastBadRow).toMatch(/key of 3000 bytes/);
+    expect(store.get('p1')).toEqual(['gold', undefined]);
+    expect(store.get(long)).toBeUndefined();
+  });
+
+  it('forgets positions with its rows when cleared, and stamps when it last applied a batch', async () => {
+    const store = await table();
+    expect(store.syncedAtMs()).toBeUndefined();
+    store.applyRecords(0, [rec('p1', { tier: 'gold' })], 1n);
+    expect(store.syncedAtMs()).toBeGreaterThan(Date.now() - 5000);
+    store.clear();
+    expect(store.position(0)).toBeUndefined();
+    expect(store.get('p1')).toBeUndefined();
+  });
+
   it('takes the key from a field when told to, as text', async () => {
     const store = await table({ keyField: 'id' });
     store.applyRecords(0, [rec('ignored', { id: 7, tier: 'gold' }), rec('k', { tier: 'none' })], 2n);
