@@ -1,7 +1,7 @@
 // `npm run kafka:topics -- create <name> --partitions <n> | list | delete <name>`: the dev broker
 // creates no topic by itself (auto-create is off, as in production) and the jars-only broker has no
 // kafka-topics.sh, so this is how a topic for sluice's input gets made.
-import type { Admin } from 'kafkajs';
+import type { Admin, ITopicConfig } from 'kafkajs';
 import { Kafka, logLevel } from '../src/clients/kafkajs/loader.ts';
 
 export const TOPICS_USAGE = `usage: npm run kafka:topics -- create <name> [--partitions <n>] [--replication-factor <n>]
@@ -43,10 +43,39 @@ async function withAdmin<T>(brokers: string, fn: (admin: Admin) => Promise<T>): 
   }
 }
 
+/** The metadata errors of a topic created a moment ago, before every broker has heard of it. */
+const UNSETTLED = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * createTopics with waitForLeaders, except that kafkajs gives up on "does not host this
+ * topic-partition" while a busy broker still propagates the new topic's metadata: that is waited
+ * out (30 s at most) until every partition has a leader. Returns what createTopics returned.
+ */
+export async function createTopicsSettled(admin: Admin, topics: ITopicConfig[]): Promise<boolean> {
+  let created: boolean;
+  try {
+    created = await admin.createTopics({ topics, waitForLeaders: true });
+  } catch (err) {
+    if (!UNSETTLED.has((err as { type?: string }).type ?? '')) throw err;
+    created = true;
+  }
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return created;
+    } catch (err) {
+      if (!UNSETTLED.has((err as { type?: string }).type ?? '') || Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${topics.map((t) => t.topic).join(', ')} have no leaders after 30 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** Creates a topic; fails if it exists already, since its partition count may not be the one asked for. */
 export async function createTopic(brokers: string, name: string, partitions: number, replicationFactor = 1): Promise<void> {
   await withAdmin(brokers, async (admin) => {
-    const created = await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor }], waitForLeaders: true });
+    const created = await createTopicsSettled(admin, [{ topic: name, numPartitions: partitions, replicationFactor }]);
     if (!created) {
       const meta = await admin.fetchTopicMetadata({ topics: [name] });
       throw new TopicsError(`topic "${name}" exists already, with ${meta.topics[0]?.partitions.length ?? '?'} partitions`);

@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import type { KafkaClientName } from '../../src/clients/port.ts';
 import type { Admin, ITopicConfig, Kafka as KafkaClient } from 'kafkajs';
 import { Kafka, logLevel } from '../../src/clients/kafkajs/loader.ts';
+import { createTopicsSettled } from '../../scripts/kafka-topics.ts';
 
 export function brokers(): string[] {
   return inject('kafkaBrokers').split(',');
@@ -30,7 +31,7 @@ export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T>
 
 export async function createTopics(topics: ITopicConfig[]): Promise<void> {
   await withAdmin(async (admin) => {
-    await admin.createTopics({ topics, waitForLeaders: true });
+    await createTopicsSettled(admin, topics);
   });
 }
 
