@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { COMPRESSION_NAMES } from '../clients/port.ts';
 import { enrichIssues, enrichSchema, tablesSchema } from './enrich-schema.ts';
 import { normalizeSection } from './normalize-schema.ts';
-import { sessionIssues, sessionSchema } from './session-schema.ts';
+import { isSessionWindow, sessionIssues, sessionSchema } from './session-schema.ts';
 
 export const DURATION_MESSAGE = 'expected a duration like "10s"';
 /** Exported so the docs generator can show "duration" instead of a raw regex. */
@@ -263,7 +263,7 @@ function refuseSpanningUpdates(value: unknown, ctx: z.RefinementCtx): void {
   const key = value.input.key;
   value.windows.forEach((window: unknown, i) => {
     // Session windows report it themselves (session-schema.ts).
-    if (!isRecord(window) || !Array.isArray(window.groupBy) || window.emit !== 'update' || window.groupBy[0] === key || window.session !== undefined) return;
+    if (!isRecord(window) || !Array.isArray(window.groupBy) || window.emit !== 'update' || window.groupBy[0] === key || isSessionWindow(window)) return;
     ctx.addIssue({
       code: 'custom',
       path: ['windows', i, 'emit'],

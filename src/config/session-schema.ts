@@ -19,6 +19,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
+/** A session window, raw (`session:`) or already normalized (`kind`), as cross-field checks see it. */
+export function isSessionWindow(w: Record<string, unknown>): boolean {
+  return w.session !== undefined || w.kind === 'session';
+}
+
 /**
  * What session windows do not support yet, on the possibly partial raw config: `emit: update`
  * (merging sessions would have to retract the superseded session's updates) and groups that
@@ -29,7 +34,7 @@ export function sessionIssues(value: Record<string, unknown>): Issue[] {
   const key = isRecord(value.input) ? value.input.key : undefined;
   const windows = Array.isArray(value.windows) ? value.windows : [];
   windows.forEach((w: unknown, i) => {
-    if (!isRecord(w) || w.session === undefined) return;
+    if (!isRecord(w) || !isSessionWindow(w)) return;
     const name = String(w.name);
     if (w.emit === 'update') {
       issues.push({ path: ['windows', i, 'emit'], message: `session window "${name}" supports only emit: final`, params: { code: 'SLUICE_WINDOW_UNSUPPORTED' } });
