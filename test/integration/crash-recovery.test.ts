@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../helpers/event-stream.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
+import type { Scenario } from '../helpers/scenario.ts';
 import { runSluice, waitForLog } from '../helpers/sluice-process.ts';
 import { KAFKA_CLIENTS } from '../helpers/kafka.ts';
 
@@ -25,11 +26,9 @@ function firstOpens(log: string): Map<string, string> {
   return modes;
 }
 
-describe.each(KAFKA_CLIENTS)('crash recovery (exactly-once) on %s', (client) => {
-  it('survives 5 SIGKILLs at random points during a 50k-event run', async () => {
-    const s = await createScenario({ client,  name: 'crash', partitions: 4, events: 50_000, seed: 1234 });
+/** Runs `sluice run` over the scenario's input, SIGKILLing it `kills` times, and checks the output. */
+async function survivesKills(s: Scenario, kills: number): Promise<void> {
     const rng = mulberry32(99);
-    const kills = 5;
     const slices = kills + 1;
     const per = Math.ceil(s.records.length / slices);
     const killedAt: string[] = [];
@@ -79,5 +78,16 @@ describe.each(KAFKA_CLIENTS)('crash recovery (exactly-once) on %s', (client) => 
     console.log(`[crash] killed ${kills} times: after ${killedAt.join(', ')}; lanes behind the changelog after each kill: ${afterKill.map((l) => `[${l.join(' ')}]`).join(' ')}`);
     expect(afterKill.filter((l) => l.length > 0).length, 'at least one kill must land mid-transaction (the next run replays what it left)').toBeGreaterThan(0);
     await expectOracleOutput(s);
+}
+
+describe.each(KAFKA_CLIENTS)('crash recovery (exactly-once) on %s', (client) => {
+  it('survives 5 SIGKILLs at random points during a 50k-event run', async () => {
+    await survivesKills(await createScenario({ client, name: 'crash', partitions: 4, events: 50_000, seed: 1234 }), 5);
+  });
+
+  it('session windows survive 3 SIGKILLs: merged sessions written once, none lost', async () => {
+    const s = await createScenario({ client, name: 'crash-sessions', pipeline: 'sessions', partitions: 4, events: 20_000, seed: 4321 });
+    expect(s.oracle.sessionBridges).toBeGreaterThan(0);
+    await survivesKills(s, 3);
   });
 });
