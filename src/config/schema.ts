@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { COMPRESSION_NAMES } from '../clients/port.ts';
 import { enrichIssues, enrichSchema, tablesSchema } from './enrich-schema.ts';
 import { normalizeSection } from './normalize-schema.ts';
+import { isSessionWindow, sessionIssues, sessionSchema } from './session-schema.ts';
 
 export const DURATION_MESSAGE = 'expected a duration like "10s"';
 /** Exported so the docs generator can show "duration" instead of a raw regex. */
@@ -200,8 +201,9 @@ const window = z
         });
       })
       .describe('Event fields forming the group key. Starting with `input.key` keeps each group in one partition (the direct path); any other group spans partitions and is merged across them (docs/semantics.md), with `emit: final` only. `[]` makes one group of every event: a global window, e.g. a leaderboard over all players (`topK`), merged across partitions.'),
-    tumbling: positiveDuration.optional().describe('Window length of non-overlapping windows. Exactly one of tumbling or hopping.'),
+    tumbling: positiveDuration.optional().describe('Window length of non-overlapping windows. Exactly one of tumbling, hopping or session.'),
     hopping: hopping.optional(),
+    session: sessionSchema(positiveDuration).optional(),
     grace: duration.prefault('0s').describe('How long after a window ends late events are still accepted.'),
     emit: z
       .enum(['final', 'update'])
@@ -211,21 +213,22 @@ const window = z
   })
   .superRefine((value: unknown, ctx) => {
     if (!isRecord(value)) return;
-    const kinds = ['tumbling', 'hopping'].filter((key) => value[key] !== undefined);
+    const kinds = ['tumbling', 'hopping', 'session'].filter((key) => value[key] !== undefined);
     if (kinds.length !== 1) {
       ctx.addIssue({
         code: 'custom',
-        message: kinds.length === 0 ? 'one of tumbling or hopping is required' : 'give either tumbling or hopping, not both',
+        message: kinds.length === 0 ? 'one of tumbling, hopping or session is required' : `give one of tumbling, hopping or session, not ${kinds.join(' and ')}`,
       });
     }
   }, always)
-  .meta({ oneOf: [{ required: ['tumbling'] }, { required: ['hopping'] }] })
-  .transform(({ name, groupBy, tumbling, hopping, grace, emit, aggregates }) => {
-    const sizeMs = hopping?.size ?? tumbling ?? 0;
+  .meta({ oneOf: [{ required: ['tumbling'] }, { required: ['hopping'] }, { required: ['session'] }] })
+  .transform(({ name, groupBy, tumbling, hopping, session, grace, emit, aggregates }) => {
+    // A session's size is its gap: the extent of a session of one event (types.ts, WindowSpec).
+    const sizeMs = hopping?.size ?? tumbling ?? session?.gap ?? 0;
     return {
       name,
       groupBy,
-      kind: hopping ? ('hopping' as const) : ('tumbling' as const),
+      kind: hopping ? ('hopping' as const) : session ? ('session' as const) : ('tumbling' as const),
       sizeMs,
       advanceMs: hopping?.advance ?? sizeMs,
       graceMs: grace,
@@ -259,7 +262,8 @@ function refuseSpanningUpdates(value: unknown, ctx: z.RefinementCtx): void {
   if (!isRecord(value) || !isRecord(value.input) || !Array.isArray(value.windows)) return;
   const key = value.input.key;
   value.windows.forEach((window: unknown, i) => {
-    if (!isRecord(window) || !Array.isArray(window.groupBy) || window.emit !== 'update' || window.groupBy[0] === key) return;
+    // Session windows report it themselves (session-schema.ts).
+    if (!isRecord(window) || !Array.isArray(window.groupBy) || window.emit !== 'update' || window.groupBy[0] === key || isSessionWindow(window)) return;
     ctx.addIssue({
       code: 'custom',
       path: ['windows', i, 'emit'],
@@ -450,7 +454,7 @@ export const configSchema = z
   .superRefine(checkFormats, always)
   .superRefine((value: unknown, ctx) => {
     if (!isRecord(value)) return;
-    for (const issue of enrichIssues(value)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of [...enrichIssues(value), ...sessionIssues(value)]) ctx.addIssue({ code: 'custom', ...issue });
   }, always)
   .describe('The sluice pipeline config: one YAML file per application.');
 

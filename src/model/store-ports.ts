@@ -25,6 +25,16 @@ export interface BatchStore extends DedupeStore {
    */
   closedThrough(mark: string): number;
   markClosed(mark: string, start: number): void;
+  /**
+   * The open and closed sessions of one window and group, committed or written in this batch,
+   * by store key; `prefix` is the key up to the start (output-record.ts, groupKeyPrefix).
+   */
+  sessionsOf(prefix: string): [string, WindowState][];
+  /**
+   * putWindow for a session, whose close time moves as it grows: `previousCloseAt` is its close
+   * time before this change, undefined for a new session.
+   */
+  putSession(key: string, state: WindowState, previousCloseAt: number | undefined): void;
 }
 
 /** A merge lane's state for one batch. */

@@ -14,4 +14,9 @@ export interface WindowState {
    * before 0.2, whose close time is computed from the config)
    */
   c?: number;
+  /**
+   * a session window's end (its last event time + gap), which grows as the session does; its
+   * close time `c` moves with it. Absent for fixed windows, whose end follows from `s`.
+   */
+  e?: number;
 }

@@ -16,6 +16,7 @@ import { DedupeProcessor } from './dedupe.ts';
 import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
 import { formatOutput, groupKeyPrefix, isWindowKey, windowKeyAt } from './output-record.ts';
 import { partialRecord, watermarkRecords } from './partials.ts';
+import { addToSession } from './sessions.ts';
 import type { PipelineSpec, WindowSpec } from './types.ts';
 import { allWindowsClosed, dedupeRetentionMs, specWindowStartsInto, closedMark } from './window-math.ts';
 
@@ -180,8 +181,9 @@ export class BatchProcessor {
       } else {
         stats.dropped++;
       }
+      // Sessions close out of start order (and never reopen: an event after one starts another).
       const win = this.windowsByName.get(state.w);
-      if (win !== undefined) store.markClosed(closedMark(win), state.s);
+      if (win !== undefined && win.kind !== 'session') store.markClosed(closedMark(win), state.s);
       store.deleteWindow(key);
     }
     for (const key of store.touchedWindows) {
@@ -210,6 +212,12 @@ export class BatchProcessor {
     const windows = this.spec.windows;
     for (let w = 0; w < windows.length; w++) {
       const win = windows[w]!;
+      if (win.kind === 'session') {
+        const group = new Array<unknown>(win.groupBy.length);
+        for (let g = 0; g < win.groupBy.length; g++) group[g] = event[win.groupBy[g]!];
+        addToSession(win, group, groupKeyPrefix(win.name, group), event, t, streamTime, store);
+        continue;
+      }
       const n = specWindowStartsInto(t, win, this.starts);
       let group: unknown[] | undefined;
       let prefix = '';
@@ -240,7 +248,7 @@ export class BatchProcessor {
   private outputRecord(state: WindowState, final: boolean, storeKey: string): OutRecord {
     const win = this.windowsByName.get(state.w);
     if (win === undefined) throw new Error(`state holds window "${state.w}", which the pipeline does not define`);
-    const { key, value } = formatOutput(win, state.g, state.s, state.a, final, isWindowKey(storeKey) ? storeKey : undefined, this.encodeOutput);
+    const { key, value } = formatOutput(win, state.g, state.s, state.a, final, isWindowKey(storeKey) ? storeKey : undefined, this.encodeOutput, { end: state.e });
     return { topic: this.topics.output, key, value };
   }
 

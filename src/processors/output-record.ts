@@ -77,6 +77,12 @@ function json(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/** What a result carries beyond its window's definition and start. */
+export interface ResultBounds {
+  /** the window's end: a session's own (WindowState.e); a fixed window's is start + size */
+  end?: number | undefined;
+}
+
 /**
  * The downstream contract. The JSON is assembled by hand so property order is
  * exactly window, group (groupBy order), start, end, final, values (aggregate
@@ -85,7 +91,7 @@ function json(v: unknown): string {
  */
 export function formatOutput(spec: WindowSpec, groupValues: readonly unknown[], start: number, acc: readonly unknown[], final: boolean, key?: string): JsonOutputRecord;
 /** `encode`: the output value encoding, when it is not JSON. */
-export function formatOutput(spec: WindowSpec, groupValues: readonly unknown[], start: number, acc: readonly unknown[], final: boolean, key: string | undefined, encode: OutputValueEncoder | undefined): OutputRecord;
+export function formatOutput(spec: WindowSpec, groupValues: readonly unknown[], start: number, acc: readonly unknown[], final: boolean, key: string | undefined, encode: OutputValueEncoder | undefined, bounds?: ResultBounds): OutputRecord;
 export function formatOutput(
   spec: WindowSpec,
   groupValues: readonly unknown[],
@@ -94,12 +100,13 @@ export function formatOutput(
   final: boolean,
   key?: string,
   encode?: OutputValueEncoder,
+  bounds: ResultBounds = {},
 ): OutputRecord {
-  if (encode !== undefined) return { key: key ?? windowKey(spec.name, groupValues, start), value: encode(windowResult(spec, groupValues, start, acc, final)) };
+  if (encode !== undefined) return { key: key ?? windowKey(spec.name, groupValues, start), value: encode(windowResult(spec, groupValues, start, acc, final, bounds)) };
   const t = templateFor(spec);
   let value = t.head;
   for (let i = 0; i < t.groupKeys.length; i++) value += t.groupKeys[i]! + json(groupValues[i]);
-  value += '},"start":' + json(start) + ',"end":' + json(start + spec.sizeMs) + ',"final":' + final + ',"values":{';
+  value += '},"start":' + json(start) + ',"end":' + json(bounds.end ?? start + spec.sizeMs) + ',"final":' + final + ',"values":{';
   const aggs = spec.aggregates;
   for (let i = 0; i < aggs.length; i++) value += t.valueKeys[i]! + json(aggregateResult(acc, aggs, i));
   value += '}}';
@@ -107,10 +114,10 @@ export function formatOutput(
 }
 
 /** The same result as an object, for an encoder other than the JSON above. */
-export function windowResult(spec: WindowSpec, groupValues: readonly unknown[], start: number, acc: readonly unknown[], final: boolean): WindowResult {
+export function windowResult(spec: WindowSpec, groupValues: readonly unknown[], start: number, acc: readonly unknown[], final: boolean, bounds: ResultBounds = {}): WindowResult {
   const group: Record<string, unknown> = {};
   for (let i = 0; i < spec.groupBy.length; i++) group[spec.groupBy[i]!] = groupValues[i];
   const values: Record<string, unknown> = {};
   for (let i = 0; i < spec.aggregates.length; i++) values[spec.aggregates[i]!.name] = aggregateResult(acc, spec.aggregates, i);
-  return { window: spec.name, group, start, end: start + spec.sizeMs, final, values };
+  return { window: spec.name, group, start, end: bounds.end ?? start + spec.sizeMs, final, values };
 }

@@ -23,7 +23,8 @@ export type AggregateSpec =
 export type WindowSpec = {
   name: string;
   groupBy: string[];
-  kind: 'tumbling' | 'hopping';
+  kind: 'tumbling' | 'hopping' | 'session';
+  /** a session window's gap: the extent of a session of one event (docs/semantics.md) */
   sizeMs: number;
   advanceMs: number;
   graceMs: number;

@@ -52,11 +52,24 @@ export function specWindowStartsInto(t: number, spec: WindowSpec, out: number[])
 export function allWindowsClosed(t: number, windows: readonly WindowSpec[], streamTime: number, closedThrough?: readonly number[]): boolean {
   for (let i = 0; i < windows.length; i++) {
     const w = windows[i]!;
+    if (w.kind === 'session') {
+      if (sessionAccepts(t, w, streamTime)) return false;
+      continue;
+    }
     const start = floorTo(t, windowAdvanceMs(w));
     const end = start + w.sizeMs;
     if (end > t && streamTime < end + w.graceMs && !(start <= (closedThrough?.[i] ?? Number.NEGATIVE_INFINITY))) return false;
   }
   return windows.length > 0;
+}
+
+/**
+ * Whether a session window still takes an event at t: while the session of that event alone,
+ * [t, t + gap), has not closed. Not the end of a longer session the event might join: that is
+ * unbounded, and with it the time a dedupe id would have to be kept (docs/semantics.md).
+ */
+export function sessionAccepts(t: number, w: WindowSpec, streamTime: number): boolean {
+  return streamTime < t + w.sizeMs + w.graceMs;
 }
 
 /**

@@ -124,6 +124,12 @@ export class PartitionStore {
     };
   }
 
+  /** Windows whose key starts with `prefix` (session windows of one group, and longer keys). */
+  *windowsWithPrefix(prefix: string): Generator<[string, WindowState]> {
+    // Keys are ordered by their UTF-8 bytes; what follows a group prefix is ASCII.
+    for (const { key, value } of this.windowDb.getRange({ start: prefix, end: `${prefix}\uffff` })) yield [key, value];
+  }
+
   /** Windows whose close time is at or before `time`, oldest first. */
   *windowsClosingBy(time: number, limit: number): Generator<string> {
     for (const key of this.closeIndex.getKeys({ end: [time, '\uffff'], limit })) yield (key as IndexKey)[1];
@@ -179,15 +185,21 @@ export class PartitionStore {
       this.forgetIndex.removeSync([this.forgetAt(old), id]);
       this.dedupeDb.removeSync(id);
     },
-    putWindow: (key, state, isNew) => {
-      // A window's close time never changes, so only a new window needs an index entry; a value
-      // without one (a changelog record from before 0.2) keeps the stored window's.
+    putWindow: (key, state, isNew, previousCloseAt) => {
+      // A fixed window's close time never changes, so only a new window needs an index entry; a
+      // value without one (a changelog record from before 0.2) keeps the stored window's. A
+      // session's moves as it grows, and its entry with it.
       const old = isNew === undefined ? this.windowDb.get(key) : undefined;
       if (isNew ?? old === undefined) {
         state.c ??= this.times.windowCloseAt(state);
         this.closeIndex.putSync([state.c, key], true);
       } else {
         state.c ??= old?.c;
+        const indexed = previousCloseAt ?? (old === undefined ? undefined : this.closeAt(old));
+        if (indexed !== undefined && state.c !== undefined && indexed !== state.c) {
+          this.closeIndex.removeSync([indexed, key]);
+          this.closeIndex.putSync([state.c, key], true);
+        }
       }
       this.windowDb.putSync(key, state);
     },
@@ -280,8 +292,11 @@ export interface StoreWriter {
   /** `previous`: the stored t0 this replaces, null when there is none (saves a read), undefined when unknown */
   putDedupe(id: string, t0: number, previous?: number | null): void;
   deleteDedupe(id: string): void;
-  /** `isNew`: whether the store lacks the key, undefined when unknown */
-  putWindow(key: string, state: WindowState, isNew?: boolean): void;
+  /**
+   * `isNew`: whether the store lacks the key, undefined when unknown; `previousCloseAt`: where the
+   * close index has a stored session whose close time moved, undefined when unknown or unmoved
+   */
+  putWindow(key: string, state: WindowState, isNew?: boolean, previousCloseAt?: number): void;
   deleteWindow(key: string): void;
   setWatermark(source: number, watermark: number): void;
   /**

@@ -8,6 +8,12 @@ import { changelogRecordsFor } from './changelog-codec.ts';
 import type { ChangelogRecord } from './changelog-codec.ts';
 import type { PartitionStore, StoreTimes } from './partition-store.ts';
 
+/** Whether `key` is a session of the group `prefix` names, not of a longer group sharing it. */
+function isSessionKey(prefix: string, key: string): boolean {
+  // What follows the prefix is a start and "]": a number, never a comma.
+  return key.indexOf(',', prefix.length) === -1;
+}
+
 export class StoreTransaction implements DedupeStore {
   private readonly store: PartitionStore;
   private readonly times: StoreTimes;
@@ -26,6 +32,10 @@ export class StoreTransaction implements DedupeStore {
   private readonly watermarkWrites = new Map<number, number>();
   /** window geometry mark -> the latest start this transaction closed */
   private readonly closedWrites = new Map<string, number>();
+  /** sessions created by this transaction, by group key prefix: the store's range scan cannot see them */
+  private readonly createdSessions = new Map<string, Set<string>>();
+  /** committed sessions whose close time this transaction moved, with the close time the store indexes */
+  private readonly movedCloses = new Map<string, number>();
   /** windows this transaction changed, in first-touch order (emit: update reports them) */
   readonly touchedWindows = new Set<string>();
 
@@ -70,6 +80,44 @@ export class StoreTransaction implements DedupeStore {
     if (created) this.createdWindows.set(key, (state.c ??= this.times.windowCloseAt(state)));
   }
 
+  sessionsOf(prefix: string): [string, WindowState][] {
+    const found = new Map<string, WindowState>();
+    for (const [key, committed] of this.store.windowsWithPrefix(prefix)) {
+      const pending = this.windowWrites.get(key);
+      if (pending !== null && isSessionKey(prefix, key)) found.set(key, pending ?? committed);
+    }
+    for (const key of this.createdSessions.get(prefix) ?? []) {
+      const pending = this.windowWrites.get(key);
+      if (pending) found.set(key, pending);
+    }
+    return [...found];
+  }
+
+  putSession(key: string, state: WindowState, previousCloseAt: number | undefined): void {
+    const closeAt = state.c!;
+    let from = previousCloseAt;
+    if (from === undefined) {
+      // Another state under this key (a committed session merged away earlier in this batch, or
+      // a fixed window's before the config made it a session): its index entry moves.
+      const existing = this.windowWrites.get(key) === null ? this.store.getWindow(key) : this.getWindow(key);
+      if (existing !== undefined) from = existing.c ?? this.times.windowCloseAt(existing);
+    }
+    this.windowWrites.set(key, state);
+    this.touchedWindows.add(key);
+    if (from === undefined) {
+      this.createdWindows.set(key, closeAt);
+      const prefix = key.slice(0, key.lastIndexOf(',') + 1);
+      let keys = this.createdSessions.get(prefix);
+      if (keys === undefined) this.createdSessions.set(prefix, (keys = new Set()));
+      keys.add(key);
+    } else if (this.createdWindows.has(key)) {
+      this.createdWindows.set(key, closeAt);
+    } else if (!this.movedCloses.has(key) && from !== closeAt) {
+      // The first move in this batch knows where the store's close index has it.
+      this.movedCloses.set(key, from);
+    }
+  }
+
   deleteWindow(key: string): void {
     if (this.createdWindows.delete(key) && this.store.getWindow(key) === undefined) {
       // Born and closed in the same batch: neither LMDB nor the changelog ever needs to know it.
@@ -84,9 +132,16 @@ export class StoreTransaction implements DedupeStore {
   windowsClosingBy(streamTime: number): string[] {
     const due: string[] = [];
     for (const key of this.store.windowsClosingBy(streamTime, Number.MAX_SAFE_INTEGER)) {
-      if (this.windowWrites.get(key) !== null) due.push(key);
+      const pending = this.windowWrites.get(key);
+      if (pending === null || (pending !== undefined && this.movedCloses.has(key) && pending.c! > streamTime)) continue;
+      due.push(key);
     }
     for (const [key, closeAt] of this.createdWindows) if (closeAt <= streamTime) due.push(key);
+    // Sessions that grew later (or, after a grace change, earlier) than the store's index says.
+    for (const [key, indexed] of this.movedCloses) {
+      const pending = this.windowWrites.get(key);
+      if (pending && pending.c! <= streamTime && indexed > streamTime) due.push(key);
+    }
     return due;
   }
 
@@ -145,7 +200,7 @@ export class StoreTransaction implements DedupeStore {
       for (const [key, state] of this.windowWrites) {
         if (state === null) w.deleteWindow(key);
         // Not created here means it was read from the store (an overlay hit was created here too).
-        else w.putWindow(key, state, this.createdWindows.has(key));
+        else w.putWindow(key, state, this.createdWindows.has(key), this.movedCloses.get(key));
       }
       for (const [source, wm] of this.watermarkWrites) w.setWatermark(source, wm);
       for (const [window, start] of this.closedWrites) w.setClosedThrough(window, start);

@@ -63,10 +63,18 @@ export class MemoryStore implements BatchStore, MergeStore {
     const due: string[] = [];
     for (const [key, state] of this.windows) {
       const w = this.spec.windows.find((d) => d.name === state.w);
-      const closeAt = w === undefined ? Number.NEGATIVE_INFINITY : state.s + w.sizeMs + w.graceMs;
+      const closeAt = w === undefined ? Number.NEGATIVE_INFINITY : (state.c ?? state.s + w.sizeMs + w.graceMs);
       if (closeAt <= streamTime) due.push(key);
     }
     return due;
+  }
+
+  sessionsOf(prefix: string): [string, WindowState][] {
+    return [...this.windows].filter(([key]) => key.startsWith(prefix) && !key.slice(prefix.length).includes(','));
+  }
+
+  putSession(key: string, state: WindowState): void {
+    this.putWindow(key, state);
   }
 
   readonly closed = new Map<string, number>();

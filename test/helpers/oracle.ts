@@ -4,6 +4,8 @@
 import { decode, field } from './oracle-decode.ts';
 import { eventAggregate } from './oracle-aggregates.ts';
 import type { OracleNormalizeStep } from './oracle-normalize.ts';
+import { OracleSessions } from './oracle-sessions.ts';
+import type { OracleSession } from './oracle-sessions.ts';
 
 export { parseEventTime } from './oracle-decode.ts';
 
@@ -24,6 +26,8 @@ export type OracleWindow = {
   advanceMs: number;
   graceMs: number;
   aggregates: OracleAggregate[];
+  /** a session window's gap (then sizeMs and advanceMs are not used) */
+  sessionGapMs?: number;
 };
 
 export type OracleConfig = {
@@ -73,6 +77,8 @@ export type OracleResult = {
   accepted: number;
   /** `"<partition>:<offset>"` → outcome, for every record; lets tests ask why a record did or did not count. */
   outcomes: Map<string, OracleOutcome>;
+  /** events that merged two or more sessions into one */
+  sessionBridges: number;
 };
 
 type OpenWindow = {
@@ -90,7 +96,6 @@ type OpenWindow = {
 };
 
 type TimedEvent = { time: number; event: Record<string, unknown> };
-
 
 export function runOracle(records: readonly OracleRecord[], cfg: OracleConfig): OracleResult {
   const result = emptyResult(cfg);
@@ -136,7 +141,7 @@ export function runCrossPartitionOracle(records: readonly OracleRecord[], cfg: O
 
 function emptyResult(cfg: OracleConfig): OracleResult {
   if (cfg.idField !== undefined && cfg.ttlMs === undefined) throw new Error('oracle: idField needs ttlMs');
-  return { finals: new Map(), deadLetters: new Map(), duplicates: new Map(), streamTime: new Map(), accepted: 0, outcomes: new Map() };
+  return { finals: new Map(), deadLetters: new Map(), duplicates: new Map(), streamTime: new Map(), accepted: 0, outcomes: new Map(), sessionBridges: 0 };
 }
 
 /** Records per partition in offset order, partitions ascending. */
@@ -181,9 +186,11 @@ function runPartition(partition: number, records: readonly OracleRecord[], cfg: 
   let streamTime = -Infinity;
   let duplicates = 0;
   const firstSeen = new Map<string, number>();
-  const retention = (cfg.ttlMs ?? 0) + Math.max(0, ...cfg.windows.map((w) => w.sizeMs)) + Math.max(0, ...cfg.windows.map((w) => w.graceMs));
+  // An event joins a session only while its own one-event session is open: the gap is a session's size here.
+  const retention = (cfg.ttlMs ?? 0) + Math.max(0, ...cfg.windows.map((w) => w.sessionGapMs ?? w.sizeMs)) + Math.max(0, ...cfg.windows.map((w) => w.graceMs));
   const open = new Map<string, OpenWindow>();
   const closed: OpenWindow[] = [];
+  const sessions = new OracleSessions();
 
   for (const record of records) {
     const where = `${partition}:${record.offset}`;
@@ -205,7 +212,7 @@ function runPartition(partition: number, records: readonly OracleRecord[], cfg: 
       continue;
     }
 
-    const isLate = cfg.windows.every((w) => windowStarts(t, w).every((s) => isClosed(s, w, streamTime)));
+    const isLate = cfg.windows.every((w) => (w.sessionGapMs !== undefined ? !OracleSessions.accepts(t, w, streamTime) : windowStarts(t, w).every((s) => isClosed(s, w, streamTime))));
     if (isLate) {
       // Not recorded: a late event was never counted, so its id must not hide a later one.
       result.deadLetters.set(where, 'late');
@@ -224,7 +231,13 @@ function runPartition(partition: number, records: readonly OracleRecord[], cfg: 
       }
     }
 
+    for (const session of sessions.closeBy(streamTime)) closed.push(sessionWindow(session));
     for (const def of cfg.windows) {
+      if (def.sessionGapMs !== undefined) {
+        const groupValues = def.groupBy.map((f) => field(decoded.event, f));
+        sessions.add(def, groupValues, Object.fromEntries(def.groupBy.map((f, i) => [f, groupValues[i]])), { time: t, event: decoded.event }, streamTime);
+        continue;
+      }
       for (const start of windowStarts(t, def)) {
         if (isClosed(start, def, streamTime)) continue;
         addEvent(open, def, start, decoded.event, t);
@@ -236,6 +249,7 @@ function runPartition(partition: number, records: readonly OracleRecord[], cfg: 
 
   result.duplicates.set(partition, duplicates);
   result.streamTime.set(partition, streamTime);
+  result.sessionBridges += sessions.bridges;
   return { streamTime, closed, open };
 }
 
@@ -274,9 +288,21 @@ function addEvent(open: Map<string, OpenWindow>, def: OracleWindow, start: numbe
     };
     open.set(key, w);
   }
+  fold(w, event, time);
+}
+
+/** A closed session as a window: its events folded in the order they came. */
+function sessionWindow(s: OracleSession): OpenWindow {
+  const n = s.def.aggregates.length;
+  const w: OpenWindow = { def: s.def, key: s.key, group: s.group, start: s.start, end: s.end, count: 0, sums: new Array<number>(n).fill(0), mins: new Array<number>(n).fill(Infinity), maxs: new Array<number>(n).fill(-Infinity), events: [] };
+  for (const e of s.events) fold(w, e.event, e.time);
+  return w;
+}
+
+function fold(w: OpenWindow, event: Record<string, unknown>, time: number): void {
   w.count++;
   w.events.push({ time, event });
-  def.aggregates.forEach((a, i) => {
+  w.def.aggregates.forEach((a, i) => {
     if (!['sum', 'min', 'max', 'avg'].includes(a.fn)) return;
     const v = field(event, a.field!) as number;
     w.sums[i] = w.sums[i]! + v;

@@ -14,6 +14,7 @@ import { runCrossPartitionOracle, runOracle } from './oracle.ts';
 import type { OracleResult } from './oracle.ts';
 import { withinSketchBounds } from './sketch-bounds.ts';
 import { testPipeline } from './test-pipeline.ts';
+import type { TestPipelineName } from './test-pipeline.ts';
 
 export { skewedOrder } from './event-stream.ts';
 
@@ -21,7 +22,7 @@ export { skewedOrder } from './event-stream.ts';
  * `cross` adds a window grouped by region, merged across partitions (CROSS_TEST_PIPELINE);
  * `aggregates` has every aggregate in a direct, a cross-partition and a global window.
  */
-export type ScenarioPipeline = 'default' | 'cross' | 'aggregates';
+export type ScenarioPipeline = TestPipelineName;
 
 /** `skewed`: partition 0's records all go first (see skewedOrder). */
 export type ProduceOrder = 'interleaved' | 'skewed';
@@ -68,7 +69,7 @@ export async function createScenario(opts: ScenarioOptions): Promise<Scenario> {
   await createTopics([{ topic: input, numPartitions: opts.partitions }]);
   const empty = new Set(opts.emptyPartitions ?? []);
   const records = withClosingRecords(generateStream({ seed: opts.seed, partitions: opts.partitions, events: opts.events, stepMs: opts.stepMs ?? 150 }), opts.partitions).filter((r) => !empty.has(r.partition));
-  const oracle = pipeline === 'default' ? runOracle(records, DEFAULT_TEST_PIPELINE) : runCrossPartitionOracle(records, testPipeline(pipeline), opts.partitions);
+  const oracle = pipeline === 'default' ? runOracle(records, DEFAULT_TEST_PIPELINE) : pipeline === 'sessions' ? runOracle(records, testPipeline(pipeline)) : runCrossPartitionOracle(records, testPipeline(pipeline), opts.partitions);
   const configFile = join(dir, 'pipeline.yaml');
   writeFileSync(configFile, pipelineYaml({ brokers: brokers().join(','), appId, input, output, dlq, stateDir: join(dir, 'state'), guarantee: opts.guarantee, windows: pipeline, client: opts.client }));
   const produceOrder = opts.produceOrder ?? 'interleaved';
@@ -95,7 +96,7 @@ export async function waitUntilProcessed(s: Scenario, timeoutMs = 180_000, onTic
  * cross-partition finals after the input offsets are committed, so those get longer.
  */
 export function outputQuietMs(s: Scenario): number {
-  return s.pipeline === 'default' ? 2000 : 3000;
+  return s.pipeline === 'default' || s.pipeline === 'sessions' ? 2000 : 3000;
 }
 
 /** Output and dead letters, read_committed, must equal the oracle: nothing lost, nothing twice. */

@@ -112,6 +112,36 @@ export const AGGREGATES_TEST_PIPELINE: OracleConfig = {
   ],
 };
 
+/**
+ * DEFAULT_TEST_PIPELINE plus a session per player: 2 s of inactivity apart, so a player has many
+ * sessions, and a 10 s grace, so the generator's out-of-order events (up to 8 s back) are taken
+ * and some fall between two sessions and merge them.
+ */
+export const SESSIONS_TEST_PIPELINE: OracleConfig = {
+  ...DEFAULT_TEST_PIPELINE,
+  windows: [
+    ...DEFAULT_TEST_PIPELINE.windows,
+    {
+      name: 'player_sessions',
+      groupBy: ['playerId'],
+      sizeMs: 0,
+      advanceMs: 0,
+      sessionGapMs: 2_000,
+      graceMs: 10_000,
+      aggregates: [
+        { name: 'actions', fn: 'count' },
+        { name: 'points', fn: 'sum', field: 'points' },
+        { name: 'best', fn: 'max', field: 'score' },
+        { name: 'avgScore', fn: 'avg', field: 'score' },
+        { name: 'opening', fn: 'first', field: 'action' },
+        { name: 'regions', fn: 'countDistinct', field: 'region' },
+      ],
+    },
+  ],
+};
+
+export type TestPipelineName = 'default' | 'cross' | 'aggregates' | 'sessions';
+
 /** The pipeline YAML's spelling of one aggregate. */
 function aggregateExpression(a: OracleAggregate): string {
   if (a.fn === 'quantiles') return `quantiles(${a.field!}, [${a.quantiles!.join(', ')}])`;
@@ -129,16 +159,16 @@ export type PipelineYamlOptions = {
   guarantee?: 'exactly-once' | 'at-least-once';
   /** Applies to partition-local windows; cross-partition windows only support `final`. */
   emit?: 'final' | 'update';
-  /** `cross` describes CROSS_TEST_PIPELINE, `aggregates` AGGREGATES_TEST_PIPELINE. */
-  windows?: 'default' | 'cross' | 'aggregates';
+  /** `cross` describes CROSS_TEST_PIPELINE, `aggregates` AGGREGATES_TEST_PIPELINE, `sessions` SESSIONS_TEST_PIPELINE. */
+  windows?: TestPipelineName;
   /** the Kafka client the engine runs on (`kafka.client`) */
   client?: KafkaClientName;
   /** `normalize:` steps (the oracle reads the same list: OracleConfig.normalize) */
   normalize?: OracleNormalizeStep[];
 };
 
-export function testPipeline(name: 'default' | 'cross' | 'aggregates'): OracleConfig {
-  return name === 'cross' ? CROSS_TEST_PIPELINE : name === 'aggregates' ? AGGREGATES_TEST_PIPELINE : DEFAULT_TEST_PIPELINE;
+export function testPipeline(name: TestPipelineName): OracleConfig {
+  return { default: DEFAULT_TEST_PIPELINE, cross: CROSS_TEST_PIPELINE, aggregates: AGGREGATES_TEST_PIPELINE, sessions: SESSIONS_TEST_PIPELINE }[name];
 }
 
 /** sluice YAML for DEFAULT_TEST_PIPELINE or CROSS_TEST_PIPELINE, derived from it so the oracle and the engine cannot drift apart. */
@@ -161,9 +191,14 @@ export function pipelineYaml(opts: PipelineYamlOptions): string {
     lines.push(
       `  - name: ${w.name}`,
       `    groupBy: [${w.groupBy.join(', ')}]`,
-      w.sizeMs === w.advanceMs ? `    tumbling: ${duration(w.sizeMs)}` : `    hopping: { size: ${duration(w.sizeMs)}, advance: ${duration(w.advanceMs)} }`,
+      w.sessionGapMs !== undefined
+        ? `    session: { gap: ${duration(w.sessionGapMs)} }`
+        : w.sizeMs === w.advanceMs
+          ? `    tumbling: ${duration(w.sizeMs)}`
+          : `    hopping: { size: ${duration(w.sizeMs)}, advance: ${duration(w.advanceMs)} }`,
       `    grace: ${duration(w.graceMs)}`,
-      `    emit: ${w.groupBy[0] === cfg.keyField ? (opts.emit ?? 'final') : 'final'}`,
+      // Sessions and cross-partition windows emit finals only.
+      `    emit: ${w.groupBy[0] === cfg.keyField && w.sessionGapMs === undefined ? (opts.emit ?? 'final') : 'final'}`,
       `    aggregates: { ${aggs.join(', ')} }`,
     );
   }

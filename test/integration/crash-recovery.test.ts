@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../helpers/event-stream.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
+import type { Scenario } from '../helpers/scenario.ts';
 import { runSluice, waitForLog } from '../helpers/sluice-process.ts';
 import { KAFKA_CLIENTS } from '../helpers/kafka.ts';
 
@@ -25,59 +26,68 @@ function firstOpens(log: string): Map<string, string> {
   return modes;
 }
 
+/** Runs `sluice run` over the scenario's input, SIGKILLing it `kills` times, and checks the output. */
+async function survivesKills(s: Scenario, kills: number): Promise<void> {
+  const rng = mulberry32(99);
+  const slices = kills + 1;
+  const per = Math.ceil(s.records.length / slices);
+  const killedAt: string[] = [];
+  const logs: string[] = [];
+
+  for (let k = 0; k < kills; k++) {
+    const slice = s.records.slice(k * per, (k + 1) * per);
+    // The first kill lands anywhere from "still joining / restoring" on, over a backlog.
+    if (k === 0) await produce(s, slice);
+    const p = runSluice(['run', '--config', s.configFile], join(s.dir, `sluice-${k}.log`));
+    await waitForLog(p, /pipeline .* running/, 90_000);
+    let rest: typeof slice = [];
+    if (k === 0) {
+      const delay = Math.floor(rng() * 2500);
+      await sleep(delay);
+      killedAt.push(`${delay}ms`);
+    } else {
+      // The others land while the slice trickles in to open lanes, so that batches are in
+      // flight at the kill however fast the backlog drains (and however long the group took
+      // to evict the killed member, which kafkajs waits out for a session timeout).
+      await waitForLog(p, /lane open/, 90_000);
+      const step = Math.ceil(slice.length / TRICKLE_STEPS);
+      const killAfter = 4 + Math.floor(rng() * (TRICKLE_STEPS - 8));
+      for (let i = 0; i < killAfter; i++) {
+        await produce(s, slice.slice(i * step, (i + 1) * step));
+        await sleep(40);
+      }
+      rest = slice.slice(killAfter * step);
+      killedAt.push(`step ${killAfter}/${TRICKLE_STEPS}`);
+    }
+    p.child.kill('SIGKILL');
+    await p.exited;
+    await produce(s, rest);
+    logs.push(p.log());
+  }
+  await produce(s, s.records.slice(kills * per));
+  const last = runSluice(['run', '--config', s.configFile], join(s.dir, 'sluice-last.log'));
+  try {
+    await waitUntilProcessed(s, 240_000);
+  } finally {
+    last.child.kill('SIGTERM');
+    await last.exited;
+  }
+  const runs = [...logs, last.log()];
+  // Kill k is judged by run k+1's first lane openings: a process killed while idle leaves every store current.
+  const afterKill = runs.slice(1).map((log) => [...firstOpens(log)].filter(([, mode]) => mode !== 'none').map(([p, mode]) => `${p}:${mode}`));
+  console.log(`[crash] killed ${kills} times: after ${killedAt.join(', ')}; lanes behind the changelog after each kill: ${afterKill.map((l) => `[${l.join(' ')}]`).join(' ')}`);
+  expect(afterKill.filter((l) => l.length > 0).length, 'at least one kill must land mid-transaction (the next run replays what it left)').toBeGreaterThan(0);
+  await expectOracleOutput(s);
+}
+
 describe.each(KAFKA_CLIENTS)('crash recovery (exactly-once) on %s', (client) => {
   it('survives 5 SIGKILLs at random points during a 50k-event run', async () => {
-    const s = await createScenario({ client,  name: 'crash', partitions: 4, events: 50_000, seed: 1234 });
-    const rng = mulberry32(99);
-    const kills = 5;
-    const slices = kills + 1;
-    const per = Math.ceil(s.records.length / slices);
-    const killedAt: string[] = [];
-    const logs: string[] = [];
+    await survivesKills(await createScenario({ client, name: 'crash', partitions: 4, events: 50_000, seed: 1234 }), 5);
+  });
 
-    for (let k = 0; k < kills; k++) {
-      const slice = s.records.slice(k * per, (k + 1) * per);
-      // The first kill lands anywhere from "still joining / restoring" on, over a backlog.
-      if (k === 0) await produce(s, slice);
-      const p = runSluice(['run', '--config', s.configFile], join(s.dir, `sluice-${k}.log`));
-      await waitForLog(p, /pipeline .* running/, 90_000);
-      let rest: typeof slice = [];
-      if (k === 0) {
-        const delay = Math.floor(rng() * 2500);
-        await sleep(delay);
-        killedAt.push(`${delay}ms`);
-      } else {
-        // The others land while the slice trickles in to open lanes, so that batches are in
-        // flight at the kill however fast the backlog drains (and however long the group took
-        // to evict the killed member, which kafkajs waits out for a session timeout).
-        await waitForLog(p, /lane open/, 90_000);
-        const step = Math.ceil(slice.length / TRICKLE_STEPS);
-        const killAfter = 4 + Math.floor(rng() * (TRICKLE_STEPS - 8));
-        for (let i = 0; i < killAfter; i++) {
-          await produce(s, slice.slice(i * step, (i + 1) * step));
-          await sleep(40);
-        }
-        rest = slice.slice(killAfter * step);
-        killedAt.push(`step ${killAfter}/${TRICKLE_STEPS}`);
-      }
-      p.child.kill('SIGKILL');
-      await p.exited;
-      await produce(s, rest);
-      logs.push(p.log());
-    }
-    await produce(s, s.records.slice(kills * per));
-    const last = runSluice(['run', '--config', s.configFile], join(s.dir, 'sluice-last.log'));
-    try {
-      await waitUntilProcessed(s, 240_000);
-    } finally {
-      last.child.kill('SIGTERM');
-      await last.exited;
-    }
-    const runs = [...logs, last.log()];
-    // Kill k is judged by run k+1's first lane openings: a process killed while idle leaves every store current.
-    const afterKill = runs.slice(1).map((log) => [...firstOpens(log)].filter(([, mode]) => mode !== 'none').map(([p, mode]) => `${p}:${mode}`));
-    console.log(`[crash] killed ${kills} times: after ${killedAt.join(', ')}; lanes behind the changelog after each kill: ${afterKill.map((l) => `[${l.join(' ')}]`).join(' ')}`);
-    expect(afterKill.filter((l) => l.length > 0).length, 'at least one kill must land mid-transaction (the next run replays what it left)').toBeGreaterThan(0);
-    await expectOracleOutput(s);
+  it('session windows survive 3 SIGKILLs: merged sessions written once, none lost', async () => {
+    const s = await createScenario({ client, name: 'crash-sessions', pipeline: 'sessions', partitions: 4, events: 20_000, seed: 4321 });
+    expect(s.oracle.sessionBridges).toBeGreaterThan(0);
+    await survivesKills(s, 3);
   });
 });

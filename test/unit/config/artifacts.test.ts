@@ -21,7 +21,7 @@ describe('generated config artifacts', () => {
     // Input side: what users write, so durations are strings and defaults are the written form.
     expect(config.properties.windows.items.properties.grace).toMatchObject({ type: 'string', default: '0s' });
     expect(config.properties.kafka.properties.connectTimeout).toMatchObject({ default: '30s' });
-    expect(config.properties.windows.items.oneOf).toEqual([{ required: ['tumbling'] }, { required: ['hopping'] }]);
+    expect(config.properties.windows.items.oneOf).toEqual([{ required: ['tumbling'] }, { required: ['hopping'] }, { required: ['session'] }]);
   });
 
   it('documents every field with a description', () => {

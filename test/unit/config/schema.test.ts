@@ -112,12 +112,12 @@ describe('windows', () => {
     ]);
   });
 
-  it('requires exactly one of tumbling and hopping', () => {
+  it('requires exactly one of tumbling, hopping and session', () => {
     expect(issuesOf(withWindow({ tumbling: undefined }))).toEqual([
-      { path: ['windows', 0], message: 'one of tumbling or hopping is required' },
+      { path: ['windows', 0], message: 'one of tumbling, hopping or session is required' },
     ]);
     expect(issuesOf(withWindow({ hopping: { size: '1m', advance: '1m' } }))).toEqual([
-      { path: ['windows', 0], message: 'give either tumbling or hopping, not both' },
+      { path: ['windows', 0], message: 'give one of tumbling, hopping or session, not tumbling and hopping' },
     ]);
   });
 
