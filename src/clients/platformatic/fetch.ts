@@ -1,7 +1,9 @@
 // Fetching on @platformatic/kafka without its MessagesStream. The stream pauses only as a whole,
 // cannot seek, needs a group, and its read_committed filter lets aborted records through when
-// one producer aborts twice within a fetch. The consumer's raw fetch has none of those limits, so
-// sluice reads record batches itself and drops aborted transactions as the Java client does.
+// one producer aborts twice within a fetch, and drops committed ones when a producer's later abort
+// is of a transaction that wrote nothing to the partition. The consumer's raw fetch has none of
+// those limits once loader.ts has switched that filter off there too, so sluice reads record
+// batches itself and drops aborted transactions as the Java client does.
 import type { Consumer, RecordsBatch } from '@platformatic/kafka';
 import { sluiceError } from '../../errors.ts';
 import type { SluiceError } from '../../errors.ts';

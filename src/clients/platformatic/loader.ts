@@ -1,13 +1,23 @@
 // The one place this project imports @platformatic/kafka at runtime (as client.ts is for
-// kafkajs), so that its fix is in place before the library loads. Types may be imported from
+// kafkajs), so that its fixes are in place before the library loads. Types may be imported from
 // '@platformatic/kafka' anywhere; an eslint rule keeps value imports here.
 //
-// The fix: when a read_committed fetch response lists aborted transactions, the consumer runs
-// its own filter over every record batch of the partition and reads `batch.records[0].key`.
-// Compaction keeps a producer's last batch even when it empties it, so a compacted changelog can
-// hold an empty control batch, and that read throws inside the socket callback: an uncaught
-// exception that kills the process on every restore that reaches it. sluice filters aborted
-// records itself (fetch.ts); this only keeps the library's filter from crashing.
+// The fixes are to the consumer's own read_committed filter, which runs over every fetch response
+// that lists aborted transactions, before sluice sees it:
+//
+// 1. It is switched off. It keeps one range per producer, from the first offset the broker lists
+//    for it to the LAST abort marker of that producer in the response. A transaction that aborts
+//    without having written to the partition (it was added to the transaction, then the producer
+//    died or its produce was refused) leaves a marker there but no entry in the broker's list, so
+//    a producer that aborted, committed, then aborted such an empty transaction had its committed
+//    transaction dropped: a merge lane lost a source partition's partial after SIGKILLs that way,
+//    and a restore could lose changelog records. (It also lets aborted records through when one
+//    producer aborts twice in a fetch.) sluice filters the raw batches itself, as the Java client
+//    does (committedRecords in fetch.ts); nothing in sluice reads through the library's
+//    MessagesStream, the only other reader of the filter's output.
+// 2. Its read of `batch.records[0].key`, which throws inside the socket callback on the empty
+//    control batch compaction can leave in a changelog (an uncaught exception that killed the
+//    process on every restore reaching it), is guarded, should the filter ever run again.
 //
 // The library reads all four codecs itself (lz4 and snappy in WebAssembly, gzip and zstd through
 // node:zlib), but a batch one of them cannot decompress fails with whatever the codec threw, which
@@ -18,17 +28,27 @@ import type { CompressionAlgorithmSpecification } from '@platformatic/kafka';
 import { unreadableBatch } from '../fatal.ts';
 
 const TARGET = '/@platformatic/kafka/dist/clients/consumer/consumer.js';
-const BROKEN = 'batch.records[0].key?.readInt16BE(2)';
-const FIXED = 'batch.records[0]?.key?.readInt16BE(2)';
+/** what each fix replaces, and with what */
+const FIXES: readonly { broken: string; fixed: string; what: string }[] = [
+  {
+    broken: 'this.#filterUncommittedMessages(response);',
+    fixed: '/* sluice: aborted transactions are filtered by src/clients/platformatic/fetch.ts */',
+    what: 'its read_committed filter of fetch responses (dropped committed transactions)',
+  },
+  { broken: 'batch.records[0].key?.readInt16BE(2)', fixed: 'batch.records[0]?.key?.readInt16BE(2)', what: 'its read_committed filter for empty control batches' },
+];
 
-/** The consumer module's source with the fix, or an error if the library changed under us. */
+/** The consumer module's source with the fixes, or an error if the library changed under us. */
 export function patchConsumerSource(source: string): string {
-  if (source.includes(BROKEN)) return source.replaceAll(BROKEN, FIXED);
-  if (source.includes(FIXED)) return source;
-  throw new Error(`@platformatic/kafka's consumer no longer contains the code src/clients/platformatic/loader.ts fixes; check its read_committed filter for empty control batches and update the fix`);
+  let out = source;
+  for (const { broken, fixed, what } of FIXES) {
+    if (out.includes(broken)) out = out.replaceAll(broken, fixed);
+    else if (!out.includes(fixed)) throw new Error(`@platformatic/kafka's consumer no longer contains the code src/clients/platformatic/loader.ts fixes; check ${what} and update the fix`);
+  }
+  return out;
 }
 
-/** whether the library's consumer module was loaded through the fix (a test checks it) */
+/** whether the library's consumer module was loaded through the fixes (a test checks it) */
 export let consumerPatched = false;
 
 registerHooks({
