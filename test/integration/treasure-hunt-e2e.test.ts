@@ -1,7 +1,7 @@
 // The processors together, under SIGKILLs: Avro player actions (with upstream retries) through the
 // real schema registry, enriched from a co-partitioned players table and a global regions table,
-// deduplicated, and aggregated per player and tier, per region name across partitions, and into a
-// top-3 leaderboard over all partitions. `sluice run` is killed at random instants while input
+// deduplicated, and aggregated per player and tier, per player session, per region name across
+// partitions, and into a top-3 leaderboard over all partitions. `sluice run` is killed at random instants while input
 // trickles in and restarted each time; what it committed must equal the oracle below, which
 // computes the same lookups and windows from the generated stream by itself.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,8 @@ const BASE = Date.UTC(2024, 0, 1);
 const MINUTE = 60_000;
 const CLOSE_AT = BASE + 60 * MINUTE;
 const KILLS = 3;
+/** a player quiet this long starts a new session */
+const GAP = 10_000;
 
 const player = (i: number) => ({ playerId: `p${i}`, tier: ['gold', 'silver', 'bronze'][i % 3]!, region: REGION_CODES[i % 4]! });
 
@@ -73,6 +75,8 @@ function oracle(actions: readonly Action[]): Finals {
   const seen = new Set<string>();
   const sums = new Map<string, { n: number; points: number }>();
   const boards = new Map<number, Map<string, number>>();
+  /** per player: the open session's start, last event time and sums */
+  const sessions = new Map<string, { start: number; last: number; n: number; points: number }[]>();
   const add = (key: string, points: number) => {
     const v = sums.get(key) ?? { n: 0, points: 0 };
     v.n++;
@@ -93,9 +97,20 @@ function oracle(actions: readonly Action[]): Finals {
     const board = boards.get(start) ?? new Map<string, number>();
     board.set(a.playerId, (board.get(a.playerId) ?? 0) + a.points);
     boards.set(start, board);
+    // Each partition's events come in event-time order (retries are duplicates), so a player's
+    // session grows at its end, or a new one starts after a quiet gap.
+    const own = sessions.get(a.playerId) ?? [];
+    const open = own.at(-1);
+    if (open !== undefined && a.ts - open.last < GAP) {
+      open.last = a.ts;
+      open.n++;
+      open.points += a.points;
+    } else own.push({ start: a.ts, last: a.ts, n: 1, points: a.points });
+    sessions.set(a.playerId, own);
   }
   const finals: Finals = new Map();
   for (const [key, v] of sums) finals.set(key, v);
+  for (const [playerId, own] of sessions) for (const x of own) finals.set(JSON.stringify(['sessions', playerId, x.start]), { n: x.n, points: x.points });
   for (const [start, board] of boards) {
     const top = [...board].sort(([m1, v1], [m2, v2]) => v2 - v1 || (m1 < m2 ? -1 : 1)).slice(0, 3);
     finals.set(JSON.stringify(['leaderboard_1m', start]), { top3: top.map(([member, value]) => ({ member, value })) });
@@ -137,6 +152,7 @@ async function setUp(client: string) {
       '  - { table: regions, on: region, fields: [regionName] }',
       'windows:',
       '  - { name: per_player_1m, groupBy: [playerId, tier], tumbling: 1m, aggregates: { n: count(), points: sum(points) } }',
+      `  - { name: sessions, groupBy: [playerId], session: { gap: ${GAP / 1000}s }, aggregates: { n: count(), points: sum(points) } }`,
       '  - { name: per_region_1m, groupBy: [regionName], tumbling: 1m, aggregates: { n: count(), points: sum(points) } }',
       '  - { name: leaderboard_1m, groupBy: [], tumbling: 1m, aggregates: { top3: "topK(playerId, 3, by: sum(points))" } }',
       `output: { topic: ${q(t.output)} }`,
@@ -152,7 +168,7 @@ async function setUp(client: string) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(KAFKA_CLIENTS)('treasure hunt end to end on %s', (client) => {
-  it(`Avro, co-partitioned and global tables, dedupe, a cross-partition window and a leaderboard survive ${KILLS} SIGKILLs: equals the oracle`, async () => {
+  it(`Avro, co-partitioned and global tables, dedupe, sessions, a cross-partition window and a leaderboard survive ${KILLS} SIGKILLs: equals the oracle`, async () => {
     const s = await setUp(client);
     const actions = generate(9000, 11);
     const expected = oracle(actions);

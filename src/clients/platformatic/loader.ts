@@ -1,23 +1,19 @@
 // The one place this project imports @platformatic/kafka at runtime (as client.ts is for
-// kafkajs), so that its fixes are in place before the library loads. Types may be imported from
+// kafkajs), so that its fix is in place before the library loads. Types may be imported from
 // '@platformatic/kafka' anywhere; an eslint rule keeps value imports here.
 //
-// The fixes are to the consumer's own read_committed filter, which runs over every fetch response
-// that lists aborted transactions, before sluice sees it:
-//
-// 1. It is switched off. It keeps one range per producer, from the first offset the broker lists
-//    for it to the LAST abort marker of that producer in the response. A transaction that aborts
-//    without having written to the partition (it was added to the transaction, then the producer
-//    died or its produce was refused) leaves a marker there but no entry in the broker's list, so
-//    a producer that aborted, committed, then aborted such an empty transaction had its committed
-//    transaction dropped: a merge lane lost a source partition's partial after SIGKILLs that way,
-//    and a restore could lose changelog records. (It also lets aborted records through when one
-//    producer aborts twice in a fetch.) sluice filters the raw batches itself, as the Java client
-//    does (committedRecords in fetch.ts); nothing in sluice reads through the library's
-//    MessagesStream, the only other reader of the filter's output.
-// 2. Its read of `batch.records[0].key`, which throws inside the socket callback on the empty
-//    control batch compaction can leave in a changelog (an uncaught exception that killed the
-//    process on every restore reaching it), is guarded, should the filter ever run again.
+// The fix is to the consumer's own read_committed filter, which ran over every fetch response
+// that lists aborted transactions before sluice saw it: it is switched off. It kept one range per
+// producer, from the first offset the broker lists for it to the LAST abort marker of that
+// producer in the response. A transaction that aborts without having written to the partition
+// (it was added to the transaction, then the producer died or its produce was refused) leaves a
+// marker there but no entry in the broker's list, so a producer that aborted, committed, then
+// aborted such an empty transaction had its committed transaction dropped: a merge lane lost a
+// source partition's partial after SIGKILLs that way, and a restore could lose changelog
+// records. (It also let aborted records through when one producer aborted twice in a fetch, and
+// threw on the empty control batch compaction can leave in a changelog.) sluice filters the raw
+// batches itself, as the Java client does (committedRecords in fetch.ts); nothing in sluice reads
+// through the library's MessagesStream, the only other reader of the filter's output.
 //
 // The library reads all four codecs itself (lz4 and snappy in WebAssembly, gzip and zstd through
 // node:zlib), but a batch one of them cannot decompress fails with whatever the codec threw, which
@@ -35,7 +31,6 @@ const FIXES: readonly { broken: string; fixed: string; what: string }[] = [
     fixed: '/* sluice: aborted transactions are filtered by src/clients/platformatic/fetch.ts */',
     what: 'its read_committed filter of fetch responses (dropped committed transactions)',
   },
-  { broken: 'batch.records[0].key?.readInt16BE(2)', fixed: 'batch.records[0]?.key?.readInt16BE(2)', what: 'its read_committed filter for empty control batches' },
 ];
 
 /** The consumer module's source with the fixes, or an error if the library changed under us. */
