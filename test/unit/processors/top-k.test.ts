@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { addEvent, aggregateResult, initAccumulator, mergeAccumulators } from '../../../src/processors/aggregates.ts';
 import type { AggregateSpec, RankSpec } from '../../../src/processors/types.ts';
 
-const spec = (by: RankSpec, k = 3): AggregateSpec[] => [{ name: 'leaders', fn: 'topK', field: 'player', k, by }];
+const spec = (by: RankSpec, k = 3, maxMembers = 10_000): AggregateSpec[] => [{ name: 'leaders', fn: 'topK', field: 'player', k, by, maxMembers }];
 type Play = { player: string | number; points: number };
 
 function accOf(aggs: AggregateSpec[], plays: readonly Play[]): unknown[] {
