@@ -78,6 +78,10 @@ type NumericFn = (typeof NUMERIC_FNS)[number];
 type ScalarFn = (typeof SCALAR_FNS)[number];
 /** The most members a topK writes per window and group. */
 export const TOP_K_MAX = 1000;
+/** The members a topK's state holds per window and group (and source partition), unless it says otherwise. */
+export const TOP_K_DEFAULT_MEMBERS = 10_000;
+/** The highest `maxMembers` a topK may set; its window's byte limit (docs/output.md) may bind first. */
+export const TOP_K_MAX_MEMBERS = 100_000;
 
 // One pattern per form; a field is anything but parentheses, brackets, commas and whitespace.
 const FIELD = String.raw`\s*([^()[\],\s]+)\s*`;
@@ -87,7 +91,7 @@ const aggregateForms = {
   count: new RegExp(String.raw`^\s*${COUNT}\s*$`),
   field: new RegExp(String.raw`^\s*(${[...NUMERIC_FNS, ...SCALAR_FNS].join('|')})\(${FIELD}\)\s*$`),
   quantiles: new RegExp(String.raw`^\s*quantiles\(${FIELD},\s*\[([^\]]*)\]\s*\)\s*$`),
-  topK: new RegExp(String.raw`^\s*topK\(${FIELD},\s*(\d+)\s*,\s*by\s*:\s*${RANK}\s*\)\s*$`),
+  topK: new RegExp(String.raw`^\s*topK\(${FIELD},\s*(\d+)\s*,\s*by\s*:\s*${RANK}(?:\s*,\s*maxMembers\s*:\s*(\d+))?\s*\)\s*$`),
 };
 const QUANTILE = /^\s*(?:[01]|0?\.\d+|1\.0+)\s*$/;
 /** Every form at once: what the Helm values schema can check before sluice parses the details. */
@@ -98,10 +102,10 @@ type ParsedAggregate =
   | { fn: 'count'; field: undefined }
   | { fn: NumericFn | ScalarFn; field: string }
   | { fn: 'quantiles'; field: string; quantiles: number[] }
-  | { fn: 'topK'; field: string; k: number; by: RankSpec };
+  | { fn: 'topK'; field: string; k: number; by: RankSpec; maxMembers: number };
 
 const aggregateMessage = (expr: unknown) =>
-  `expected count(), sum|min|max|avg|first|last|countDistinct(<field>), quantiles(<field>, [<q>, ...]) or topK(<field>, <k>, by: <count() or sum|min|max|avg(<field>)>), got ${JSON.stringify(expr)}`;
+  `expected count(), sum|min|max|avg|first|last|countDistinct(<field>), quantiles(<field>, [<q>, ...]) or topK(<field>, <k>, by: <count() or sum|min|max|avg(<field>)>[, maxMembers: <n>]), got ${JSON.stringify(expr)}`;
 
 /**
  * The output name of a quantile: `p` and the percentage, e.g. 0.5 -> p50, 0.999 -> p99.9 (rounded
@@ -131,7 +135,9 @@ function parseAggregate(expr: string): ParsedAggregate | string {
     const k = Number(top[2]);
     if (!(k >= 1 && k <= TOP_K_MAX)) return `topK keeps 1 to ${TOP_K_MAX} members, got ${top[2]!}`;
     const by: RankSpec = top[3] === undefined ? { fn: 'count', field: undefined } : { fn: top[3] as NumericFn, field: top[4]! };
-    return { fn: 'topK', field: top[1]!, k, by };
+    const maxMembers = top[5] === undefined ? TOP_K_DEFAULT_MEMBERS : Number(top[5]);
+    if (!(maxMembers >= k && maxMembers <= TOP_K_MAX_MEMBERS)) return `topK's maxMembers must be between k (${k}) and ${TOP_K_MAX_MEMBERS}, got ${top[5]!}`;
+    return { fn: 'topK', field: top[1]!, k, by, maxMembers };
   }
   return aggregateMessage(expr);
 }
@@ -149,7 +155,8 @@ const aggregateExpression = z
     'One of: `count()`; `sum(<field>)`, `min(<field>)`, `max(<field>)`, `avg(<field>)` over a numeric field; ' +
       '`first(<field>)`, `last(<field>)` (the value of the earliest / latest event by event time), `countDistinct(<field>)` (HyperLogLog estimate) over a field of any scalar type; ' +
       '`quantiles(<field>, [<q>, ...])` over a numeric field (DDSketch, 1% relative error; written as `{"p50": ..., "p99": ...}`); ' +
-      `\`topK(<field>, <k>, by: <aggregate>)\`: the k (1-${TOP_K_MAX}) members of <field> with the highest \`count()\`, \`sum\`, \`min\`, \`max\` or \`avg\` of a numeric field within the window. ` +
+      `\`topK(<field>, <k>, by: <aggregate>)\`: the k (1-${TOP_K_MAX}) members of <field> with the highest \`count()\`, \`sum\`, \`min\`, \`max\` or \`avg\` of a numeric field within the window; ` +
+      `\`topK(<field>, <k>, by: <aggregate>, maxMembers: <n>)\` bounds the members its state holds per window and group (default ${TOP_K_DEFAULT_MEMBERS}, at most ${TOP_K_MAX_MEMBERS}): an event that would add one more is a \`state-limit\` dead letter (docs/output.md, "State limits"). ` +
       'Example: `{ players: countDistinct(playerId), first: first(action), latency: quantiles(ms, [0.5, 0.99]), leaders: topK(playerId, 10, by: sum(points)) }`. See docs/output.md for each result.',
   );
 

@@ -4,7 +4,7 @@ import type { HllState } from './hyperloglog.ts';
 import { isQuantileState, quantileAdd, quantileInit, quantileMerge, quantileValues } from './quantile-sketch.ts';
 import type { QuantileState } from './quantile-sketch.ts';
 import { compareScalars, isScalar } from './scalar-order.ts';
-import { isTopKState, topKAdd, topKInit, topKMerge, topKResult } from './top-k.ts';
+import { TOP_K_WINDOW_BYTES, isTopKState, topKAdd, topKInit, topKMerge, topKRefusal, topKResult } from './top-k.ts';
 import type { TopKState } from './top-k.ts';
 import type { Scalar } from './scalar-order.ts';
 import type { AggregateSpec, NumericAggregateFnName, RankSpec } from './types.ts';
@@ -24,6 +24,8 @@ export type AggregateResult = number | Scalar | null | Record<string, number | n
  * so a cross-partition window's result does not depend on the order partials arrive in.
  * `isState` tells whether a stored value has this aggregate's shape: state written under another
  * definition of the same position (a config change between runs) is replaced by `init()`.
+ * `refusal`, for a state that grows with its events, says why `add` would take it past its
+ * limits (docs/output.md, "State limits"), or undefined.
  */
 export interface AggregateFn<S> {
   init(): S;
@@ -31,6 +33,7 @@ export interface AggregateFn<S> {
   merge(a: S, b: S): S;
   result(state: S): AggregateResult;
   isState(state: unknown): boolean;
+  refusal?(state: S, event: Readonly<Record<string, unknown>>): string | undefined;
 }
 
 /** A fold over one number per event: the plain aggregates, and what a topK ranks members by. */
@@ -166,20 +169,30 @@ function quantiles(field: string, qs: readonly number[], labels: readonly string
   };
 }
 
-/** topK: every member's `by` aggregate (top-k.ts); the result is the k best, as [{member, value}]. */
-function topK(field: string, k: number, by: RankSpec): AggregateFn<TopKState> {
+/** The most characters JSON writes for a number (e.g. -2.2250738585072014e-308). */
+const NUMBER_JSON_BYTES = 24;
+
+/**
+ * topK: every member's `by` aggregate (top-k.ts); the result is the k best, as [{member, value}].
+ * `maxBytes`: its share of the window's TOP_K_WINDOW_BYTES.
+ */
+function topK(field: string, k: number, by: RankSpec, maxMembers: number, maxBytes: number): AggregateFn<TopKState> {
   const fold = NUMERIC_FOLDS[by.fn];
   const rankField = by.field;
+  const valueBytes = Array.isArray(fold.init()) ? 2 * NUMBER_JSON_BYTES + 3 : NUMBER_JSON_BYTES;
+  const limits = { maxMembers, maxBytes, valueBytes };
   return {
     init: topKInit,
-    add: (s, event) => topKAdd(s, fold, event[field] as Scalar, rankField === undefined ? 0 : (event[rankField] as number)),
+    add: (s, event) => topKAdd(s, fold, event[field] as Scalar, rankField === undefined ? 0 : (event[rankField] as number), valueBytes),
     merge: (a, b) => topKMerge(a, b, fold),
     result: (s) => topKResult(s, fold, k),
-    isState: isTopKState,
+    isState: (s) => isTopKState(s, fold),
+    refusal: (s, event) => topKRefusal(s, event[field] as Scalar, limits),
   };
 }
 
-function compile(spec: AggregateSpec): AggregateFn<unknown> {
+/** `topKs`: how many topK aggregates the window has, which share its TOP_K_WINDOW_BYTES. */
+function compile(spec: AggregateSpec, topKs: number): AggregateFn<unknown> {
   switch (spec.fn) {
     case 'count':
     case 'sum':
@@ -196,7 +209,7 @@ function compile(spec: AggregateSpec): AggregateFn<unknown> {
     case 'quantiles':
       return quantiles(spec.field, spec.quantiles, spec.quantiles.map(quantileLabel)) as AggregateFn<unknown>;
     case 'topK':
-      return topK(spec.field, spec.k, spec.by) as AggregateFn<unknown>;
+      return topK(spec.field, spec.k, spec.by, spec.maxMembers, Math.floor(TOP_K_WINDOW_BYTES / topKs)) as AggregateFn<unknown>;
   }
 }
 
@@ -205,8 +218,38 @@ const compiled = new WeakMap<readonly AggregateSpec[], AggregateFn<unknown>[]>()
 /** The functions of a window's aggregates, in aggregate order; built once per spec list. */
 export function aggregateFns(aggs: readonly AggregateSpec[]): AggregateFn<unknown>[] {
   let fns = compiled.get(aggs);
-  if (fns === undefined) compiled.set(aggs, (fns = aggs.map(compile)));
+  if (fns === undefined) {
+    const topKs = aggs.filter((a) => a.fn === 'topK').length;
+    compiled.set(aggs, (fns = aggs.map((a) => compile(a, topKs))));
+  }
   return fns;
+}
+
+/** Whether some aggregate of `aggs` may refuse an event (see stateLimitRefusal). */
+export function hasStateLimits(aggs: readonly AggregateSpec[]): boolean {
+  return aggregateFns(aggs).some((fn) => fn.refusal !== undefined);
+}
+
+export interface StateLimitRefusal {
+  /** the event field that would have grown the state: a topK's member field */
+  field: string;
+  detail: string;
+}
+
+/**
+ * Why folding `event` into `acc` would take a state past its limits, or undefined. Callers check
+ * every window an event goes to before adding it to any, so that a refused event counts nowhere.
+ * `acc` may be empty (a window the event would create).
+ */
+export function stateLimitRefusal(acc: readonly unknown[], aggs: readonly AggregateSpec[], event: Readonly<Record<string, unknown>>): StateLimitRefusal | undefined {
+  const fns = aggregateFns(aggs);
+  for (let i = 0; i < fns.length; i++) {
+    const fn = fns[i]!;
+    if (fn.refusal === undefined) continue;
+    const why = fn.refusal(stateOf(fn, acc, i), event);
+    if (why !== undefined) return { field: (aggs[i] as { field: string }).field, detail: `${aggs[i]!.name}: ${why}` };
+  }
+  return undefined;
 }
 
 /** One state per aggregate, in aggregate order. */

@@ -6,7 +6,8 @@ import type { InputRecord, OutRecord } from '../model/records.ts';
 import type { InputFormat, OutputValueEncoder } from '../model/value-format.ts';
 import type { BatchStore } from '../model/store-ports.ts';
 import type { WindowState } from '../model/window-state.ts';
-import { addEvent, initAccumulator } from './aggregates.ts';
+import { addEvent, hasStateLimits, initAccumulator, stateLimitRefusal } from './aggregates.ts';
+import type { StateLimitRefusal } from './aggregates.ts';
 import { DLQ_HEADER, deadLetterRecord } from './dead-letter.ts';
 import { compileDecoder } from './decode.ts';
 import { Enricher } from './enrich.ts';
@@ -61,15 +62,17 @@ const FORGET_PER_BATCH = 5000;
 
 /**
  * The accumulator a store from before the JSON window keys holds for this window and group, if
- * any, removed from under its legacy key (see legacy-keys.ts).
+ * any (see legacy-keys.ts); `take` removes it from under its legacy key.
  */
-function takeOverLegacy(store: BatchStore, windowName: string, group: readonly unknown[], start: number): unknown[] | undefined {
+function legacyAccumulator(store: BatchStore, windowName: string, group: readonly unknown[], start: number, take: boolean): unknown[] | undefined {
   const legacyKey = legacyWindowKey(windowName, group, start);
   const legacy = store.getWindow(legacyKey);
   if (legacy === undefined || !isLegacyStateOf(legacy, windowName, group, start)) return undefined;
-  store.deleteWindow(legacyKey);
+  if (take) store.deleteWindow(legacyKey);
   return legacy.a;
 }
+
+const NO_STATE: readonly unknown[] = [];
 
 export class BatchProcessor {
   private readonly spec: PipelineSpec;
@@ -85,6 +88,9 @@ export class BatchProcessor {
   // Per window definition, the latest start closed as of this batch's start (BatchStore.closedThrough).
   private readonly closed: number[] = [];
   private readonly marks: string[];
+  /** per window definition: whether an aggregate of it may refuse an event (stateLimitRefusal) */
+  private readonly limited: boolean[];
+  private readonly anyLimited: boolean;
   /**
    * The stream time of the first batch this processor ran. A window starts at or before the
    * stream time of the event that creates it, so one starting later was created by this code,
@@ -107,6 +113,8 @@ export class BatchProcessor {
     this.decode = compileDecoder(spec, this.format?.decodeValue, this.enricher);
     for (const w of spec.windows) this.windowsByName.set(w.name, w);
     this.marks = spec.windows.map(closedMark);
+    this.limited = spec.windows.map((w) => hasStateLimits(w.aggregates));
+    this.anyLimited = this.limited.includes(true);
   }
 
   /** Loads what decoding these records needs (their schemas) before the synchronous `process`. */
@@ -151,6 +159,13 @@ export class BatchProcessor {
       if (allWindowsClosed(t, spec.windows, streamTime, this.closed)) {
         stats.late++;
         this.deadLetter(out, stats, rec, 'late', undefined, `event time ${t} is behind stream time ${streamTime}: every window it belongs to has closed`);
+        continue;
+      }
+      // A refused event is not counted anywhere, so, like a late one, it neither records its id
+      // nor moves stream time (which would close no window it goes to either way).
+      const refused = this.anyLimited ? this.refusal(d.event, t, streamTime, store) : undefined;
+      if (refused !== undefined) {
+        this.deadLetter(out, stats, rec, 'state-limit', refused.field, refused.detail);
         continue;
       }
       if (dedupe !== undefined && d.id !== undefined) dedupe.record(d.id, t, t0);
@@ -208,6 +223,47 @@ export class BatchProcessor {
     return { consumed, records: out, streamTime, stats };
   }
 
+  /** The open windows of definition `w` that an event at `t` goes to: their starts, in this.starts[0..n). */
+  private openStarts(w: number, t: number, streamTime: number): number {
+    const win = this.spec.windows[w]!;
+    let open = 0;
+    const n = specWindowStartsInto(t, win, this.starts);
+    for (let j = 0; j < n; j++) {
+      const start = this.starts[j]!;
+      // Hopping: some of the event's windows may have closed already; only open ones take it.
+      // A window closed before a config change gave it a longer grace stays closed: its final was written.
+      if (streamTime >= start + win.sizeMs + win.graceMs || start <= this.closed[w]!) continue;
+      this.starts[open++] = start;
+    }
+    return open;
+  }
+
+  /**
+   * Why one of the event's windows cannot take it within its state limits, or undefined. Checked
+   * for every window before any takes the event, so that a refused event counts nowhere.
+   */
+  private refusal(event: Record<string, unknown>, t: number, streamTime: number, store: BatchStore): StateLimitRefusal | undefined {
+    const windows = this.spec.windows;
+    for (let w = 0; w < windows.length; w++) {
+      const win = windows[w]!;
+      // A session's state is found by a range scan (sessions.ts), not at a start: the member
+      // limit is not checked there (docs/output.md, State limits).
+      if (!this.limited[w] || win.kind === 'session') continue;
+      const n = this.openStarts(w, t, streamTime);
+      if (n === 0) continue;
+      const group = win.groupBy.map((field) => event[field]);
+      const prefix = groupKeyPrefix(win.name, group);
+      for (let j = 0; j < n; j++) {
+        const start = this.starts[j]!;
+        const stored = store.getWindow(windowKeyAt(prefix, start))?.a;
+        const acc = stored ?? (start <= this.legacyUpTo! ? legacyAccumulator(store, win.name, group, start, false) : undefined);
+        const why = stateLimitRefusal(acc ?? NO_STATE, win.aggregates, event);
+        if (why !== undefined) return { field: why.field, detail: `window ${win.name} starting ${start}: ${why.detail}` };
+      }
+    }
+    return undefined;
+  }
+
   private aggregate(event: Record<string, unknown>, t: number, streamTime: number, store: BatchStore): void {
     const windows = this.spec.windows;
     for (let w = 0; w < windows.length; w++) {
@@ -218,14 +274,11 @@ export class BatchProcessor {
         addToSession(win, group, groupKeyPrefix(win.name, group), event, t, streamTime, store);
         continue;
       }
-      const n = specWindowStartsInto(t, win, this.starts);
+      const n = this.openStarts(w, t, streamTime);
       let group: unknown[] | undefined;
       let prefix = '';
       for (let j = 0; j < n; j++) {
         const start = this.starts[j]!;
-        // Hopping: some of the event's windows may have closed already; only open ones take it.
-        // A window closed before a config change gave it a longer grace stays closed: its final was written.
-        if (streamTime >= start + win.sizeMs + win.graceMs || start <= this.closed[w]!) continue;
         if (group === undefined) {
           group = new Array<unknown>(win.groupBy.length);
           for (let g = 0; g < win.groupBy.length; g++) group[g] = event[win.groupBy[g]!];
@@ -235,7 +288,7 @@ export class BatchProcessor {
         let state = store.getWindow(key);
         const created = state === undefined;
         if (state === undefined) {
-          const legacy = start <= this.legacyUpTo! ? takeOverLegacy(store, win.name, group, start) : undefined;
+          const legacy = start <= this.legacyUpTo! ? legacyAccumulator(store, win.name, group, start, true) : undefined;
           state = { w: win.name, g: group, s: start, a: legacy ?? initAccumulator(win.aggregates) };
         }
         addEvent(state.a, win.aggregates, event, t);

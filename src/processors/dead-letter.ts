@@ -28,6 +28,7 @@ const STAGE_OF_REASON: ReadonlyMap<string, string> = new Map([
   ['invalid', 'normalize'],
   ['enrich-miss', 'enrich'],
   ['late', 'window'],
+  ['state-limit', 'window'],
 ]);
 
 function stageOf(reason: string): string {

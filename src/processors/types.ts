@@ -17,8 +17,11 @@ export type AggregateSpec =
   | { name: string; fn: NumericAggregateFnName | ScalarAggregateFnName; field: string }
   /** `quantiles`: the ranks asked for, each in [0, 1], in config order */
   | { name: string; fn: 'quantiles'; field: string; quantiles: number[] }
-  /** `field` is the member (e.g. a player id), ranked by `by` within the window, best `k` kept */
-  | { name: string; fn: 'topK'; field: string; k: number; by: RankSpec };
+  /**
+   * `field` is the member (e.g. a player id), ranked by `by` within the window, best `k` kept; a
+   * state holds at most `maxMembers` members
+   */
+  | { name: string; fn: 'topK'; field: string; k: number; by: RankSpec; maxMembers: number };
 
 export type WindowSpec = {
   name: string;

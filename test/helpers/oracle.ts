@@ -15,8 +15,12 @@ export type OracleRankFn = 'count' | 'sum' | 'min' | 'max' | 'avg';
 
 export type OracleAggregateFn = OracleRankFn | 'first' | 'last' | 'countDistinct' | 'quantiles' | 'topK';
 
-/** `quantiles` for quantiles; `k` and `by` for topK, whose `field` is the member. */
-export type OracleAggregate = { name: string; fn: OracleAggregateFn; field?: string; quantiles?: number[]; k?: number; by?: { fn: OracleRankFn; field?: string } };
+/**
+ * `quantiles` for quantiles; `k`, `by` and optionally `maxMembers` for topK, whose `field` is the
+ * member. Only `maxMembers` is modelled of the state limits: test members are short, so the byte
+ * limit never binds.
+ */
+export type OracleAggregate = { name: string; fn: OracleAggregateFn; field?: string; quantiles?: number[]; k?: number; by?: { fn: OracleRankFn; field?: string }; maxMembers?: number };
 
 export type OracleWindow = {
   name: string;
@@ -52,7 +56,8 @@ export type OracleReason =
   | 'not-a-scalar'
   | 'key-mismatch'
   | 'invalid'
-  | 'late';
+  | 'late'
+  | 'state-limit';
 
 export type OracleOutput = {
   window: string;
@@ -219,6 +224,13 @@ function runPartition(partition: number, records: readonly OracleRecord[], cfg: 
       result.outcomes.set(where, 'late');
       continue;
     }
+    // docs/output.md: a topK holding maxMembers members refuses an event with a new one, in every
+    // window the event goes to (on this partition: a cross-partition window's partial here).
+    if (cfg.windows.some((def) => windowStarts(t, def).some((s) => !isClosed(s, def, Math.max(streamTime, t)) && wouldOverflow(open, def, s, decoded.event)))) {
+      result.deadLetters.set(where, 'state-limit');
+      result.outcomes.set(where, 'state-limit');
+      continue;
+    }
     if (decoded.id !== undefined) firstSeen.set(decoded.id, t);
 
     const advanced = t > streamTime;
@@ -265,10 +277,21 @@ function isClosed(start: number, w: OracleWindow, streamTime: number): boolean {
   return streamTime >= start + w.sizeMs + w.graceMs;
 }
 
+const windowKey = (def: OracleWindow, event: Record<string, unknown>, start: number): string => JSON.stringify([def.name, ...def.groupBy.map((f) => field(event, f)), start]);
+
+function wouldOverflow(open: Map<string, OpenWindow>, def: OracleWindow, start: number, event: Record<string, unknown>): boolean {
+  const events = open.get(windowKey(def, event, start))?.events ?? [];
+  return def.aggregates.some((a) => {
+    if (a.fn !== 'topK' || a.maxMembers === undefined) return false;
+    const members = new Set(events.map((e) => JSON.stringify(field(e.event, a.field!))));
+    return !members.has(JSON.stringify(field(event, a.field!))) && members.size >= a.maxMembers;
+  });
+}
+
 function addEvent(open: Map<string, OpenWindow>, def: OracleWindow, start: number, event: Record<string, unknown>, time: number): void {
   const groupValues = def.groupBy.map((f) => field(event, f));
   // docs/output.md: the key is the JSON array [window, ...group values, start].
-  const key = JSON.stringify([def.name, ...groupValues, start]);
+  const key = windowKey(def, event, start);
   let w = open.get(key);
   if (w === undefined) {
     const group: Record<string, unknown> = {};

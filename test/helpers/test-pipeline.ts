@@ -105,7 +105,9 @@ export const AGGREGATES_TEST_PIPELINE: OracleConfig = {
       aggregates: [
         { name: 'actions', fn: 'count' },
         { name: 'busiest', fn: 'topK', field: 'playerId', k: 5, by: { fn: 'count' } },
-        { name: 'bestAvg', fn: 'topK', field: 'action', k: 3, by: { fn: 'avg', field: 'score' } },
+        // Three actions and, now and then, an odd one: a partition's window takes one odd action,
+        // and an event with a second is a state-limit dead letter.
+        { name: 'bestAvg', fn: 'topK', field: 'action', k: 3, by: { fn: 'avg', field: 'score' }, maxMembers: 4 },
         { name: 'firstEvent', fn: 'first', field: 'eventId' },
       ],
     },
@@ -145,7 +147,7 @@ export type TestPipelineName = 'default' | 'cross' | 'aggregates' | 'sessions';
 /** The pipeline YAML's spelling of one aggregate. */
 function aggregateExpression(a: OracleAggregate): string {
   if (a.fn === 'quantiles') return `quantiles(${a.field!}, [${a.quantiles!.join(', ')}])`;
-  if (a.fn === 'topK') return `topK(${a.field!}, ${a.k!}, by: ${a.by!.fn}(${a.by!.field ?? ''}))`;
+  if (a.fn === 'topK') return `topK(${a.field!}, ${a.k!}, by: ${a.by!.fn}(${a.by!.field ?? ''})${a.maxMembers === undefined ? '' : `, maxMembers: ${a.maxMembers}`})`;
   return `${a.fn}(${a.field ?? ''})`;
 }
 

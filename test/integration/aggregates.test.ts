@@ -1,7 +1,7 @@
 // first, last, countDistinct, quantiles and topK end to end through the real broker, on both
 // clients: in a partition-local window, a window merged across partitions, and a global window
 // (groupBy: []). Compared with the oracle: exact for first/last/topK, within the documented bounds
-// for the sketches (test/helpers/sketch-bounds.ts).
+// for the sketches (test/helpers/sketch-bounds.ts); a topK at its maxMembers refuses new members.
 import { describe, expect, it } from 'vitest';
 import { startPipeline } from '../../src/entry/app.ts';
 import { createLogger } from '../../src/log.ts';
@@ -19,6 +19,7 @@ describe.each(KAFKA_CLIENTS)('aggregates on %s', (client) => {
     expect(finals.some((f) => f.window === 'per_region_5m_by_1m' && (f.values.events as number) > 1024), 'a countDistinct past the sparse form').toBe(true);
     expect(finals.some((f) => f.window === 'global_1m' && typeof f.values.firstEvent === 'number'), 'a numeric first id').toBe(true);
     expect([...s.oracle.deadLetters.values()]).toContain('not-a-scalar');
+    expect([...s.oracle.deadLetters.values()], 'a topK at its maxMembers').toContain('state-limit');
 
     await produce(s);
     const pipeline = await startPipeline(s.config, log);

@@ -5,6 +5,7 @@ import {
   formatDuration,
   parseDuration,
   quantileLabel,
+  TOP_K_DEFAULT_MEMBERS,
   requiredErrorMap,
   type SluiceConfigInput,
 } from '../../../src/config/schema.ts';
@@ -158,23 +159,32 @@ describe('aggregates', () => {
       latency: 'quantiles(ms, [0.5, .9, 0.999, 1])',
       leaders: 'topK(playerId, 10, by: sum(points))',
       busiest: 'topK(playerId, 3, by: count())',
+      capped: 'topK(playerId, 3, by: max(points), maxMembers: 500)',
     };
     expect(configSchema.parse(withWindow({ aggregates })).windows[0]?.aggregates).toEqual([
       { name: 'opening', fn: 'first', field: 'action' },
       { name: 'closing', fn: 'last', field: 'action' },
       { name: 'players', fn: 'countDistinct', field: 'playerId' },
       { name: 'latency', fn: 'quantiles', field: 'ms', quantiles: [0.5, 0.9, 0.999, 1] },
-      { name: 'leaders', fn: 'topK', field: 'playerId', k: 10, by: { fn: 'sum', field: 'points' } },
-      { name: 'busiest', fn: 'topK', field: 'playerId', k: 3, by: { fn: 'count', field: undefined } },
+      { name: 'leaders', fn: 'topK', field: 'playerId', k: 10, by: { fn: 'sum', field: 'points' }, maxMembers: TOP_K_DEFAULT_MEMBERS },
+      { name: 'busiest', fn: 'topK', field: 'playerId', k: 3, by: { fn: 'count', field: undefined }, maxMembers: TOP_K_DEFAULT_MEMBERS },
+      { name: 'capped', fn: 'topK', field: 'playerId', k: 3, by: { fn: 'max', field: 'points' }, maxMembers: 500 },
     ]);
+  });
+
+  it.each([
+    ['topK(p, 10, by: count(), maxMembers: 9)', 'between k (10) and 100000, got 9'],
+    ['topK(p, 10, by: count(), maxMembers: 100001)', 'between k (10) and 100000, got 100001'],
+  ])('bounds a topK\'s maxMembers: %j', (expr, why) => {
+    expect(issuesOf(withWindow({ aggregates: { top: expr } }))).toEqual([{ path: ['windows', 0, 'aggregates', 'top'], message: `topK's maxMembers must be ${why}` }]);
   });
 
   it('names quantiles by their percentage', () => {
     expect([0, 0.05, 0.5, 0.99, 0.999, 1].map(quantileLabel)).toEqual(['p0', 'p5', 'p50', 'p99', 'p99.9', 'p100']);
   });
 
-  const FORMS = 'expected count(), sum|min|max|avg|first|last|countDistinct(<field>), quantiles(<field>, [<q>, ...]) or topK(<field>, <k>, by: <count() or sum|min|max|avg(<field>)>)';
-  it.each(['count(x)', 'sum()', 'median(x)', 'sum(a,b)', 'sum', 'SUM(x)', 'topK(p, 3)', 'topK(p, 3, by: first(x))', 'quantiles(x)', 'countDistinct()'])('rejects %j', (expr) => {
+  const FORMS = 'expected count(), sum|min|max|avg|first|last|countDistinct(<field>), quantiles(<field>, [<q>, ...]) or topK(<field>, <k>, by: <count() or sum|min|max|avg(<field>)>[, maxMembers: <n>])';
+  it.each(['count(x)', 'sum()', 'median(x)', 'sum(a,b)', 'sum', 'SUM(x)', 'topK(p, 3)', 'topK(p, 3, by: first(x))', 'topK(p, 3, by: count(), members: 9)', 'quantiles(x)', 'countDistinct()'])('rejects %j', (expr) => {
     expect(issuesOf(withWindow({ aggregates: { bad: expr } }))).toEqual([{ path: ['windows', 0, 'aggregates', 'bad'], message: `${FORMS}, got ${JSON.stringify(expr)}` }]);
   });
 

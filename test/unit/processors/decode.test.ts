@@ -129,7 +129,7 @@ describe('decode failures', () => {
     const aggregates: WindowSpec['aggregates'] = [
       { name: 'opening', fn: 'first', field: 'action' },
       { name: 'players', fn: 'countDistinct', field: 'points' },
-      { name: 'leaders', fn: 'topK', field: 'guild', k: 3, by: { fn: 'avg', field: 'score' } },
+      { name: 'leaders', fn: 'topK', field: 'guild', k: 3, by: { fn: 'avg', field: 'score' }, maxMembers: 10_000 },
     ];
     const decode = compileDecoder({ ...SPEC, windows: [W1, { ...W2, aggregates }] });
     const base = { ...GOOD, action: 'dig', guild: 'g1' };
