@@ -15,18 +15,9 @@ import { counterTotal } from '../../src/observability/metrics.ts';
 import type { PipelineMetrics } from '../../src/observability/metrics.ts';
 import { mulberry32, partitionFor } from '../helpers/event-stream.ts';
 import { KAFKA_CLIENTS, brokers, createTopics, produceToPartitions, readAllCommitted, uniqueName, waitForCommittedEnd } from '../helpers/kafka.ts';
+import { BASE, IN_TABLE, MINUTE, PARTITIONS, player, PLAYERS, REGION_NAMES } from '../helpers/players.ts';
 
 const log = createLogger(process.env.SLUICE_TEST_LOG === 'debug' ? 'debug' : 'warn');
-const PARTITIONS = 4;
-const PLAYERS = 40;
-/** players p0..p29 have a row; the rest are enrich misses */
-const IN_TABLE = 30;
-const REGION_CODES = ['eu', 'us', 'apac', 'xx'];
-const REGION_NAMES: Record<string, string> = { eu: 'Europe', us: 'Americas', apac: 'Asia' };
-const BASE = Date.UTC(2024, 0, 1);
-const MINUTE = 60_000;
-
-const player = (i: number) => ({ playerId: `p${i}`, tier: ['gold', 'silver', 'bronze'][i % 3]!, region: REGION_CODES[i % 4]! });
 /** what topic tables are told between the two halves of the stream (file tables stay as they are) */
 const UPDATED_TIER = { playerId: 'p2', tier: 'platinum' };
 const UPDATED_REGION = { code: 'apac', name: 'Asia-Pacific' };

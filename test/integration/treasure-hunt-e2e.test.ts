@@ -13,20 +13,12 @@ import { mulberry32, partitionFor } from '../helpers/event-stream.ts';
 import { KAFKA_CLIENTS, brokers, createTopics, produceToPartitions, readAllCommitted, uniqueName, waitForCommittedEnd } from '../helpers/kafka.ts';
 import { schemaRegistryUrl } from '../helpers/schema-registry.ts';
 import { runSluice, waitForLog } from '../helpers/sluice-process.ts';
+import { BASE, IN_TABLE, MINUTE, PARTITIONS, player, PLAYERS, REGION_NAMES } from '../helpers/players.ts';
 
-const PARTITIONS = 4;
-const PLAYERS = 40;
-const IN_TABLE = 30;
-const REGION_CODES = ['eu', 'us', 'apac', 'xx'];
-const REGION_NAMES: Record<string, string> = { eu: 'Europe', us: 'Americas', apac: 'Asia' };
-const BASE = Date.UTC(2024, 0, 1);
-const MINUTE = 60_000;
 const CLOSE_AT = BASE + 60 * MINUTE;
 const KILLS = 3;
 /** a player quiet this long starts a new session */
 const GAP = 10_000;
-
-const player = (i: number) => ({ playerId: `p${i}`, tier: ['gold', 'silver', 'bronze'][i % 3]!, region: REGION_CODES[i % 4]! });
 
 const PLAYER_ACTION = {
   type: 'record',

@@ -11,18 +11,19 @@ import type { RestoreTarget } from '../../model/changelog.ts';
 import { RestoreWatch } from '../restore-watch.ts';
 import type { ChangelogReader, DeliverRecords, PartitionReadRequest, PartitionReader, RestoreRequest } from '../port.ts';
 
-function singlePartitionAssigner(topic: string, partition: number): PartitionAssigner {
+/** An assigner that hands a throwaway group's one member exactly these partitions of `topic`. */
+export function fixedAssigner(topic: string, partitions: readonly number[]): PartitionAssigner {
   return () => ({
-    name: 'sluice-restore',
+    name: 'sluice-fixed',
     version: 1,
     async assign({ members }) {
       return members.map((m, i) => ({
         memberId: m.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: i === 0 ? { [topic]: [partition] } : {}, userData: Buffer.alloc(0) }),
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: i === 0 ? { [topic]: [...partitions] } : {}, userData: Buffer.alloc(0) }),
       }));
     },
     protocol({ topics }) {
-      return { name: 'sluice-restore', metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) };
+      return { name: 'sluice-fixed', metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) };
     },
   });
 }
@@ -45,7 +46,7 @@ export class KafkajsChangelogReader implements ChangelogReader, PartitionReader 
     if (req.fromOffset !== undefined && BigInt(req.fromOffset) >= end) return;
     const consumer = this.kafka.consumer({
       groupId: `${this.groupPrefix}-restore-${req.partition}-${randomBytes(4).toString('hex')}`,
-      partitionAssigners: [singlePartitionAssigner(req.topic, req.partition)],
+      partitionAssigners: [fixedAssigner(req.topic, [req.partition])],
       readUncommitted: false,
       maxWaitTimeInMs: 250,
       maxBytesPerPartition: 4 * 1024 * 1024,

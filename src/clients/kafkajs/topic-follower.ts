@@ -3,25 +3,9 @@
 // group, so this uses a throwaway group whose assigner hands its one member every partition
 // asked for; it never joins the application's group and never commits offsets.
 import { randomBytes } from 'node:crypto';
-import type { Consumer, Kafka, PartitionAssigner } from 'kafkajs';
-import { AssignerProtocol } from './loader.ts';
+import type { Consumer, Kafka } from 'kafkajs';
+import { fixedAssigner } from './changelog-reader.ts';
 import type { FollowDeliver, FollowRequest, TopicFollower } from '../port.ts';
-
-function fixedAssigner(topic: string, partitions: readonly number[]): PartitionAssigner {
-  return () => ({
-    name: 'sluice-follow',
-    version: 1,
-    async assign({ members }) {
-      return members.map((m, i) => ({
-        memberId: m.memberId,
-        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: i === 0 ? { [topic]: [...partitions] } : {}, userData: Buffer.alloc(0) }),
-      }));
-    },
-    protocol({ topics }) {
-      return { name: 'sluice-follow', metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.alloc(0) }) };
-    },
-  });
-}
 
 export async function followOnKafkajs(kafka: Kafka, groupPrefix: string, req: FollowRequest, deliver: FollowDeliver): Promise<TopicFollower> {
   const partitions = [...req.from.keys()];

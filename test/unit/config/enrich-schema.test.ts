@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ENRICH_EXAMPLE, TABLES_EXAMPLE } from '../../../src/config/enrich-schema.ts';
 import { configSchema, requiredErrorMap } from '../../../src/config/schema.ts';
+import { MINIMAL_CONFIG } from '../../helpers/minimal-config.ts';
 
-const minimal = {
-  kafka: { brokers: ['127.0.0.1:9092'] },
-  application: { id: 'player-stats' },
-  input: { topic: 'player-actions', key: 'playerId' },
-  windows: [{ name: 'per_player_1m', groupBy: ['playerId'], tumbling: '1m', aggregates: { actions: 'count()' } }],
-  output: { topic: 'player-stats' },
-  deadLetter: { topic: 'player-actions.dlq' },
-};
+const minimal = MINIMAL_CONFIG;
 
 function issuesOf(raw: unknown): { path: PropertyKey[]; message: string }[] {
   const result = configSchema.safeParse(raw, { error: requiredErrorMap });

@@ -7,17 +7,10 @@ import {
   quantileLabel,
   TOP_K_DEFAULT_MEMBERS,
   requiredErrorMap,
-  type SluiceConfigInput,
 } from '../../../src/config/schema.ts';
+import { MINIMAL_CONFIG } from '../../helpers/minimal-config.ts';
 
-const minimal = {
-  kafka: { brokers: ['127.0.0.1:9092'] },
-  application: { id: 'player-stats' },
-  input: { topic: 'player-actions', key: 'playerId' },
-  windows: [{ name: 'per_player_1m', groupBy: ['playerId'], tumbling: '1m', aggregates: { actions: 'count()' } }],
-  output: { topic: 'player-stats' },
-  deadLetter: { topic: 'player-actions.dlq' },
-} satisfies SluiceConfigInput;
+const minimal = MINIMAL_CONFIG;
 
 const withWindow = (window: Record<string, unknown>) => ({
   ...minimal,
