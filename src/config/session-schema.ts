@@ -26,9 +26,17 @@ export function isSessionWindow(w: Record<string, unknown>): boolean {
 
 /**
  * What session windows do not support yet, on the possibly partial raw config: `emit: update`
- * (merging sessions would have to retract the superseded session's updates) and groups that
- * span partitions (the merge stage merges fixed windows by key, not sessions by overlap).
+ * (merging sessions would have to retract the superseded session's updates), groups that span
+ * partitions (the merge stage merges fixed windows by key, not sessions by overlap), and topK
+ * (its member limit cannot be kept, see hasTopK's caller).
  */
+/** topK among a window's aggregates, parsed (objects with `fn`) or as written (expressions) */
+function hasTopK(aggregates: unknown): boolean {
+  if (Array.isArray(aggregates)) return aggregates.some((a) => isRecord(a) && a.fn === 'topK');
+  if (isRecord(aggregates)) return Object.values(aggregates).some((a) => typeof a === 'string' && /^\s*topK\s*\(/.test(a));
+  return false;
+}
+
 export function sessionIssues(value: Record<string, unknown>): Issue[] {
   const issues: Issue[] = [];
   const key = isRecord(value.input) ? value.input.key : undefined;
@@ -38,6 +46,12 @@ export function sessionIssues(value: Record<string, unknown>): Issue[] {
     const name = String(w.name);
     if (w.emit === 'update') {
       issues.push({ path: ['windows', i, 'emit'], message: `session window "${name}" supports only emit: final`, params: { code: 'SLUICE_WINDOW_UNSUPPORTED' } });
+    }
+    if (hasTopK(w.aggregates)) {
+      // A session has no end fixed in advance, and merging sessions joins their members, so the
+      // per-state member limit that keeps a topK's changelog record under the broker's limit
+      // cannot be checked per event (docs/output.md, State limits).
+      issues.push({ path: ['windows', i, 'aggregates'], message: `session window "${name}" cannot have a topK aggregate: a session's member list has no bound`, params: { code: 'SLUICE_WINDOW_UNSUPPORTED' } });
     }
     if (Array.isArray(w.groupBy) && w.groupBy[0] !== key) {
       issues.push({

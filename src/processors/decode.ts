@@ -149,7 +149,7 @@ export function compileDecoder(spec: PipelineSpec, decodeValue: ValueDecoder = p
     if (idRef !== undefined) {
       const raw = read(event, idRef);
       if (raw === undefined || raw === null) return missing(idRef.name, 'id');
-      if (typeof raw === 'string') id = raw;
+      if (typeof raw === 'string' && raw.isWellFormed()) id = raw;
       else if (typeof raw === 'number' && Number.isFinite(raw)) id = String(raw);
       else return fail('invalid-id', idRef.name, `id field "${idRef.name}" must be a string or a finite number, got ${describe(raw)}`);
     }
@@ -159,7 +159,8 @@ export function compileDecoder(spec: PipelineSpec, decodeValue: ValueDecoder = p
       const raw = read(event, timeRef);
       if (raw === undefined || raw === null) return missing(timeRef.name, 'event-time');
       eventTime = parseEventTime(raw);
-      if (Number.isNaN(eventTime)) {
+      // Beyond a Date's range, adding a window size or gap no longer changes the number.
+      if (Number.isNaN(eventTime) || Math.abs(eventTime) > MAX_EVENT_TIME) {
         return fail('invalid-event-time', timeRef.name, `event-time field "${timeRef.name}" must be epoch ms or an ISO-8601 string with a zone, got ${describe(raw)}`);
       }
     }
@@ -169,14 +170,14 @@ export function compileDecoder(spec: PipelineSpec, decodeValue: ValueDecoder = p
       const raw = read(event, ref);
       if (raw === undefined || raw === null) return missing(ref.name, 'groupBy');
       // No one means to group by a whole object or array, and they have no canonical key.
-      if (typeof raw === 'object') return fail('invalid-group', ref.name, `groupBy field "${ref.name}" must be a string, number or boolean, got ${describe(raw)}`);
+      if (!isScalarValue(raw)) return fail('invalid-group', ref.name, `groupBy field "${ref.name}" must be a well-formed string, a finite number or a boolean, got ${describe(raw)}`);
     }
 
     for (let i = 0; i < aggregateRefs.length; i++) {
       const ref = aggregateRefs[i]!;
       const raw = read(event, ref);
       if (raw === undefined || raw === null) return fail('missing-field', ref.name, ref.detail);
-      if (ref.numeric ? !Number.isFinite(raw) : typeof raw === 'object') return fail(ref.numeric ? 'not-a-number' : 'not-a-scalar', ref.name, `${ref.detail}, got ${describe(raw)}`);
+      if (ref.numeric ? !Number.isFinite(raw) : !isScalarValue(raw)) return fail(ref.numeric ? 'not-a-number' : 'not-a-scalar', ref.name, `${ref.detail}, got ${describe(raw)}`);
     }
 
     const keyValue = read(event, keyRef);
@@ -192,6 +193,19 @@ export function compileDecoder(spec: PipelineSpec, decodeValue: ValueDecoder = p
 
     return { ok: true, event, eventTime, id };
   };
+}
+
+/** the epoch-ms range of a JavaScript Date */
+const MAX_EVENT_TIME = 8.64e15;
+
+/**
+ * A value a group, a topK member or a first/last/countDistinct can hold: NaN would compare equal
+ * to everything, infinities and lone surrogates do not survive LMDB and JSON the same way.
+ */
+function isScalarValue(v: unknown): boolean {
+  if (typeof v === 'string') return v.isWellFormed();
+  if (typeof v === 'number') return Number.isFinite(v);
+  return typeof v === 'boolean';
 }
 
 export function describe(v: unknown): string {

@@ -43,4 +43,10 @@ describe('config of session windows', () => {
       { path: 'windows[0].groupBy', code: 'SLUICE_WINDOW_UNSUPPORTED', message: expect.stringMatching(/must be partition-local: its groupBy must start with the input key field "playerId"/) },
     ]);
   });
+
+  it('refuses a topK in a session window: its member list would have no bound', () => {
+    expect(details(() => withWindow({ session: { gap: '5m' }, aggregates: { top: 'topK(action, 3, by: count())' } }))).toEqual([
+      { path: 'windows[0].aggregates', code: 'SLUICE_WINDOW_UNSUPPORTED', message: 'session window "s" cannot have a topK aggregate: a session\'s member list has no bound' },
+    ]);
+  });
 });

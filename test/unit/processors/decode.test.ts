@@ -111,6 +111,18 @@ describe('decode failures', () => {
     expect(failure(r)).toEqual({ reason: 'invalid-event-time', field: 'ts' });
   });
 
+  it('values that LMDB and JSON would not keep alike, or that compare equal to everything, are refused', () => {
+    const raw = (patch: string) => failure(decode(buf('p1'), buf(JSON.stringify(GOOD).replace('}', `,${patch}}`)), 0));
+    const lone = JSON.stringify('\ud800');
+    // Later keys win in JSON.parse, so the patch replaces GOOD's value.
+    expect(raw(`"region":${lone}`)).toEqual({ reason: 'invalid-group', field: 'region' });
+    expect(raw('"team":1e999')).toEqual({ reason: 'invalid-group', field: 'team' });
+    expect(raw(`"eventId":${lone}`)).toEqual({ reason: 'invalid-id', field: 'eventId' });
+    // Beyond a Date's range a window size added to the time no longer changes it.
+    expect(raw('"ts":1e22')).toEqual({ reason: 'invalid-event-time', field: 'ts' });
+    expect(decode(buf('p1'), buf(JSON.stringify(GOOD).replace('}', ',"ts":8640000000000000}')), 0).ok).toBe(true);
+  });
+
   it('missing-field for groupBy fields', () => {
     expect(failure(run({ ...GOOD, region: undefined }))).toEqual({ reason: 'missing-field', field: 'region' });
     expect(failure(run({ ...GOOD, team: null }))).toEqual({ reason: 'missing-field', field: 'team' });
@@ -139,6 +151,8 @@ describe('decode failures', () => {
     expect(at({ guild: [1] })).toEqual({ reason: 'not-a-scalar', field: 'guild' });
     expect(at({ guild: null })).toEqual({ reason: 'missing-field', field: 'guild' });
     expect(at({ score: 'high' })).toEqual({ reason: 'not-a-number', field: 'score' });
+    expect(failure(decode(null, buf(JSON.stringify(base).replace('}', ',"guild":1e999}')), 0))).toEqual({ reason: 'not-a-scalar', field: 'guild' });
+    expect(failure(decode(null, buf(JSON.stringify(base).replace('}', `,"action":${JSON.stringify('\udc00')}}`)), 0))).toEqual({ reason: 'not-a-scalar', field: 'action' });
     // W1 sums points too, so countDistinct's field must be a number here.
     expect(at({ points: 'ten' })).toEqual({ reason: 'not-a-number', field: 'points' });
   });

@@ -105,7 +105,7 @@ describe('invalid-group', () => {
       ['invalid-group', 'x'],
     ]);
     expect(result.stats.deadLetters).toEqual(new Map([['invalid-group', 3]]));
-    expect(result.records.find((r) => r.topic === TOPICS.deadLetter)!.headers![DLQ_HEADER.detail]).toMatch(/groupBy field "x" must be a string, number or boolean, got object/);
+    expect(result.records.find((r) => r.topic === TOPICS.deadLetter)!.headers![DLQ_HEADER.detail]).toMatch(/groupBy field "x" must be a well-formed string, a finite number or a boolean, got object/);
     expect({ windows: store.windows.size, ids: store.ids.size, streamTime: result.streamTime }).toEqual({ windows: 0, ids: 0, streamTime: Number.NEGATIVE_INFINITY });
   });
 
