@@ -1,5 +1,6 @@
 import { AvroDeserializer, MockClient, RestError, SerdeType, SubjectNameStrategyType } from '@confluentinc/schemaregistry';
 import type { Client } from '@confluentinc/schemaregistry';
+import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
 import { avroOutputEncoder, outputAvroSchema, registerOutputSchema } from '../../../src/formats/avro-output.ts';
@@ -71,5 +72,29 @@ describe('the Avro output schema', () => {
   it('writes the id it was given in the wire-format header', () => {
     const value = avroOutputEncoder(outputAvroSchema(oneWindow.windows), 258)({ window: 'per_player', group: { playerId: 'p' }, start: 0, end: 1, final: true, values: { n: 1, best: 2, mean: 2 } });
     expect([...value.subarray(0, 5)]).toEqual([0, 0, 0, 1, 2]);
+  });
+
+  it('carries every aggregate result as the JSON output shows it, in a global window and a session window too', () => {
+    const config = parseConfig({
+      ...base,
+      windows: [
+        {
+          name: 'board',
+          groupBy: [],
+          tumbling: '1m',
+          aggregates: { players: 'countDistinct(playerId)', opening: 'first(action)', closing: 'last(score)', score: 'quantiles(score, [0.5, 0.999])', top: 'topK(playerId, 2, by: sum(points))' },
+        },
+        { name: 'visits', groupBy: ['playerId'], session: { gap: '5m' }, aggregates: { n: 'count()', best: 'max(score)' } },
+      ],
+    });
+    const schema = outputAvroSchema(config.windows);
+    const type = avro.Type.forSchema(schema as avro.Schema);
+    const board = { window: 'board', group: {}, start: 0, end: 60_000, final: true, values: { players: 12, opening: 'dig', closing: 7.5, score: { p50: 3, 'p99.9': null }, top: [{ member: 'p1', value: 30 }, { member: 2, value: null }] } };
+    const visits = { window: 'visits', group: { playerId: 'p1' }, start: 5, end: 300_105, final: true, values: { n: 3, best: null } };
+    for (const result of [board, visits]) {
+      const bytes = avroOutputEncoder(schema, 1)(result).subarray(5);
+      const read = type.fromBuffer(bytes) as Record<string, unknown>;
+      expect(JSON.parse(JSON.stringify(Object.values(read)[0]))).toEqual(result);
+    }
   });
 });
