@@ -1,6 +1,6 @@
 // The config of idle close (`closeIdleAfter` in a window). Part of the one config schema
 // (schema.ts), kept here for its size. What idle close means is in docs/semantics.md, "Idle close".
-import { z } from 'zod';
+import type { z } from 'zod';
 
 type Issue = { path: (string | number)[]; message: string; params?: { code: string } };
 
@@ -24,6 +24,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
+/** Whether a window, raw (`closeIdleAfter`) or already normalized (`closeIdleAfterMs`), closes by idleness. */
+function closesIdle(w: Record<string, unknown>): boolean {
+  return w.closeIdleAfter !== undefined || w.closeIdleAfterMs !== undefined;
+}
+
 /**
  * A cross-partition window closes when every source partition's watermark has passed it; a quiet
  * partition's watermark stays where it is, so closing its own share by wall clock would still not
@@ -34,7 +39,7 @@ export function idleCloseIssues(value: Record<string, unknown>): Issue[] {
   const windows = Array.isArray(value.windows) ? value.windows : [];
   const issues: Issue[] = [];
   windows.forEach((w: unknown, i) => {
-    if (!isRecord(w) || w.closeIdleAfter === undefined || !Array.isArray(w.groupBy) || w.groupBy[0] === key) return;
+    if (!isRecord(w) || !closesIdle(w) || !Array.isArray(w.groupBy) || w.groupBy[0] === key) return;
     issues.push({
       path: ['windows', i, 'closeIdleAfter'],
       message: `window "${String(w.name)}" groups by [${w.groupBy.join(', ')}], which spans partitions (it does not start with the input key field "${String(key)}"); closeIdleAfter applies to partition-local windows only`,
