@@ -136,6 +136,7 @@ export function runCrossPartitionOracle(records: readonly OracleRecord[], cfg: O
     const run = runPartition(p, lists.get(p) ?? [], cfg, result);
     watermarks.push(run.streamTime);
     for (const w of run.closed) if (!isCross(w.def)) addFinal(result, w);
+    for (const w of run.open.values()) if (!isCross(w.def)) result.openAtEnd.set(w.key, finalValue(w));
     // Still-open partials are collected too; the watermark check below decides what may close.
     for (const w of [...run.closed, ...run.open.values()]) {
       if (!isCross(w.def)) continue;
