@@ -108,7 +108,7 @@ export class Lane {
   private changelogNext: string | undefined;
   /** how long without input makes the lane idle (the shortest closeIdleAfter); undefined: never */
   private readonly idleAfterMs: number | undefined;
-  /** wall clock of the last batch with records, or of the open: idleness counts from it */
+  /** wall clock when the last batch with records was done, or of the open: idleness counts from it */
   private lastInputAtMs = 0;
   restoreMode: RestoreMode = 'none';
   restoredRecords = 0;
@@ -223,7 +223,6 @@ export class Lane {
     if (store === undefined || checkpoint === undefined) throw new Error(`lane ${this.partition} is not open`);
     const { observer } = this.opts;
     const maxBytes = this.opts.batching.maxBytes;
-    if (messages.length > 0) this.lastInputAtMs = Date.now();
     await this.processor.prepare?.(messages);
     let i = 0;
     // Records below nextOffset were committed by a previous owner after our fetch position was set.
@@ -260,6 +259,8 @@ export class Lane {
       observer.committed({ lane: this.name, mode: plan.mode, records: result.consumed, outputs: result.records.length, nextOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: messages, first, end });
       if (i < messages.length) await heartbeat();
     }
+    // Idleness counts from the end of a batch: a long one must not make the lane look quiet.
+    if (messages.length > 0) this.lastInputAtMs = Date.now();
     return last;
   }
 
