@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import { NORMALIZE_EXAMPLE } from './normalize-schema.ts';
 import { ENRICH_EXAMPLE, TABLES_EXAMPLE } from './enrich-schema.ts';
+import { IDLE_CLOSE_EXAMPLE } from './idle-schema.ts';
 import { SESSION_EXAMPLE } from './session-schema.ts';
 import { configSchema, DURATION_PATTERN } from './schema.ts';
 
@@ -112,7 +113,7 @@ function formatDefault(value: unknown): string {
  * Examples by top-level key, shown as the YAML a user would write. Here rather than in the JSON
  * schema, which drops `examples` of any type with a transform inside.
  */
-const EXAMPLES: Readonly<Record<string, unknown>> = { normalize: NORMALIZE_EXAMPLE, tables: TABLES_EXAMPLE, enrich: ENRICH_EXAMPLE, windows: SESSION_EXAMPLE };
+const EXAMPLES: Readonly<Record<string, unknown>> = { normalize: NORMALIZE_EXAMPLE, tables: TABLES_EXAMPLE, enrich: ENRICH_EXAMPLE, windows: [...SESSION_EXAMPLE, ...IDLE_CLOSE_EXAMPLE] };
 
 function exampleSections(): string[] {
   return Object.entries(EXAMPLES).flatMap(([key, example]) => [`### \`${key}\``, '', '```yaml', stringify({ [key]: example }).trimEnd(), '```', '']);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { COMPRESSION_NAMES } from '../clients/port.ts';
 import { enrichIssues, enrichSchema, tablesSchema } from './enrich-schema.ts';
 import { normalizeSection } from './normalize-schema.ts';
+import { closeIdleAfterSchema, idleCloseIssues } from './idle-schema.ts';
 import { isSessionWindow, sessionIssues, sessionSchema } from './session-schema.ts';
 
 export const DURATION_MESSAGE = 'expected a duration like "10s"';
@@ -216,6 +217,7 @@ const window = z
       .enum(['final', 'update'])
       .default('final')
       .describe('final: one result per window after grace; update: a result after every change.'),
+    closeIdleAfter: closeIdleAfterSchema(duration),
     aggregates,
   })
   .superRefine((value: unknown, ctx) => {
@@ -229,7 +231,7 @@ const window = z
     }
   }, always)
   .meta({ oneOf: [{ required: ['tumbling'] }, { required: ['hopping'] }, { required: ['session'] }] })
-  .transform(({ name, groupBy, tumbling, hopping, session, grace, emit, aggregates }) => {
+  .transform(({ name, groupBy, tumbling, hopping, session, grace, emit, closeIdleAfter, aggregates }) => {
     // A session's size is its gap: the extent of a session of one event (types.ts, WindowSpec).
     const sizeMs = hopping?.size ?? tumbling ?? session?.gap ?? 0;
     return {
@@ -240,6 +242,7 @@ const window = z
       advanceMs: hopping?.advance ?? sizeMs,
       graceMs: grace,
       emit,
+      closeIdleAfterMs: closeIdleAfter,
       aggregates,
     };
   });
@@ -461,7 +464,7 @@ export const configSchema = z
   .superRefine(checkFormats, always)
   .superRefine((value: unknown, ctx) => {
     if (!isRecord(value)) return;
-    for (const issue of [...enrichIssues(value), ...sessionIssues(value)]) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of [...enrichIssues(value), ...sessionIssues(value), ...idleCloseIssues(value)]) ctx.addIssue({ code: 'custom', ...issue });
   }, always)
   .describe('The sluice pipeline config: one YAML file per application.');
 

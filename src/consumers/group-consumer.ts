@@ -24,6 +24,8 @@ export interface GroupConsumerOptions {
   createLane: (topic: string, partition: number, group: GroupMembership) => Lane;
   metrics: PipelineMetrics;
   log: Logger;
+  /** the shortest closeIdleAfter of the windows: lanes are offered idle closes at a quarter of it (at most every second); none when undefined */
+  closeIdleAfterMs?: number | undefined;
   /** the group cannot make progress (GroupHandlers.onFatal), or a lane failed with an error that cannot be retried: the pipeline must stop */
   onFatal?: (error: SluiceError) => void;
 }
@@ -67,6 +69,7 @@ export class GroupConsumer {
   private assigned = new Set<LaneId>();
   private stopping = false;
   private readonly inFlight: InFlightLimiter<LaneId>;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: GroupConsumerOptions) {
     this.opts = opts;
@@ -86,6 +89,8 @@ export class GroupConsumer {
   }
 
   start(): Promise<void> {
+    const idleMs = this.opts.closeIdleAfterMs;
+    if (idleMs !== undefined) this.idleTimer = setInterval(() => this.closeIdleLanes(), Math.min(1000, idleMs / 4)).unref();
     return this.group.start({ onAssigned: (assigned) => this.onAssigned(assigned), onBatch: (batch, heartbeat) => this.onBatch(batch, heartbeat), onFatal: (error) => this.opts.onFatal?.(error) });
   }
 
@@ -139,6 +144,9 @@ export class GroupConsumer {
       return undefined;
     }
     if (lane === undefined) return undefined;
+    // Batches and idle closes of a lane take turns (closeIdleLanes); a failed idle close closed the lane.
+    for (let pending = this.inflight.get(id); pending !== undefined; pending = this.inflight.get(id)) await pending.catch(() => undefined);
+    if (this.lanes.get(id) !== lane) return undefined;
     const inputBytes = batchBytes(batch.messages);
     this.holdBytes(id, inputBytes);
     const work = lane.process(batch.messages, heartbeat, {
@@ -157,6 +165,36 @@ export class GroupConsumer {
     } finally {
       this.inflight.delete(id);
       this.releaseBytes(id, inputBytes);
+    }
+  }
+
+  /**
+   * Offers every quiet lane an idle close (closeIdleAfter), each a transaction of its own. It
+   * takes the lane's in-flight slot as a batch does, so it never runs beside a batch of that lane
+   * and a batch waits for it. While backpressure pauses the worker, input is waiting: no lane is
+   * idle then.
+   */
+  private closeIdleLanes(): void {
+    if (this.stopping || this.inFlight.pausedCount > 0) return;
+    const now = Date.now();
+    for (const [id, lane] of this.lanes) {
+      if (this.inflight.has(id) || !lane.idleAt(now)) continue;
+      const work = this.closeIdleLane(id, lane, now);
+      this.inflight.set(id, work);
+      void work.finally(() => {
+        if (this.inflight.get(id) === work) this.inflight.delete(id);
+      });
+    }
+  }
+
+  private async closeIdleLane(id: LaneId, lane: Lane, now: number): Promise<void> {
+    try {
+      await lane.closeIdle(now);
+    } catch (err) {
+      this.onLaneError(id, err, 'idle close');
+      // closeLane waits for the lane's in-flight work, which is this.
+      this.inflight.delete(id);
+      await this.closeLane(id, 'failed');
     }
   }
 
@@ -255,6 +293,7 @@ export class GroupConsumer {
   /** Finishes the batch in flight, commits it, leaves the group, then closes every lane. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.idleTimer);
     await this.group.stop();
     await Promise.allSettled([...this.opening.values()]);
     for (const id of [...this.lanes.keys()]) await this.closeLane(id, 'shutdown');

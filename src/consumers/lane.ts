@@ -7,6 +7,7 @@ import type { LaneObserver } from '../observability/lane-observer.ts';
 import type { InputRecord } from '../model/records.ts';
 import type { BatchResult } from '../processors/batch-processor.ts';
 import type { PipelineSpec } from '../processors/types.ts';
+import { shortestCloseIdleAfter } from '../processors/idle-close.ts';
 import { dedupeForgetAfter } from '../processors/window-math.ts';
 import type { LaneSink } from '../clients/port.ts';
 import { ChangeloggedStore } from '../state/changelogged-store.ts';
@@ -27,6 +28,8 @@ export interface LaneTopics {
 /** What a lane runs over each chunk: the source data path, or a cross-partition merge. */
 export interface LaneProcessor {
   process(records: readonly InputRecord[], store: StoreTransaction, streamTime: number, deadline: number): BatchResult;
+  /** An idle close at wall-clock `now`, the lane quiet for `idleMs`: a transaction with no input (processors/idle-close.ts). Source lanes only. */
+  closeIdle?(store: StoreTransaction, streamTime: number, now: number, idleMs: number): BatchResult;
   /** Asynchronous lookups a batch needs (schemas from a registry), before `process` runs synchronously over it. */
   prepare?(records: readonly InputRecord[]): Promise<void>;
   onOpen?(store: PartitionStore): void;
@@ -103,6 +106,10 @@ export class Lane {
   nextOffset: bigint | undefined;
   private streamTime = Number.NEGATIVE_INFINITY;
   private changelogNext: string | undefined;
+  /** how long without input makes the lane idle (the shortest closeIdleAfter); undefined: never */
+  private readonly idleAfterMs: number | undefined;
+  /** wall clock when the last batch with records was done, or of the open: idleness counts from it */
+  private lastInputAtMs = 0;
   restoreMode: RestoreMode = 'none';
   restoredRecords = 0;
 
@@ -112,6 +119,7 @@ export class Lane {
     this.times = storeTimes(opts.spec);
     this.processor = opts.processor;
     this.batching = new BatchController(opts.batching);
+    this.idleAfterMs = opts.processor.closeIdle === undefined ? undefined : shortestCloseIdleAfter(opts.spec.windows);
   }
 
   /**
@@ -174,6 +182,7 @@ export class Lane {
     // the changelog already holds the state, and dedupe hides what the state saw.
     this.nextOffset = this.opts.guarantee === 'exactly-once' && meta.inputOffset !== undefined ? BigInt(meta.inputOffset) : undefined;
     this.checkpoint = new Checkpoint(this.opts.sink, this.opts.topics, partition, history);
+    this.lastInputAtMs = Date.now();
     log.info(`${this.name}: lane open, restore=${mode}, changelog end ${end}, next offset ${this.nextOffset ?? 'from group'}, stream time ${Number.isFinite(this.streamTime) ? new Date(this.streamTime).toISOString() : 'none'}, ${store.countDedupe()} ids, ${store.countWindows()} open windows`);
   }
 
@@ -250,7 +259,36 @@ export class Lane {
       observer.committed({ lane: this.name, mode: plan.mode, records: result.consumed, outputs: result.records.length, nextOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: messages, first, end });
       if (i < messages.length) await heartbeat();
     }
+    // Idleness counts from the end of a batch: a long one must not make the lane look quiet.
+    if (messages.length > 0) this.lastInputAtMs = Date.now();
     return last;
+  }
+
+  /** Whether the lane is open and has had no input for its shortest closeIdleAfter at wall-clock `now`. */
+  idleAt(now: number): boolean {
+    return this.idleAfterMs !== undefined && this.checkpoint !== undefined && now - this.lastInputAtMs >= this.idleAfterMs;
+  }
+
+  /**
+   * Closes what idleness closes at wall-clock `now` (processors/idle-close.ts) in a transaction
+   * of its own, committed through the checkpoint as a batch is: finals, changelog and a meta
+   * record at the same input offset and stream time, then LMDB. So a crash before the Kafka commit
+   * leaves the windows open and nothing written, and after it they are closed for good. Commits
+   * nothing when nothing is due. The caller never runs it beside a batch of this lane.
+   */
+  async closeIdle(now: number): Promise<void> {
+    const { store, checkpoint, processor } = this;
+    if (store === undefined || checkpoint === undefined || processor.closeIdle === undefined) return;
+    // The position stays where the last batch left it; a partition never committed has no windows.
+    const inputOffset = this.nextOffset?.toString() ?? store.meta().inputOffset;
+    if (inputOffset === undefined) return;
+    const tx = new StoreTransaction(store, this.times);
+    const began = performance.now();
+    const result = processor.closeIdle(tx, this.streamTime, now, now - this.lastInputAtMs);
+    if (result.records.length === 0 && tx.size === 0) return;
+    this.changelogNext = await checkpoint.commit({ tx, outputs: result.records, nextOffset: inputOffset, streamTime: this.streamTime, changelogNext: this.changelogNext });
+    const commitSeconds = (performance.now() - began) / 1000;
+    this.opts.observer.committed({ lane: this.name, mode: 'idle', records: 0, outputs: result.records.length, nextOffset: inputOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: [], first: 0, end: 0 });
   }
 
   /** how logs name this lane: source lanes by input partition, merge lanes by topic too */

@@ -15,6 +15,7 @@ import type { Logger } from '../log.ts';
 import { createMetrics, serveMetrics } from '../observability/metrics.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import { changelogTopic, mergeChangelogTopic, partialsTopic, storeDir } from '../model/naming.ts';
+import { shortestCloseIdleAfter } from '../processors/idle-close.ts';
 import { isCrossPartition } from '../processors/partials.ts';
 import type { PipelineSpec } from '../processors/types.ts';
 import { ensureTopics } from '../sinks/topics.ts';
@@ -209,6 +210,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
       resumeBelowBytes: config.backpressure.resumeBelowBytes ?? Math.floor(config.backpressure.maxInFlightBytes / 2),
     },
     sessionTimeoutMs: config.kafka.sessionTimeout,
+    closeIdleAfterMs: shortestCloseIdleAfter(spec.windows),
     createLane,
     metrics,
     log,

@@ -1,6 +1,7 @@
 // Results as Avro in the Confluent wire format. The schema follows from the windows alone: one
 // record type per window, mirroring the JSON output (window, group, start, end, final, values),
-// and a union of them when there are several. sluice registers it under `<output.topic>-value`
+// and a union of them when there are several. A window with closeIdleAfter has a last field,
+// `closedBy` (null unless an idle close wrote the final). sluice registers it under `<output.topic>-value`
 // at startup and writes every value with the id the registry gives it.
 import { SchemaId } from '@confluentinc/schemaregistry';
 import type { Client } from '@confluentinc/schemaregistry';
@@ -53,6 +54,8 @@ function windowRecord(w: WindowConfig): object {
       { name: 'end', type: TIMESTAMP },
       { name: 'final', type: 'boolean' },
       { name: 'values', type: { type: 'record', name: `${w.name}_values`, fields: w.aggregates.map((a) => ({ name: a.name, type: aggregateType(w, a) })) } },
+      // Only windows that can close by idleness have it, so other windows keep their schema.
+      ...(w.closeIdleAfterMs === undefined ? [] : [{ name: 'closedBy', type: ['null', 'string'], default: null }]),
     ],
   };
 }

@@ -26,6 +26,8 @@ export interface WindowResult {
   final: boolean;
   /** aggregate name -> result, shaped as docs/output.md shows each aggregate's */
   values: Record<string, unknown>;
+  /** `idle` on a final that closeIdleAfter wrote; absent when stream time closed the window */
+  closedBy?: 'idle';
 }
 
 /** Encodes a result's value, synchronously (it runs inside a batch); JSON, the default, is built in. */

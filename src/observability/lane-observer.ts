@@ -64,7 +64,8 @@ export function metricsObserver(metrics: PipelineMetrics, label: string, kind: '
       metrics.commitSeconds.observe(labels, c.commitSeconds);
       publishCommit({ lane: c.lane, records: c.records, outputs: c.outputs, nextOffset: c.nextOffset, durationMs: c.commitSeconds * 1000 });
       metrics.commits.inc(labels);
-      if (kind === 'source') {
+      // An idle close (mode `idle`) has no input: it is no batch size.
+      if (kind === 'source' && c.mode !== 'idle') {
         metrics.batchRecords.observe(labels, s.records);
         metrics.recordsIn.inc(labels, s.records);
         const committedAt = Date.now();

@@ -71,7 +71,7 @@ export function createMetrics(labels: { application: string }) {
     pausedPartitions: new Gauge({ name: 'sluice_paused_partitions', help: 'Partitions whose intake is paused by backpressure', registers: [registry] }),
     pauses: new Counter({ name: 'sluice_backpressure_pauses_total', help: 'Times a partition was paused because in-flight bytes passed backpressure.maxInFlightBytes', registers: [registry] }),
     resumes: new Counter({ name: 'sluice_backpressure_resumes_total', help: 'Times a paused partition was resumed once in-flight bytes fell to backpressure.resumeBelowBytes', registers: [registry] }),
-    batchMode: new Counter({ name: 'sluice_batches_total', help: 'Transactions by batching mode: latency (caught up) or catch-up (behind)', labelNames: ['mode'], registers: [registry] }),
+    batchMode: new Counter({ name: 'sluice_batches_total', help: 'Transactions by batching mode: latency (caught up), catch-up (behind), or idle (an idle close, closeIdleAfter)', labelNames: ['mode'], registers: [registry] }),
     heapAllocated: new Gauge({
       name: 'sluice_heap_allocated_bytes',
       help: 'Bytes allocated on the V8 heap since the process started (estimated from GC heap sizes); divide its rate by the record rate for allocation per event',

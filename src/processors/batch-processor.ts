@@ -14,8 +14,10 @@ import { Enricher } from './enrich.ts';
 import type { TableRows } from '../model/store-ports.ts';
 import type { Decoder } from './decode.ts';
 import { DedupeProcessor } from './dedupe.ts';
+import { closeIdleWindows } from './idle-close.ts';
 import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
 import { formatOutput, groupKeyPrefix, isWindowKey, windowKeyAt } from './output-record.ts';
+import type { ResultBounds } from './output-record.ts';
 import { partialRecord, watermarkRecords } from './partials.ts';
 import { addToSession } from './sessions.ts';
 import type { PipelineSpec, WindowSpec } from './types.ts';
@@ -74,6 +76,8 @@ function legacyAccumulator(store: BatchStore, windowName: string, group: readonl
 
 const NO_STATE: readonly unknown[] = [];
 
+const noStats = (): BatchStats => ({ records: 0, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, partials: 0, forgotten: 0, dropped: 0 });
+
 export class BatchProcessor {
   private readonly spec: PipelineSpec;
   private readonly topics: BatchTopics;
@@ -129,7 +133,7 @@ export class BatchProcessor {
   process(records: readonly InputRecord[], store: BatchStore, streamTimeIn: number, deadline = Number.POSITIVE_INFINITY): BatchResult {
     const spec = this.spec;
     const out: OutRecord[] = [];
-    const stats: BatchStats = { records: 0, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, partials: 0, forgotten: 0, dropped: 0 };
+    const stats = noStats();
     const dedupe = spec.idField !== undefined && spec.dedupeTtlMs !== undefined ? new DedupeProcessor(store, spec.dedupeTtlMs, dedupeRetentionMs(spec)) : undefined;
     let streamTime = streamTimeIn;
     let consumed = records.length;
@@ -223,6 +227,17 @@ export class BatchProcessor {
     return { consumed, records: out, streamTime, stats };
   }
 
+  /**
+   * An idle close at wall-clock time `now`, the partition quiet for `idleMs` (idle-close.ts): a
+   * transaction with no input, whose finals are marked `closedBy: idle`. Stream time stays.
+   */
+  closeIdle(store: BatchStore, streamTime: number, now: number, idleMs: number): BatchResult {
+    const records = closeIdleWindows(this.spec.windows, store, now, idleMs, (state, key) => this.outputRecord(state, true, key, 'idle'));
+    const stats = noStats();
+    stats.finals = records.length;
+    return { consumed: 0, records, streamTime, stats };
+  }
+
   /** The open windows of definition `w` that an event at `t` goes to: their starts, in this.starts[0..n). */
   private openStarts(w: number, t: number, streamTime: number): number {
     const win = this.spec.windows[w]!;
@@ -298,10 +313,10 @@ export class BatchProcessor {
   }
 
   /** `storeKey`: the window's key in the store, which is its output key unless it is a legacy one. */
-  private outputRecord(state: WindowState, final: boolean, storeKey: string): OutRecord {
+  private outputRecord(state: WindowState, final: boolean, storeKey: string, closedBy?: ResultBounds['closedBy']): OutRecord {
     const win = this.windowsByName.get(state.w);
     if (win === undefined) throw new Error(`state holds window "${state.w}", which the pipeline does not define`);
-    const { key, value } = formatOutput(win, state.g, state.s, state.a, final, isWindowKey(storeKey) ? storeKey : undefined, this.encodeOutput, { end: state.e });
+    const { key, value } = formatOutput(win, state.g, state.s, state.a, final, isWindowKey(storeKey) ? storeKey : undefined, this.encodeOutput, { end: state.e, closedBy });
     return { topic: this.topics.output, key, value };
   }
 

@@ -81,12 +81,14 @@ function json(v: unknown): string {
 export interface ResultBounds {
   /** the window's end: a session's own (WindowState.e); a fixed window's is start + size */
   end?: number | undefined;
+  /** set on a final written because its partition was idle (closeIdleAfter); absent when stream time closed it */
+  closedBy?: 'idle' | undefined;
 }
 
 /**
  * The downstream contract. The JSON is assembled by hand so property order is
  * exactly window, group (groupBy order), start, end, final, values (aggregate
- * order) — an object literal would reorder integer-like names. `key`: the
+ * order), then `closedBy` on an idle close only — an object literal would reorder integer-like names. `key`: the
  * window's key when the caller has it (a store key is one), which saves building it.
  */
 export function formatOutput(spec: WindowSpec, groupValues: readonly unknown[], start: number, acc: readonly unknown[], final: boolean, key?: string): JsonOutputRecord;
@@ -109,7 +111,7 @@ export function formatOutput(
   value += '},"start":' + json(start) + ',"end":' + json(bounds.end ?? start + spec.sizeMs) + ',"final":' + final + ',"values":{';
   const aggs = spec.aggregates;
   for (let i = 0; i < aggs.length; i++) value += t.valueKeys[i]! + json(aggregateResult(acc, aggs, i));
-  value += '}}';
+  value += bounds.closedBy === undefined ? '}}' : '},"closedBy":' + json(bounds.closedBy) + '}';
   return { key: key ?? windowKey(spec.name, groupValues, start), value };
 }
 
@@ -119,5 +121,7 @@ export function windowResult(spec: WindowSpec, groupValues: readonly unknown[], 
   for (let i = 0; i < spec.groupBy.length; i++) group[spec.groupBy[i]!] = groupValues[i];
   const values: Record<string, unknown> = {};
   for (let i = 0; i < spec.aggregates.length; i++) values[spec.aggregates[i]!.name] = aggregateResult(acc, spec.aggregates, i);
-  return { window: spec.name, group, start, end: bounds.end ?? start + spec.sizeMs, final, values };
+  const result: WindowResult = { window: spec.name, group, start, end: bounds.end ?? start + spec.sizeMs, final, values };
+  if (bounds.closedBy !== undefined) result.closedBy = bounds.closedBy;
+  return result;
 }

@@ -32,6 +32,8 @@ export type WindowSpec = {
   advanceMs: number;
   graceMs: number;
   emit: 'final' | 'update';
+  /** wall-clock idle time after which the partition's due windows close (docs/semantics.md, "Idle close"); none when absent */
+  closeIdleAfterMs?: number | undefined;
   aggregates: AggregateSpec[];
 };
 

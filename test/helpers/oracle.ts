@@ -84,6 +84,12 @@ export type OracleResult = {
   outcomes: Map<string, OracleOutcome>;
   /** events that merged two or more sessions into one */
   sessionBridges: number;
+  /**
+   * Output key → value of every partition-local window and session still open after its
+   * partition's last record: what an idle close (closeIdleAfter) writes once the partition is
+   * quiet and the clock has passed their end + grace.
+   */
+  openAtEnd: Map<string, OracleOutput>;
 };
 
 type OpenWindow = {
@@ -105,7 +111,9 @@ type TimedEvent = { time: number; event: Record<string, unknown> };
 export function runOracle(records: readonly OracleRecord[], cfg: OracleConfig): OracleResult {
   const result = emptyResult(cfg);
   for (const [partition, list] of byPartition(records)) {
-    for (const w of runPartition(partition, list, cfg, result).closed) addFinal(result, w);
+    const run = runPartition(partition, list, cfg, result);
+    for (const w of run.closed) addFinal(result, w);
+    for (const w of run.open.values()) if (w.def.groupBy[0] === cfg.keyField) result.openAtEnd.set(w.key, finalValue(w));
   }
   return result;
 }
@@ -128,6 +136,7 @@ export function runCrossPartitionOracle(records: readonly OracleRecord[], cfg: O
     const run = runPartition(p, lists.get(p) ?? [], cfg, result);
     watermarks.push(run.streamTime);
     for (const w of run.closed) if (!isCross(w.def)) addFinal(result, w);
+    for (const w of run.open.values()) if (!isCross(w.def)) result.openAtEnd.set(w.key, finalValue(w));
     // Still-open partials are collected too; the watermark check below decides what may close.
     for (const w of [...run.closed, ...run.open.values()]) {
       if (!isCross(w.def)) continue;
@@ -146,7 +155,7 @@ export function runCrossPartitionOracle(records: readonly OracleRecord[], cfg: O
 
 function emptyResult(cfg: OracleConfig): OracleResult {
   if (cfg.idField !== undefined && cfg.ttlMs === undefined) throw new Error('oracle: idField needs ttlMs');
-  return { finals: new Map(), deadLetters: new Map(), duplicates: new Map(), streamTime: new Map(), accepted: 0, outcomes: new Map(), sessionBridges: 0 };
+  return { finals: new Map(), deadLetters: new Map(), duplicates: new Map(), streamTime: new Map(), accepted: 0, outcomes: new Map(), sessionBridges: 0, openAtEnd: new Map() };
 }
 
 /** Records per partition in offset order, partitions ascending. */
@@ -184,7 +193,7 @@ function mergePartials(parts: OpenWindow[]): OpenWindow {
   return merged;
 }
 
-/** Every window this partition closed, in closing order, and the ones still open at its end. */
+/** Every window this partition closed, in closing order, and the ones (sessions too) still open at its end. */
 type PartitionRun = { streamTime: number; closed: OpenWindow[]; open: Map<string, OpenWindow> };
 
 function runPartition(partition: number, records: readonly OracleRecord[], cfg: OracleConfig, result: OracleResult): PartitionRun {
@@ -259,6 +268,7 @@ function runPartition(partition: number, records: readonly OracleRecord[], cfg: 
     result.outcomes.set(where, 'accepted');
   }
 
+  for (const session of sessions.closeBy(Number.POSITIVE_INFINITY)) open.set(session.key, sessionWindow(session));
   result.duplicates.set(partition, duplicates);
   result.streamTime.set(partition, streamTime);
   result.sessionBridges += sessions.bridges;

@@ -167,6 +167,8 @@ export type PipelineYamlOptions = {
   client?: KafkaClientName;
   /** `normalize:` steps (the oracle reads the same list: OracleConfig.normalize) */
   normalize?: OracleNormalizeStep[];
+  /** `closeIdleAfter` of every window (partition-local pipelines only; the oracle's `openAtEnd` is what it writes) */
+  closeIdleAfter?: string;
 };
 
 export function testPipeline(name: TestPipelineName): OracleConfig {
@@ -199,6 +201,7 @@ export function pipelineYaml(opts: PipelineYamlOptions): string {
           ? `    tumbling: ${duration(w.sizeMs)}`
           : `    hopping: { size: ${duration(w.sizeMs)}, advance: ${duration(w.advanceMs)} }`,
       `    grace: ${duration(w.graceMs)}`,
+      ...(opts.closeIdleAfter === undefined ? [] : [`    closeIdleAfter: ${opts.closeIdleAfter}`]),
       // Sessions and cross-partition windows emit finals only.
       `    emit: ${w.groupBy[0] === cfg.keyField && w.sessionGapMs === undefined ? (opts.emit ?? 'final') : 'final'}`,
       `    aggregates: { ${aggs.join(', ')} }`,

@@ -28,12 +28,15 @@ interface FakeLaneBehaviour {
   /** what a lane's process does; by default it handles the batch */
   process?: (messages: FetchedBatch['messages']) => Promise<string | undefined>;
   onFatal?: (error: SluiceError) => void;
+  /** idle close: the consumer's closeIdleAfterMs, and what a lane's idle close does */
+  idle?: { afterMs: number; close: (partition: number) => Promise<void> };
 }
 
 function consumerWith(opens: (partition: number) => Promise<void>, behaviour: FakeLaneBehaviour = {}) {
   const group = new FakeGroup();
   const closed: number[] = [];
   const created: number[] = [];
+  const idled: number[] = [];
   const client = { name: 'kafkajs', group: () => group } as unknown as StreamClient;
   const consumer = new GroupConsumer({
     client,
@@ -49,14 +52,20 @@ function consumerWith(opens: (partition: number) => Promise<void>, behaviour: Fa
         open: () => opens(partition),
         process: behaviour.process ?? (async (messages: FetchedBatch['messages']) => messages[messages.length - 1]!.offset),
         close: async () => void closed.push(partition),
+        idleAt: () => true,
+        closeIdle: () => {
+          idled.push(partition);
+          return behaviour.idle?.close(partition) ?? Promise.resolve();
+        },
         summary: () => `partition ${partition}`,
       } as unknown as Lane;
     },
     metrics: createMetrics({ application: 'test' }),
     log: createLogger('error', 'sluice', () => undefined),
     onFatal: behaviour.onFatal,
+    closeIdleAfterMs: behaviour.idle?.afterMs,
   });
-  return { consumer, group, closed, created };
+  return { consumer, group, closed, created, idled };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -207,6 +216,80 @@ describe('GroupConsumer', () => {
         expect(created).toEqual([0, 0]);
         expect(fatal).toEqual([]);
       }
+    });
+  });
+
+  describe('idle close', () => {
+    it('offers every open lane an idle close on a timer, none without closeIdleAfter', async () => {
+      const { consumer, group, idled } = consumerWith(async () => undefined, { idle: { afterMs: 1000, close: async () => undefined } });
+      await consumer.start();
+      group.assign([{ topic: 'in', partition: 0 }, { topic: 'in', partition: 1 }]);
+      await sleep(600);
+      expect(idled.filter((p) => p === 0).length).toBeGreaterThanOrEqual(1);
+      expect(idled.filter((p) => p === 1).length).toBeGreaterThanOrEqual(1);
+      await consumer.stop();
+      const after = idled.length;
+      await sleep(400);
+      expect(idled.length).toBe(after);
+
+      const plain = consumerWith(async () => undefined);
+      await plain.consumer.start();
+      plain.group.assign([{ topic: 'in', partition: 0 }]);
+      await sleep(1200);
+      expect(plain.consumer.openLanes()).toEqual(['in/0']);
+      expect(plain.idled).toEqual([]);
+      await plain.consumer.stop();
+    });
+
+    it('never runs beside a batch of the same lane: a batch waits for the idle close, and no idle close starts during a batch', async () => {
+      const events: string[] = [];
+      let finishIdle!: () => void;
+      let idleCalls = 0;
+      let batchRunning = false;
+      const { consumer, group } = consumerWith(async () => undefined, {
+        idle: {
+          afterMs: 1000,
+          close: (p) => {
+            if (p !== 0) return Promise.resolve();
+            idleCalls++;
+            if (batchRunning) events.push('idle during batch');
+            if (idleCalls > 1) return Promise.resolve();
+            events.push('idle start');
+            return new Promise<void>((r) => (finishIdle = () => (events.push('idle end'), r())));
+          },
+        },
+        process: async (messages) => {
+          batchRunning = true;
+          events.push('batch start');
+          await sleep(700);
+          events.push('batch end');
+          batchRunning = false;
+          return messages[messages.length - 1]!.offset;
+        },
+      });
+      await consumer.start();
+      group.assign([{ topic: 'in', partition: 0 }]);
+      await sleep(300);
+      expect(events).toEqual(['idle start']);
+      const batch = group.handlers!.onBatch(batchFor(0, '7'), async () => undefined);
+      await sleep(100);
+      expect(events).toEqual(['idle start']);
+      finishIdle();
+      await expect(batch).resolves.toBe('7');
+      expect(events.slice(0, 4)).toEqual(['idle start', 'idle end', 'batch start', 'batch end']);
+      expect(events).not.toContain('idle during batch');
+      await consumer.stop();
+    });
+
+    it('a failed idle close closes the lane, and the next batch opens a fresh one', async () => {
+      const { consumer, group, closed, created } = consumerWith(async () => undefined, { idle: { afterMs: 1000, close: () => Promise.reject(new Error('broker gone')) } });
+      await consumer.start();
+      group.assign([{ topic: 'in', partition: 0 }]);
+      await sleep(400);
+      expect(closed).toContain(0);
+      await expect(group.handlers!.onBatch(batchFor(0, '7'), async () => undefined)).resolves.toBe('7');
+      expect(created.length).toBeGreaterThanOrEqual(2);
+      await consumer.stop();
     });
   });
 });

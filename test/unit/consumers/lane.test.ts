@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Lane } from '../../../src/consumers/lane.ts';
+import type { LaneProcessor } from '../../../src/consumers/lane.ts';
+import type { InputRecord } from '../../../src/model/records.ts';
+import { BatchProcessor } from '../../../src/processors/batch-processor.ts';
 import type { RestoreRequest } from '../../../src/clients/port.ts';
 import { createLogger } from '../../../src/log.ts';
 import { metricsObserver } from '../../../src/observability/lane-observer.ts';
@@ -225,5 +228,81 @@ describe('Lane.open', () => {
     const again = lane();
     await again.open(async () => undefined);
     await again.close();
+  });
+});
+
+describe('Lane.closeIdle', () => {
+  const idleSpec: PipelineSpec = {
+    ...spec,
+    eventTimeField: 't',
+    windows: [{ name: 'w', groupBy: ['k'], kind: 'tumbling', sizeMs: 1000, advanceMs: 1000, graceMs: 0, emit: 'final', closeIdleAfterMs: 2000, aggregates: [{ name: 'n', fn: 'count', field: undefined }] }],
+  };
+
+  function idleLane(processor: LaneProcessor) {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lane-idle-'));
+    dirs.push(dir);
+    const changelog = new FakeChangelog();
+    const commits: { outputs: string[]; meta: string | null; position: string }[] = [];
+    const lane = new Lane({
+      kind: 'source',
+      partition: 0,
+      spec: idleSpec,
+      processor,
+      topics: { input: 'in', changelog: 'cl' },
+      guarantee: 'exactly-once',
+      storePath: join(dir, 'partition-0.mdb'),
+      lockWaitMs: 1000,
+      batching: { maxRecords: 100, maxBytes: 1 << 20, targetLatencyMs: 50, maxIntervalMs: 1000 },
+      tombstoneRetentionMs: 60_000,
+      sink: {
+        open: async () => undefined,
+        close: async () => undefined,
+        commit: async (outputs, records, position) => {
+          commits.push({ outputs: outputs.map((o) => String(o.value)), meta: String(records.at(-1)!.value), position: position.nextOffset });
+          changelog.append(records.map((r) => ({ key: String(r.key), value: r.value === null ? null : String(r.value) })));
+          return String(changelog.log.length);
+        },
+      },
+      restorer: { restore: (target, req) => changelog.restore(target, req) },
+      changelogEnd: async () => String(changelog.log.length),
+      committedOffset: async () => undefined,
+      observer: metricsObserver(createMetrics({ application: 'lane-test' }), '0', 'source'),
+      log: createLogger('error'),
+    });
+    return { lane, commits };
+  }
+
+  const record = (offset: number, k: string, t: number): InputRecord => ({ offset: String(offset), key: Buffer.from(k), value: Buffer.from(JSON.stringify({ id: `e${offset}`, k, t })), timestamp: '0' });
+
+  it('commits the due finals at the input offset and stream time the last batch left, then nothing while nothing is due', async () => {
+    const { lane, commits } = idleLane(new BatchProcessor(idleSpec, { input: 'in', output: 'out', deadLetter: 'dlq' }, 0));
+    await lane.open(async () => undefined);
+    try {
+      await lane.process([record(0, 'a', 1500), record(1, 'b', 1700)], async () => undefined);
+      expect(commits).toHaveLength(1);
+      const now = Date.now();
+      expect(lane.idleAt(now)).toBe(false);
+      expect(lane.idleAt(now + 2000)).toBe(true);
+      await lane.closeIdle(now + 2000);
+      expect(commits).toHaveLength(2);
+      expect(commits[1]!.position).toBe('2');
+      expect(commits[1]!.outputs).toEqual([
+        '{"window":"w","group":{"k":"a"},"start":1000,"end":2000,"final":true,"values":{"n":1},"closedBy":"idle"}',
+        '{"window":"w","group":{"k":"b"},"start":1000,"end":2000,"final":true,"values":{"n":1},"closedBy":"idle"}',
+      ]);
+      expect(JSON.parse(commits[1]!.meta!)).toMatchObject({ inputOffset: '2', streamTime: 1700 });
+      await lane.closeIdle(now + 4000);
+      expect(commits).toHaveLength(2);
+      expect(lane.nextOffset).toBe(2n);
+    } finally {
+      await lane.close();
+    }
+  });
+
+  it('a lane whose processor has no idle close (a merge lane) is never idle', async () => {
+    const { lane } = idleLane({ process: () => ({ consumed: 0, records: [], streamTime: 0, stats: { records: 0, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, partials: 0, forgotten: 0, dropped: 0 } }) });
+    await lane.open(async () => undefined);
+    expect(lane.idleAt(Date.now() + 1e9)).toBe(false);
+    await lane.close();
   });
 });

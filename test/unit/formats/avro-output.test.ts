@@ -69,6 +69,24 @@ describe('the Avro output schema', () => {
     await expect(registerOutputSchema(down, oneWindow)).rejects.toMatchObject({ code: 'SLUICE_SCHEMA_REGISTRY_UNREACHABLE' });
   });
 
+  it('has closedBy last for a window with closeIdleAfter only: null when stream time closed it, "idle" otherwise', async () => {
+    const config = parseConfig({ ...base, windows: [{ name: 'per_player', groupBy: ['playerId'], tumbling: '1m', closeIdleAfter: '30s', aggregates: { n: 'count()' } }] });
+    expect((outputAvroSchema(config.windows) as { fields: { name: string }[] }).fields.map((f) => f.name)).toEqual(['window', 'group', 'start', 'end', 'final', 'values', 'closedBy']);
+    const client = new MockClient();
+    const encode = await registerOutputSchema(client, config);
+    const w = config.windows[0]!;
+    const read = async (closedBy: 'idle' | undefined) => {
+      const json = formatOutput(w, ['p1'], 60_000, [3], true, undefined, undefined, { closedBy });
+      const avro = formatOutput(w, ['p1'], 60_000, [3], true, undefined, encode, { closedBy });
+      return { json: JSON.parse(String(json.value)) as Record<string, unknown>, avro: JSON.parse(JSON.stringify(await deserializer(client).deserialize('results', avro.value as Buffer))) as Record<string, unknown> };
+    };
+    const idle = await read('idle');
+    expect(idle.avro).toEqual(idle.json);
+    expect(idle.avro.closedBy).toBe('idle');
+    const byStreamTime = await read(undefined);
+    expect(byStreamTime.avro).toEqual({ ...byStreamTime.json, closedBy: null });
+  });
+
   it('writes the id it was given in the wire-format header', () => {
     const value = avroOutputEncoder(outputAvroSchema(oneWindow.windows), 258)({ window: 'per_player', group: { playerId: 'p' }, start: 0, end: 1, final: true, values: { n: 1, best: 2, mean: 2 } });
     expect([...value.subarray(0, 5)]).toEqual([0, 0, 0, 1, 2]);

@@ -63,6 +63,13 @@ describe('formatOutput', () => {
     );
   });
 
+  it('appends closedBy to a final that an idle close wrote, and to no other', () => {
+    const out = formatOutput(SPEC, ['p1'], 0, [1, 2, 3, 3, [3, 1]], true, undefined, undefined, { closedBy: 'idle' });
+    expect(out.value).toBe('{"window":"per_player_1m","group":{"playerId":"p1"},"start":0,"end":60000,"final":true,"values":{"actions":1,"points":2,"best":3,"worst":3,"avgScore":3},"closedBy":"idle"}');
+    expect(Object.keys(JSON.parse(String(out.value)) as object)).toEqual(['window', 'group', 'start', 'end', 'final', 'values', 'closedBy']);
+    expect(formatOutput(SPEC, ['p1'], 0, [1, 2, 3, 3, [3, 1]], true, undefined, undefined, {}).value).not.toContain('closedBy');
+  });
+
   it('keeps group values as their JSON types, in groupBy order, and nulls for empty aggregates', () => {
     const spec: WindowSpec = { ...SPEC, name: 'w"q', groupBy: ['team', 'region'] };
     const out = formatOutput(spec, [7, 'e"u'], 0, initAccumulator(spec.aggregates), false);

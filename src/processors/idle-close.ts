@@ -1,0 +1,44 @@
+// Idle close (a window's `closeIdleAfter`, docs/semantics.md "Idle close"). Stream time only
+// moves with input, so on a partition that has gone quiet the last windows would wait for ever.
+// Once the partition has received nothing for a definition's closeIdleAfter, the wall clock
+// stands in for stream time for that definition's windows alone: each open one whose close time
+// (end + grace) has passed on the clock is closed and its final written. Stream time itself does
+// not move, so lateness and dedupe of every other window are untouched. The lane runs this as a
+// transaction with no input, committed like a batch, so the closed marks and deletions below are
+// in the changelog with the finals: a later event for such a window is late after any restart.
+import type { OutRecord } from '../model/records.ts';
+import type { BatchStore } from '../model/store-ports.ts';
+import type { WindowState } from '../model/window-state.ts';
+import type { WindowSpec } from './types.ts';
+import { closedMark } from './window-math.ts';
+
+/** The shortest closeIdleAfter of the windows: how long a lane must be quiet before any idle close; undefined when none has one. */
+export function shortestCloseIdleAfter(windows: readonly WindowSpec[]): number | undefined {
+  let shortest: number | undefined;
+  for (const w of windows) if (w.closeIdleAfterMs !== undefined && (shortest === undefined || w.closeIdleAfterMs < shortest)) shortest = w.closeIdleAfterMs;
+  return shortest;
+}
+
+/**
+ * Closes the open windows that idleness closes at wall-clock time `now`, the partition having
+ * received nothing for `idleMs`: those of every definition with closeIdleAfter <= idleMs whose
+ * close time is at or before `now`. `final` makes each one's output record. Fixed windows move
+ * their geometry's closed mark, as closing by stream time does, so a later event for them is
+ * late; a session is deleted and, being gone, is never joined again: a later event of its group
+ * starts a new session.
+ */
+export function closeIdleWindows(windows: readonly WindowSpec[], store: BatchStore, now: number, idleMs: number, final: (state: WindowState, storeKey: string) => OutRecord): OutRecord[] {
+  const idle = new Map<string, WindowSpec>();
+  for (const w of windows) if (w.closeIdleAfterMs !== undefined && idleMs >= w.closeIdleAfterMs) idle.set(w.name, w);
+  const out: OutRecord[] = [];
+  if (idle.size === 0) return out;
+  for (const key of store.windowsClosingBy(now)) {
+    const state = store.getWindow(key);
+    const win = state === undefined ? undefined : idle.get(state.w);
+    if (state === undefined || win === undefined) continue;
+    out.push(final(state, key));
+    if (win.kind !== 'session') store.markClosed(closedMark(win), state.s);
+    store.deleteWindow(key);
+  }
+  return out;
+}
