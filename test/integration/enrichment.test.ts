@@ -150,16 +150,41 @@ async function setUp(client: string, name: string, source: Source) {
 
 const toInput = (events: readonly Event[]) => events.map((e) => ({ partition: partitionFor(e.playerId, PARTITIONS), key: e.playerId, value: JSON.stringify(e) }));
 
-/** Updates both topic tables while sluice runs, and waits until each has applied its record. */
-async function updateTables(s: Awaited<ReturnType<typeof setUp>>, metrics: PipelineMetrics): Promise<void> {
-  const before = { players: await counterTotal(metrics.tableRecords, { table: 'players' }), regions: await counterTotal(metrics.tableRecords, { table: 'regions' }) };
+/**
+ * Updates both topic tables while sluice runs, and waits until they are applied: the players row
+ * by whichever pipeline's lane holds its partition, the regions row by every pipeline (each keeps
+ * the global table whole).
+ */
+async function updateTables(s: Awaited<ReturnType<typeof setUp>>, pipelines: readonly PipelineMetrics[]): Promise<void> {
+  const applied = async (table: string) => Promise.all(pipelines.map((m) => counterTotal(m.tableRecords, { table })));
+  const players = (await applied('players')).reduce((a, b) => a + b, 0);
+  const regions = await applied('regions');
   await produceToPartitions(s.players, [{ partition: partitionFor(UPDATED_TIER.playerId, PARTITIONS), key: UPDATED_TIER.playerId, value: JSON.stringify({ ...player(2), tier: UPDATED_TIER.tier }) }]);
   await produceToPartitions(s.regions, [{ partition: 0, key: UPDATED_REGION.code, value: JSON.stringify({ name: UPDATED_REGION.name }) }]);
   const deadline = Date.now() + 30_000;
-  while ((await counterTotal(metrics.tableRecords, { table: 'players' })) < before.players + 1 || (await counterTotal(metrics.tableRecords, { table: 'regions' })) < before.regions + 1) {
-    if (Date.now() > deadline) throw new Error('the running pipeline did not apply the table updates within 30 s');
+  for (;;) {
+    const nowPlayers = (await applied('players')).reduce((a, b) => a + b, 0);
+    const nowRegions = await applied('regions');
+    if (nowPlayers > players && nowRegions.every((n, i) => n > regions[i]!)) return;
+    if (Date.now() > deadline) throw new Error('the running pipelines did not apply the table updates within 30 s');
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** What sluice committed, results and dead letters, against the oracle. */
+async function expectOracleOutput(s: Awaited<ReturnType<typeof setUp>>, expected: Expected): Promise<void> {
+  const out = await readAllCommitted(s.output, expected.finals.size, 3000);
+  const got = new Map(out.map((m) => [m.key ?? '', (JSON.parse(m.value ?? 'null') as { values: { n: number; points: number } }).values]));
+  expect(got.size, 'one final per window and group').toBe(out.length);
+  const wrong = [...expected.finals].filter(([k, v]) => JSON.stringify(got.get(k)) !== JSON.stringify(v));
+  expect({ wrong: wrong.slice(0, 3), wrongCount: wrong.length, extra: [...got.keys()].filter((k) => !expected.finals.has(k)).slice(0, 3) }).toEqual({ wrong: [], wrongCount: 0, extra: [] });
+  const total = [...expected.deadLetters.values()].reduce((a, b) => a + b, 0);
+  const dead = await readAllCommitted(s.dlq, total, 1000);
+  const byReason = new Map<string, number>();
+  for (const m of dead) byReason.set(m.headers['sluice.reason']!, (byReason.get(m.headers['sluice.reason']!) ?? 0) + 1);
+  expect(byReason).toEqual(expected.deadLetters);
+  const miss = dead.find((m) => m.headers['sluice.reason'] === 'enrich-miss')!;
+  expect(miss.headers).toMatchObject({ 'sluice.stage': 'enrich', 'sluice.field': 'playerId' });
 }
 
 describe.each(KAFKA_CLIENTS)('enrichment on %s', (client) => {
@@ -172,25 +197,44 @@ describe.each(KAFKA_CLIENTS)('enrichment on %s', (client) => {
     try {
       await waitForCommittedEnd(s.appId, s.input);
       // Tables change while running: later events see the new rows, earlier results stay.
-      if (source === 'topic') await updateTables(s, pipeline.metrics);
+      if (source === 'topic') await updateTables(s, [pipeline.metrics]);
       await produceToPartitions(s.input, toInput(halves[1]));
       await waitForCommittedEnd(s.appId, s.input);
-      const out = await readAllCommitted(s.output, expected.finals.size, 3000);
-      const got = new Map(out.map((m) => [m.key ?? '', (JSON.parse(m.value ?? 'null') as { values: { n: number; points: number } }).values]));
-      expect(got.size, 'one final per window and group').toBe(out.length);
-      const wrong = [...expected.finals].filter(([k, v]) => JSON.stringify(got.get(k)) !== JSON.stringify(v));
-      expect({ wrong: wrong.slice(0, 3), wrongCount: wrong.length, extra: [...got.keys()].filter((k) => !expected.finals.has(k)).slice(0, 3) }).toEqual({ wrong: [], wrongCount: 0, extra: [] });
-
-      const total = [...expected.deadLetters.values()].reduce((a, b) => a + b, 0);
-      const dead = await readAllCommitted(s.dlq, total, 1000);
-      const byReason = new Map<string, number>();
-      for (const m of dead) byReason.set(m.headers['sluice.reason']!, (byReason.get(m.headers['sluice.reason']!) ?? 0) + 1);
-      expect(byReason).toEqual(expected.deadLetters);
-      const miss = dead.find((m) => m.headers['sluice.reason'] === 'enrich-miss')!;
-      expect(miss.headers).toMatchObject({ 'sluice.stage': 'enrich', 'sluice.field': 'playerId' });
+      await expectOracleOutput(s, expected);
       expect(await counterTotal(pipeline.metrics.enrichMisses, { table: 'players', missing: 'dead-letter' })).toBe(expected.deadLetters.get('enrich-miss'));
     } finally {
       await pipeline.stop();
+    }
+  });
+
+  it('moves co-partitioned table partitions with their lanes between two instances', async () => {
+    const s = await setUp(client, 'enrich-move', 'topic');
+    const halves = generate(3000, 9);
+    const expected = oracle(halves, true);
+    await produceToPartitions(s.input, toInput(halves[0]));
+    const a = await startPipeline(s.config, log);
+    let b: Awaited<ReturnType<typeof startPipeline>> | undefined;
+    try {
+      await waitForCommittedEnd(s.appId, s.input);
+      // A second instance, as on another machine: the group hands it some of A's partitions, and
+      // its lanes load their table partitions from the topic before their first batch.
+      b = await startPipeline({ ...s.config, application: { ...s.config.application, stateDir: `${s.config.application.stateDir}-b` } }, log);
+      const sources = (p: { openLanes(): string[] }) => p.openLanes().filter((l) => l.startsWith(`${s.input}/`));
+      const deadline = Date.now() + 60_000;
+      while (sources(b).length === 0 || sources(a).length + sources(b).length < PARTITIONS) {
+        if (Date.now() > deadline) throw new Error(`partitions never spread over both instances: A ${a.openLanes().join(' ')}, B ${b.openLanes().join(' ')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await updateTables(s, [a.metrics, b.metrics]);
+      // A leaves: every partition continues on B, whose new lanes load the updated rows.
+      await a.stop();
+      await produceToPartitions(s.input, toInput(halves[1]));
+      await waitForCommittedEnd(s.appId, s.input);
+      expect(sources(b)).toHaveLength(PARTITIONS);
+      await expectOracleOutput(s, expected);
+    } finally {
+      await a.stop();
+      await b?.stop();
     }
   });
 });
