@@ -30,16 +30,25 @@ function closesIdle(w: Record<string, unknown>): boolean {
 }
 
 /**
- * A cross-partition window closes when every source partition's watermark has passed it; a quiet
- * partition's watermark stays where it is, so closing its own share by wall clock would still not
- * close the merged window. Refused, on the possibly partial raw config.
+ * Refused, on the possibly partial raw config:
+ * - cross-partition windows: one closes when every source partition's watermark has passed it; a
+ *   quiet partition's watermark stays where it is, so closing its own share by wall clock would
+ *   still not close the merged window;
+ * - session windows: a session closed by idleness leaves no trace of its range, so a later event
+ *   of its group at the same event time would start a session under the same key, and that key
+ *   would get a second final.
  */
 export function idleCloseIssues(value: Record<string, unknown>): Issue[] {
   const key = isRecord(value.input) ? value.input.key : undefined;
   const windows = Array.isArray(value.windows) ? value.windows : [];
   const issues: Issue[] = [];
   windows.forEach((w: unknown, i) => {
-    if (!isRecord(w) || !closesIdle(w) || !Array.isArray(w.groupBy) || w.groupBy[0] === key) return;
+    if (!isRecord(w) || !closesIdle(w)) return;
+    if (w.session !== undefined || w.kind === 'session') {
+      issues.push({ path: ['windows', i, 'closeIdleAfter'], message: `session window "${String(w.name)}" cannot close by idleness: a later event could start a session under the key of the one closed`, params: { code: 'SLUICE_WINDOW_UNSUPPORTED' } });
+      return;
+    }
+    if (!Array.isArray(w.groupBy) || w.groupBy[0] === key) return;
     issues.push({
       path: ['windows', i, 'closeIdleAfter'],
       message: `window "${String(w.name)}" groups by [${w.groupBy.join(', ')}], which spans partitions (it does not start with the input key field "${String(key)}"); closeIdleAfter applies to partition-local windows only`,

@@ -67,6 +67,8 @@ export class GroupConsumer {
   private joins = 0;
   /** this member's topic-partitions as of the last join */
   private assigned = new Set<LaneId>();
+  /** the assignment's partitions by lane id, to open one again without a batch */
+  private assignedPartitions = new Map<LaneId, TopicPartition>();
   private stopping = false;
   private readonly inFlight: InFlightLimiter<LaneId>;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -100,6 +102,9 @@ export class GroupConsumer {
     this.fenced.clear();
     const assigned = new Map<LaneId, TopicPartition>(parts.map((tp) => [laneId(tp.topic, tp.partition), tp]));
     this.assigned = new Set(assigned.keys());
+    this.assignedPartitions = assigned;
+    // A kept lane's input may have waited on the broker through the rebalance.
+    for (const lane of this.lanes.values()) lane.restartIdleClock();
     opts.log.info(`joined group ${opts.groupId} (join #${this.joins}): ${[...assigned.keys()].sort().join(', ') || 'nothing assigned'}`);
     for (const id of [...this.lanes.keys()]) if (!assigned.has(id)) void this.closeLane(id, 'revoked');
     // Open (fence, restore) right away rather than on the first batch, so a quiet partition's
@@ -175,15 +180,22 @@ export class GroupConsumer {
    * idle then.
    */
   private closeIdleLanes(): void {
-    if (this.stopping || this.inFlight.pausedCount > 0) return;
+    if (this.stopping) return;
+    // Paused, or partitions still opening (a rebalance): input may be waiting on the broker.
+    if (this.inFlight.pausedCount > 0 || this.opening.size > 0) {
+      for (const lane of this.lanes.values()) lane.restartIdleClock();
+      return;
+    }
     const now = Date.now();
     for (const [id, lane] of this.lanes) {
       if (this.inflight.has(id) || !lane.idleAt(now)) continue;
       const work = this.closeIdleLane(id, lane, now);
       this.inflight.set(id, work);
-      void work.finally(() => {
-        if (this.inflight.get(id) === work) this.inflight.delete(id);
-      });
+      void work
+        .finally(() => {
+          if (this.inflight.get(id) === work) this.inflight.delete(id);
+        })
+        .catch(() => undefined);
     }
   }
 
@@ -191,10 +203,15 @@ export class GroupConsumer {
     try {
       await lane.closeIdle(now);
     } catch (err) {
-      this.onLaneError(id, err, 'idle close');
+      // A lane replaced meanwhile (revoked and assigned again) is not this failure's to close.
+      if (this.lanes.get(id) !== lane) return;
+      const recovery = this.onLaneError(id, err, 'idle close');
       // closeLane waits for the lane's in-flight work, which is this.
       this.inflight.delete(id);
       await this.closeLane(id, 'failed');
+      // No batch may come to reopen a quiet partition: open it again as an assignment would.
+      const tp = this.assignedPartitions.get(id);
+      if (recovery !== 'escalate' && recovery !== 'rejoin' && tp !== undefined && !this.stopping) this.openEagerly(id, tp.topic, tp.partition, this.joins, 1);
     }
   }
 

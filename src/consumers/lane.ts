@@ -110,6 +110,8 @@ export class Lane {
   private readonly idleAfterMs: number | undefined;
   /** wall clock when the last batch with records was done, or of the open: idleness counts from it */
   private lastInputAtMs = 0;
+  /** whether the last batch reached the partition's end: input still on the broker is no idleness */
+  private caughtUp = true;
   restoreMode: RestoreMode = 'none';
   restoredRecords = 0;
 
@@ -260,13 +262,27 @@ export class Lane {
       if (i < messages.length) await heartbeat();
     }
     // Idleness counts from the end of a batch: a long one must not make the lane look quiet.
-    if (messages.length > 0) this.lastInputAtMs = Date.now();
+    if (messages.length > 0) {
+      this.lastInputAtMs = Date.now();
+      this.caughtUp = flow.lagBeyond === 0;
+    }
     return last;
   }
 
-  /** Whether the lane is open and has had no input for its shortest closeIdleAfter at wall-clock `now`. */
+  /**
+   * Whether the lane is open, its last batch reached the partition's end, and it has had no input
+   * for its shortest closeIdleAfter at wall-clock `now`.
+   */
   idleAt(now: number): boolean {
-    return this.idleAfterMs !== undefined && this.checkpoint !== undefined && now - this.lastInputAtMs >= this.idleAfterMs;
+    return this.idleAfterMs !== undefined && this.checkpoint !== undefined && this.caughtUp && now - this.lastInputAtMs >= this.idleAfterMs;
+  }
+
+  /**
+   * Starts the idle clock again: after a rebalance or a backpressure pause the input may be
+   * waiting on the broker, not missing, until the next fetch says otherwise.
+   */
+  restartIdleClock(): void {
+    this.lastInputAtMs = Date.now();
   }
 
   /**

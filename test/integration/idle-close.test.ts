@@ -1,5 +1,5 @@
 // Idle close end to end through the real broker, on both clients: a stream whose partitions then
-// go quiet, with `closeIdleAfter: 2s` on every window (tumbling, hopping and sessions). Stream
+// go quiet, with `closeIdleAfter: 2s` on every window (tumbling and hopping). Stream
 // time closes what it can; the rest must come out once each, marked `"closedBy":"idle"`, with the
 // oracle's values for the windows still open at each partition's end. A restart that rebuilds the
 // state from the changelog must not write any of them again, and an event for a window closed by
@@ -41,12 +41,12 @@ async function idleScenario(client: KafkaClientName, name: string, seed: number)
   await createTopics([{ topic: input, numPartitions: PARTITIONS }]);
   // No closing records. Event times are of 2024, so the wall clock is past every window's end + grace.
   const records = generateStream({ seed, partitions: PARTITIONS, events: 3000, stepMs: 150 });
-  const oracle = runOracle(records, testPipeline('sessions'));
+  const oracle = runOracle(records, testPipeline('default'));
   // The stream must exercise what the test claims: finals by stream time and by idleness, of every window.
   expect(oracle.finals.size).toBeGreaterThan(100);
-  for (const window of ['per_player_1m', 'per_player_5m_by_1m', 'player_sessions']) expect([...oracle.openAtEnd.values()].some((v) => v.window === window), window).toBe(true);
+  for (const window of ['per_player_1m', 'per_player_5m_by_1m']) expect([...oracle.openAtEnd.values()].some((v) => v.window === window), window).toBe(true);
   const configFile = join(dir, 'pipeline.yaml');
-  writeFileSync(configFile, pipelineYaml({ brokers: brokers().join(','), appId, input, output, dlq, stateDir, windows: 'sessions', client, closeIdleAfter: '2s' }));
+  writeFileSync(configFile, pipelineYaml({ brokers: brokers().join(','), appId, input, output, dlq, stateDir, windows: 'default', client, closeIdleAfter: '2s' }));
   return { dir, appId, input, output, dlq, stateDir, records, oracle, configFile, expected: oracle.finals.size + oracle.openAtEnd.size };
 }
 
@@ -87,7 +87,7 @@ describe.each(KAFKA_CLIENTS)('idle close on %s', (client) => {
       await sleep(4000);
 
       // An event at the start of the earliest tumbling window closed by idleness: every window it
-      // belongs to (tumbling, hopping, its own session) has closed on its partition.
+      // belongs to (tumbling and hopping) has closed on its partition.
       const [closedKey, closedWindow] = [...idle].filter(([, v]) => v.window === 'per_player_1m').sort((a, b) => a[1].start - b[1].start)[0]!;
       const playerId = closedWindow.group.playerId as string;
       const partition = partitionFor(playerId, PARTITIONS);

@@ -21,7 +21,7 @@ function details(fn: () => unknown): unknown {
 describe('config of idle close', () => {
   it('takes closeIdleAfter as a duration, per window, and leaves it out when absent', () => {
     expect(withWindow({ closeIdleAfter: '30s' }).windows[0]).toMatchObject({ closeIdleAfterMs: 30_000 });
-    expect(withWindow({ session: { gap: '5m' }, tumbling: undefined, closeIdleAfter: '2m' }).windows[0]).toMatchObject({ kind: 'session', closeIdleAfterMs: 120_000 });
+    expect(withWindow({ hopping: { size: '5m', advance: '1m' }, tumbling: undefined, closeIdleAfter: '2m' }).windows[0]).toMatchObject({ kind: 'hopping', closeIdleAfterMs: 120_000 });
     expect(withWindow({}).windows[0]!.closeIdleAfterMs).toBeUndefined();
   });
 
@@ -40,5 +40,11 @@ describe('config of idle close', () => {
       { path: 'windows[0].closeIdleAfter', code: 'SLUICE_WINDOW_UNSUPPORTED', message: expect.stringMatching(/window "w" groups by \[region\], which spans partitions .* closeIdleAfter applies to partition-local windows only/) },
     ]);
     expect(() => withWindow({ groupBy: ['region'] })).not.toThrow();
+  });
+
+  it('refuses it on a session window: a later event could reuse the closed session\'s key', () => {
+    expect(details(() => withWindow({ session: { gap: '5m' }, tumbling: undefined, closeIdleAfter: '2m' }))).toEqual([
+      { path: 'windows[0].closeIdleAfter', code: 'SLUICE_WINDOW_UNSUPPORTED', message: expect.stringMatching(/session window "w" cannot close by idleness/) },
+    ]);
   });
 });

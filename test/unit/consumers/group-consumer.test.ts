@@ -53,6 +53,7 @@ function consumerWith(opens: (partition: number) => Promise<void>, behaviour: Fa
         process: behaviour.process ?? (async (messages: FetchedBatch['messages']) => messages[messages.length - 1]!.offset),
         close: async () => void closed.push(partition),
         idleAt: () => true,
+        restartIdleClock: () => undefined,
         closeIdle: () => {
           idled.push(partition);
           return behaviour.idle?.close(partition) ?? Promise.resolve();

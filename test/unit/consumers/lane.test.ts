@@ -299,6 +299,22 @@ describe('Lane.closeIdle', () => {
     }
   });
 
+  it('is not idle while its last batch left input on the broker, nor right after its clock restarts', async () => {
+    const { lane } = idleLane(new BatchProcessor(idleSpec, { input: 'in', output: 'out', deadLetter: 'dlq' }, 0));
+    await lane.open(async () => undefined);
+    try {
+      const noFlow = { holdOutput: () => undefined, releaseOutput: () => undefined };
+      await lane.process([record(0, 'a', 1500)], async () => undefined, { ...noFlow, lagBeyond: 500 });
+      expect(lane.idleAt(Date.now() + 10_000), 'input waits on the broker').toBe(false);
+      await lane.process([record(1, 'a', 1600)], async () => undefined, { ...noFlow, lagBeyond: 0 });
+      expect(lane.idleAt(Date.now() + 10_000)).toBe(true);
+      lane.restartIdleClock();
+      expect(lane.idleAt(Date.now() + 1000)).toBe(false);
+    } finally {
+      await lane.close();
+    }
+  });
+
   it('a lane whose processor has no idle close (a merge lane) is never idle', async () => {
     const { lane } = idleLane({ process: () => ({ consumed: 0, records: [], streamTime: 0, stats: { records: 0, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, partials: 0, forgotten: 0, dropped: 0 } }) });
     await lane.open(async () => undefined);

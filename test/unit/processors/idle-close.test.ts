@@ -1,7 +1,7 @@
 // Idle close through BatchProcessor and a real store: which windows a quiet partition closes by
 // wall clock, the marker on their finals, that a later event for them is late (also after the
 // state is rebuilt from the changelog), and that nothing else changes: stream time, the windows
-// of other definitions, windows whose close time the clock has not reached, sessions reopened.
+// of other definitions, windows whose close time the clock has not reached.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { StoreTransaction } from '../../../src/state/store-transaction.ts';
 
 const TOPICS = { input: 'events', output: 'aggregates', deadLetter: 'events.dlq' };
 const aggregates: WindowSpec['aggregates'] = [{ name: 'n', fn: 'count', field: undefined }, { name: 'sum', fn: 'sum', field: 'v' }];
-/** tumbling 100, grace 10, idle after 2000; hopping without idle close; sessions with gap 20 and idle after 5000 */
+/** tumbling 100, grace 10, idle after 2000; hopping without idle close (session windows cannot close by idleness) */
 const SPEC: PipelineSpec = {
   keyField: 'k',
   idField: 'id',
@@ -30,7 +30,6 @@ const SPEC: PipelineSpec = {
   windows: [
     { name: 'idle', groupBy: ['k'], kind: 'tumbling', sizeMs: 100, advanceMs: 100, graceMs: 10, emit: 'final', closeIdleAfterMs: 2000, aggregates },
     { name: 'stream', groupBy: ['k'], kind: 'hopping', sizeMs: 200, advanceMs: 100, graceMs: 10, emit: 'final', aggregates },
-    { name: 's', groupBy: ['k'], kind: 'session', sizeMs: 20, advanceMs: 20, graceMs: 5, emit: 'final', closeIdleAfterMs: 5000, aggregates },
   ],
 };
 
@@ -88,7 +87,7 @@ describe('idle close', () => {
     const l = lane();
     l.run([ev('a', 100, 2), ev('a', 150, 3), ev('b', 180), ev('a', 205)]);
     // Quiet for 2 s at wall time 1000: `idle` [100, 200) and [200, 300) are due (close 210, 310);
-    // the session [205, 225) waits for its 5 s; `stream` has no closeIdleAfter.
+    // `stream` has no closeIdleAfter.
     const closed = l.idle(1000, 2000);
     expect(closed.finals).toEqual([idleFinal('idle', 'a', 100, 200, 2, 5), idleFinal('idle', 'b', 100, 200, 1, 1), idleFinal('idle', 'a', 200, 300, 1, 1)]);
     expect(closed.stats.finals).toBe(3);
@@ -96,7 +95,7 @@ describe('idle close', () => {
     expect(l.store.meta().streamTime).toBe(205);
     expect(l.store.closedThrough('idle@100/100')).toBe(200);
     expect(l.store.closedThrough('stream@200/100')).toBe(Number.NEGATIVE_INFINITY);
-    for (const open of ['["stream","a",0]', '["stream","a",100]', '["stream","a",200]', '["stream","b",0]', '["stream","b",100]', '["s","a",205]']) expect(l.store.getWindow(open), open).toBeDefined();
+    for (const open of ['["stream","a",0]', '["stream","a",100]', '["stream","a",200]', '["stream","b",0]', '["stream","b",100]']) expect(l.store.getWindow(open), open).toBeDefined();
     // Quiet for less than closeIdleAfter: nothing.
     expect(l.idle(1000, 1999).finals).toEqual([]);
   });
@@ -104,8 +103,8 @@ describe('idle close', () => {
   it('leaves a window open while the clock has not reached its end + grace', () => {
     const l = lane();
     l.run([ev('a', 100)]);
-    // The session [100, 120) closes at 125; the tumbling window [100, 200) at 210.
-    expect(l.idle(209, 10_000).finals).toEqual([idleFinal('s', 'a', 100, 120, 1, 1)]);
+    // The tumbling window [100, 200) closes at 210.
+    expect(l.idle(209, 10_000).finals).toEqual([]);
     expect(l.idle(210, 10_000).finals).toEqual([idleFinal('idle', 'a', 100, 200, 1, 1)]);
   });
 
@@ -140,16 +139,6 @@ describe('idle close', () => {
     const late = run((tx) => processor.process([ev('b', 160)], tx, 150));
     expect(late.records.map((r) => r.headers?.[DLQ_HEADER.reason])).toEqual(['late']);
     expect(late.stats.late).toBe(1);
-  });
-
-  it('closes a session as final; a later event of its group starts a new session', () => {
-    const l = lane();
-    l.run([ev('a', 100, 2)]);
-    const closed = l.idle(1000, 5000);
-    expect(closed.finals).toContain(idleFinal('s', 'a', 100, 120, 1, 2));
-    // 110 is within the gap of the closed session [100, 120) and not late by stream time (100).
-    l.run([ev('a', 110, 3)]);
-    expect(l.idle(2000, 5000).finals).toContain(idleFinal('s', 'a', 110, 130, 1, 3));
   });
 
   it('a retry of a counted event is still a duplicate after its window closed by idleness', () => {
