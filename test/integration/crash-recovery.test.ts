@@ -67,7 +67,10 @@ async function crashAndCompare(client: KafkaClientName, { pipeline, events, kill
       const killAfter = 4 + Math.floor(rng() * (TRICKLE_STEPS - 8));
       for (let i = 0; i < killAfter; i++) {
         await produce(s, slice.slice(i * step, (i + 1) * step));
-        await sleep(40);
+        // A step takes a fast machine well under 40 ms to fetch, process and commit, so a kill
+        // 40 ms after it finds the lanes between transactions. The last wait is shorter, so the
+        // kill lands while the last step is fetched, processed or committed.
+        await sleep(i === killAfter - 1 ? 5 + Math.floor(rng() * 25) : 40);
       }
       rest = slice.slice(killAfter * step);
       killedAt.push(`step ${killAfter}/${TRICKLE_STEPS}`);
