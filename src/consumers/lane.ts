@@ -110,8 +110,6 @@ export class Lane {
   private readonly idleAfterMs: number | undefined;
   /** wall clock when the last batch with records was done, or of the open: idleness counts from it */
   private lastInputAtMs = 0;
-  /** whether the last batch reached the partition's end: input still on the broker is no idleness */
-  private caughtUp = true;
   restoreMode: RestoreMode = 'none';
   restoredRecords = 0;
 
@@ -262,19 +260,17 @@ export class Lane {
       if (i < messages.length) await heartbeat();
     }
     // Idleness counts from the end of a batch: a long one must not make the lane look quiet.
-    if (messages.length > 0) {
-      this.lastInputAtMs = Date.now();
-      this.caughtUp = flow.lagBeyond === 0;
-    }
+    if (messages.length > 0) this.lastInputAtMs = Date.now();
     return last;
   }
 
   /**
-   * Whether the lane is open, its last batch reached the partition's end, and it has had no input
-   * for its shortest closeIdleAfter at wall-clock `now`.
+   * Whether the lane is open and has had no input for its shortest closeIdleAfter at wall-clock
+   * `now`. (Not also "its last batch reached the partition's end": behind a transactional
+   * producer the end is a commit marker, so the lag a batch reports never reaches 0.)
    */
   idleAt(now: number): boolean {
-    return this.idleAfterMs !== undefined && this.checkpoint !== undefined && this.caughtUp && now - this.lastInputAtMs >= this.idleAfterMs;
+    return this.idleAfterMs !== undefined && this.checkpoint !== undefined && now - this.lastInputAtMs >= this.idleAfterMs;
   }
 
   /**

@@ -299,14 +299,11 @@ describe('Lane.closeIdle', () => {
     }
   });
 
-  it('is not idle while its last batch left input on the broker, nor right after its clock restarts', async () => {
+  it('is not idle right after its idle clock restarts (a rebalance, a pause)', async () => {
     const { lane } = idleLane(new BatchProcessor(idleSpec, { input: 'in', output: 'out', deadLetter: 'dlq' }, 0));
     await lane.open(async () => undefined);
     try {
-      const noFlow = { holdOutput: () => undefined, releaseOutput: () => undefined };
-      await lane.process([record(0, 'a', 1500)], async () => undefined, { ...noFlow, lagBeyond: 500 });
-      expect(lane.idleAt(Date.now() + 10_000), 'input waits on the broker').toBe(false);
-      await lane.process([record(1, 'a', 1600)], async () => undefined, { ...noFlow, lagBeyond: 0 });
+      await lane.process([record(0, 'a', 1500)], async () => undefined);
       expect(lane.idleAt(Date.now() + 10_000)).toBe(true);
       lane.restartIdleClock();
       expect(lane.idleAt(Date.now() + 1000)).toBe(false);
