@@ -1,4 +1,4 @@
-// The smallest valid pipeline config, as a user writes it: config tests add what they check.
+// Config fixtures for config tests: the smallest valid pipeline, and reading what a refused one says.
 import type { SluiceConfigInput } from '../../src/config/schema.ts';
 
 export const MINIMAL_CONFIG = {
@@ -9,3 +9,13 @@ export const MINIMAL_CONFIG = {
   output: { topic: 'player-stats' },
   deadLetter: { topic: 'player-actions.dlq' },
 } satisfies SluiceConfigInput;
+
+/** The issues of a config that `parse` refuses (SLUICE_CONFIG_INVALID's details); throws if it is accepted. */
+export function refusalDetails(parse: () => unknown): unknown {
+  try {
+    parse();
+  } catch (err) {
+    return (err as { details?: unknown }).details;
+  }
+  throw new Error('expected the config to be refused');
+}

@@ -3,20 +3,13 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
 import { SESSION_EXAMPLE } from '../../../src/config/session-schema.ts';
-import type { SluiceError } from '../../../src/errors.ts';
+import { refusalDetails } from '../../helpers/minimal-config.ts';
 
 const example = parse(readFileSync(new URL('../../../examples/player-stats.yaml', import.meta.url), 'utf8'));
 
 const withWindow = (w: Record<string, unknown>) => parseConfig({ ...example, windows: [{ name: 's', groupBy: ['playerId'], aggregates: { n: 'count()' }, ...w }] });
 
-function details(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return (err as SluiceError).details;
-  }
-  throw new Error('expected the config to be refused');
-}
+const details = refusalDetails;
 
 describe('config of session windows', () => {
   it('normalizes session: { gap } to a session window whose size is its gap', () => {
