@@ -1,6 +1,8 @@
 // The config of enrichment: reference tables (`tables:`) and the lookups that copy their fields
 // into events (`enrich:`). Part of the one config schema (schema.ts), kept here for its size.
 import { z } from 'zod';
+import { isRecord } from './raw-config.ts';
+import type { ConfigIssue as Issue } from './raw-config.ts';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const fieldName = z
@@ -62,8 +64,6 @@ export const enrichSchema = z
   .default([])
   .describe('Lookups run in order on every event before dedupe and windowing, so that windows can group and aggregate on the copied fields.');
 
-type Issue = { path: (string | number)[]; message: string };
-
 /**
  * Cross-field rules of enrichment, on the possibly partial raw config (the schema reports a
  * config whole, so these run even when other fields failed).
@@ -108,9 +108,6 @@ export function enrichIssues(value: Record<string, unknown>): Issue[] {
   return issues;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
 
 /** Shown in docs/config.md: tables of each kind and the lookups that use them. */
 export const TABLES_EXAMPLE = {

@@ -1,8 +1,8 @@
 // The config of idle close (`closeIdleAfter` in a window). Part of the one config schema
 // (schema.ts), kept here for its size. What idle close means is in docs/semantics.md, "Idle close".
 import type { z } from 'zod';
-
-type Issue = { path: (string | number)[]; message: string; params?: { code: string } };
+import { isRecord } from './raw-config.ts';
+import type { ConfigIssue as Issue } from './raw-config.ts';
 
 /**
  * The shortest idle time allowed: a partition with slow but steady traffic goes a fetch wait
@@ -20,9 +20,6 @@ export function closeIdleAfterSchema<T extends z.ZodType<number, string>>(durati
     );
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
 
 /** Whether a window, raw (`closeIdleAfter`) or already normalized (`closeIdleAfterMs`), closes by idleness. */
 function closesIdle(w: Record<string, unknown>): boolean {

@@ -7,6 +7,7 @@ import { enrichIssues, enrichSchema, tablesSchema } from './enrich-schema.ts';
 import { normalizeSection } from './normalize-schema.ts';
 import { closeIdleAfterSchema, idleCloseIssues } from './idle-schema.ts';
 import { isSessionWindow, sessionIssues, sessionSchema } from './session-schema.ts';
+import { isRecord } from './raw-config.ts';
 
 export const DURATION_MESSAGE = 'expected a duration like "10s"';
 /** Exported so the docs generator can show "duration" instead of a raw regex. */
@@ -193,7 +194,6 @@ const hopping = z
 // Cross-field checks below also run when sibling fields are invalid, so one pass reports every
 // problem; they therefore inspect the partially parsed value defensively.
 const always = { when: () => true };
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
 const window = z
   .strictObject({

@@ -1,8 +1,8 @@
 // The config of session windows (`session: { gap }` in a window). Part of the one config schema
 // (schema.ts), kept here for its size. What sessions mean is in docs/semantics.md.
 import { z } from 'zod';
-
-type Issue = { path: (string | number)[]; message: string; params?: { code: string } };
+import { isRecord } from './raw-config.ts';
+import type { ConfigIssue as Issue } from './raw-config.ts';
 
 /** `gap` is a positive duration in ms; schema.ts hands its duration type in, to keep one definition. */
 export function sessionSchema<T extends z.ZodType<number, string>>(positiveDuration: T) {
@@ -15,9 +15,6 @@ export function sessionSchema<T extends z.ZodType<number, string>>(positiveDurat
     .describe('Session windows, one per burst of activity of a group: see docs/semantics.md, "Session windows". Partition-local (`groupBy` starting with `input.key`) and `emit: final` only.');
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
 
 /** A session window, raw (`session:`) or already normalized (`kind`), as cross-field checks see it. */
 export function isSessionWindow(w: Record<string, unknown>): boolean {
