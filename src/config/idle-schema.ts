@@ -16,7 +16,7 @@ export function closeIdleAfterSchema<T extends z.ZodType<number, string>>(durati
     .refine((ms) => ms >= CLOSE_IDLE_MIN_MS, { error: 'must be at least 1s' })
     .optional()
     .describe(
-      'Close this window by wall clock when its partition is quiet: once a partition has received no input for this long, each of its open windows whose end + grace has passed on the wall clock is closed and its final written, marked `"closedBy": "idle"`; an event for it that comes later is `late`. Results of such windows depend on timing (docs/semantics.md, "Idle close"). Partition-local windows only (`groupBy` starting with `input.key`). Omit to close by stream time alone.',
+      'Close this window by wall clock when its partition is quiet: once a partition has received no input for this long, each of its open windows whose end + grace has passed on the wall clock is closed and its final written, marked `"closedBy": "idle"`; an event for it that comes later is `late`. Results of such windows depend on timing (docs/semantics.md, "Idle close"). Sessions closed this way keep their range until stream time passes it, so an event that would join one is late. Partition-local windows only (`groupBy` starting with `input.key`). Omit to close by stream time alone.',
     );
 }
 
@@ -27,13 +27,9 @@ function closesIdle(w: Record<string, unknown>): boolean {
 }
 
 /**
- * Refused, on the possibly partial raw config:
- * - cross-partition windows: one closes when every source partition's watermark has passed it; a
- *   quiet partition's watermark stays where it is, so closing its own share by wall clock would
- *   still not close the merged window;
- * - session windows: a session closed by idleness leaves no trace of its range, so a later event
- *   of its group at the same event time would start a session under the same key, and that key
- *   would get a second final.
+ * Refused, on the possibly partial raw config: cross-partition windows. One closes when every
+ * source partition's watermark has passed it; a quiet partition's watermark stays where it is,
+ * so closing its own share by wall clock would still not close the merged window.
  */
 export function idleCloseIssues(value: Record<string, unknown>): Issue[] {
   const key = isRecord(value.input) ? value.input.key : undefined;
@@ -41,10 +37,6 @@ export function idleCloseIssues(value: Record<string, unknown>): Issue[] {
   const issues: Issue[] = [];
   windows.forEach((w: unknown, i) => {
     if (!isRecord(w) || !closesIdle(w)) return;
-    if (w.session !== undefined || w.kind === 'session') {
-      issues.push({ path: ['windows', i, 'closeIdleAfter'], message: `session window "${String(w.name)}" cannot close by idleness: a later event could start a session under the key of the one closed`, params: { code: 'SLUICE_WINDOW_UNSUPPORTED' } });
-      return;
-    }
     if (!Array.isArray(w.groupBy) || w.groupBy[0] === key) return;
     issues.push({
       path: ['windows', i, 'closeIdleAfter'],

@@ -19,4 +19,10 @@ export interface WindowState {
    * close time `c` moves with it. Absent for fixed windows, whose end follows from `s`.
    */
   e?: number;
+  /**
+   * 1 on a session whose final an idle close wrote (processors/idle-close.ts). It stays in the
+   * store, its range marking events that would join it as late for its window, until stream time
+   * passes its close time and deletes it without a second final.
+   */
+  f?: 1;
 }

@@ -19,7 +19,7 @@ import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
 import { formatOutput, groupKeyPrefix, isWindowKey, windowKeyAt } from './output-record.ts';
 import type { ResultBounds } from './output-record.ts';
 import { partialRecord, watermarkRecords } from './partials.ts';
-import { addToSession } from './sessions.ts';
+import { SessionWindows } from './sessions.ts';
 import type { PipelineSpec, WindowSpec } from './types.ts';
 import { allWindowsClosed, dedupeRetentionMs, specWindowStartsInto, closedMark } from './window-math.ts';
 
@@ -95,6 +95,8 @@ export class BatchProcessor {
   /** per window definition: whether an aggregate of it may refuse an event (stateLimitRefusal) */
   private readonly limited: boolean[];
   private readonly anyLimited: boolean;
+  /** the session windows' late test and aggregation; undefined when the pipeline has none */
+  private readonly sessions: SessionWindows | undefined;
   /**
    * The stream time of the first batch this processor ran. A window starts at or before the
    * stream time of the event that creates it, so one starting later was created by this code,
@@ -119,6 +121,7 @@ export class BatchProcessor {
     this.marks = spec.windows.map(closedMark);
     this.limited = spec.windows.map((w) => hasStateLimits(w.aggregates));
     this.anyLimited = this.limited.includes(true);
+    this.sessions = spec.windows.some((w) => w.kind === 'session') ? new SessionWindows(spec.windows) : undefined;
   }
 
   /** Loads what decoding these records needs (their schemas) before the synchronous `process`. */
@@ -165,6 +168,11 @@ export class BatchProcessor {
         this.deadLetter(out, stats, rec, 'late', undefined, `event time ${t} is behind stream time ${streamTime}: every window it belongs to has closed`);
         continue;
       }
+      if (this.sessions?.lateForAll(d.event, t, streamTime, this.closed, store) === true) {
+        stats.late++;
+        this.deadLetter(out, stats, rec, 'late', undefined, `event time ${t}: every window it belongs to has closed, a session it would join by idleness`);
+        continue;
+      }
       // A refused event is not counted anywhere, so, like a late one, it neither records its id
       // nor moves stream time (which would close no window it goes to either way).
       const refused = this.anyLimited ? this.refusal(d.event, t, streamTime, store) : undefined;
@@ -192,7 +200,9 @@ export class BatchProcessor {
     for (const key of store.windowsClosingBy(streamTime)) {
       const state = store.getWindow(key);
       if (state === undefined) continue;
-      if (partials?.has(state.w)) {
+      if (state.f === 1) {
+        // A session an idle close wrote the final of (sessions.ts): now closed by stream time too.
+      } else if (partials?.has(state.w)) {
         // The merge lane writes this window's final once every source has passed it.
       } else if (this.windowsByName.has(state.w)) {
         out.push(this.outputRecord(state, true, key));
@@ -284,9 +294,7 @@ export class BatchProcessor {
     for (let w = 0; w < windows.length; w++) {
       const win = windows[w]!;
       if (win.kind === 'session') {
-        const group = new Array<unknown>(win.groupBy.length);
-        for (let g = 0; g < win.groupBy.length; g++) group[g] = event[win.groupBy[g]!];
-        addToSession(win, group, groupKeyPrefix(win.name, group), event, t, streamTime, store);
+        this.sessions!.add(w, event, t, streamTime, store);
         continue;
       }
       const n = this.openStarts(w, t, streamTime);

@@ -24,8 +24,9 @@ export function shortestCloseIdleAfter(windows: readonly WindowSpec[]): number |
  * received nothing for `idleMs`: those of every definition with closeIdleAfter <= idleMs whose
  * close time is at or before `now`. `final` makes each one's output record. Fixed windows move
  * their geometry's closed mark, as closing by stream time does, so a later event for them is
- * late; a session is deleted and, being gone, is never joined again: a later event of its group
- * starts a new session.
+ * late, and are deleted. A session has no such mark: it stays in the store marked `f` until
+ * stream time passes its close time and deletes it, and meanwhile an event that would join it is
+ * late for its window (sessions.ts, closedByIdle) and no session starts under its key.
  */
 export function closeIdleWindows(windows: readonly WindowSpec[], store: BatchStore, now: number, idleMs: number, final: (state: WindowState, storeKey: string) => OutRecord): OutRecord[] {
   const idle = new Map<string, WindowSpec>();
@@ -35,10 +36,15 @@ export function closeIdleWindows(windows: readonly WindowSpec[], store: BatchSto
   for (const key of store.windowsClosingBy(now)) {
     const state = store.getWindow(key);
     const win = state === undefined ? undefined : idle.get(state.w);
-    if (state === undefined || win === undefined) continue;
+    // A session already closed by idleness waits in the store for stream time (below).
+    if (state === undefined || win === undefined || state.f === 1) continue;
     out.push(final(state, key));
-    if (win.kind !== 'session') store.markClosed(closedMark(win), state.s);
-    store.deleteWindow(key);
+    if (win.kind === 'session') {
+      store.putSession(key, { ...state, f: 1 }, state.c);
+    } else {
+      store.markClosed(closedMark(win), state.s);
+      store.deleteWindow(key);
+    }
   }
   return out;
 }

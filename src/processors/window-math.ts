@@ -56,11 +56,20 @@ export function allWindowsClosed(t: number, windows: readonly WindowSpec[], stre
       if (sessionAccepts(t, w, streamTime)) return false;
       continue;
     }
-    const start = floorTo(t, windowAdvanceMs(w));
-    const end = start + w.sizeMs;
-    if (end > t && streamTime < end + w.graceMs && !(start <= (closedThrough?.[i] ?? Number.NEGATIVE_INFINITY))) return false;
+    if (fixedWindowOpen(t, w, streamTime, closedThrough?.[i])) return false;
   }
   return windows.length > 0;
+}
+
+/**
+ * Whether a fixed (tumbling, hopping) definition has an open window containing t: only the
+ * latest one needs checking, as close time grows with start. `closedThrough` is the
+ * definition's closed mark (BatchStore.closedThrough).
+ */
+export function fixedWindowOpen(t: number, w: WindowSpec, streamTime: number, closedThrough = Number.NEGATIVE_INFINITY): boolean {
+  const start = floorTo(t, windowAdvanceMs(w));
+  const end = start + w.sizeMs;
+  return end > t && streamTime < end + w.graceMs && start > closedThrough;
 }
 
 /**

@@ -167,7 +167,7 @@ export type PipelineYamlOptions = {
   client?: KafkaClientName;
   /** `normalize:` steps (the oracle reads the same list: OracleConfig.normalize) */
   normalize?: OracleNormalizeStep[];
-  /** `closeIdleAfter` of every window but sessions (partition-local pipelines only; the oracle's `openAtEnd` of those windows is what it writes) */
+  /** `closeIdleAfter` of every window (partition-local pipelines only; the oracle's `openAtEnd` of those windows is what it writes) */
   closeIdleAfter?: string;
 };
 
@@ -201,8 +201,7 @@ export function pipelineYaml(opts: PipelineYamlOptions): string {
           ? `    tumbling: ${duration(w.sizeMs)}`
           : `    hopping: { size: ${duration(w.sizeMs)}, advance: ${duration(w.advanceMs)} }`,
       `    grace: ${duration(w.graceMs)}`,
-      // Session windows cannot close by idleness (the config refuses it).
-      ...(opts.closeIdleAfter === undefined || w.sessionGapMs !== undefined ? [] : [`    closeIdleAfter: ${opts.closeIdleAfter}`]),
+      ...(opts.closeIdleAfter === undefined ? [] : [`    closeIdleAfter: ${opts.closeIdleAfter}`]),
       // Sessions and cross-partition windows emit finals only.
       `    emit: ${w.groupBy[0] === cfg.keyField && w.sessionGapMs === undefined ? (opts.emit ?? 'final') : 'final'}`,
       `    aggregates: { ${aggs.join(', ')} }`,

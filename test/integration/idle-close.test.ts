@@ -1,9 +1,10 @@
 // Idle close end to end through the real broker, on both clients: a stream whose partitions then
-// go quiet, with `closeIdleAfter: 2s` on every window (tumbling and hopping). Stream
+// go quiet, with `closeIdleAfter: 2s` on every window (tumbling, hopping and sessions). Stream
 // time closes what it can; the rest must come out once each, marked `"closedBy":"idle"`, with the
 // oracle's values for the windows still open at each partition's end. A restart that rebuilds the
 // state from the changelog must not write any of them again, and an event for a window closed by
-// idleness must then be a `late` dead letter. And SIGKILLs around the idle closes lose or double nothing.
+// idleness must then be a `late` dead letter: for a session, one at its first event time, which
+// would reuse its key if the closed session had left no trace. And SIGKILLs around the idle closes lose or double nothing.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,12 +42,12 @@ async function idleScenario(client: KafkaClientName, name: string, seed: number)
   await createTopics([{ topic: input, numPartitions: PARTITIONS }]);
   // No closing records. Event times are of 2024, so the wall clock is past every window's end + grace.
   const records = generateStream({ seed, partitions: PARTITIONS, events: 3000, stepMs: 150 });
-  const oracle = runOracle(records, testPipeline('default'));
+  const oracle = runOracle(records, testPipeline('sessions'));
   // The stream must exercise what the test claims: finals by stream time and by idleness, of every window.
   expect(oracle.finals.size).toBeGreaterThan(100);
-  for (const window of ['per_player_1m', 'per_player_5m_by_1m']) expect([...oracle.openAtEnd.values()].some((v) => v.window === window), window).toBe(true);
+  for (const window of ['per_player_1m', 'per_player_5m_by_1m', 'player_sessions']) expect([...oracle.openAtEnd.values()].some((v) => v.window === window), window).toBe(true);
   const configFile = join(dir, 'pipeline.yaml');
-  writeFileSync(configFile, pipelineYaml({ brokers: brokers().join(','), appId, input, output, dlq, stateDir, windows: 'default', client, closeIdleAfter: '2s' }));
+  writeFileSync(configFile, pipelineYaml({ brokers: brokers().join(','), appId, input, output, dlq, stateDir, windows: 'sessions', client, closeIdleAfter: '2s' }));
   return { dir, appId, input, output, dlq, stateDir, records, oracle, configFile, expected: oracle.finals.size + oracle.openAtEnd.size };
 }
 
@@ -86,9 +87,16 @@ describe.each(KAFKA_CLIENTS)('idle close on %s', (client) => {
       // Longer than closeIdleAfter: an idle close now finds nothing left to write.
       await sleep(4000);
 
-      // An event at the start of the earliest tumbling window closed by idleness: every window it
-      // belongs to (tumbling and hopping) has closed on its partition.
-      const [closedKey, closedWindow] = [...idle].filter(([, v]) => v.window === 'per_player_1m').sort((a, b) => a[1].start - b[1].start)[0]!;
+      // An event at the first event time of a session closed by idleness, which would reuse its key
+      // if the session had left no trace. Stream time alone would still take it (its own session,
+      // [start, start + gap), closes after its partition's stream time + grace), but the
+      // tumbling and hopping windows it belongs to have closed (by stream time or by idleness:
+      // the partition's last event's windows closed by idleness), so only the closed session
+      // makes it late.
+      const streamTimeOf = (playerId: string) => oracle.streamTime.get(partitionFor(playerId, PARTITIONS))!;
+      const takenByStreamTime = [...idle].filter(([, v]) => v.window === 'player_sessions' && v.start + 2_000 + 10_000 > streamTimeOf(v.group.playerId as string));
+      expect(takenByStreamTime.length, 'a session closed by idleness whose first event time stream time would still take').toBeGreaterThan(0);
+      const [closedKey, closedWindow] = takenByStreamTime.sort((a, b) => a[1].start - b[1].start)[0]!;
       const playerId = closedWindow.group.playerId as string;
       const partition = partitionFor(playerId, PARTITIONS);
       const offset = records.filter((r) => r.partition === partition).length;
