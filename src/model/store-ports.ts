@@ -14,7 +14,8 @@ export interface BatchStore extends DedupeStore {
   getWindow(key: string): WindowState | undefined;
   putWindow(key: string, state: WindowState, created: boolean): void;
   deleteWindow(key: string): void;
-  windowsClosingBy(streamTime: number): string[];
+  /** keys of windows whose close time is at or before `streamTime` (and after `after`, if given) */
+  windowsClosingBy(streamTime: number, after?: number): string[];
   idsForgettableBy(streamTime: number, limit: number): string[];
   forget(id: string): void;
   readonly touchedWindows: ReadonlySet<string>;

@@ -14,7 +14,7 @@ import { Enricher } from './enrich.ts';
 import type { TableRows } from '../model/store-ports.ts';
 import type { Decoder } from './decode.ts';
 import { DedupeProcessor } from './dedupe.ts';
-import { closeIdleWindows } from './idle-close.ts';
+import { closeIdleWindows, idleDefinitions } from './idle-close.ts';
 import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
 import { formatOutput, groupKeyPrefix, isWindowKey, windowKeyAt } from './output-record.ts';
 import type { ResultBounds } from './output-record.ts';
@@ -104,6 +104,12 @@ export class BatchProcessor {
    * steady-state hot path (about 0.6 lookups per event in bench/in-process/hot-path.ts otherwise).
    */
   private legacyUpTo: number | undefined;
+  /**
+   * The last idle close's wall-clock time and how many definitions were idle then: until input
+   * comes (process) or more definitions turn idle, every window it could close with a close time
+   * at or before that is closed, or a session marked closed; the next looks only past it.
+   */
+  private idleScan: { now: number; idle: number } | undefined;
 
   /**
    * `tables`: the rows of every table that `spec.enrich` looks up, by table name. `formats`: how
@@ -124,6 +130,11 @@ export class BatchProcessor {
     this.sessions = spec.windows.some((w) => w.kind === 'session') ? new SessionWindows(spec.windows) : undefined;
   }
 
+  /** A lane opening its store (again): what an earlier idle close found says nothing of it. */
+  onOpen(): void {
+    this.idleScan = undefined;
+  }
+
   /** Loads what decoding these records needs (their schemas) before the synchronous `process`. */
   async prepare(records: readonly InputRecord[]): Promise<void> {
     await this.format?.prepare?.(records);
@@ -142,6 +153,7 @@ export class BatchProcessor {
     let consumed = records.length;
     for (let w = 0; w < spec.windows.length; w++) this.closed[w] = store.closedThrough(this.marks[w]!);
     this.legacyUpTo ??= streamTimeIn;
+    this.idleScan = undefined;
 
     for (let i = 0; i < records.length; i++) {
       // Reading the clock costs more than a record; look every 64 records.
@@ -242,7 +254,10 @@ export class BatchProcessor {
    * transaction with no input, whose finals are marked `closedBy: idle`. Stream time stays.
    */
   closeIdle(store: BatchStore, streamTime: number, now: number, idleMs: number): BatchResult {
-    const records = closeIdleWindows(this.spec.windows, store, now, idleMs, (state, key) => this.outputRecord(state, true, key, 'idle'));
+    const idle = idleDefinitions(this.spec.windows, idleMs);
+    const after = this.idleScan !== undefined && this.idleScan.idle === idle ? this.idleScan.now : undefined;
+    const records = closeIdleWindows(this.spec.windows, store, now, idleMs, (state, key) => this.outputRecord(state, true, key, 'idle'), after);
+    this.idleScan = { now, idle };
     const stats = noStats();
     stats.finals = records.length;
     return { consumed: 0, records, streamTime, stats };
@@ -309,6 +324,10 @@ export class BatchProcessor {
         }
         const key = windowKeyAt(prefix, start);
         let state = store.getWindow(key);
+        // A session an idle close wrote the final of, left by a config that made this window a
+        // session under the same name: it waits for stream time (sessions.ts), and counting into
+        // it would count its events twice (docs/semantics.md, Limits).
+        if (state?.f === 1) continue;
         const created = state === undefined;
         if (state === undefined) {
           const legacy = start <= this.legacyUpTo! ? legacyAccumulator(store, win.name, group, start, true) : undefined;

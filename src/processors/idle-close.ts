@@ -6,6 +6,7 @@
 // not move, so lateness and dedupe of every other window are untouched. The lane runs this as a
 // transaction with no input, committed like a batch, so the closed marks and deletions below are
 // in the changelog with the finals: a later event for such a window is late after any restart.
+// A session closed this way stays, marked, until stream time passes its close (see below).
 import type { OutRecord } from '../model/records.ts';
 import type { BatchStore } from '../model/store-ports.ts';
 import type { WindowState } from '../model/window-state.ts';
@@ -19,6 +20,13 @@ export function shortestCloseIdleAfter(windows: readonly WindowSpec[]): number |
   return shortest;
 }
 
+/** How many window definitions idle for `idleMs`: they only grow in number as idleness lasts. */
+export function idleDefinitions(windows: readonly WindowSpec[], idleMs: number): number {
+  let n = 0;
+  for (const w of windows) if (w.closeIdleAfterMs !== undefined && idleMs >= w.closeIdleAfterMs) n++;
+  return n;
+}
+
 /**
  * Closes the open windows that idleness closes at wall-clock time `now`, the partition having
  * received nothing for `idleMs`: those of every definition with closeIdleAfter <= idleMs whose
@@ -27,13 +35,16 @@ export function shortestCloseIdleAfter(windows: readonly WindowSpec[]): number |
  * late, and are deleted. A session has no such mark: it stays in the store marked `f` until
  * stream time passes its close time and deletes it, and meanwhile an event that would join it is
  * late for its window (sessions.ts, closedByIdle) and no session starts under its key.
+ * `after`: look only at close times past it, when an earlier idle close with no input since
+ * handled everything up to it (BatchProcessor.idleScan); marked sessions, which wait in the close
+ * index for stream time, are not read again on every tick of a quiet lane.
  */
-export function closeIdleWindows(windows: readonly WindowSpec[], store: BatchStore, now: number, idleMs: number, final: (state: WindowState, storeKey: string) => OutRecord): OutRecord[] {
+export function closeIdleWindows(windows: readonly WindowSpec[], store: BatchStore, now: number, idleMs: number, final: (state: WindowState, storeKey: string) => OutRecord, after?: number): OutRecord[] {
   const idle = new Map<string, WindowSpec>();
   for (const w of windows) if (w.closeIdleAfterMs !== undefined && idleMs >= w.closeIdleAfterMs) idle.set(w.name, w);
   const out: OutRecord[] = [];
   if (idle.size === 0) return out;
-  for (const key of store.windowsClosingBy(now)) {
+  for (const key of store.windowsClosingBy(now, after)) {
     const state = store.getWindow(key);
     const win = state === undefined ? undefined : idle.get(state.w);
     // A session already closed by idleness waits in the store for stream time (below).

@@ -1,7 +1,8 @@
 // The changelog's record format. Values are absolute (the new state of a key, or a tombstone),
 // never deltas, so replaying a record twice is harmless: restore can start from any earlier offset.
 //   d|<id>          -> "<t0>"                    dedupe: first sighting of an event id
-//   w|<window key>  -> {"w","g","s","a"} JSON     a window accumulator
+//   w|<window key>  -> WindowState JSON           a window accumulator: {"w","g","s","a"}, with its close time
+//                                                "c", a session's end "e", and "f" on a session an idle close finalized
 //   x|<source>      -> "<watermark>"              a merge lane's watermark of one source partition
 //   c|<window>      -> "<start>"                  the latest start of that window definition closed
 //   m               -> {"inputOffset","streamTime","history"} JSON, the last record of every transaction

@@ -130,9 +130,10 @@ export class PartitionStore {
     for (const { key, value } of this.windowDb.getRange({ start: prefix, end: `${prefix}\uffff` })) yield [key, value];
   }
 
-  /** Windows whose close time is at or before `time`, oldest first. */
-  *windowsClosingBy(time: number, limit: number): Generator<string> {
-    for (const key of this.closeIndex.getKeys({ end: [time, '\uffff'], limit })) yield (key as IndexKey)[1];
+  /** Windows whose close time is at or before `time` (and after `after`, if given), oldest first. */
+  *windowsClosingBy(time: number, limit: number, after?: number): Generator<string> {
+    const start: IndexKey | undefined = after === undefined ? undefined : [after, '\uffff'];
+    for (const key of this.closeIndex.getKeys({ start, end: [time, '\uffff'], limit })) yield (key as IndexKey)[1];
   }
 
   /** Dedupe ids that may be forgotten once stream time reaches `time`. */

@@ -128,19 +128,20 @@ export class StoreTransaction implements DedupeStore {
     this.touchedWindows.delete(key);
   }
 
-  /** Keys of windows (committed or created here) whose close time is at or before `streamTime`. */
-  windowsClosingBy(streamTime: number): string[] {
+  /** Keys of windows (committed or created here) whose close time is at or before `streamTime`, and after `after` if given. */
+  windowsClosingBy(streamTime: number, after?: number): string[] {
     const due: string[] = [];
-    for (const key of this.store.windowsClosingBy(streamTime, Number.MAX_SAFE_INTEGER)) {
+    for (const key of this.store.windowsClosingBy(streamTime, Number.MAX_SAFE_INTEGER, after)) {
       const pending = this.windowWrites.get(key);
       if (pending === null || (pending !== undefined && this.movedCloses.has(key) && pending.c! > streamTime)) continue;
       due.push(key);
     }
-    for (const [key, closeAt] of this.createdWindows) if (closeAt <= streamTime) due.push(key);
+    const from = after ?? Number.NEGATIVE_INFINITY;
+    for (const [key, closeAt] of this.createdWindows) if (closeAt <= streamTime && closeAt > from) due.push(key);
     // Sessions that grew later (or, after a grace change, earlier) than the store's index says.
     for (const [key, indexed] of this.movedCloses) {
       const pending = this.windowWrites.get(key);
-      if (pending && pending.c! <= streamTime && indexed > streamTime) due.push(key);
+      if (pending && pending.c! <= streamTime && pending.c! > from && indexed > streamTime) due.push(key);
     }
     return due;
   }

@@ -59,12 +59,12 @@ export class MemoryStore implements BatchStore, MergeStore {
     this.touchedWindows.delete(key);
   }
 
-  windowsClosingBy(streamTime: number): string[] {
+  windowsClosingBy(streamTime: number, after = Number.NEGATIVE_INFINITY): string[] {
     const due: string[] = [];
     for (const [key, state] of this.windows) {
       const w = this.spec.windows.find((d) => d.name === state.w);
       const closeAt = w === undefined ? Number.NEGATIVE_INFINITY : (state.c ?? state.s + w.sizeMs + w.graceMs);
-      if (closeAt <= streamTime) due.push(key);
+      if (closeAt <= streamTime && closeAt > after) due.push(key);
     }
     return due;
   }

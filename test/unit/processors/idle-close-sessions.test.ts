@@ -40,9 +40,9 @@ let offset = 0;
 const ev = (k: string, t: number, v = 1, id = `e${offset}`): InputRecord => ({ offset: String(offset++), key: Buffer.from(k), value: Buffer.from(JSON.stringify({ id, k, t, v })), timestamp: '0' });
 
 /** One lane whose every run is a committed transaction; the changelog is kept for a replica. */
-function lane(pipeline: PipelineSpec, name = 'lane.mdb', streamTimeIn = Number.NEGATIVE_INFINITY) {
-  const store = new PartitionStore(join(dir, name), storeTimes(pipeline));
-  stores.push(store);
+function lane(pipeline: PipelineSpec, name = 'lane.mdb', streamTimeIn = Number.NEGATIVE_INFINITY, existing?: PartitionStore) {
+  const store = existing ?? new PartitionStore(join(dir, name), storeTimes(pipeline));
+  if (existing === undefined) stores.push(store);
   const processor = new BatchProcessor(pipeline, TOPICS, 0);
   const changelog: ChangelogRecord[] = [];
   let streamTime = streamTimeIn;
@@ -59,11 +59,25 @@ function lane(pipeline: PipelineSpec, name = 'lane.mdb', streamTimeIn = Number.N
       stats: result.stats,
     };
   };
+  /** how many window states the last idle close read */
+  let reads = 0;
+  const counted = (tx: StoreTransaction): StoreTransaction =>
+    new Proxy(tx, {
+      get: (target, prop) => {
+        if (prop === 'getWindow') return (key: string) => (reads++, target.getWindow(key));
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
   return {
     store,
     changelog,
     run: (records: InputRecord[]) => commit((tx) => processor.process(records, tx, streamTime)),
-    idle: (now: number) => commit((tx) => processor.closeIdle(tx, streamTime, now, 2000)),
+    idle: (now: number) => {
+      reads = 0;
+      return commit((tx) => processor.closeIdle(counted(tx), streamTime, now, 2000));
+    },
+    reads: () => reads,
   };
 }
 
@@ -138,5 +152,33 @@ describe('idle close of session windows', () => {
     expect(replica.run([ev('a', 100)]).dead).toEqual(['late']);
     expect(replica.run([ev('b', 200)]).finals).toEqual([]);
     expect(replica.store.getWindow('["s","a",100]')).toBeUndefined();
+  });
+
+  it('a quiet lane reads the sessions it marked once: later idle closes look only at close times past the last one, until input comes', () => {
+    const l = lane(spec([SESSION]));
+    l.run([ev('a', 100), ev('b', 104), ev('c', 110)]);
+    // a, b and c close at 115, 119 and 125.
+    expect(l.idle(120).finals).toHaveLength(2);
+    expect(l.reads()).toBe(2);
+    expect(l.idle(121).finals).toEqual([]);
+    expect(l.reads()).toBe(0);
+    expect(l.idle(125).finals).toEqual([sessionFinal('c', 110, 120, 1, 1, true)]);
+    expect(l.reads()).toBe(1);
+    // Input can create windows whose close time is long past on the clock: the next idle close looks at all again.
+    expect(l.run([ev('d', 108)]).dead).toEqual([]);
+    expect(l.idle(6000).finals).toEqual([sessionFinal('d', 108, 118, 1, 1, true)]);
+    expect(l.reads()).toBe(4); // a, b and c (marked, skipped) and d
+  });
+
+  it('a session marked closed and then made a tumbling window of the same name gets no second final and counts nothing twice', () => {
+    const l = lane(spec([SESSION]));
+    l.run([ev('a', 1000), ev('a', 1004)]);
+    expect(l.idle(50_000).finals).toHaveLength(1);
+    const tumbling = lane(spec([{ ...TUMBLING, name: 's' }]), 'unused', 1004, l.store);
+    expect(tumbling.run([ev('a', 1010, 7)]).finals).toEqual([]);
+    expect(l.store.getWindow('["s","a",1000]')).toMatchObject({ a: [2, 2], f: 1 });
+    // Stream time passes the marked session's close (1019) and the tumbling window's (2000): no final of either under that key.
+    expect(tumbling.run([ev('b', 2500)]).finals).toEqual([]);
+    expect(l.store.getWindow('["s","a",1000]')).toBeUndefined();
   });
 });
