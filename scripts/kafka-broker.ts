@@ -62,7 +62,8 @@ function saslSslProperties(l: SaslSslListener): string[] {
     ...SCRAM_MECHANISMS.map((m) => `listener.name.sasl_ssl.${m.toLowerCase()}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`),
     'ssl.keystore.type=PEM',
     `ssl.keystore.location=${l.keyAndCertificate}`,
-    ...(l.clientCa === undefined ? ['ssl.client.auth=none'] : ['ssl.client.auth=required', 'ssl.truststore.type=PEM', `ssl.truststore.location=${l.clientCa}`]),
+    // A SASL_SSL listener ignores a plain ssl.client.auth (KIP-684): only the listener's own counts.
+    ...(l.clientCa === undefined ? [] : ['listener.name.sasl_ssl.ssl.client.auth=required', 'ssl.truststore.type=PEM', `ssl.truststore.location=${l.clientCa}`]),
   ];
 }
 

@@ -53,7 +53,7 @@ export const ERROR_CODES = defineCodes({
     exitCode: EXIT_CONFIG,
   },
   SLUICE_KAFKA_TLS_FAILED: {
-    description: "The TLS handshake with the brokers failed at startup: their certificate is not trusted by kafka.ssl.ca or does not name them, they refused the client certificate, or the listener does not speak TLS.",
+    description: "The TLS handshake with the brokers failed at startup: their certificate is not trusted by kafka.ssl.ca or does not name them, or they refused the client certificate.",
     canRetry: false,
     exitCode: EXIT_CONFIG,
   },

@@ -16,8 +16,23 @@ const CERTIFICATE_CODES = new Set([
   'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
 ]);
 
-/** kafkajs's and @platformatic/kafka's names for a refused SASL authentication. */
-const isAuthFailure = (e: { name?: unknown; code?: unknown }) => e.name === 'KafkaJSSASLAuthenticationError' || e.code === 'PLT_KFK_AUTHENTICATION';
+/** @platformatic/kafka's errors for a connection that closed or timed out */
+const NETWORK_CODES = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT']);
+
+/** Whether the error or one it wraps is a network failure (@platformatic/kafka's codes). */
+function networkFailure(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 8) return false;
+  const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (NETWORK_CODES.has(e.code as string)) return true;
+  return networkFailure(e.cause, depth + 1) || (Array.isArray(e.errors) && e.errors.some((x) => networkFailure(x, depth + 1)));
+}
+
+/**
+ * kafkajs's and @platformatic/kafka's errors for a refused SASL authentication. The latter's
+ * also covers a SASL handshake the connection closed under (a plaintext client on a TLS
+ * listener): that one is a network failure, as kafkajs reports it.
+ */
+const isAuthFailure = (e: { name?: unknown; code?: unknown; cause?: unknown }) => e.name === 'KafkaJSSASLAuthenticationError' || (e.code === 'PLT_KFK_AUTHENTICATION' && !networkFailure(e.cause));
 /** a failed verification, a wrong host name (ERR_TLS_CERT_ALTNAME_INVALID), or an alert or protocol error from the handshake (ERR_SSL_*) */
 const isTlsFailure = (e: { code?: unknown }) => typeof e.code === 'string' && (CERTIFICATE_CODES.has(e.code) || /^ERR_(?:TLS|SSL)_/.test(e.code));
 
@@ -48,5 +63,5 @@ export function securityFailure(err: unknown, brokers: readonly string[], securi
     return sluiceError('SLUICE_KAFKA_AUTH_FAILED', `Kafka brokers ${where} refused SASL authentication${who}: ${found.error.message}; check kafka.sasl`, { cause: err });
   }
   const code = typeof found.error.code === 'string' ? ` (${found.error.code})` : '';
-  return sluiceError('SLUICE_KAFKA_TLS_FAILED', `TLS handshake with Kafka brokers ${where} failed: ${found.error.message}${code}; check kafka.ssl and that the listener speaks TLS`, { cause: err });
+  return sluiceError('SLUICE_KAFKA_TLS_FAILED', `TLS handshake with Kafka brokers ${where} failed: ${found.error.message}${code}; check kafka.ssl`, { cause: err });
 }

@@ -136,5 +136,12 @@ describe.each(KAFKA_CLIENTS)('SASL_SSL broker on %s', (client) => {
       expect(r.code).toBe(2);
       expect(r.ms, 'long before connectTimeout').toBeLessThan(40_000);
     });
+
+    it('no client certificate where the listener requires one: SLUICE_KAFKA_TLS_FAILED, exit 2', async () => {
+      const r = await run('no-client-cert', { ssl: { ca: certs.ca }, sasl: saslConfig('scram-sha-512') });
+      expect(r.output).toMatch(new RegExp(`SLUICE_KAFKA_TLS_FAILED: TLS handshake with Kafka brokers ${secureBrokers} failed: .*alert bad certificate`));
+      expect(r.code).toBe(2);
+      expect(r.ms, 'long before connectTimeout').toBeLessThan(40_000);
+    });
   });
 });

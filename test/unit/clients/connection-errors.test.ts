@@ -24,7 +24,7 @@ describe('securityFailure', () => {
     const tls = named('MultipleErrors', 'Cannot connect to any broker.', { errors: [new Error('Connection to kafka-1:9093 failed.', { cause: Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }) })] });
     const coded = securityFailure(tls, brokers, security);
     expect(coded?.code).toBe('SLUICE_KAFKA_TLS_FAILED');
-    expect(coded?.message).toBe('TLS handshake with Kafka brokers kafka-1:9093, kafka-2:9093 failed: self-signed certificate in certificate chain (SELF_SIGNED_CERT_IN_CHAIN); check kafka.ssl and that the listener speaks TLS');
+    expect(coded?.message).toBe('TLS handshake with Kafka brokers kafka-1:9093, kafka-2:9093 failed: self-signed certificate in certificate chain (SELF_SIGNED_CERT_IN_CHAIN); check kafka.ssl');
   });
 
   it('counts a wrong host name and a handshake alert as TLS failures', () => {
@@ -33,6 +33,9 @@ describe('securityFailure', () => {
   });
 
   it('leaves unreachable brokers alone', () => {
+    // @platformatic/kafka on a TLS listener without TLS: the SASL handshake's connection closes.
+    const closed = named('MultipleErrors', 'Cannot connect to any broker.', { errors: [named('NetworkError', 'Connection to kafka-1:9093 failed.', { code: 'PLT_KFK_NETWORK', cause: named('AuthenticationError', 'Cannot find a suitable SASL mechanism.', { code: 'PLT_KFK_AUTHENTICATION', cause: named('NetworkError', 'Connection closed', { code: 'PLT_KFK_NETWORK' }) }) })] });
+    expect(securityFailure(closed, brokers, security)).toBeUndefined();
     expect(securityFailure(named('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED', { code: 'ECONNREFUSED' }), brokers, security)).toBeUndefined();
     expect(securityFailure(named('KafkaJSNumberOfRetriesExceeded', 'retries', { originalError: named('KafkaJSConnectionError', 'Connection timeout') }), brokers, undefined)).toBeUndefined();
   });
