@@ -111,6 +111,13 @@ describe.each(KAFKA_CLIENTS)('SASL_SSL broker on %s', (client) => {
     }
   });
 
+  it('checks the broker certificate against kafka.ssl.servername when one is given', async () => {
+    const config = parseConfig({ ...MINIMAL_CONFIG, kafka: { brokers: [secureBrokers], client, connectTimeout: '60s', ssl: { ...sslConfig(), servername: 'not-the-broker.example' }, sasl: saslConfig('scram-sha-512') } });
+    const started = Date.now();
+    await expect(openClient(config, createLogger('error'))).rejects.toMatchObject({ code: 'SLUICE_KAFKA_TLS_FAILED', message: expect.stringContaining('(ERR_TLS_CERT_ALTNAME_INVALID)') });
+    expect(Date.now() - started, 'long before connectTimeout').toBeLessThan(40_000);
+  });
+
   describe('sluice run refuses at startup, without waiting for kafka.connectTimeout', () => {
     async function run(name: string, kafka: Record<string, unknown>) {
       const file = join(root, `${name}-${client}.yaml`);
