@@ -30,6 +30,47 @@ export interface BrokerHandle {
   startMs: number;
   /** the JVM arguments it was started with, so it can be restarted on the same data */
   jvm?: string[];
+  /** host:port of the SASL_SSL listener, when it was started with one */
+  saslSslBrokers?: string;
+}
+
+/**
+ * A SASL_SSL listener beside the PLAINTEXT one (which stays the inter-broker listener and what
+ * the readiness probe asks): TLS with the broker's certificate, a client certificate required
+ * when `clientCa` is given, and SASL with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512.
+ */
+export interface SaslSslListener {
+  port: number;
+  /** PEM file: the broker's unencrypted PKCS#8 private key, then its certificate chain */
+  keyAndCertificate: string;
+  /** PEM file of the CA that client certificates must chain to; undefined: none asked for */
+  clientCa?: string;
+  /** user name -> password, for PLAIN (in the JAAS config) and both SCRAM mechanisms (in the storage, at format time) */
+  users: Readonly<Record<string, string>>;
+}
+
+const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+
+// JAAS option values are double-quoted strings: user names and passwords of the test setup only.
+const jaasQuote = (value: string): string => JSON.stringify(value);
+
+function saslSslProperties(l: SaslSslListener): string[] {
+  const plainUsers = Object.entries(l.users).map(([name, password]) => `user_${name}=${jaasQuote(password)}`);
+  return [
+    'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+    `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers.join(' ')};`,
+    ...SCRAM_MECHANISMS.map((m) => `listener.name.sasl_ssl.${m.toLowerCase()}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`),
+    'ssl.keystore.type=PEM',
+    `ssl.keystore.location=${l.keyAndCertificate}`,
+    // A SASL_SSL listener ignores a plain ssl.client.auth (KIP-684): only the listener's own counts.
+    ...(l.clientCa === undefined ? [] : ['listener.name.sasl_ssl.ssl.client.auth=required', 'ssl.truststore.type=PEM', `ssl.truststore.location=${l.clientCa}`]),
+  ];
+}
+
+/** `--add-scram` arguments of the storage tool: every user under both SCRAM mechanisms. */
+function scramUsers(l: SaslSslListener | undefined): string[] {
+  if (l === undefined) return [];
+  return Object.entries(l.users).flatMap(([name, password]) => SCRAM_MECHANISMS.map((m) => `--add-scram=${m}=[name=${name},password=${password}]`));
 }
 
 function javaMajor(): number | undefined {
@@ -93,16 +134,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function serverProperties(dir: string, port: number, controllerPort: number): string {
+function serverProperties(dir: string, port: number, controllerPort: number, saslSsl: SaslSslListener | undefined): string {
+  const secure = saslSsl === undefined ? '' : `,SASL_SSL://127.0.0.1:${saslSsl.port}`;
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${secure}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}${secure}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${saslSsl === undefined ? '' : ',SASL_SSL:SASL_SSL'}`,
+    ...(saslSsl === undefined ? [] : saslSslProperties(saslSsl)),
     `log.dirs=${join(dir, 'data')}`,
     // As in production: topics exist only when someone creates them.
     'auto.create.topics.enable=false',
@@ -179,6 +222,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   heapMb?: number;
   log?: (line: string) => void;
+  /** a SASL_SSL listener as well (the secure-broker tests) */
+  saslSsl?: SaslSslListener;
 }
 
 /** Formats fresh KRaft storage in `dir` and starts a broker detached from this process. */
@@ -186,14 +231,16 @@ export async function startBroker(opts: StartOptions): Promise<BrokerHandle> {
   const log = opts.log ?? console.log;
   requireJava();
   const libs = ensureKafkaJars(log);
-  if (!(await portIsFree(opts.port))) {
-    throw new BrokerError(`port ${opts.port} on 127.0.0.1 is taken. Stop what holds it (a broker started earlier: npm run kafka:down), or choose another port.`);
+  for (const port of [opts.port, ...(opts.saslSsl === undefined ? [] : [opts.saslSsl.port])]) {
+    if (!(await portIsFree(port))) {
+      throw new BrokerError(`port ${port} on 127.0.0.1 is taken. Stop what holds it (a broker started earlier: npm run kafka:down), or choose another port.`);
+    }
   }
   const controllerPort = await freePort();
   rmSync(opts.dir, { recursive: true, force: true });
   mkdirSync(opts.dir, { recursive: true });
   const props = join(opts.dir, 'server.properties');
-  writeFileSync(props, serverProperties(opts.dir, opts.port, controllerPort));
+  writeFileSync(props, serverProperties(opts.dir, opts.port, controllerPort, opts.saslSsl));
   writeFileSync(join(opts.dir, 'log4j2.properties'), [
     'status = error',
     'appender.out.type = Console',
@@ -213,10 +260,15 @@ export async function startBroker(opts: StartOptions): Promise<BrokerHandle> {
   // base64url may start with "-"; the "=" form keeps the storage tool from reading it as a flag.
   const clusterId = randomBytes(16).toString('base64url');
   const started = Date.now();
-  const fmt = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${props}`], { encoding: 'utf8' });
+  const fmt = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${props}`, ...scramUsers(opts.saslSsl)], { encoding: 'utf8' });
   if (fmt.status !== 0) throw new BrokerError(`formatting Kafka storage failed:\n${fmt.stdout}${fmt.stderr}`);
 
-  return launch(opts.dir, opts.port, jvm, started, opts.readyTimeoutMs ?? 90_000);
+  const handle = await launch(opts.dir, opts.port, jvm, started, opts.readyTimeoutMs ?? 90_000);
+  if (opts.saslSsl !== undefined) {
+    handle.saslSslBrokers = `127.0.0.1:${opts.saslSsl.port}`;
+    writeFileSync(join(opts.dir, STATE_FILE), JSON.stringify(handle));
+  }
+  return handle;
 }
 
 /** Starts `kafka.Kafka` on the storage and config already in `dir`, detached, and waits until it answers. */
@@ -254,7 +306,12 @@ export async function restartBroker(dir: string, readyTimeoutMs = 90_000, downMs
   if (state?.jvm === undefined) throw new BrokerError(`no broker started by this tool is recorded in ${dir}`);
   await stopBroker(dir);
   if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-  return launch(dir, state.port, state.jvm, Date.now(), readyTimeoutMs);
+  const handle = await launch(dir, state.port, state.jvm, Date.now(), readyTimeoutMs);
+  if (state.saslSslBrokers !== undefined) {
+    handle.saslSslBrokers = state.saslSslBrokers;
+    writeFileSync(join(dir, STATE_FILE), JSON.stringify(handle));
+  }
+  return handle;
 }
 
 /** Stops the broker recorded in `dir` (SIGTERM, then SIGKILL after a grace period). */

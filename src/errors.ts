@@ -47,6 +47,16 @@ export const ERROR_CODES = defineCodes({
     canRetry: true,
     exitCode: EXIT_RUNTIME,
   },
+  SLUICE_KAFKA_AUTH_FAILED: {
+    description: 'The brokers refused the SASL credentials of kafka.sasl (wrong user name, password or mechanism) at startup.',
+    canRetry: false,
+    exitCode: EXIT_CONFIG,
+  },
+  SLUICE_KAFKA_TLS_FAILED: {
+    description: "The TLS handshake with the brokers failed at startup: their certificate is not trusted by kafka.ssl.ca or does not name them, or they refused the client certificate.",
+    canRetry: false,
+    exitCode: EXIT_CONFIG,
+  },
   SLUICE_INPUT_TOPIC_MISSING: {
     description: 'The input topic does not exist on the cluster.',
     canRetry: false,

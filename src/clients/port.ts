@@ -5,6 +5,7 @@
 // module sees this file alone, so a process on one client never loads the other. The two
 // implementations are kafkajs/client.ts and platformatic/client.ts; both pass the same
 // integration tests, crash tests included.
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { SluiceError } from '../errors.ts';
 import type { ChangelogEntry, RestoreTarget } from '../model/changelog.ts';
 import type { InputRecord, OutRecord } from '../model/records.ts';
@@ -21,6 +22,20 @@ export type CompressionName = (typeof COMPRESSION_NAMES)[number];
 
 /** The codec's id in a record batch's attributes (bits 0-2): Kafka's numbering, and kafkajs's CompressionTypes. */
 export const COMPRESSION_IDS: Readonly<Record<CompressionName, number>> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+
+/** SASL mechanisms both clients speak, by the names kafkajs and the config use. */
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/**
+ * How every connection to the brokers is secured (`kafka.ssl`, `kafka.sasl`), with the secrets
+ * already read from their files and variables; src/config/security-schema.ts builds it.
+ */
+export interface ConnectionSecurity {
+  /** TLS for every connection (CA, client certificate and key as PEM); undefined: plaintext */
+  tls?: TlsOptions;
+  sasl?: { mechanism: SaslMechanism; username: string; password: string };
+}
 
 export interface TopicPartition {
   topic: string;

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { sluiceError } from '../errors.ts';
 import type { SluiceErrorCode } from '../errors.ts';
 import { configSchema, requiredErrorMap, type SluiceConfig } from './schema.ts';
+import { resolveSecurityPaths, securityIssues } from './security-schema.ts';
 
 export interface ConfigIssue {
   /** e.g. `windows[0].grace`, `kafka.brokers`, or `(root)`. */
@@ -20,7 +21,7 @@ export interface ConfigIssue {
 export interface ParseConfigOptions {
   /** Named in the error message, e.g. the config file path. */
   source?: string;
-  /** Directory that a relative application.stateDir or input.schema is resolved against; left relative if unset. */
+  /** Directory that a relative application.stateDir, input.schema or kafka.ssl/sasl file is resolved against; left relative if unset. */
   baseDir?: string;
 }
 
@@ -69,16 +70,19 @@ export function deepFreeze<T>(value: T): T {
 
 export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): SluiceConfig {
   const result = configSchema.safeParse(raw, { error: requiredErrorMap });
-  if (!result.success) {
-    const issues = result.error.issues.flatMap(toConfigIssues);
+  // The files and variables kafka.ssl and kafka.sasl name: checked here, beside the schema, because only here is the config file's directory known.
+  const unusable = securityIssues(raw, options.baseDir).map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+  if (!result.success || unusable.length > 0) {
+    const issues = [...(result.error?.issues.flatMap(toConfigIssues) ?? []), ...unusable];
     const where = options.source === undefined ? 'config' : `config ${options.source}`;
     const header = `${where} is invalid (${issues.length} ${issues.length === 1 ? 'issue' : 'issues'}):`;
     throw sluiceError('SLUICE_CONFIG_INVALID', [header, ...issues.map(formatIssue)].join('\n'), {
       details: issues,
-      cause: result.error,
+      cause: result.error ?? unusable,
     });
   }
   const config = result.data;
+  if (options.baseDir !== undefined) resolveSecurityPaths(config.kafka, options.baseDir);
   if (options.baseDir !== undefined && !isAbsolute(config.application.stateDir)) {
     config.application.stateDir = resolve(options.baseDir, config.application.stateDir);
   }

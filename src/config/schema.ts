@@ -8,6 +8,7 @@ import { normalizeSection } from './normalize-schema.ts';
 import { closeIdleAfterSchema, idleCloseIssues } from './idle-schema.ts';
 import { isSessionWindow, sessionIssues, sessionSchema } from './session-schema.ts';
 import { isRecord } from './raw-config.ts';
+import { saslSchema, sslSchema } from './security-schema.ts';
 
 export const DURATION_MESSAGE = 'expected a duration like "10s"';
 /** Exported so the docs generator can show "duration" instead of a raw regex. */
@@ -330,6 +331,8 @@ export const configSchema = z
           .prefault('30s')
           .refine((ms) => ms >= 6000, { error: 'must be at least 6s (the broker minimum)' })
           .describe('Consumer group session timeout: how long a crashed instance holds its partitions before the group moves them.'),
+        ssl: sslSchema,
+        sasl: saslSchema,
       })
       .describe('Kafka connection.'),
     application: z

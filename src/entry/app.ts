@@ -5,10 +5,11 @@ import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { SluiceConfig } from '../config/schema.ts';
+import { connectionSecurity } from '../config/security-schema.ts';
 import { GroupConsumer } from '../consumers/group-consumer.ts';
 import { countTableRecords, laneFactory } from '../consumers/lane-factory.ts';
 import type { CrossWindowTopics } from '../consumers/lane-factory.ts';
-import { sluiceError } from '../errors.ts';
+import { isSluiceError, sluiceError } from '../errors.ts';
 import type { SluiceError } from '../errors.ts';
 import type { StreamClient } from '../clients/port.ts';
 import type { Logger } from '../log.ts';
@@ -69,7 +70,7 @@ function checkStateDir(dir: string): void {
  * kafkajs (and its patches), nor the other way round.
  */
 async function createClient(config: SluiceConfig, log: Logger): Promise<StreamClient> {
-  const options = { brokers: config.kafka.brokers, clientId: config.kafka.clientId, guarantee: config.application.guarantee, log, compression: config.output.compression };
+  const options = { brokers: config.kafka.brokers, clientId: config.kafka.clientId, guarantee: config.application.guarantee, log, compression: config.output.compression, security: connectionSecurity(config.kafka) };
   if (config.kafka.client === 'platformatic') {
     const { PlatformaticStreamClient } = await import('../clients/platformatic/client.ts');
     return new PlatformaticStreamClient(options, config.application.id);
@@ -86,6 +87,8 @@ async function connectWithBackoff(client: StreamClient, config: SluiceConfig, lo
       await client.probe();
       return;
     } catch (err) {
+      // refused credentials or an untrusted certificate: waiting changes nothing
+      if (isSluiceError(err) && !err.canRetry) throw err;
       if (Date.now() + delay > deadline) {
         throw sluiceError('SLUICE_BROKERS_UNREACHABLE', `cannot reach Kafka brokers ${config.kafka.brokers.join(', ')} within ${Math.round(config.kafka.connectTimeout / 1000)}s: ${(err as Error).message}`, { cause: err });
       }

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import type { KafkaClientName } from '../../src/clients/port.ts';
-import type { Admin, ITopicConfig, Kafka as KafkaClient } from 'kafkajs';
+import type { Admin, ITopicConfig, KafkaConfig, Kafka as KafkaClient } from 'kafkajs';
 import { Kafka, logLevel } from '../../src/clients/kafkajs/loader.ts';
 import { createTopicsSettled } from '../../scripts/kafka-topics.ts';
 
@@ -11,16 +11,23 @@ export function brokers(): string[] {
   return inject('kafkaBrokers').split(',');
 }
 
-export function testKafka(clientId = 'sluice-test'): KafkaClient {
-  return new Kafka({ clientId, brokers: brokers(), logLevel: logLevel.NOTHING });
+/** The broker a helper talks to, with kafkajs's TLS and SASL options; by default the project's broker. */
+export type KafkaTarget = Pick<KafkaConfig, 'ssl' | 'sasl'> & { brokers: string[] };
+
+export function sharedBroker(): KafkaTarget {
+  return { brokers: brokers() };
+}
+
+export function testKafka(clientId = 'sluice-test', target: KafkaTarget = sharedBroker()): KafkaClient {
+  return new Kafka({ clientId, logLevel: logLevel.NOTHING, ...target });
 }
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = testKafka('sluice-test-admin').admin();
+export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>, target?: KafkaTarget): Promise<T> {
+  const admin = testKafka('sluice-test-admin', target).admin();
   await admin.connect();
   try {
     return await fn(admin);
@@ -29,10 +36,10 @@ export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T>
   }
 }
 
-export async function createTopics(topics: ITopicConfig[]): Promise<void> {
+export async function createTopics(topics: ITopicConfig[], target?: KafkaTarget): Promise<void> {
   await withAdmin(async (admin) => {
     await createTopicsSettled(admin, topics);
-  });
+  }, target);
 }
 
 export interface ReadMessage {
@@ -51,8 +58,8 @@ export interface ReadMessage {
  * Reads a topic from the beginning with a throwaway group until `done` says so or time runs out.
  * read_committed unless `readUncommitted` is set.
  */
-export async function readTopic(topic: string, opts: { done: (msgs: ReadMessage[]) => boolean; timeoutMs?: number; readUncommitted?: boolean }): Promise<ReadMessage[]> {
-  const consumer = testKafka('sluice-test-reader').consumer({ groupId: uniqueName('reader'), readUncommitted: opts.readUncommitted ?? false, maxWaitTimeInMs: 200 });
+export async function readTopic(topic: string, opts: { done: (msgs: ReadMessage[]) => boolean; timeoutMs?: number; readUncommitted?: boolean; target?: KafkaTarget }): Promise<ReadMessage[]> {
+  const consumer = testKafka('sluice-test-reader', opts.target).consumer({ groupId: uniqueName('reader'), readUncommitted: opts.readUncommitted ?? false, maxWaitTimeInMs: 200 });
   const msgs: ReadMessage[] = [];
   await consumer.connect();
   try {
@@ -85,11 +92,12 @@ export async function readTopic(topic: string, opts: { done: (msgs: ReadMessage[
 }
 
 /** Reads everything committed to `topic`: at least `min` records, then until nothing new arrives for `quietMs`. */
-export async function readAllCommitted(topic: string, min: number, quietMs = 2000, timeoutMs = 60_000): Promise<ReadMessage[]> {
+export async function readAllCommitted(topic: string, min: number, quietMs = 2000, timeoutMs = 60_000, target?: KafkaTarget): Promise<ReadMessage[]> {
   let lastCount = -1;
   let lastChange = Date.now();
   return readTopic(topic, {
     timeoutMs,
+    target,
     done: (m) => {
       if (m.length !== lastCount) {
         lastCount = m.length;
@@ -101,8 +109,8 @@ export async function readAllCommitted(topic: string, min: number, quietMs = 200
 }
 
 /** Produces records to explicit partitions, in order, acknowledged by all replicas. */
-export async function produceToPartitions(topic: string, records: readonly { partition: number; key: string | null; value: Buffer | string | null; headers?: Record<string, string> }[]): Promise<void> {
-  const producer = testKafka('sluice-test-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+export async function produceToPartitions(topic: string, records: readonly { partition: number; key: string | null; value: Buffer | string | null; headers?: Record<string, string> }[], target?: KafkaTarget): Promise<void> {
+  const producer = testKafka('sluice-test-producer', target).producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
     for (let i = 0; i < records.length; i += 2000) {
@@ -115,7 +123,7 @@ export async function produceToPartitions(topic: string, records: readonly { par
 }
 
 /** Waits until the group's committed offsets reach the end of every partition of `topic`. */
-export async function waitForCommittedEnd(groupId: string, topic: string, timeoutMs = 120_000, onTick?: () => void): Promise<void> {
+export async function waitForCommittedEnd(groupId: string, topic: string, timeoutMs = 120_000, onTick?: () => void, target?: KafkaTarget): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   await withAdmin(async (admin) => {
     const ends = await admin.fetchTopicOffsets(topic);
@@ -136,7 +144,7 @@ export async function waitForCommittedEnd(groupId: string, topic: string, timeou
       onTick?.();
       await new Promise((r) => setTimeout(r, 250));
     }
-  });
+  }, target);
 }
 
 /** Every engine test runs on both clients (`kafka.client`): the issue asks that both pass the same tests. */

@@ -9,7 +9,8 @@ import type { KafkaClientName } from '../../src/clients/port.ts';
 import type { SluiceConfig } from '../../src/config/schema.ts';
 import { DEFAULT_TEST_PIPELINE, generateStream, pipelineYaml, skewedOrder, withClosingRecords } from './event-stream.ts';
 import type { GeneratedRecord } from './event-stream.ts';
-import { brokers, createTopics, produceToPartitions, readAllCommitted, uniqueName, waitForCommittedEnd } from './kafka.ts';
+import { createTopics, produceToPartitions, readAllCommitted, sharedBroker, uniqueName, waitForCommittedEnd } from './kafka.ts';
+import type { KafkaTarget } from './kafka.ts';
 import { runCrossPartitionOracle, runOracle } from './oracle.ts';
 import type { OracleResult } from './oracle.ts';
 import { withinSketchBounds } from './sketch-bounds.ts';
@@ -41,6 +42,14 @@ export interface Scenario {
   oracle: OracleResult;
   pipeline: ScenarioPipeline;
   produceOrder: ProduceOrder;
+  /** undefined: the project's broker */
+  broker?: ScenarioBroker;
+}
+
+/** Another broker than the project's: how the helpers reach it, and the pipeline's `kafka` keys (e.g. ssl, sasl) beside its brokers. */
+export interface ScenarioBroker {
+  target: KafkaTarget;
+  pipelineKafka: Record<string, unknown>;
 }
 
 export interface ScenarioOptions {
@@ -57,6 +66,8 @@ export interface ScenarioOptions {
   emptyPartitions?: readonly number[];
   /** the Kafka client the engine runs on (`kafka.client`); default kafkajs */
   client?: KafkaClientName;
+  /** default: the project's broker */
+  broker?: ScenarioBroker;
 }
 
 export async function createScenario(opts: ScenarioOptions): Promise<Scenario> {
@@ -66,29 +77,30 @@ export async function createScenario(opts: ScenarioOptions): Promise<Scenario> {
   const input = `${appId}-in`;
   const output = `${appId}-out`;
   const dlq = `${appId}-dlq`;
-  await createTopics([{ topic: input, numPartitions: opts.partitions }]);
+  const target = opts.broker?.target;
+  await createTopics([{ topic: input, numPartitions: opts.partitions }], target);
   const empty = new Set(opts.emptyPartitions ?? []);
   const records = withClosingRecords(generateStream({ seed: opts.seed, partitions: opts.partitions, events: opts.events, stepMs: opts.stepMs ?? 150 }), opts.partitions).filter((r) => !empty.has(r.partition));
   const oracle = pipeline === 'default' ? runOracle(records, DEFAULT_TEST_PIPELINE) : pipeline === 'sessions' ? runOracle(records, testPipeline(pipeline)) : runCrossPartitionOracle(records, testPipeline(pipeline), opts.partitions);
   const configFile = join(dir, 'pipeline.yaml');
-  writeFileSync(configFile, pipelineYaml({ brokers: brokers().join(','), appId, input, output, dlq, stateDir: join(dir, 'state'), guarantee: opts.guarantee, windows: pipeline, client: opts.client }));
+  writeFileSync(configFile, pipelineYaml({ brokers: (target ?? sharedBroker()).brokers.join(','), appId, input, output, dlq, stateDir: join(dir, 'state'), guarantee: opts.guarantee, windows: pipeline, client: opts.client, kafka: opts.broker?.pipelineKafka }));
   const produceOrder = opts.produceOrder ?? 'interleaved';
-  return { name: opts.name, dir, configFile, config: loadConfigFile(configFile), appId, input, output, dlq, partitions: opts.partitions, records, oracle, pipeline, produceOrder };
+  return { name: opts.name, dir, configFile, config: loadConfigFile(configFile), appId, input, output, dlq, partitions: opts.partitions, records, oracle, pipeline, produceOrder, broker: opts.broker };
 }
 
 /** Same scenario, another instance: its own state directory, as on another machine. */
 export function configForInstance(s: Scenario, instance: string): string {
   const file = join(s.dir, `pipeline-${instance}.yaml`);
-  writeFileSync(file, pipelineYaml({ brokers: brokers().join(','), appId: s.appId, input: s.input, output: s.output, dlq: s.dlq, stateDir: join(s.dir, `state-${instance}`), windows: s.pipeline }));
+  writeFileSync(file, pipelineYaml({ brokers: (s.broker?.target ?? sharedBroker()).brokers.join(','), kafka: s.broker?.pipelineKafka, appId: s.appId, input: s.input, output: s.output, dlq: s.dlq, stateDir: join(s.dir, `state-${instance}`), windows: s.pipeline }));
   return file;
 }
 
 export async function produce(s: Scenario, records: readonly GeneratedRecord[] = s.records): Promise<void> {
-  await produceToPartitions(s.input, s.produceOrder === 'skewed' ? skewedOrder(records) : records);
+  await produceToPartitions(s.input, s.produceOrder === 'skewed' ? skewedOrder(records) : records, s.broker?.target);
 }
 
 export async function waitUntilProcessed(s: Scenario, timeoutMs = 180_000, onTick?: () => void): Promise<void> {
-  await waitForCommittedEnd(s.appId, s.input, timeoutMs, onTick);
+  await waitForCommittedEnd(s.appId, s.input, timeoutMs, onTick, s.broker?.target);
 }
 
 /**
@@ -101,7 +113,7 @@ export function outputQuietMs(s: Scenario): number {
 
 /** Output and dead letters, read_committed, must equal the oracle: nothing lost, nothing twice. */
 export async function expectOracleOutput(s: Scenario): Promise<void> {
-  const out = await readAllCommitted(s.output, s.oracle.finals.size, outputQuietMs(s));
+  const out = await readAllCommitted(s.output, s.oracle.finals.size, outputQuietMs(s), undefined, s.broker?.target);
   const keys = out.map((m) => m.key ?? '');
   const dupKeys = keys.filter((k, i) => keys.indexOf(k) !== i);
   expect(dupKeys, 'each window and group is written exactly once').toEqual([]);
@@ -112,7 +124,7 @@ export async function expectOracleOutput(s: Scenario): Promise<void> {
   const windows = new Map(testPipeline(s.pipeline).windows.map((w) => [w.name, w]));
   for (const [k, v] of s.oracle.finals) expect(got.get(k), k).toEqual(withinSketchBounds(v, got.get(k), windows.get(v.window)!));
 
-  const dead = await readAllCommitted(s.dlq, s.oracle.deadLetters.size);
+  const dead = await readAllCommitted(s.dlq, s.oracle.deadLetters.size, undefined, undefined, s.broker?.target);
   const gotDead = new Map(dead.map((m) => [`${m.headers['sluice.origin.partition']}:${m.headers['sluice.origin.offset']}`, m.headers['sluice.reason']]));
   expect(dead.length, 'one dead letter per bad record').toBe(s.oracle.deadLetters.size);
   expect(Object.fromEntries(gotDead)).toEqual(Object.fromEntries(s.oracle.deadLetters));

@@ -41,8 +41,8 @@ export function runSluice(args: string[], logFile: string, env: NodeJS.ProcessEn
 }
 
 /** Runs the CLI to completion and returns its exit code and combined output. */
-export async function runSluiceToExit(args: string[], logFile: string, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
-  const p = runSluice(args, logFile);
+export async function runSluiceToExit(args: string[], logFile: string, timeoutMs = 60_000, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
+  const p = runSluice(args, logFile, env);
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
   const { code } = await p.exited;
   clearTimeout(timer);

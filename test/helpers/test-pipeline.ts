@@ -167,6 +167,8 @@ export type PipelineYamlOptions = {
   client?: KafkaClientName;
   /** `normalize:` steps (the oracle reads the same list: OracleConfig.normalize) */
   normalize?: OracleNormalizeStep[];
+  /** more keys of the `kafka` section, e.g. `ssl` and `sasl` */
+  kafka?: Record<string, unknown>;
   /** `closeIdleAfter` of every window (partition-local pipelines only; the oracle's `openAtEnd` of those windows is what it writes) */
   closeIdleAfter?: string;
 };
@@ -182,7 +184,7 @@ export function pipelineYaml(opts: PipelineYamlOptions): string {
   const q = (s: string): string => JSON.stringify(s);
   const brokers = opts.brokers.split(',').map((b) => q(b.trim()));
   const lines = [
-    `kafka: { brokers: [${brokers.join(', ')}], client: ${opts.client ?? 'kafkajs'}, clientId: sluice-test, sessionTimeout: 6s }`,
+    `kafka: { brokers: [${brokers.join(', ')}], client: ${opts.client ?? 'kafkajs'}, clientId: sluice-test, sessionTimeout: 6s${Object.entries(opts.kafka ?? {}).map(([k, v]) => `, ${k}: ${JSON.stringify(v)}`).join('')} }`,
     `application: { id: ${q(opts.appId)}, guarantee: ${opts.guarantee ?? 'exactly-once'}, stateDir: ${q(opts.stateDir)} }`,
     `input: { topic: ${q(opts.input)}, format: json, key: ${cfg.keyField}, eventTime: { field: ${cfg.eventTimeField!} }, maxRecordBytes: ${cfg.maxRecordBytes} }`,
     `dedupe: { idField: ${cfg.idField!}, ttl: ${duration(cfg.ttlMs!)} }`,

@@ -60,7 +60,7 @@ describe('read_committed on @platformatic/kafka', () => {
 
     // the restore path (changelogs) reads the same way
     const restored: string[] = [];
-    const reader = new PlatformaticChangelogReader(brokers(), 'sluice-test-restore', async () => 0n);
+    const reader = new PlatformaticChangelogReader({ brokers: brokers(), clientId: 'sluice-test-restore' }, async () => 0n);
     await reader.read({ topic, partition: 0, fromOffset: '0', untilOffset: end, heartbeat: async () => undefined }, (records) => {
       for (const r of records) restored.push(r.value?.toString() ?? 'null');
     });

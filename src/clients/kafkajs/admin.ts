@@ -1,8 +1,8 @@
 // The port's broker contact on kafkajs: the startup probe and topic provisioning.
-import type { Admin, Kafka, LogEntry } from 'kafkajs';
+import type { Admin, Kafka, LogEntry, SASLOptions } from 'kafkajs';
 import type { Logger } from '../../log.ts';
 import { REFUSED_CREATE_ERRORS, TopicsRefusedError } from '../port.ts';
-import type { NewTopic, TopicAdmin } from '../port.ts';
+import type { ConnectionSecurity, NewTopic, TopicAdmin } from '../port.ts';
 import { ConfigResourceTypes, Kafka as KafkaClass, logLevel } from './loader.ts';
 
 const REFUSED_TYPES = new Set(REFUSED_CREATE_ERRORS.values());
@@ -20,9 +20,14 @@ export function kafkajsLogger(log: Logger) {
   return () => (entry: LogEntry) => log.debug(`kafkajs ${entry.namespace}: ${entry.log.message}`);
 }
 
-/** A kafkajs client as sluice configures it; `retries` 0 for a probe that must answer now. */
-export function kafkajsClient(opts: { brokers: readonly string[]; clientId: string; log: Logger }, retries: number): Kafka {
-  return new KafkaClass({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.WARN, logCreator: kafkajsLogger(opts.log), connectionTimeout: 3000, retry: { retries } });
+/**
+ * A kafkajs client as sluice configures it; `retries` 0 for a probe that must answer now. Every
+ * connection of the kafkajs side comes from one of these, so each gets `security`; the
+ * mechanism names are kafkajs's own.
+ */
+export function kafkajsClient(opts: { brokers: readonly string[]; clientId: string; log: Logger; security?: ConnectionSecurity }, retries: number): Kafka {
+  const { tls, sasl } = opts.security ?? {};
+  return new KafkaClass({ clientId: opts.clientId, brokers: [...opts.brokers], logLevel: logLevel.WARN, logCreator: kafkajsLogger(opts.log), connectionTimeout: 3000, retry: { retries }, ...(tls === undefined ? {} : { ssl: tls }), ...(sasl === undefined ? {} : { sasl: { ...sasl } as SASLOptions }) });
 }
 
 /** One metadata round trip on a throwaway admin. */

@@ -2,7 +2,8 @@
 // sinks, changelog-reader.ts for restores, admin.ts for the probe and topic provisioning.
 import type { Admin, ICustomPartitioner, Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../../log.ts';
-import type { CompressionName } from '../port.ts';
+import type { CompressionName, ConnectionSecurity } from '../port.ts';
+import { securityFailure } from '../connection-errors.ts';
 import { KafkajsChangelogReader } from './changelog-reader.ts';
 import { AtLeastOnceLaneSink } from '../../sinks/at-least-once.ts';
 import { TransactionalLaneSink, kafkajsSender } from './sink.ts';
@@ -19,6 +20,8 @@ export interface KafkajsClientOptions {
   log: Logger;
   /** of everything the lane sinks produce (`output.compression`) */
   compression?: CompressionName;
+  /** TLS and SASL of every connection (`kafka.ssl`, `kafka.sasl`) */
+  security?: ConnectionSecurity;
 }
 
 export class KafkajsStreamClient implements StreamClient {
@@ -50,8 +53,10 @@ export class KafkajsStreamClient implements StreamClient {
     return this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: createJavaCompatiblePartitioner as ICustomPartitioner });
   }
 
-  probe(): Promise<void> {
-    return probeBrokers(kafkajsClient(this.opts, 0));
+  async probe(): Promise<void> {
+    await probeBrokers(kafkajsClient(this.opts, 0)).catch((err: unknown) => {
+      throw securityFailure(err, this.opts.brokers, this.opts.security) ?? err;
+    });
   }
 
   async connect(): Promise<void> {

@@ -2,6 +2,8 @@
 import type { Admin as PlatformaticAdmin } from '@platformatic/kafka';
 import { REFUSED_CREATE_ERRORS, TopicsRefusedError } from '../port.ts';
 import type { NewTopic, TopicAdmin } from '../port.ts';
+import { connectionOptions } from './connection.ts';
+import type { PlatformaticConnection } from './connection.ts';
 import { platformaticKafka } from './loader.ts';
 import { platformaticRetryDelay } from './sink.ts';
 
@@ -10,17 +12,12 @@ const { Admin, ConfigResourceTypes } = platformaticKafka;
 /** How long created topics may take to get leaders, as kafkajs's `waitForLeaders` allows. */
 const LEADER_WAIT_MS = 30_000;
 
-interface AdminOptions {
-  brokers: readonly string[];
-  clientId: string;
-}
-
-export function platformaticAdmin(opts: AdminOptions, retries: number): PlatformaticAdmin {
-  return new Admin({ clientId: `${opts.clientId}-admin`, bootstrapBrokers: [...opts.brokers], connectTimeout: 3000, retries, retryDelay: platformaticRetryDelay });
+export function platformaticAdmin(opts: PlatformaticConnection, retries: number): PlatformaticAdmin {
+  return new Admin({ ...connectionOptions(opts, 'admin'), connectTimeout: 3000, retries, retryDelay: platformaticRetryDelay });
 }
 
 /** One metadata round trip on a throwaway admin. */
-export async function probeBrokers(opts: AdminOptions): Promise<void> {
+export async function probeBrokers(opts: PlatformaticConnection): Promise<void> {
   const admin = platformaticAdmin(opts, 0);
   try {
     await admin.metadata({ topics: [] });

@@ -4,6 +4,8 @@
 // reads the partition from an offset to the end.
 import { sluiceError } from '../../errors.ts';
 import type { RestoreTarget } from '../../model/changelog.ts';
+import { connectionOptions } from './connection.ts';
+import type { PlatformaticConnection } from './connection.ts';
 import { PartitionFetcher, fetchKey } from './fetch.ts';
 import { platformaticKafka } from './loader.ts';
 import { RestoreWatch } from '../restore-watch.ts';
@@ -12,13 +14,11 @@ import type { ChangelogReader, DeliverRecords, PartitionReadRequest, PartitionRe
 const { Consumer } = platformaticKafka;
 
 export class PlatformaticChangelogReader implements ChangelogReader, PartitionReader {
-  private readonly brokers: readonly string[];
-  private readonly clientId: string;
+  private readonly conn: PlatformaticConnection;
   private readonly earliest: (topic: string, partition: number) => Promise<bigint>;
 
-  constructor(brokers: readonly string[], clientId: string, earliest: (topic: string, partition: number) => Promise<bigint>) {
-    this.brokers = brokers;
-    this.clientId = clientId;
+  constructor(conn: PlatformaticConnection, earliest: (topic: string, partition: number) => Promise<bigint>) {
+    this.conn = conn;
     this.earliest = earliest;
   }
 
@@ -31,7 +31,7 @@ export class PlatformaticChangelogReader implements ChangelogReader, PartitionRe
     let position = req.fromOffset !== undefined ? BigInt(req.fromOffset) : await this.earliest(req.topic, req.partition);
     if (position >= end) return;
     // Its own connections: a restore's large fetches must not queue behind the group's.
-    const consumer = new Consumer({ clientId: `${this.clientId}-restore`, bootstrapBrokers: [...this.brokers], groupId: `${this.clientId}-restore-unused`, retries: 0 });
+    const consumer = new Consumer({ ...connectionOptions(this.conn, 'restore'), groupId: `${this.conn.clientId}-restore-unused`, retries: 0 });
     const fetcher = new PartitionFetcher(consumer, { maxBytesPerPartition: 4 * 1024 * 1024 });
     const key = fetchKey(req.topic, req.partition);
     const watch = new RestoreWatch(req);

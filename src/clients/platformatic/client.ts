@@ -9,7 +9,10 @@ import { AtLeastOnceLaneSink } from '../../sinks/at-least-once.ts';
 import type { BatchSender } from '../../sinks/at-least-once.ts';
 import { PlatformaticTransactionalLaneSink, platformaticRetryDelay, sentBases, toMessage } from './sink.ts';
 import { PlatformaticTopicAdmin, platformaticAdmin, probeBrokers } from './admin.ts';
+import { securityFailure } from '../connection-errors.ts';
 import { PlatformaticChangelogReader } from './changelog-reader.ts';
+import { connectionOptions } from './connection.ts';
+import type { PlatformaticConnection } from './connection.ts';
 import { fetchKey } from './fetch.ts';
 import { platformaticKafka } from './loader.ts';
 import { PlatformaticGroup } from './membership.ts';
@@ -20,9 +23,7 @@ const { Consumer, FetchIsolationLevels, ListOffsetTimestamps, Producer, compatib
 type Consumer = PlatformaticConsumer;
 type Producer = PlatformaticProducer;
 
-export interface PlatformaticClientOptions {
-  brokers: readonly string[];
-  clientId: string;
+export interface PlatformaticClientOptions extends PlatformaticConnection {
   guarantee: 'exactly-once' | 'at-least-once';
   log: Logger;
   /** of everything the lane sinks produce (`output.compression`) */
@@ -50,17 +51,16 @@ export class PlatformaticStreamClient implements StreamClient {
   constructor(opts: PlatformaticClientOptions, groupId: string) {
     this.opts = opts;
     this.groupId = groupId;
-    this.offsets = new Consumer({ clientId: `${opts.clientId}-offsets`, bootstrapBrokers: [...opts.brokers], groupId, retries: 8, retryDelay: platformaticRetryDelay });
+    this.offsets = new Consumer({ ...connectionOptions(opts, 'offsets'), groupId, retries: 8, retryDelay: platformaticRetryDelay });
     this.topics = new PlatformaticTopicAdmin(platformaticAdmin(opts, 8));
-    const reader = new PlatformaticChangelogReader(opts.brokers, opts.clientId, async (topic, partition) => BigInt(await this.logStartOffset(topic, partition)));
+    const reader = new PlatformaticChangelogReader(opts, async (topic, partition) => BigInt(await this.logStartOffset(topic, partition)));
     this.changelogReader = reader;
     this.partitionReader = reader;
   }
 
   private idempotentProducer(): Producer {
     return new Producer({
-      clientId: `${this.opts.clientId}-producer`,
-      bootstrapBrokers: [...this.opts.brokers],
+      ...connectionOptions(this.opts, 'producer'),
       idempotent: true,
       retries: 8,
       retryDelay: platformaticRetryDelay,
@@ -70,8 +70,10 @@ export class PlatformaticStreamClient implements StreamClient {
     });
   }
 
-  probe(): Promise<void> {
-    return probeBrokers(this.opts);
+  async probe(): Promise<void> {
+    await probeBrokers(this.opts).catch((err: unknown) => {
+      throw securityFailure(err, this.opts.brokers, this.opts.security) ?? err;
+    });
   }
 
   async connect(): Promise<void> {
@@ -82,12 +84,12 @@ export class PlatformaticStreamClient implements StreamClient {
   }
 
   group(opts: GroupOptions): GroupMembership {
-    return new PlatformaticGroup({ ...opts, brokers: this.opts.brokers, clientId: this.opts.clientId, startOffsets: (parts) => this.logStarts(parts), log: this.opts.log });
+    return new PlatformaticGroup({ ...opts, brokers: this.opts.brokers, clientId: this.opts.clientId, security: this.opts.security, startOffsets: (parts) => this.logStarts(parts), log: this.opts.log });
   }
 
   laneSink(opts: LaneSinkOptions): LaneSink {
     if (opts.guarantee === 'exactly-once') {
-      return new PlatformaticTransactionalLaneSink({ brokers: [...this.opts.brokers], clientId: `${this.opts.clientId}-${opts.partition}`, transactionalId: opts.transactionalId, groupId: opts.groupId, maxBytes: opts.maxBytes, partition: opts.partition, compression: this.opts.compression });
+      return new PlatformaticTransactionalLaneSink({ brokers: this.opts.brokers, clientId: `${this.opts.clientId}-${opts.partition}`, security: this.opts.security, transactionalId: opts.transactionalId, groupId: opts.groupId, maxBytes: opts.maxBytes, partition: opts.partition, compression: this.opts.compression });
     }
     if (this.shared === undefined) throw new Error('at-least-once sink before connect()');
     return new AtLeastOnceLaneSink(platformaticSender(this.shared), (pos) => opts.group.commitOffset(pos.topic, pos.partition, pos.nextOffset), opts);
@@ -116,7 +118,7 @@ export class PlatformaticStreamClient implements StreamClient {
   }
 
   follow(req: FollowRequest, deliver: FollowDeliver): Promise<TopicFollower> {
-    return followOnPlatformatic(this.opts.brokers, this.opts.clientId, async (topic, partition) => BigInt(await this.logStartOffset(topic, partition)), req, deliver);
+    return followOnPlatformatic(this.opts, async (topic, partition) => BigInt(await this.logStartOffset(topic, partition)), req, deliver);
   }
 
   async logStartOffset(topic: string, partition: number): Promise<string> {

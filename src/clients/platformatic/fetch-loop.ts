@@ -5,6 +5,8 @@
 import type { Consumer as PlatformaticConsumer } from '@platformatic/kafka';
 import type { Logger } from '../../log.ts';
 import type { GroupHandlers, TopicPartition } from '../port.ts';
+import { connectionOptions } from './connection.ts';
+import type { PlatformaticConnection } from './connection.ts';
 import { PartitionFetcher, fetchKey } from './fetch.ts';
 import type { FetchItem, FetchOutcome } from './fetch.ts';
 import { platformaticKafka } from './loader.ts';
@@ -12,9 +14,7 @@ import { platformaticKafka } from './loader.ts';
 const { Consumer } = platformaticKafka;
 type Consumer = PlatformaticConsumer;
 
-export interface FetchLoopOptions {
-  brokers: readonly string[];
-  clientId: string;
+export interface FetchLoopOptions extends PlatformaticConnection {
   groupId: string;
   maxBytesPerPartition: number;
   /** the member's consumer: the group's committed offsets are where partitions resume */
@@ -58,7 +58,7 @@ export class FetchLoop {
     // Fetches go through a consumer of their own that never retries: the library would retry a
     // whole multi-partition request for one partition's leader move (about 15 s with backoff),
     // holding back every other partition; the fetch loop retries per partition instead.
-    this.fetchConsumer = new Consumer({ clientId: `${opts.clientId}-fetch`, bootstrapBrokers: [...opts.brokers], groupId: opts.groupId, retries: 0 });
+    this.fetchConsumer = new Consumer({ ...connectionOptions(opts, 'fetch'), groupId: opts.groupId, retries: 0 });
     this.fetcher = new PartitionFetcher(this.fetchConsumer, { maxBytesPerPartition: opts.maxBytesPerPartition });
   }
 

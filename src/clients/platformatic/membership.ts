@@ -4,6 +4,8 @@
 import type { Consumer as PlatformaticConsumer, GroupAssignment } from '@platformatic/kafka';
 import type { Logger } from '../../log.ts';
 import type { GroupHandlers, GroupMembership, GroupOptions, TopicPartition } from '../port.ts';
+import { connectionOptions } from './connection.ts';
+import type { PlatformaticConnection } from './connection.ts';
 import { FetchLoop } from './fetch-loop.ts';
 import { fetchKey } from './fetch.ts';
 import { platformaticKafka } from './loader.ts';
@@ -12,9 +14,7 @@ import { platformaticRetryDelay } from './sink.ts';
 const { Consumer } = platformaticKafka;
 type Consumer = PlatformaticConsumer;
 
-export interface PlatformaticGroupOptions extends GroupOptions {
-  brokers: readonly string[];
-  clientId: string;
+export interface PlatformaticGroupOptions extends GroupOptions, PlatformaticConnection {
   /** where a partition without a committed offset starts: its log start */
   startOffsets(parts: readonly TopicPartition[]): Promise<Map<string, bigint>>;
   log: Logger;
@@ -33,8 +33,7 @@ export class PlatformaticGroup implements GroupMembership {
   constructor(opts: PlatformaticGroupOptions) {
     this.opts = opts;
     this.consumer = new Consumer({
-      clientId: opts.clientId,
-      bootstrapBrokers: [...opts.brokers],
+      ...connectionOptions(opts),
       groupId: opts.groupId,
       sessionTimeout: opts.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),

@@ -6,6 +6,8 @@
 import type { Consumer, Message, MessageToProduce, ProduceResult, Producer as PlatformaticProducer, RetryDelayGetter } from '@platformatic/kafka';
 import { TaskMigratedError, sluiceError } from '../../errors.ts';
 import type { CompressionName } from '../port.ts';
+import { connectionOptions } from './connection.ts';
+import type { PlatformaticConnection } from './connection.ts';
 import { platformaticKafka } from './loader.ts';
 import { FENCED_ERRORS } from '../fenced.ts';
 import type { InputPosition, LaneSink } from '../port.ts';
@@ -16,9 +18,7 @@ import type { SentBase } from '../../sinks/records.ts';
 const { Admin, FindCoordinatorKeyTypes, Producer, compatibilityPartitioner, findErrorBy } = platformaticKafka;
 type Producer = PlatformaticProducer;
 
-export interface PlatformaticSinkOptions {
-  brokers: string[];
-  clientId: string;
+export interface PlatformaticSinkOptions extends PlatformaticConnection {
   transactionalId: string;
   groupId: string;
   /** most bytes per produce request: neither client splits one, and the broker caps its size */
@@ -78,8 +78,7 @@ export class PlatformaticTransactionalLaneSink implements LaneSink {
   constructor(opts: PlatformaticSinkOptions) {
     this.opts = opts;
     this.producer = new Producer({
-      clientId: opts.clientId,
-      bootstrapBrokers: opts.brokers,
+      ...connectionOptions(opts),
       transactionalId: opts.transactionalId,
       idempotent: true,
       // Sent as InitProducerId's transaction timeout (and as the produce timeout): the library
@@ -99,7 +98,7 @@ export class PlatformaticTransactionalLaneSink implements LaneSink {
 
   async open(): Promise<void> {
     try {
-      const admin = new Admin({ clientId: `${this.opts.clientId}-coordinator`, bootstrapBrokers: this.opts.brokers, retries: 8, retryDelay: platformaticRetryDelay });
+      const admin = new Admin({ ...connectionOptions(this.opts, 'coordinator'), retries: 8, retryDelay: platformaticRetryDelay });
       try {
         const [coordinator] = await admin.findCoordinator({ keyType: FindCoordinatorKeyTypes.GROUP, keys: [this.opts.groupId] });
         this.coordinatorId = coordinator?.nodeId;

@@ -2,16 +2,18 @@
 // table lives (kafkajs/topic-follower.ts is the other client's): raw fetches on connections of
 // its own, no group.
 import { sluiceError } from '../../errors.ts';
+import { connectionOptions } from './connection.ts';
+import type { PlatformaticConnection } from './connection.ts';
 import { PartitionFetcher, fetchKey } from './fetch.ts';
 import { platformaticKafka } from './loader.ts';
 import type { FollowDeliver, FollowRequest, TopicFollower } from '../port.ts';
 
 const { Consumer } = platformaticKafka;
 
-export async function followOnPlatformatic(brokers: readonly string[], clientId: string, earliest: (topic: string, partition: number) => Promise<bigint>, req: FollowRequest, deliver: FollowDeliver): Promise<TopicFollower> {
+export async function followOnPlatformatic(conn: PlatformaticConnection, earliest: (topic: string, partition: number) => Promise<bigint>, req: FollowRequest, deliver: FollowDeliver): Promise<TopicFollower> {
   const positions = new Map<number, bigint>();
   for (const [partition, offset] of req.from) positions.set(partition, offset !== undefined ? BigInt(offset) : await earliest(req.topic, partition));
-  const consumer = new Consumer({ clientId: `${clientId}-follow`, bootstrapBrokers: [...brokers], groupId: `${clientId}-follow-unused`, retries: 0 });
+  const consumer = new Consumer({ ...connectionOptions(conn, 'follow'), groupId: `${conn.clientId}-follow-unused`, retries: 0 });
   const fetcher = new PartitionFetcher(consumer, { maxBytesPerPartition: 4 * 1024 * 1024 });
   let stopped = false;
   let fail!: (err: Error) => void;
