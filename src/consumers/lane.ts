@@ -334,7 +334,6 @@ export class Lane {
   }
 
   async close(): Promise<void> {
-    const store = this.store;
     const owned = this.owned;
     this.store = undefined;
     this.owned = undefined;
