@@ -12,7 +12,7 @@ let allocationMeter: AllocationMeter | undefined;
 export type PipelineMetrics = ReturnType<typeof createMetrics>;
 
 /** GC pauses are mostly well under 10 ms: prom-client's default buckets (1 ms, 10 ms, 100 ms...) cannot tell 2 ms from 9 ms. */
-const GC_DURATION_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1, 2];
+export const GC_DURATION_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1, 2];
 
 /**
  * Default metrics that describe the whole process, not the thread: on worker threads
