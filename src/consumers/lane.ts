@@ -271,7 +271,7 @@ export class Lane {
       i = end;
 
       const commitSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      observer.committed({ lane: this.name, mode: plan.mode, records: result.consumed, outputs: result.records.length, nextOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: messages, first, end });
+      observer.committed({ lane: this.name, mode: plan.mode, records: result.consumed, outputs: result.records.length, nextOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: messages, first, end, lag: messages.length - end + flow.lagBeyond });
       if (i < messages.length) await heartbeat();
     }
     // Idleness counts from the end of a batch: a long one must not make the lane look quiet.

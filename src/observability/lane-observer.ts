@@ -37,6 +37,8 @@ export interface CommittedChunk {
   input: readonly { timestamp: string }[];
   first: number;
   end: number;
+  /** records on the broker after the chunk (the rest of the fetched batch and the partition's lag beyond it); absent for an idle close */
+  lag?: number;
 }
 
 export interface RestoredLane {
@@ -107,6 +109,7 @@ export function metricsObserver(metrics: PipelineMetrics, label: string, kind: '
       if (kind === 'source' && s.dropped) metrics.windowsClosed.inc({ partition, reason: 'dropped' }, s.dropped);
       if (s.updates) metrics.outputs.inc({ partition, kind: 'update' }, s.updates);
       if (Number.isFinite(c.streamTime)) metrics.streamTime.set(labels, c.streamTime);
+      if (c.lag !== undefined) metrics.lag.set(labels, c.lag);
     },
     restored(r) {
       const mode = r.mode;
@@ -123,6 +126,7 @@ export function metricsObserver(metrics: PipelineMetrics, label: string, kind: '
       metrics.restoreRemaining.remove(labels);
       metrics.partitionPaused.remove(labels);
       metrics.streamTime.remove(labels);
+      metrics.lag.remove(labels);
     },
   };
 }

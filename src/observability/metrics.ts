@@ -93,6 +93,12 @@ export function createMetrics(labels: { application: string }) {
       registers: [registry],
     }),
     batchRecords: new Histogram({ name: 'sluice_batch_records', help: 'Input records per committed batch', labelNames: p, buckets: [1, 10, 50, 100, 500, 1000, 2000, 5000], registers: [registry] }),
+    lag: new Gauge({
+      name: 'sluice_lag_records',
+      help: "Records of the lane's partition on the broker after its last committed chunk, as of that chunk's fetch (a transactional producer's commit marker counts too, so a caught-up partition may read 1)",
+      labelNames: p,
+      registers: [registry],
+    }),
     streamTime: new Gauge({ name: 'sluice_stream_time_ms', help: 'Stream time (largest event time seen) per partition', labelNames: p, registers: [registry] }),
     ...stateMetrics(registry),
     lanes: new Gauge({ name: 'sluice_lanes', help: 'Open partition lanes in this process', registers: [registry] }),
