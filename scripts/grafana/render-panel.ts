@@ -8,6 +8,7 @@ import type { TopLevelSpec } from 'vega-lite';
 
 export interface PanelData {
   title: string;
+  subtitle: string;
   /** the panel's Grafana unit: `s` is drawn in milliseconds */
   unit: 's' | 'short';
   series: { name: string; points: { at: number; value: number }[] }[];
@@ -18,13 +19,13 @@ export async function renderPanelPng(panel: PanelData, file: string): Promise<vo
   const values = panel.series.flatMap((s) => s.points.filter((p) => Number.isFinite(p.value)).map((p) => ({ series: s.name, at: p.at, value: ms ? p.value * 1000 : p.value })));
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: panel.title, anchor: 'start', color: '#ccccdc', fontSize: 14 },
+    title: { text: panel.title, subtitle: panel.subtitle, anchor: 'start', color: '#ccccdc', subtitleColor: '#8e8e8e', fontSize: 14 },
     background: '#181b1f',
-    width: 760,
+    width: 900,
     height: 260,
     config: { font: 'sans-serif', view: { stroke: '#2c3235' }, axis: { gridColor: '#2c3235', domainColor: '#2c3235', labelColor: '#ccccdc', titleColor: '#ccccdc' }, legend: { labelColor: '#ccccdc', titleColor: '#ccccdc', orient: 'bottom' } },
     data: { values },
-    mark: { type: 'line', strokeWidth: 1.5, interpolate: 'monotone' },
+    mark: { type: 'line', strokeWidth: 1.5 },
     encoding: {
       x: { field: 'at', type: 'temporal', title: null, axis: { format: '%H:%M:%S' } },
       y: { field: 'value', type: 'quantitative', title: ms ? 'ms' : null },

@@ -92,9 +92,10 @@ describe('grafana dashboards', () => {
           const series = [];
           for (const t of panel.targets!) {
             const res = await prom.api('query_range', { query: substitute(t.expr).replaceAll('[1m]', '[10s]'), start: String(started), end: String(Date.now() / 1000), step: '2' });
-            for (const s of res.data?.result ?? []) series.push({ name: t.legendFormat.replace(/\{\{(\w+)\}\}/g, (_, l: string) => s.metric[l] ?? ''), points: (s.values ?? []).map(([at, v]) => ({ at: at * 1000, value: Number(v) })) });
+            for (const s of res.data?.result ?? []) series.push({ name: t.legendFormat.replace('{{application}} ', '').replace(/\{\{(\w+)\}\}/g, (_, l: string) => s.metric[l] ?? ''), points: (s.values ?? []).map(([at, v]) => ({ at: at * 1000, value: Number(v) })) });
           }
-          await renderPanelPng({ title: `${RENDERED_PANEL.title} (sluice overview)`, unit: 's', series }, renderTo);
+          const subtitle = `${sluice.scenario.records.length} events, ${sluice.scenario.partitions} partitions, one-second bursts, scraped every second`;
+          await renderPanelPng({ title: `${RENDERED_PANEL.title} (sluice overview)`, subtitle, unit: 's', series }, renderTo);
         }
       } finally {
         await prom?.stop();
