@@ -2,12 +2,14 @@
 // and on worker threads, whose metrics the main thread sums) with events flowing, and hold the
 // exposition to it: every documented metric is there with its documented type, every sample has
 // exactly the documented labels, and nothing undocumented is exposed.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMetricsDoc } from '../../src/observability/metrics-doc.ts';
 import type { MetricDoc } from '../../src/observability/metrics-doc.ts';
 import { expectOracleOutput } from '../helpers/scenario.ts';
 import { startRunningSluice } from '../helpers/running-sluice.ts';
+import { runSluice, waitForLog } from '../helpers/sluice-process.ts';
 
 const documented = parseMetricsDoc(readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8'));
 
@@ -20,7 +22,7 @@ const NO_SAMPLES_HERE: ReadonlyMap<string, string> = new Map([
   ['sluice_enrich_misses_total', 'no enrichment'],
   ['sluice_table_records_total', 'no reference tables'],
   ['sluice_table_skipped_records_total', 'no reference tables'],
-  ['sluice_restored_records_total', 'a new application restores nothing'],
+  ['sluice_restored_records_total', 'a new application restores nothing (the restart below does)'],
   ['nodejs_active_requests', 'libuv requests in flight at the instant of the scrape: usually none'],
 ]);
 
@@ -108,6 +110,26 @@ describe.each([
       // Worker threads each read the whole process's RSS: served once, not summed.
       const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${sluice.process.child.pid}/status`, 'utf8'))![1]) * 1024;
       expect(valueOf(text, 'process_resident_memory_bytes')! / rss).toBeLessThan(1.5);
+
+      if (workers === 1) {
+        // Restarted without its local state, the instance restores it whole from the changelog.
+        expect(await sluice.stop(), sluice.process.log()).toBe(0);
+        rmSync(join(s.dir, 'state'), { recursive: true, force: true });
+        const again = runSluice(['run', '--config', s.configFile], join(s.dir, 'sluice-restarted.log'));
+        try {
+          await waitForLog(again, /partition 0: lane open, restore=full/, 120_000);
+          await waitForLog(again, /partition 1: lane open, restore=full/, 60_000);
+          const restored = await (await fetch(sluice.url)).text();
+          for (const partition of ['0', '1']) {
+            expect(valueOf(restored, 'sluice_restored_records_total', { partition, mode: 'full' })).toBeGreaterThan(0);
+            expect(valueOf(restored, 'sluice_restore_remaining_records', { partition })).toBe(0);
+            expect(valueOf(restored, 'sluice_state_entries', { partition, store: 'dedupe' })).toBe(valueOf(text, 'sluice_state_entries', { partition, store: 'dedupe' }));
+          }
+        } finally {
+          again.child.kill('SIGTERM');
+          expect((await again.exited).code, again.log()).toBe(0);
+        }
+      }
     } finally {
       expect(await sluice.stop(), sluice.process.log()).toBe(0);
     }
