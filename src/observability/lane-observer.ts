@@ -68,11 +68,13 @@ export interface LaneObserver {
 export function metricsObserver(metrics: PipelineMetrics, label: string, kind: 'source' | 'merge'): LaneObserver {
   const partition = label;
   const labels = { partition };
+  let view: LaneStateView | undefined;
   return {
     restoring(remaining) {
       metrics.restoreRemaining.set(labels, remaining);
     },
     opened(state) {
+      view = state;
       metrics.stateViews.set(partition, state);
       metrics.partitionPaused.set(labels, 0);
     },
@@ -122,7 +124,9 @@ export function metricsObserver(metrics: PipelineMetrics, label: string, kind: '
     },
     closed() {
       // A lane's gauges go with it: the partition's next owner, here or elsewhere, reports it.
-      metrics.stateViews.delete(partition);
+      // Only this lane's view: the partition's next lane here opens after this one closed its
+      // store, but a view it registered must never be taken down by an older lane.
+      if (metrics.stateViews.get(partition) === view) metrics.stateViews.delete(partition);
       metrics.restoreRemaining.remove(labels);
       metrics.partitionPaused.remove(labels);
       metrics.streamTime.remove(labels);
