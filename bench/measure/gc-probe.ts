@@ -1,8 +1,7 @@
 // Preloaded into the sluice child (`node --import bench/measure/gc-probe.ts bin/sluice.js ...`), and so
 // into each of its worker threads too: every GC pause, with its kind and thread, goes to the bench
-// over IPC once a second. prom-client's nodejs_gc_duration_seconds buckets (1 ms, 10 ms, 100 ms)
-// can say whether a pause passed 10 ms but not by how much; the report's max pause needs the
-// pauses themselves. Each thread is its own V8 isolate with its own GC, so each observes itself;
+// over IPC once a second. sluice's nodejs_gc_duration_seconds buckets (0.5 ms doubling to 2 s)
+// bound a pause within a factor of two; the report's max pause needs the pauses themselves. Each thread is its own V8 isolate with its own GC, so each observes itself;
 // workers hand their pauses to the main thread, the one with the IPC channel.
 import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';

@@ -42,7 +42,7 @@ export interface GcStats {
   maxPauseMs: number | null;
   p99PauseMs: number | null;
   byKind: Record<string, { count: number; totalMs: number; maxMs: number }>;
-  /** the same from prom-client's nodejs_gc_duration_seconds (coarse buckets: 1, 10, 100 ms...) */
+  /** the same from nodejs_gc_duration_seconds (buckets from 0.5 ms, doubling) */
   histogram: { count: number; totalMs: number; p99Ms: number | null; maxBucketMs: number | null };
 }
 

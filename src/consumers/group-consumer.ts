@@ -78,11 +78,13 @@ export class GroupConsumer {
     this.inFlight = new InFlightLimiter<LaneId>(opts.backpressure, {
       pause: (ids) => {
         opts.metrics.pauses.inc(ids.length);
+        for (const id of ids) this.lanes.get(id)?.intakePaused(true);
         opts.log.debug(`backpressure: pausing ${ids.join(', ')} (${this.inFlight.total} bytes in flight)`);
         this.group.pause(topicPartitions(ids));
       },
       resume: (ids) => {
         opts.metrics.resumes.inc(ids.length);
+        for (const id of ids) this.lanes.get(id)?.intakePaused(false);
         opts.log.debug(`backpressure: resuming ${ids.join(', ')} (${this.inFlight.total} bytes in flight)`);
         this.group.resume(topicPartitions(ids));
       },

@@ -19,6 +19,7 @@ import type { BatchingBounds } from './batch-controller.ts';
 import { Checkpoint } from './checkpoint.ts';
 import { chunkEnd } from './chunks.ts';
 import type { ChangelogReader } from '../clients/port.ts';
+import type { RestoreTarget } from '../model/changelog.ts';
 
 export interface LaneTopics {
   input: string;
@@ -79,6 +80,19 @@ function approxBytes(records: readonly { key: unknown; value: unknown }[]): numb
   let n = 0;
   for (const r of records) n += 70 + ((r.key as { length?: number } | null)?.length ?? 0) + ((r.value as { length?: number } | null)?.length ?? 0);
   return n;
+}
+
+/** A restore target that reports, after each applied batch, how many changelog records are left to `until`. */
+function reportingProgress(target: RestoreTarget, from: string | undefined, until: string, observer: LaneObserver): RestoreTarget {
+  const end = BigInt(until);
+  observer.restoring(Number(end - BigInt(from ?? '0')));
+  return {
+    apply(records, next) {
+      target.apply(records, next);
+      const left = end - BigInt(next);
+      observer.restoring(left > 0n ? Number(left) : 0);
+    },
+  };
 }
 
 export function storeTimes(spec: PipelineSpec): StoreTimes {
@@ -145,7 +159,7 @@ export class Lane {
       times: this.times,
       lockWaitMs: this.opts.lockWaitMs,
       tombstoneRetentionMs: this.opts.tombstoneRetentionMs,
-      read: (target, fromOffset, untilOffset) => this.opts.restorer.restore(target, { topic: this.opts.topics.changelog, partition, fromOffset, untilOffset, heartbeat }),
+      read: (target, fromOffset, untilOffset) => this.opts.restorer.restore(reportingProgress(target, fromOffset, untilOffset, this.opts.observer), { topic: this.opts.topics.changelog, partition, fromOffset, untilOffset, heartbeat }),
       log,
       name: this.name,
     });
@@ -175,6 +189,7 @@ export class Lane {
     await this.opts.tables?.open(heartbeat);
     this.restoreMode = mode;
     this.processor.onOpen?.(store);
+    this.opts.observer.opened({ stats: () => store.stats(), openWindows: () => (this.opts.kind === 'source' ? store.countWindows() : undefined) });
     const meta = store.meta();
     this.streamTime = meta.streamTime;
     this.changelogNext = meta.changelogNext;
@@ -256,7 +271,7 @@ export class Lane {
       i = end;
 
       const commitSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      observer.committed({ lane: this.name, mode: plan.mode, records: result.consumed, outputs: result.records.length, nextOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: messages, first, end });
+      observer.committed({ lane: this.name, mode: plan.mode, records: result.consumed, outputs: result.records.length, nextOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: messages, first, end, lag: messages.length - end + flow.lagBeyond });
       if (i < messages.length) await heartbeat();
     }
     // Idleness counts from the end of a batch: a long one must not make the lane look quiet.
@@ -303,6 +318,11 @@ export class Lane {
     this.opts.observer.committed({ lane: this.name, mode: 'idle', records: 0, outputs: result.records.length, nextOffset: inputOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: [], first: 0, end: 0 });
   }
 
+  /** Backpressure paused (true) or resumed (false) this lane's intake: reported, nothing else. */
+  intakePaused(paused: boolean): void {
+    this.opts.observer.paused(paused);
+  }
+
   /** how logs name this lane: source lanes by input partition, merge lanes by topic too */
   get name(): string {
     return this.opts.kind === 'source' ? `partition ${this.partition}` : `${this.opts.topics.input} partition ${this.partition}`;
@@ -314,7 +334,6 @@ export class Lane {
   }
 
   async close(): Promise<void> {
-    const store = this.store;
     const owned = this.owned;
     this.store = undefined;
     this.owned = undefined;
@@ -323,7 +342,7 @@ export class Lane {
     // partition from ever opening in this process again.
     try {
       this.processor.onClose?.();
-      if (store) this.opts.observer.closed({ dedupe: store.countDedupe(), windows: store.countWindows() });
+      this.opts.observer.closed();
       await this.opts.tables?.close().catch((err: Error) => this.opts.log.warn(`${this.name}: closing its tables failed: ${err.message}`));
       await this.opts.sink.close();
     } finally {

@@ -2,6 +2,7 @@
 // (and per restore and close) to its observer, which turns it into metrics and tracing events.
 // The summary is the chunk's one allocation; nothing here allocates per record.
 import type { PipelineMetrics } from './metrics.ts';
+import type { LaneStateView } from './state-metrics.ts';
 import { publishCommit, publishRestore } from './tracing.ts';
 
 /** What the processor counted in a chunk (structurally its BatchStats). */
@@ -12,6 +13,8 @@ export interface ChunkStats {
   deadLetters: ReadonlyMap<string, number>;
   finals: number;
   updates: number;
+  /** windows closed without output: their window is no longer configured (a source lane's only) */
+  dropped: number;
   /** enrichment lookups without a row, by `table|missing` */
   enrichMisses?: ReadonlyMap<string, number>;
 }
@@ -34,6 +37,8 @@ export interface CommittedChunk {
   input: readonly { timestamp: string }[];
   first: number;
   end: number;
+  /** records on the broker after the chunk (the rest of the fetched batch and the partition's lag beyond it); absent for an idle close */
+  lag?: number;
 }
 
 export interface RestoredLane {
@@ -44,9 +49,15 @@ export interface RestoredLane {
 }
 
 export interface LaneObserver {
-  committed(chunk: CommittedChunk): void;
+  /** during a restore, after each applied changelog batch: records left to the end */
+  restoring(remaining: number): void;
   restored(restore: RestoredLane): void;
-  closed(entries: { dedupe: number; windows: number }): void;
+  /** the lane is open: its state can be read at scrape time until it closes */
+  opened(state: LaneStateView): void;
+  committed(chunk: CommittedChunk): void;
+  /** backpressure paused (true) or resumed (false) the lane's intake */
+  paused(paused: boolean): void;
+  closed(): void;
 }
 
 /**
@@ -57,7 +68,19 @@ export interface LaneObserver {
 export function metricsObserver(metrics: PipelineMetrics, label: string, kind: 'source' | 'merge'): LaneObserver {
   const partition = label;
   const labels = { partition };
+  let view: LaneStateView | undefined;
   return {
+    restoring(remaining) {
+      metrics.restoreRemaining.set(labels, remaining);
+    },
+    opened(state) {
+      view = state;
+      metrics.stateViews.set(partition, state);
+      metrics.partitionPaused.set(labels, 0);
+    },
+    paused(paused) {
+      metrics.partitionPaused.set(labels, paused ? 1 : 0);
+    },
     committed(c) {
       const s = c.stats;
       metrics.batchMode.inc({ mode: c.mode });
@@ -80,9 +103,15 @@ export function metricsObserver(metrics: PipelineMetrics, label: string, kind: '
           metrics.enrichMisses.inc({ partition, table: label.slice(0, bar), missing: label.slice(bar + 1) }, n);
         }
       }
-      if (s.finals) metrics.outputs.inc({ partition, kind: 'final' }, s.finals);
+      if (s.finals) {
+        metrics.outputs.inc({ partition, kind: 'final' }, s.finals);
+        metrics.windowsClosed.inc({ partition, reason: kind === 'merge' ? 'watermark' : c.mode === 'idle' ? 'idle' : 'stream-time' }, s.finals);
+      }
+      // A merge lane's `dropped` are redelivered partials, not windows.
+      if (kind === 'source' && s.dropped) metrics.windowsClosed.inc({ partition, reason: 'dropped' }, s.dropped);
       if (s.updates) metrics.outputs.inc({ partition, kind: 'update' }, s.updates);
       if (Number.isFinite(c.streamTime)) metrics.streamTime.set(labels, c.streamTime);
+      if (c.lag !== undefined) metrics.lag.set(labels, c.lag);
     },
     restored(r) {
       const mode = r.mode;
@@ -91,10 +120,17 @@ export function metricsObserver(metrics: PipelineMetrics, label: string, kind: '
         publishRestore({ lane: r.lane, mode, records: r.records, durationMs: r.durationMs });
       }
       metrics.restores.inc({ partition, mode });
+      metrics.restoreRemaining.set(labels, 0);
     },
-    closed(entries) {
-      metrics.stateEntries.set({ partition, store: 'dedupe' }, entries.dedupe);
-      metrics.stateEntries.set({ partition, store: 'windows' }, entries.windows);
+    closed() {
+      // A lane's gauges go with it: the partition's next owner, here or elsewhere, reports it.
+      // Only this lane's view: the partition's next lane here opens after this one closed its
+      // store, but a view it registered must never be taken down by an older lane.
+      if (metrics.stateViews.get(partition) === view) metrics.stateViews.delete(partition);
+      metrics.restoreRemaining.remove(labels);
+      metrics.partitionPaused.remove(labels);
+      metrics.streamTime.remove(labels);
+      metrics.lag.remove(labels);
     },
   };
 }

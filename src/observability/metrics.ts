@@ -4,11 +4,27 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AllocationMeter } from './alloc-meter.ts';
+import { stateMetrics } from './state-metrics.ts';
 
 // One per process: the heap is the process's, whatever number of pipelines run in it.
 let allocationMeter: AllocationMeter | undefined;
 
 export type PipelineMetrics = ReturnType<typeof createMetrics>;
+
+/** GC pauses are mostly well under 10 ms: prom-client's default buckets (1 ms, 10 ms, 100 ms...) cannot tell 2 ms from 9 ms. */
+export const GC_DURATION_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1, 2];
+
+/**
+ * Default metrics that describe the whole process, not the thread: on worker threads
+ * (entry/workers.ts) each worker reports the same process, so the main thread's sum must take one
+ * of them rather than add them up (RSS and CPU would read N times too high), and the start time
+ * must not be left out.
+ */
+function aggregateProcessMetricsOnce(registry: Registry): void {
+  for (const metric of registry.getMetricsAsArray()) {
+    if (metric.name.startsWith('process_')) (metric as unknown as { aggregator: string }).aggregator = 'max';
+  }
+}
 
 /** A merge lane's view of its sources' watermarks, read when metrics are scraped. */
 export type WatermarkProvider = () => Iterable<{ window: string; source: number; watermark: number; movedAtMs: number }>;
@@ -36,7 +52,8 @@ export function createMetrics(labels: { application: string }) {
     return views.values();
   };
   registry.setDefaultLabels(labels);
-  collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics({ register: registry, gcDurationBuckets: GC_DURATION_BUCKETS });
+  aggregateProcessMetricsOnce(registry);
   const p = ['partition'] as const;
   return {
     registry,
@@ -49,6 +66,18 @@ export function createMetrics(labels: { application: string }) {
     late: new Counter({ name: 'sluice_late_total', help: 'Input records dead-lettered because all their windows had closed', labelNames: p, registers: [registry] }),
     outputs: new Counter({ name: 'sluice_outputs_total', help: 'Aggregate records written, by kind', labelNames: ['partition', 'kind'], registers: [registry] }),
     restoredRecords: new Counter({ name: 'sluice_restored_records_total', help: 'Changelog records applied to local state, by restore mode', labelNames: ['partition', 'mode'], registers: [registry] }),
+    restoreRemaining: new Gauge({
+      name: 'sluice_restore_remaining_records',
+      help: 'Changelog records a lane still has to restore before it processes input (offsets up to the changelog end, so an upper bound on a compacted changelog); 0 once open',
+      labelNames: p,
+      registers: [registry],
+    }),
+    windowsClosed: new Counter({
+      name: 'sluice_windows_closed_total',
+      help: 'Windows closed, by reason: stream-time (stream time passed the window end plus grace), idle (closeIdleAfter), watermark (a cross-partition window: every source passed it), dropped (its window is no longer configured; no output)',
+      labelNames: ['partition', 'reason'],
+      registers: [registry],
+    }),
     restores: new Counter({ name: 'sluice_restores_total', help: 'Lane openings, by restore mode (none, replay, full)', labelNames: ['partition', 'mode'], registers: [registry] }),
     commits: new Counter({ name: 'sluice_commits_total', help: 'Committed batches (Kafka transaction plus local state)', labelNames: p, registers: [registry] }),
     aborts: new Counter({ name: 'sluice_aborts_total', help: 'Batches aborted and retried, by error code', labelNames: ['partition', 'code'], registers: [registry] }),
@@ -64,10 +93,17 @@ export function createMetrics(labels: { application: string }) {
       registers: [registry],
     }),
     batchRecords: new Histogram({ name: 'sluice_batch_records', help: 'Input records per committed batch', labelNames: p, buckets: [1, 10, 50, 100, 500, 1000, 2000, 5000], registers: [registry] }),
+    lag: new Gauge({
+      name: 'sluice_lag_records',
+      help: "Records of the lane's partition on the broker after its last committed chunk, as of that chunk's fetch (a transactional producer's commit marker counts too, so a caught-up partition may read 1)",
+      labelNames: p,
+      registers: [registry],
+    }),
     streamTime: new Gauge({ name: 'sluice_stream_time_ms', help: 'Stream time (largest event time seen) per partition', labelNames: p, registers: [registry] }),
-    stateEntries: new Gauge({ name: 'sluice_state_entries', help: 'Entries in the local LMDB state, by store', labelNames: ['partition', 'store'], registers: [registry] }),
+    ...stateMetrics(registry),
     lanes: new Gauge({ name: 'sluice_lanes', help: 'Open partition lanes in this process', registers: [registry] }),
     inFlightBytes: new Gauge({ name: 'sluice_in_flight_bytes', help: 'Fetched input not yet committed plus output not yet acknowledged', registers: [registry] }),
+    partitionPaused: new Gauge({ name: 'sluice_partition_paused', help: "1 while a lane's intake is paused by backpressure, 0 while it fetches", labelNames: p, registers: [registry] }),
     pausedPartitions: new Gauge({ name: 'sluice_paused_partitions', help: 'Partitions whose intake is paused by backpressure', registers: [registry] }),
     pauses: new Counter({ name: 'sluice_backpressure_pauses_total', help: 'Times a partition was paused because in-flight bytes passed backpressure.maxInFlightBytes', registers: [registry] }),
     resumes: new Counter({ name: 'sluice_backpressure_resumes_total', help: 'Times a paused partition was resumed once in-flight bytes fell to backpressure.resumeBelowBytes', registers: [registry] }),

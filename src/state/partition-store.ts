@@ -40,6 +40,20 @@ export class StaleCommitError extends Error {
 
 type IndexKey = [number, string];
 
+/** What lmdb's getStats reports of one database (mdb_stat). */
+interface LmdbStats {
+  pageSize: number;
+  entryCount: number;
+  treeBranchPageCount: number;
+  treeLeafPageCount: number;
+  overflowPages: number;
+}
+
+export interface StoreStats {
+  stores: { store: string; entries: number; bytes: number }[];
+  fileBytes: number;
+}
+
 /** Computes when an entry stops mattering, so the store can keep time-ordered indexes of its own. */
 export interface StoreTimes {
   windowCloseAt(state: WindowState): number;
@@ -147,6 +161,21 @@ export class PartitionStore {
 
   countWindows(): number {
     return this.windowDb.getCount();
+  }
+
+  /**
+   * Entries and bytes of pages per store (LMDB database), and the pages in use in the whole file
+   * (its high-water mark, free pages LMDB reuses included): what the state metrics report. Reads
+   * B-tree headers only, so it is cheap enough for every scrape.
+   */
+  stats(): StoreStats {
+    const dbs = [['dedupe', this.dedupeDb], ['windows', this.windowDb], ['window-close-index', this.closeIndex], ['dedupe-forget-index', this.forgetIndex], ['meta', this.metaDb]] as const;
+    const stores = dbs.map(([store, db]) => {
+      const s = db.getStats() as LmdbStats;
+      return { store, entries: s.entryCount, bytes: s.pageSize * (s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages) };
+    });
+    const env = this.env.getStats() as LmdbStats & { lastPageNumber: number };
+    return { stores, fileBytes: env.pageSize * (env.lastPageNumber + 1) };
   }
 
   /**

@@ -11,6 +11,7 @@ import { BatchProcessor } from '../../../src/processors/batch-processor.ts';
 import type { RestoreRequest } from '../../../src/clients/port.ts';
 import { createLogger } from '../../../src/log.ts';
 import { metricsObserver } from '../../../src/observability/lane-observer.ts';
+import type { LaneObserver } from '../../../src/observability/lane-observer.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 import type { PipelineSpec } from '../../../src/processors/types.ts';
 import { metaRecord } from '../../../src/state/changelog-codec.ts';
@@ -60,7 +61,7 @@ function setup() {
   const group = { committed: undefined as string | undefined };
   const restoreRequests: RestoreRequest[] = [];
   const storePath = join(dir, 'partition-0.mdb');
-  const lane = (tombstoneRetentionMs = 60_000) =>
+  const lane = (tombstoneRetentionMs = 60_000, observer: LaneObserver = metricsObserver(createMetrics({ application: 'lane-test' }), '0', 'source')) =>
     new Lane({
       kind: 'source',
       partition: 0,
@@ -81,7 +82,7 @@ function setup() {
       },
       changelogEnd: async () => String(changelog.log.length),
       committedOffset: async () => group.committed,
-      observer: metricsObserver(createMetrics({ application: 'lane-test' }), '0', 'source'),
+      observer,
       log: createLogger('error'),
     });
   const peek = async <T>(read: (s: PartitionStore) => T): Promise<T> => {
@@ -102,6 +103,26 @@ const tx = (id: string, inputOffset: string, history: string, value: string | nu
 ];
 
 describe('Lane.open', () => {
+  it("reports restore progress down to 0, then the open store's stats", async () => {
+    const { changelog, group, lane } = setup();
+    for (let i = 0; i < 4; i++) changelog.append(tx(`id${i}`, String(i + 1), 'h1'));
+    group.committed = '4';
+    const remaining: number[] = [];
+    let stats: ReturnType<Parameters<LaneObserver['opened']>[0]['stats']> | undefined;
+    const observer: LaneObserver = {
+      ...metricsObserver(createMetrics({ application: 'lane-test' }), '0', 'source'),
+      restoring: (n) => void remaining.push(n),
+      opened: (view) => void (stats = view.stats()),
+    };
+    const l = lane(60_000, observer);
+    await l.open(async () => undefined);
+    await l.close();
+    // 4 transactions of 3 offsets (2 records and a control record), read 2 offsets at a time
+    expect(remaining).toEqual([12, 10, 8, 6, 4, 2, 0]);
+    expect(stats?.stores.find((s) => s.store === 'dedupe')).toMatchObject({ entries: 4 });
+    expect(stats?.fileBytes).toBeGreaterThan(0);
+  });
+
   it('stamps a fully restored store, so it is not taken for fresh once the tombstones may be gone', async () => {
     const { changelog, group, lane, peek, restoreRequests } = setup();
     changelog.append(tx('a', '1', 'h1'));

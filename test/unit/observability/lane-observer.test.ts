@@ -17,7 +17,7 @@ function chunk(over: Partial<CommittedChunk> = {}): CommittedChunk {
     nextOffset: '43',
     commitSeconds: 0.02,
     streamTime: now,
-    stats: { records: 2, duplicates: 1, late: 0, deadLetters: new Map([['invalid-json', 1]]), finals: 2, updates: 1 },
+    stats: { records: 2, duplicates: 1, late: 0, deadLetters: new Map([['invalid-json', 1]]), finals: 2, updates: 1, dropped: 0 },
     input,
     first: 1,
     end: 3,
@@ -50,6 +50,43 @@ describe('metricsObserver', () => {
     expect(await counterTotal(metrics.commits, { partition: 'w-merge/3' })).toBe(1);
     expect(await counterTotal(metrics.recordsIn)).toBe(0);
     expect(await latencyCount(metrics)).toBe(0);
+  });
+
+  it('counts closed windows by reason: stream time, idle close, merge watermark, dropped', async () => {
+    const metrics = createMetrics({ application: 't' });
+    const source = metricsObserver(metrics, '3', 'source');
+    source.committed(chunk({ stats: { ...chunk().stats, finals: 2, dropped: 1 } }));
+    source.committed(chunk({ mode: 'idle', stats: { ...chunk().stats, finals: 3, dropped: 0 } }));
+    metricsObserver(metrics, 'w-merge/3', 'merge').committed(chunk({ stats: { ...chunk().stats, finals: 4, dropped: 5 } }));
+    expect(await counterTotal(metrics.windowsClosed, { partition: '3', reason: 'stream-time' })).toBe(2);
+    expect(await counterTotal(metrics.windowsClosed, { partition: '3', reason: 'idle' })).toBe(3);
+    expect(await counterTotal(metrics.windowsClosed, { partition: '3', reason: 'dropped' })).toBe(1);
+    expect(await counterTotal(metrics.windowsClosed, { partition: 'w-merge/3', reason: 'watermark' })).toBe(4);
+    // a merge lane's dropped are redelivered partials, not windows
+    expect(await counterTotal(metrics.windowsClosed, { partition: 'w-merge/3', reason: 'dropped' })).toBe(0);
+  });
+
+  it("reports an open lane's state, restore progress and pause at scrape time, and nothing once it closed", async () => {
+    const metrics = createMetrics({ application: 't' });
+    const lane = metricsObserver(metrics, '3', 'source');
+    lane.restoring(120);
+    expect(await metrics.registry.getSingleMetricAsString('sluice_restore_remaining_records')).toContain('sluice_restore_remaining_records{partition="3",application="t"} 120');
+    lane.restored({ lane: 'partition 3', mode: 'full', records: 120, durationMs: 5 });
+    let entries = 7;
+    lane.opened({ stats: () => ({ stores: [{ store: 'windows', entries, bytes: 8192 }], fileBytes: 40960 }), openWindows: () => entries });
+    lane.paused(true);
+    entries = 9;
+    const text = await metrics.registry.metrics();
+    for (const line of [
+      'sluice_restore_remaining_records{partition="3",application="t"} 0',
+      'sluice_state_entries{partition="3",store="windows",application="t"} 9',
+      'sluice_state_bytes{partition="3",store="windows",application="t"} 8192',
+      'sluice_state_file_bytes{partition="3",application="t"} 40960',
+      'sluice_open_windows{partition="3",application="t"} 9',
+      'sluice_partition_paused{partition="3",application="t"} 1',
+    ]) expect(text).toContain(line);
+    lane.closed();
+    expect(await metrics.registry.metrics()).not.toMatch(/^sluice_(state_\w+|open_windows|partition_paused|restore_remaining_records)\{/m);
   });
 
   it('publishes the commit on sluice:commit', () => {
