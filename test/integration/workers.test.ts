@@ -18,7 +18,7 @@ describe.each(KAFKA_CLIENTS)('worker threads on %s', (client) => {
   it('spread partitions over two workers in one process and sum their metrics', async () => {
     const s = await createScenario({ client,  name: 'workers', partitions: 4, events: 8_000, seed: 21 });
     const port = await freePort();
-    appendFileSync(s.configFile, `workers: 2\nmetrics: { port: ${port} }\n`);
+    appendFileSync(s.configFile, `workers: 2\nhttp: { port: ${port} }\n`);
     await produce(s);
     const p = runSluice(['run', '--config', s.configFile], join(s.dir, 'sluice.log'));
     try {
