@@ -7,8 +7,10 @@ import { openClient } from '../../src/entry/app.ts';
 import { IngestProducer } from '../../src/http/ingest-producer.ts';
 import { startHttpServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/log.ts';
+import { installWarningFilter } from '../../src/observability/warnings.ts';
 import { startNodeServer } from './node-server.ts';
 
+installWarningFilter();
 const [kind, portText, brokers, topic] = process.argv.slice(2) as [string, string, string, string];
 const port = Number(portText);
 let open: () => Promise<RecordProducer> = async () => ({ send: async () => undefined, close: async () => undefined });
