@@ -1,7 +1,7 @@
 // sluice's one HTTP port (http.port): /metrics for Prometheus, /healthz and /readyz for probes, and
 // POST /events for producers that cannot speak Kafka. Built on fastify: bench/http measured it
-// against bare node:http on POST /events with 100-event bodies and it is within noise (bench/README.md,
-// "HTTP server"). The entry layer wires it to a pipeline (app.ts) or to the worker threads
+// against bare node:http on POST /events with 100-event bodies, within noise of each other on
+// the development machine (bench/README.md, "HTTP server"). The entry layer wires it to a pipeline (app.ts) or to the worker threads
 // (workers.ts), which is why everything it reports comes in as a function.
 import Fastify from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
