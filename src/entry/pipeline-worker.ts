@@ -35,18 +35,10 @@ installWarningFilter();
 const send = (msg: FromWorker) => port.postMessage(msg);
 
 let pipeline: RunningPipeline | undefined;
-try {
-  deepFreeze(config);
-  const log = createLogger(level ?? config.log.level, `sluice[w${index}]`);
-  // The main thread serves HTTP for all workers; a worker must not bind the port itself.
-  pipeline = await startPipeline({ ...config, http: { ...config.http, port: 0 } }, log);
-  send({ type: 'ready' });
-  void pipeline.failed.then((error) => send({ type: 'fatal', code: error.code, exitCode: error.exitCode }));
-} catch (err) {
-  const e = err as Error;
-  send({ type: 'failed', code: isSluiceError(err) ? err.code : undefined, message: e.message, exitCode: isSluiceError(err) ? err.exitCode : 70, stack: isSluiceError(err) ? undefined : e.stack });
-}
+let started: Promise<void> = Promise.resolve();
 
+// Listening from the start: the main thread's HTTP server asks for progress and metrics while the
+// pipeline starts (/readyz says not ready then), and a stop waits for the start to settle.
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'metrics') {
     const running = pipeline;
@@ -55,9 +47,25 @@ port.on('message', (msg: ToWorker) => {
   } else if (msg.type === 'progress') {
     send({ type: 'progress', id: msg.id, progress: pipeline?.progress() ?? { joined: false, partitions: [] } });
   } else if (msg.type === 'stop') {
-    void (pipeline?.stop() ?? Promise.resolve()).finally(() => {
-      send({ type: 'stopped' });
-      port.close();
-    });
+    void started
+      .then(() => pipeline?.stop())
+      .finally(() => {
+        send({ type: 'stopped' });
+        port.close();
+      });
   }
 });
+
+started = (async () => {
+  try {
+    deepFreeze(config);
+    const log = createLogger(level ?? config.log.level, `sluice[w${index}]`);
+    // The main thread serves HTTP for all workers; a worker must not bind the port itself.
+    pipeline = await startPipeline({ ...config, http: { ...config.http, port: 0 } }, log);
+    send({ type: 'ready' });
+    void pipeline.failed.then((error) => send({ type: 'fatal', code: error.code, exitCode: error.exitCode }));
+  } catch (err) {
+    const e = err as Error;
+    send({ type: 'failed', code: isSluiceError(err) ? err.code : undefined, message: e.message, exitCode: isSluiceError(err) ? err.exitCode : 70, stack: isSluiceError(err) ? undefined : e.stack });
+  }
+})();

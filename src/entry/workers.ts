@@ -73,29 +73,28 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
     );
   };
 
-  try {
-    await Promise.all(ready);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-
   let crashedWith: number | undefined;
   void crashed.then((code) => (crashedWith = code));
   let nextId = 0;
-  /** one answer of every worker to a request of this type */
-  const askAll = <T extends FromWorker>(type: 'metrics' | 'progress'): Promise<T[]> =>
+  /** every worker's answer to a request of this type; undefined from a worker that exited */
+  const askAll = <T extends FromWorker>(type: 'metrics' | 'progress'): Promise<(T | undefined)[]> =>
     Promise.all(
       members.map(
         ({ worker }) =>
-          new Promise<T>((resolve) => {
+          new Promise<T | undefined>((resolve) => {
+            if (worker.threadId === -1) return resolve(undefined);
             const id = nextId++;
-            const onMessage = (msg: FromWorker) => {
-              if (msg.type !== type || msg.id !== id) return;
+            const done = (answer: T | undefined) => {
               worker.off('message', onMessage);
-              resolve(msg as T);
+              worker.off('exit', onExit);
+              resolve(answer);
             };
+            const onMessage = (msg: FromWorker) => {
+              if (msg.type === type && msg.id === id) done(msg as T);
+            };
+            const onExit = () => done(undefined);
             worker.on('message', onMessage);
+            worker.once('exit', onExit);
             worker.postMessage({ type, id } satisfies ToWorker);
           }),
       ),
@@ -103,22 +102,33 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
   type Scraped = Parameters<typeof AggregatorRegistry.aggregate>[0][number];
   // The workers produce to Kafka with clients of their own; POST /events gets one in this thread.
   let client: Promise<StreamClient> | undefined;
+  // Up while the workers start, so that probes see the startup: alive, not ready.
   const server = await startHttp(config, log, {
     metrics: async () => {
       const parts = await askAll<Extract<FromWorker, { type: 'metrics' }>>('metrics');
-      return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: await AggregatorRegistry.aggregate(parts.map((p) => p.metrics as Scraped)).metrics() };
+      return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: await AggregatorRegistry.aggregate(parts.map((p) => (p?.metrics ?? []) as Scraped)).metrics() };
     },
     failure: () => (crashedWith === undefined ? undefined : `a worker stopped (exit code ${crashedWith})`),
-    progress: async (): Promise<MemberProgress[]> => (await askAll<Extract<FromWorker, { type: 'progress' }>>('progress')).map((p) => p.progress),
+    progress: async (): Promise<MemberProgress[]> => (await askAll<Extract<FromWorker, { type: 'progress' }>>('progress')).map((p) => p?.progress ?? { joined: false, partitions: [] }),
     openProducer: async () => {
       const opened = (client ??= openClient(config, log));
       opened.catch(() => (client = undefined));
       return (await opened).producer();
     },
   }).catch(async (err: unknown) => {
+    // Each start settles (a failed one is not this error), then every worker stops.
+    await Promise.allSettled(ready);
     await stop();
     throw err;
   });
+  try {
+    await Promise.all(ready);
+  } catch (err) {
+    await stop();
+    await server?.close();
+    throw err;
+  }
+
   log.info(`${count} workers running`);
 
   return {

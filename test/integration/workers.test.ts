@@ -21,8 +21,20 @@ describe.each(KAFKA_CLIENTS)('worker threads on %s', (client) => {
     writeFileSync(s.configFile, `${readFileSync(s.configFile, 'utf8').replace('http: { port: 0 }', `http: { port: ${port} }`)}workers: 2\n`);
     await produce(s);
     const p = runSluice(['run', '--config', s.configFile], join(s.dir, 'sluice.log'));
+    // /readyz from the first answer on: the main thread serves while the workers start.
+    const readyAnswers: number[] = [];
+    const watching = (async () => {
+      while (readyAnswers.at(-1) !== 200 && p.child.exitCode === null) {
+        const status = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => undefined);
+        if (status !== undefined) readyAnswers.push(status);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
     try {
       await waitForLog(p, /2 workers running/, 90_000);
+      await watching;
+      expect(readyAnswers[0], `readiness answers: ${readyAnswers.join(' ')}`).toBe(503);
+      expect(readyAnswers.at(-1)).toBe(200);
       await waitUntilProcessed(s);
       // The first worker may drain a small backlog before the group hands the second one its
       // partitions; the second still has to open lanes for them.
