@@ -286,15 +286,17 @@ function refuseSpanningUpdates(value: unknown, ctx: z.RefinementCtx): void {
 }
 
 /** Where a secret comes from: never the pipeline YAML itself, which lands in ConfigMaps and logs. */
+const secretShape = {
+  env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' })
+    .optional()
+    .describe('Environment variable holding the secret.'),
+  file: z.string().min(1).optional().describe('File holding the secret (one trailing newline ignored), e.g. a mounted Kubernetes Secret; relative paths resolve against the config file.'),
+};
+const secretError: z.core.$ZodErrorMap = (issue) => (issue.code === 'invalid_type' ? 'expected { env: NAME } or { file: path }: the secret itself never goes in the YAML' : undefined);
 const secretReference = z
-  .strictObject({
-    env: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' })
-      .optional()
-      .describe('Environment variable holding the secret.'),
-    file: z.string().min(1).optional().describe('File holding the secret (one trailing newline ignored), e.g. a mounted Kubernetes Secret; relative paths resolve against the config file.'),
-  })
+  .strictObject(secretShape, { error: secretError })
   .refine((ref) => (ref.env === undefined) !== (ref.file === undefined), { error: 'set exactly one of env and file' });
 
 const httpSection = z

@@ -142,7 +142,7 @@ describe('parseConfig', () => {
     const config = parseConfig({ ...example(), http: { authToken: { file: 'secrets/token' } } }, { baseDir: '/etc/sluice' });
     expect(config.http.authToken).toEqual({ file: '/etc/sluice/secrets/token' });
     expect(thrown(() => parseConfig({ ...example(), http: { authToken: { env: 'A', file: 'b' } } })).message).toContain('http.authToken: set exactly one of env and file');
-    expect(thrown(() => parseConfig({ ...example(), http: { authToken: 'in-clear' } })).message).toContain('http.authToken:');
+    expect(thrown(() => parseConfig({ ...example(), http: { authToken: 'in-clear' } })).message).toContain('http.authToken: expected { env: NAME } or { file: path }: the secret itself never goes in the YAML');
   });
 
   it('names what replaced the batch and commit sections of earlier versions', () => {
