@@ -6,9 +6,12 @@ import tseslint from 'typescript-eslint';
 // The layers of src/ (docs/architecture.md): entry (cli, app, workers) → consumers → processors →
 // sinks, with state and model beside them; clients behind the port, whose adapters only entry
 // wiring may import. So may only entry import formats (value decoders and encoders that talk to a
-// schema registry); the layers below see them through src/model/value-format.ts. Each layer lists what it must never import: a layer above it, or a client.
+// schema registry); the layers below see them through src/model/value-format.ts. The HTTP server
+// (src/http) sits at the entry level: only entry wires it, and it sees the pipeline through what
+// entry hands it. Each layer lists what it must never import: a layer above it, or a client.
 const ELEMENTS = [
   { type: 'entry', pattern: 'src/entry/**', partialMatch: false },
+  { type: 'http', pattern: 'src/http/**', partialMatch: false },
   { type: 'observability', pattern: 'src/observability/**', partialMatch: false },
   { type: 'config', pattern: 'src/config/**', partialMatch: false },
   { type: 'consumers', pattern: 'src/consumers/**', partialMatch: false },
@@ -30,18 +33,19 @@ const ADAPTERS = ['kafkajs', 'platformatic', 'client-shared'];
 const EVERYTHING = [...ELEMENTS.map((e) => e.type), ...FILES.map((f) => f.category)];
 const MUST_NOT_IMPORT = {
   model: EVERYTHING.filter((t) => t !== 'model'),
+  http: ['entry', 'consumers', 'processors', 'sinks', 'state', 'formats', 'config', ...ADAPTERS],
   shared: EVERYTHING.filter((t) => t !== 'shared'),
-  state: ['entry', 'observability', 'config', 'consumers', 'processors', 'sinks', 'port', 'formats', ...ADAPTERS],
-  processors: ['entry', 'observability', 'consumers', 'state', 'port', 'formats', ...ADAPTERS],
-  sinks: ['entry', 'observability', 'consumers', 'processors', 'state', 'formats', ...ADAPTERS],
-  consumers: ['entry', 'formats', ...ADAPTERS],
-  formats: ['entry', 'observability', 'consumers', 'sinks', 'state', 'port', ...ADAPTERS],
-  config: ['entry', 'observability', 'consumers', 'processors', 'sinks', 'state', 'formats', ...ADAPTERS],
-  observability: ['entry', 'config', 'consumers', 'processors', 'sinks', 'state', 'port', 'formats', ...ADAPTERS],
-  port: ['entry', 'observability', 'config', 'consumers', 'processors', 'sinks', 'state', 'formats', ...ADAPTERS],
-  'client-shared': ['entry', 'observability', 'config', 'consumers', 'processors', 'sinks', 'state', 'formats', 'kafkajs', 'platformatic'],
-  kafkajs: ['entry', 'observability', 'consumers', 'processors', 'state', 'formats', 'platformatic'],
-  platformatic: ['entry', 'observability', 'consumers', 'processors', 'state', 'formats', 'kafkajs'],
+  state: ['entry', 'http', 'observability', 'config', 'consumers', 'processors', 'sinks', 'port', 'formats', ...ADAPTERS],
+  processors: ['entry', 'http', 'observability', 'consumers', 'state', 'port', 'formats', ...ADAPTERS],
+  sinks: ['entry', 'http', 'observability', 'consumers', 'processors', 'state', 'formats', ...ADAPTERS],
+  consumers: ['entry', 'http', 'formats', ...ADAPTERS],
+  formats: ['entry', 'http', 'observability', 'consumers', 'sinks', 'state', 'port', ...ADAPTERS],
+  config: ['entry', 'http', 'observability', 'consumers', 'processors', 'sinks', 'state', 'formats', ...ADAPTERS],
+  observability: ['entry', 'http', 'config', 'consumers', 'processors', 'sinks', 'state', 'port', 'formats', ...ADAPTERS],
+  port: ['entry', 'http', 'observability', 'config', 'consumers', 'processors', 'sinks', 'state', 'formats', ...ADAPTERS],
+  'client-shared': ['entry', 'http', 'observability', 'config', 'consumers', 'processors', 'sinks', 'state', 'formats', 'kafkajs', 'platformatic'],
+  kafkajs: ['entry', 'http', 'observability', 'consumers', 'processors', 'state', 'formats', 'platformatic'],
+  platformatic: ['entry', 'http', 'observability', 'consumers', 'processors', 'state', 'formats', 'kafkajs'],
 };
 const isFileCategory = (name) => FILES.some((f) => f.category === name);
 /** A selector for what `names` (element types and file categories) denote. */

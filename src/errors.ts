@@ -97,6 +97,16 @@ export const ERROR_CODES = defineCodes({
     canRetry: false,
     exitCode: EXIT_CONFIG,
   },
+  SLUICE_HTTP_UNAVAILABLE: {
+    description: 'The HTTP server cannot listen on http.host and http.port (address in use, or not allowed).',
+    canRetry: false,
+    exitCode: EXIT_RUNTIME,
+  },
+  SLUICE_SECRET_UNREADABLE: {
+    description: 'A secret the config points at (http.authToken) cannot be read: its environment variable is unset or empty, or its file is missing, unreadable or empty.',
+    canRetry: false,
+    exitCode: EXIT_CONFIG,
+  },
   SLUICE_STATE_DIR_UNWRITABLE: {
     description: 'The state directory cannot be created or written.',
     canRetry: false,

@@ -80,7 +80,7 @@ export async function measureMain(plan: RunPlan, admin: BenchAdmin, load: LoadCl
   const { config } = main;
   log(`[capacity] starting sluice; its ${opts.backlog}-event backlog stays hidden until the group has settled`);
   const sluice = new SluiceProcess(main.path, join(main.dir, 'sluice.log'));
-  const scraper = new Scraper(config.metrics.port, sluice.child.pid, config.application.stateDir);
+  const scraper = new Scraper(config.http.port, sluice.child.pid, config.application.stateDir);
   try {
     const lanes = expectedLanes(config, opts.partitions);
     const ctx: Ctx = { admin, load, sluice, scraper, groupId: config.application.id, inputTopic: config.input.topic, lanes, neighbours: { broker: plan.broker.pid }, log };
@@ -120,7 +120,7 @@ export async function drainCopy(label: string, run: RunPipeline, shared: CopyDra
   const tag = label.replace(/ /g, '-');
   log(`[${tag}] the same job with ${label}, draining its own copy of the backlog`);
   const sluice = new SluiceProcess(run.path, join(run.dir, 'sluice.log'));
-  const scraper = new Scraper(config.metrics.port, sluice.child.pid);
+  const scraper = new Scraper(config.http.port, sluice.child.pid);
   try {
     const lanes = expectedLanes(config, shared.partitions);
     const ctx: Ctx = { admin, load, sluice, scraper, groupId: config.application.id, inputTopic: config.input.topic, lanes, neighbours: {}, log: (line) => log(line.replace('[capacity', `[${tag}`)) };

@@ -55,8 +55,8 @@ export function writeRunPipeline(runDir: string, names: RunNames): RunPipeline {
   section('application').id = `bench-${names.runId}`;
   section('application').stateDir = names.stateDir;
   for (const s of ['input', 'output', 'deadLetter']) section(s).topic = `bench-${names.runId}-${String(section(s).topic)}`;
-  section('metrics').port = names.metricsPort;
-  section('metrics').host = '127.0.0.1';
+  section('http').port = names.metricsPort;
+  section('http').host = '127.0.0.1';
   if (names.workers !== undefined) raw.workers = names.workers as unknown as Section;
   const path = join(runDir, 'pipeline.yaml');
   writeFileSync(path, stringify(raw));

@@ -55,7 +55,7 @@ export async function planRun(opts: BenchOptions, broker: BrokerChoice, startedA
   if (main.config.input.eventTime === undefined) throw new Error('bench/setup/pipeline.yaml must take event time from a field: the oracle cannot know LogAppendTime timestamps');
   // The copies run one after the other, after the main run: they share a port.
   let copyPort = await freePort();
-  while (copyPort === main.config.metrics.port) copyPort = await freePort();
+  while (copyPort === main.config.http.port) copyPort = await freePort();
   const copy = (name: string, names: Pick<RunNames, 'runId' | 'client' | 'workers'>): RunPipeline => {
     const copyDir = join(dir, name);
     mkdirSync(copyDir);

@@ -27,6 +27,8 @@ export async function demoConfig(s: DemoSettings): Promise<SluiceConfig> {
   raw.kafka = { ...raw.kafka, brokers: s.brokers.split(','), ...(s.client ? { client: s.client } : {}) };
   raw.application = { ...raw.application, id: `${name}-demo-${s.run}`, stateDir: mkdtempSync(join(tmpdir(), 'sluice-demo-')) };
   if (raw.schemaRegistry !== undefined) raw.schemaRegistry = { ...raw.schemaRegistry, url: await s.registryUrl() };
+  // Beside other runs and the tests: no port of its own.
+  raw.http = { ...raw.http, port: 0 };
   for (const section of ['input', 'output', 'deadLetter'] as const) raw[section]!.topic = perRun(raw[section]!.topic);
   for (const table of Object.values(raw.tables ?? {}) as { source: Section }[]) {
     if (table.source.topic !== undefined) table.source.topic = perRun(table.source.topic);

@@ -41,6 +41,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 const RENAMED: Record<string, string> = {
   batch: 'replaced by batching (maxRecords, maxBytes, targetLatencyMs, maxIntervalMs)',
   commit: 'replaced by batching.maxIntervalMs (commit.intervalMs is now the upper bound of an adaptive interval)',
+  metrics: 'replaced by http (use http.port and http.host: /metrics is served on the HTTP server\'s port)',
 };
 
 // Zod folds some problems into one issue; unfold them so each line names exactly one location.
@@ -92,6 +93,8 @@ export function parseConfig(raw: unknown, options: ParseConfigOptions = {}): Slu
   for (const table of Object.values(config.tables)) {
     if (options.baseDir !== undefined && 'file' in table.source && !isAbsolute(table.source.file)) table.source.file = resolve(options.baseDir, table.source.file);
   }
+  const token = config.http.authToken;
+  if (options.baseDir !== undefined && token?.file !== undefined && !isAbsolute(token.file)) token.file = resolve(options.baseDir, token.file);
   return deepFreeze(config);
 }
 

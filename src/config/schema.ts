@@ -286,6 +286,34 @@ function refuseSpanningUpdates(value: unknown, ctx: z.RefinementCtx): void {
   });
 }
 
+/** Where a secret comes from: never the pipeline YAML itself, which lands in ConfigMaps and logs. */
+const secretShape = {
+  env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' })
+    .optional()
+    .describe('Environment variable holding the secret.'),
+  file: z.string().min(1).optional().describe('File holding the secret (one trailing newline ignored), e.g. a mounted Kubernetes Secret; relative paths resolve against the config file.'),
+};
+const secretError: z.core.$ZodErrorMap = (issue) => (issue.code === 'invalid_type' ? 'expected { env: NAME } or { file: path }: the secret itself never goes in the YAML' : undefined);
+const secretReference = z
+  .strictObject(secretShape, { error: secretError })
+  .refine((ref) => (ref.env === undefined) !== (ref.file === undefined), { error: 'set exactly one of env and file' });
+
+const httpSection = z
+  .strictObject({
+    port: z.int().min(0).max(65_535).default(8080).describe('Port of the HTTP server: /metrics, /healthz, /readyz and POST /events; 0 disables it.'),
+    host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server listens on; in a pod, `0.0.0.0` lets probes, Prometheus and producers reach it.'),
+    maxBodyBytes: positiveInt.default(1_048_576).describe('Largest POST /events body; a larger one is refused with 413.'),
+    authToken: secretReference
+      .optional()
+      .describe('Bearer token POST /events requires (`Authorization: Bearer <token>`, else 401), read at startup from an environment variable or a file, never written in the YAML; omit to accept any caller. The other endpoints stay open for probes and scrapes.'),
+    readyMaxLag: z.int().min(0).default(10_000).describe('/readyz answers 503 while any assigned partition is more records behind than this.'),
+    ingestTimeout: positiveDuration.prefault('10s').describe('How long POST /events waits for the brokers to acknowledge before answering 503 (the caller retries).'),
+  })
+  .prefault({})
+  .describe('HTTP server: metrics, health and readiness probes, and event ingestion (README, "Operate").');
+
 export const INPUT_FORMATS = ['json', 'avro', 'json-schema', 'protobuf'] as const;
 /** Input formats whose values carry a schema id that the registry resolves. */
 export const REGISTRY_INPUT_FORMATS: readonly string[] = ['avro', 'json-schema', 'protobuf'];
@@ -441,17 +469,7 @@ export const configSchema = z
         path: ['resumeBelowBytes'],
       })
       .describe('Bounds on in-flight data: intake pauses instead of the heap growing.'),
-    metrics: z
-      .strictObject({
-        port: z.int().min(0).max(65_535).default(0).describe('Serve Prometheus metrics on `<host>:<port>/metrics`; 0 disables.'),
-        host: z
-          .string()
-          .min(1)
-          .default('127.0.0.1')
-          .describe('Address the metrics endpoint listens on; `0.0.0.0` lets Prometheus scrape it from outside the pod.'),
-      })
-      .prefault({})
-      .describe('Metrics endpoint.'),
+    http: httpSection,
     log: z
       .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum log level.') })
       .prefault({})

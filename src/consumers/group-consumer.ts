@@ -70,6 +70,8 @@ export class GroupConsumer {
   /** the assignment's partitions by lane id, to open one again without a batch */
   private assignedPartitions = new Map<LaneId, TopicPartition>();
   private stopping = false;
+  /** each lane's records beyond its last fetched batch, for readiness */
+  private readonly lag = new Map<LaneId, number>();
   private readonly inFlight: InFlightLimiter<LaneId>;
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -104,6 +106,7 @@ export class GroupConsumer {
     this.fenced.clear();
     const assigned = new Map<LaneId, TopicPartition>(parts.map((tp) => [laneId(tp.topic, tp.partition), tp]));
     this.assigned = new Set(assigned.keys());
+    for (const id of this.lag.keys()) if (!assigned.has(id)) this.lag.delete(id);
     this.assignedPartitions = assigned;
     // A kept lane's input may have waited on the broker through the rebalance.
     for (const lane of this.lanes.values()) lane.restartIdleClock();
@@ -136,6 +139,7 @@ export class GroupConsumer {
     const { opts } = this;
     if (this.stopping) return undefined;
     const id = laneId(batch.topic, batch.partition);
+    this.lag.set(id, batch.lagBeyond);
     const fencedAt = this.fenced.get(id);
     if (fencedAt !== undefined && fencedAt.join === this.joins && Date.now() - fencedAt.at < opts.sessionTimeoutMs) {
       await heartbeat().catch(() => undefined);
@@ -320,5 +324,10 @@ export class GroupConsumer {
 
   openLanes(): string[] {
     return [...this.lanes.keys()];
+  }
+
+  /** This member's assignment for readiness: whether each partition's lane is open (restored), and its lag. */
+  progress(): { joined: boolean; partitions: { partition: string; open: boolean; lag: number | undefined }[] } {
+    return { joined: this.joins > 0, partitions: [...this.assigned].map((id) => ({ partition: id, open: this.lanes.has(id), lag: this.lag.get(id) })) };
   }
 }

@@ -2,7 +2,6 @@
 // topics, metrics, and the consumer group whose lanes do the work.
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { SluiceConfig } from '../config/schema.ts';
 import { connectionSecurity } from '../config/security-schema.ts';
@@ -13,7 +12,7 @@ import { isSluiceError, sluiceError } from '../errors.ts';
 import type { SluiceError } from '../errors.ts';
 import type { StreamClient } from '../clients/port.ts';
 import type { Logger } from '../log.ts';
-import { createMetrics, serveMetrics } from '../observability/metrics.ts';
+import { createMetrics } from '../observability/metrics.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import { changelogTopic, mergeChangelogTopic, partialsTopic, storeDir } from '../model/naming.ts';
 import { shortestCloseIdleAfter } from '../processors/idle-close.ts';
@@ -21,6 +20,8 @@ import { isCrossPartition } from '../processors/partials.ts';
 import type { PipelineSpec } from '../processors/types.ts';
 import { ensureTopics } from '../sinks/topics.ts';
 import { openWorkerTables } from './tables.ts';
+import { startHttp } from './http.ts';
+import type { MemberProgress } from '../http/probes.ts';
 import type { InputFormat, OutputValueEncoder } from '../model/value-format.ts';
 import type { Client } from '@confluentinc/schemaregistry';
 
@@ -29,6 +30,8 @@ const TABLE_LOCK_WAIT_MS = 10_000;
 
 export interface RunningPipeline {
   metrics: PipelineMetrics;
+  /** this member's partitions, for /readyz */
+  progress(): MemberProgress;
   /** graceful: finishes the batch in flight, commits, leaves the group */
   stop(): Promise<void>;
   /** `topic/partition` of every open lane */
@@ -166,14 +169,19 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   const { partitions, tombstoneRetentionMs } = await ensureTopics(client.topics, config, changelog, internal, log);
 
   const metrics = createMetrics({ application: appId });
-  let server: Server | undefined;
-  if (config.metrics.port !== 0) {
-    server = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
-    log.info(`metrics on http://${config.metrics.host}:${config.metrics.port}/metrics`);
-  }
+  let group: GroupConsumer | undefined = undefined;
+  let failure: SluiceError | undefined;
+  const progress = (): MemberProgress => group?.progress() ?? { joined: false, partitions: [] };
+  // Up before the tables load and the group is joined, so that probes see the startup: not ready.
+  const server = await startHttp(config, log, {
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    failure: () => (failure === undefined ? undefined : `${failure.code}: ${failure.message}`),
+    progress: async () => [progress()],
+    openProducer: () => client.producer(),
+  });
+  const closeServer = async () => server?.close();
   const stores = storeDir(stateDir, appId, inputTopic);
   // Whole tables are loaded before the group is joined, so no lane processes without them.
-  const closeServer = () => new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   let tables;
   try {
     tables = await openWorkerTables(config, spec, { client, partitions, stores, lockWaitMs: TABLE_LOCK_WAIT_MS, log, onApplied: countTableRecords(metrics) });
@@ -202,8 +210,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   for (const topic of cross.keys()) topics.set(topic, partitions);
   let fail!: (error: SluiceError) => void;
   const failed = new Promise<SluiceError>((resolve) => (fail = resolve));
-  let failedAlready = false;
-  const group = new GroupConsumer({
+  group = new GroupConsumer({
     client,
     groupId: appId,
     topics,
@@ -218,8 +225,8 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     metrics,
     log,
     onFatal: (error) => {
-      if (failedAlready) return;
-      failedAlready = true;
+      if (failure !== undefined) return;
+      failure = error;
       log.error(`${error.code}: ${error.message}; stopping`);
       fail(error);
     },
@@ -235,17 +242,20 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   log.info(`pipeline ${appId} running: ${inputTopic} (${partitions} partitions) -> ${config.output.topic}, ${config.application.guarantee} on ${client.name}${crossNote}, state in ${stores}`);
 
   let stopped: Promise<void> | undefined;
+  const joined = group;
   return {
     metrics,
-    openLanes: () => group.openLanes(),
+    progress,
+    openLanes: () => joined.openLanes(),
     failed,
     crashed: failed.then((error) => error.exitCode),
     stop: () =>
       (stopped ??= (async () => {
-        await group.stop();
+        await joined.stop();
         await tables.close();
-        await client.close().catch(() => undefined);
+        // Before the client: POST /events produces through it.
         await closeServer();
+        await client.close().catch(() => undefined);
         log.info(`pipeline ${appId} stopped`);
       })()),
   };

@@ -9,12 +9,14 @@ import { isSluiceError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import type { LogLevel } from '../log.ts';
 import { installWarningFilter } from '../observability/warnings.ts';
+import type { MemberProgress } from '../http/probes.ts';
 
-export type ToWorker = { type: 'stop' } | { type: 'metrics'; id: number };
+export type ToWorker = { type: 'stop' } | { type: 'metrics'; id: number } | { type: 'progress'; id: number };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'failed'; code: string | undefined; message: string; exitCode: number; stack: string | undefined }
   | { type: 'metrics'; id: number; metrics: unknown }
+  | { type: 'progress'; id: number; progress: MemberProgress }
   /** after ready: the pipeline cannot go on (logged here already); the process must stop */
   | { type: 'fatal'; code: string; exitCode: number }
   | { type: 'stopped' };
@@ -33,27 +35,37 @@ installWarningFilter();
 const send = (msg: FromWorker) => port.postMessage(msg);
 
 let pipeline: RunningPipeline | undefined;
-try {
-  deepFreeze(config);
-  const log = createLogger(level ?? config.log.level, `sluice[w${index}]`);
-  // The main thread serves metrics for all workers; a worker must not bind the port itself.
-  pipeline = await startPipeline({ ...config, metrics: { ...config.metrics, port: 0 } }, log);
-  send({ type: 'ready' });
-  void pipeline.failed.then((error) => send({ type: 'fatal', code: error.code, exitCode: error.exitCode }));
-} catch (err) {
-  const e = err as Error;
-  send({ type: 'failed', code: isSluiceError(err) ? err.code : undefined, message: e.message, exitCode: isSluiceError(err) ? err.exitCode : 70, stack: isSluiceError(err) ? undefined : e.stack });
-}
+let started: Promise<void> = Promise.resolve();
 
+// Listening from the start: the main thread's HTTP server asks for progress and metrics while the
+// pipeline starts (/readyz says not ready then), and a stop waits for the start to settle.
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'metrics') {
     const running = pipeline;
     if (running === undefined) send({ type: 'metrics', id: msg.id, metrics: [] });
     else void running.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'metrics', id: msg.id, metrics }));
+  } else if (msg.type === 'progress') {
+    send({ type: 'progress', id: msg.id, progress: pipeline?.progress() ?? { joined: false, partitions: [] } });
   } else if (msg.type === 'stop') {
-    void (pipeline?.stop() ?? Promise.resolve()).finally(() => {
-      send({ type: 'stopped' });
-      port.close();
-    });
+    void started
+      .then(() => pipeline?.stop())
+      .finally(() => {
+        send({ type: 'stopped' });
+        port.close();
+      });
   }
 });
+
+started = (async () => {
+  try {
+    deepFreeze(config);
+    const log = createLogger(level ?? config.log.level, `sluice[w${index}]`);
+    // The main thread serves HTTP for all workers; a worker must not bind the port itself.
+    pipeline = await startPipeline({ ...config, http: { ...config.http, port: 0 } }, log);
+    send({ type: 'ready' });
+    void pipeline.failed.then((error) => send({ type: 'fatal', code: error.code, exitCode: error.exitCode }));
+  } catch (err) {
+    const e = err as Error;
+    send({ type: 'failed', code: isSluiceError(err) ? err.code : undefined, message: e.message, exitCode: isSluiceError(err) ? err.exitCode : 70, stack: isSluiceError(err) ? undefined : e.stack });
+  }
+})();

@@ -2,13 +2,15 @@
 // own lanes, so partitions spread over the cores and share nothing. The main thread only starts
 // and stops them and serves their metrics, summed. Threads (not processes) so that a SIGKILL of
 // the process takes every worker with it, as a crash would.
-import type { Server } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import type { SluiceConfig } from '../config/schema.ts';
 import { sluiceError } from '../errors.ts';
 import type { Logger, LogLevel } from '../log.ts';
-import { serveMetricsText } from '../observability/metrics.ts';
+import type { StreamClient } from '../clients/port.ts';
+import type { MemberProgress } from '../http/probes.ts';
+import { openClient } from './app.ts';
+import { startHttp } from './http.ts';
 import type { FromWorker, ToWorker, WorkerInput } from './pipeline-worker.ts';
 
 // Compiled builds run .js; a checkout runs the .ts sources (tsc does not rewrite URL strings).
@@ -71,44 +73,70 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
     );
   };
 
+  let crashedWith: number | undefined;
+  void crashed.then((code) => (crashedWith = code));
+  let nextId = 0;
+  /** every worker's answer to a request of this type; undefined from a worker that exited */
+  const askAll = <T extends FromWorker>(type: 'metrics' | 'progress'): Promise<(T | undefined)[]> =>
+    Promise.all(
+      members.map(
+        ({ worker }) =>
+          new Promise<T | undefined>((resolve) => {
+            if (worker.threadId === -1) return resolve(undefined);
+            const id = nextId++;
+            const done = (answer: T | undefined) => {
+              worker.off('message', onMessage);
+              worker.off('exit', onExit);
+              resolve(answer);
+            };
+            const onMessage = (msg: FromWorker) => {
+              if (msg.type === type && msg.id === id) done(msg as T);
+            };
+            const onExit = () => done(undefined);
+            worker.on('message', onMessage);
+            worker.once('exit', onExit);
+            worker.postMessage({ type, id } satisfies ToWorker);
+          }),
+      ),
+    );
+  type Scraped = Parameters<typeof AggregatorRegistry.aggregate>[0][number];
+  // The workers produce to Kafka with clients of their own; POST /events gets one in this thread.
+  let client: Promise<StreamClient> | undefined;
+  // Up while the workers start, so that probes see the startup: alive, not ready.
+  const server = await startHttp(config, log, {
+    metrics: async () => {
+      const parts = await askAll<Extract<FromWorker, { type: 'metrics' }>>('metrics');
+      return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body: await AggregatorRegistry.aggregate(parts.map((p) => (p?.metrics ?? []) as Scraped)).metrics() };
+    },
+    failure: () => (crashedWith === undefined ? undefined : `a worker stopped (exit code ${crashedWith})`),
+    progress: async (): Promise<MemberProgress[]> => (await askAll<Extract<FromWorker, { type: 'progress' }>>('progress')).map((p) => p?.progress ?? { joined: false, partitions: [] }),
+    openProducer: async () => {
+      const opened = (client ??= openClient(config, log));
+      opened.catch(() => (client = undefined));
+      return (await opened).producer();
+    },
+  }).catch(async (err: unknown) => {
+    // Each start settles (a failed one is not this error), then every worker stops.
+    await Promise.allSettled(ready);
+    await stop();
+    throw err;
+  });
   try {
     await Promise.all(ready);
   } catch (err) {
     await stop();
+    await server?.close();
     throw err;
   }
 
-  let server: Server | undefined;
-  if (config.metrics.port !== 0) {
-    let nextId = 0;
-    const scrape = async (): Promise<string> => {
-      const parts = await Promise.all(
-        members.map(
-          ({ worker }) =>
-            new Promise<Parameters<typeof AggregatorRegistry.aggregate>[0][number]>((resolve) => {
-              const id = nextId++;
-              const onMessage = (msg: FromWorker) => {
-                if (msg.type !== 'metrics' || msg.id !== id) return;
-                worker.off('message', onMessage);
-                resolve(msg.metrics as Parameters<typeof AggregatorRegistry.aggregate>[0][number]);
-              };
-              worker.on('message', onMessage);
-              worker.postMessage({ type: 'metrics', id } satisfies ToWorker);
-            }),
-        ),
-      );
-      return AggregatorRegistry.aggregate(parts).metrics();
-    };
-    server = await serveMetricsText(scrape, Registry.PROMETHEUS_CONTENT_TYPE, config.metrics.host, config.metrics.port);
-    log.info(`metrics of ${count} workers on http://${config.metrics.host}:${config.metrics.port}/metrics`);
-  }
   log.info(`${count} workers running`);
 
   return {
     crashed,
     stop: async () => {
       await stop();
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      await server?.close();
+      await client?.then((c) => c.close()).catch(() => undefined);
     },
   };
 }

@@ -1,7 +1,5 @@
 // One prom-client registry per running pipeline (not the global one), so in-process tests and
 // several pipelines in one process never mix their counts.
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AllocationMeter } from './alloc-meter.ts';
 import { stateMetrics } from './state-metrics.ts';
@@ -148,26 +146,4 @@ export async function counterTotal(counter: Counter, filter: Record<string, stri
     if (Object.entries(filter).every(([k, want]) => String(v.labels[k]) === want)) n += v.value;
   }
   return n;
-}
-
-export function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
-  return serveMetricsText(() => registry.metrics(), registry.contentType, host, port);
-}
-
-/** Serves whatever `render` returns at /metrics: one registry, or several workers' summed. */
-export function serveMetricsText(render: () => Promise<string>, contentType: string, host: string, port: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    render().then(
-      (body) => res.writeHead(200, { 'content-type': contentType }).end(body),
-      (err: Error) => res.writeHead(500).end(err.message),
-    );
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
 }

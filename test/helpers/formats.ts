@@ -64,6 +64,7 @@ export function formatConfig(t: FormatTopics, client: KafkaClientName, extra: { 
     windows: [{ name: 'per_player', groupBy: ['playerId'], tumbling: '1m', aggregates: { events: 'count()', points: 'sum(points)' } }],
     output: { topic: t.output, ...extra.output },
     deadLetter: { topic: t.dlq },
+    http: { port: 0 },
     ...(extra.schemaRegistry === undefined ? {} : { schemaRegistry: extra.schemaRegistry }),
   });
 }

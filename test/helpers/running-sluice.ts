@@ -1,7 +1,7 @@
 // A `sluice run` child process with events flowing through it, for the tests that scrape its
 // metrics (metrics-scrape, grafana-dashboards). Where /metrics is served is known in one place,
 // metricsEndpoint, so moving the endpoint changes that function only.
-import { appendFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/kafka-broker.ts';
 import { createScenario, produce, waitUntilProcessed } from './scenario.ts';
@@ -9,9 +9,17 @@ import type { Scenario, ScenarioPipeline } from './scenario.ts';
 import { runSluice, waitForLog } from './sluice-process.ts';
 import type { SluiceProcess } from './sluice-process.ts';
 
-/** The pipeline-config lines that serve /metrics on `port`, and the URL to scrape it at. */
+/** The pipeline-config line that serves /metrics (on the HTTP port) at `port`, and the URL to scrape it at. */
 export function metricsEndpoint(port: number): { config: string; url: string; target: string } {
-  return { config: `metrics: { port: ${port}, host: 127.0.0.1 }\n`, url: `http://127.0.0.1:${port}/metrics`, target: `127.0.0.1:${port}` };
+  return { config: `http: { port: ${port}, host: 127.0.0.1 }`, url: `http://127.0.0.1:${port}/metrics`, target: `127.0.0.1:${port}` };
+}
+
+/** Serves the scenario's pipeline on `http` (the test pipelines turn HTTP off) and sets its worker count. */
+function serveOn(configFile: string, http: string, workers: number): void {
+  const yaml = readFileSync(configFile, 'utf8');
+  const off = 'http: { port: 0 }\n';
+  if (!yaml.includes(off)) throw new Error(`${configFile} has no "${off.trim()}" line to replace`);
+  writeFileSync(configFile, `${yaml.replace(off, `${http}\n`)}workers: ${workers}\n`);
 }
 
 export interface RunningSluice {
@@ -44,7 +52,7 @@ export async function startRunningSluice(opts: RunningSluiceOptions): Promise<Ru
   const s = await createScenario({ name: opts.name, pipeline: opts.pipeline ?? 'cross', partitions: opts.partitions ?? 2, events: opts.events ?? 3000, seed: 14 });
   const endpoint = metricsEndpoint(await freePort());
   const workers = opts.workers ?? 1;
-  appendFileSync(s.configFile, `${endpoint.config}workers: ${workers}\n`);
+  serveOn(s.configFile, endpoint.config, workers);
   const p = runSluice(['run', '--config', s.configFile], join(s.dir, 'sluice.log'));
   await waitForLog(p, workers === 1 ? /lane open/ : new RegExp(`${workers} workers running`), 120_000);
   const slices = opts.slices ?? 1;

@@ -209,7 +209,7 @@ export function pipelineYaml(opts: PipelineYamlOptions): string {
       `    aggregates: { ${aggs.join(', ')} }`,
     );
   }
-  lines.push(`output: { topic: ${q(opts.output)} }`, `deadLetter: { topic: ${q(opts.dlq)} }`, '');
+  lines.push(`output: { topic: ${q(opts.output)} }`, `deadLetter: { topic: ${q(opts.dlq)} }`, 'http: { port: 0 }', '');
   return lines.join('\n');
 }
 

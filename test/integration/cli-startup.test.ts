@@ -23,6 +23,7 @@ function pipeline(over: { brokers?: string; input?: string; stateDir?: string; g
     '    aggregates: { actions: count() }',
     over.output === null ? '' : `output: { topic: ${over.output ?? 'out'} }`,
     'deadLetter: { topic: dlq }',
+    'http: { port: 0 }',
     '',
   ].join('\n');
 }

@@ -142,6 +142,7 @@ async function setUp(client: string, name: string, source: Source) {
       '  - { name: per_region, groupBy: [name], tumbling: 1m, aggregates: { n: count(), points: sum(points) } }',
       `output: { topic: ${q(t.output)} }`,
       `deadLetter: { topic: ${q(t.dlq)} }`,
+      'http: { port: 0 }',
       '',
     ].join('\n'),
   );

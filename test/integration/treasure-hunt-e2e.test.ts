@@ -149,6 +149,7 @@ async function setUp(client: string) {
       '  - { name: leaderboard_1m, groupBy: [], tumbling: 1m, aggregates: { top3: "topK(playerId, 3, by: sum(points))" } }',
       `output: { topic: ${q(t.output)} }`,
       `deadLetter: { topic: ${q(t.dlq)} }`,
+      'http: { port: 0 }',
       '',
     ].join('\n'),
   );

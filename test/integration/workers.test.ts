@@ -1,6 +1,6 @@
 // `workers: 2`: two worker threads in one `sluice run` process, each a group member with its own
 // lanes. The partitions spread over both, the metrics endpoint sums them, and the output is exact.
-import { appendFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/kafka-broker.ts';
@@ -18,11 +18,23 @@ describe.each(KAFKA_CLIENTS)('worker threads on %s', (client) => {
   it('spread partitions over two workers in one process and sum their metrics', async () => {
     const s = await createScenario({ client,  name: 'workers', partitions: 4, events: 8_000, seed: 21 });
     const port = await freePort();
-    appendFileSync(s.configFile, `workers: 2\nmetrics: { port: ${port} }\n`);
+    writeFileSync(s.configFile, `${readFileSync(s.configFile, 'utf8').replace('http: { port: 0 }', `http: { port: ${port} }`)}workers: 2\n`);
     await produce(s);
     const p = runSluice(['run', '--config', s.configFile], join(s.dir, 'sluice.log'));
+    // /readyz from the first answer on: the main thread serves while the workers start.
+    const readyAnswers: number[] = [];
+    const watching = (async () => {
+      while (readyAnswers.at(-1) !== 200 && p.child.exitCode === null) {
+        const status = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => undefined);
+        if (status !== undefined) readyAnswers.push(status);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
     try {
       await waitForLog(p, /2 workers running/, 90_000);
+      await watching;
+      expect(readyAnswers[0], `readiness answers: ${readyAnswers.join(' ')}`).toBe(503);
+      expect(readyAnswers.at(-1)).toBe(200);
       await waitUntilProcessed(s);
       // The first worker may drain a small backlog before the group hands the second one its
       // partitions; the second still has to open lanes for them.
@@ -31,6 +43,14 @@ describe.each(KAFKA_CLIENTS)('worker threads on %s', (client) => {
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metricSum(metrics, 'sluice_records_in_total')).toBe(s.records.length);
       await expectOracleOutput(s);
+      // The main thread answers the probes for both workers, and takes events with a client of its own.
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      const readiness = (await ready.json()) as { partitions: { partition: string; state: string }[] };
+      expect(ready.status, JSON.stringify(readiness)).toBe(200);
+      expect(readiness.partitions.filter((p) => p.partition.startsWith(`${s.input}/`)).map((p) => p.state)).toEqual(['ready', 'ready', 'ready', 'ready']);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      const posted = await fetch(`http://127.0.0.1:${port}/events`, { method: 'POST', body: JSON.stringify({ playerId: 'late-comer', ts: 0 }), headers: { 'content-type': 'application/json' } });
+      expect(await posted.json()).toEqual({ accepted: 1, rejected: [] });
     } finally {
       p.child.kill('SIGTERM');
       const exit = await p.exited;

@@ -52,11 +52,12 @@ app.kubernetes.io/component: stream-processor
 {{- end }}
 
 {{/*
-The metrics port from the pipeline config; "0" when metrics are off.
+The HTTP port (/metrics and the probes) from the pipeline config: sluice's default 8080 when
+unset, "0" when the server is off.
 */}}
 {{- define "sluice.metricsPort" -}}
-{{- $metrics := .Values.config.metrics | default dict }}
-{{- $metrics.port | default 0 | int }}
+{{- $http := .Values.config.http | default dict }}
+{{- if hasKey $http "port" }}{{ $http.port | int }}{{ else }}8080{{ end }}
 {{- end }}
 
 {{/* Where the state volume is mounted; config.application.stateDir must point here. */}}
@@ -74,6 +75,6 @@ Render-time checks for settings the pod cannot work without.
 {{- fail (printf "config.application.stateDir must be %s (or a directory under it), the state volume's mount path; got %q. Any other path is on the read-only root filesystem." $mount $stateDir) }}
 {{- end }}
 {{- if and .Values.serviceMonitor.enabled (eq (include "sluice.metricsPort" .) "0") }}
-{{- fail "serviceMonitor.enabled needs config.metrics.port > 0" }}
+{{- fail "serviceMonitor.enabled needs config.http.port > 0" }}
 {{- end }}
 {{- end }}

@@ -38,9 +38,9 @@ describe('config validation of cross-partition windows', () => {
   });
 
   it('reports it with every other issue of the file', () => {
-    const err = caught(() => withWindow(['region'], 'update', { metrics: { port: -1 } }));
+    const err = caught(() => withWindow(['region'], 'update', { http: { port: -1 } }));
     expect((err as SluiceError).details).toEqual([
-      expect.objectContaining({ path: 'metrics.port' }),
+      expect.objectContaining({ path: 'http.port' }),
       expect.objectContaining({ path: 'windows[0].emit', code: 'SLUICE_WINDOW_UNSUPPORTED' }),
     ]);
   });

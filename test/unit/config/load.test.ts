@@ -133,6 +133,18 @@ describe('parseConfig', () => {
     expect(thrown(() => parseConfig({ ...example(), typo: 1 })).message).toContain('typo: unknown key');
   });
 
+  it('refuses the metrics section of earlier versions, naming http.port', () => {
+    const err = thrown(() => parseConfig({ ...example(), metrics: { port: 9464 } }));
+    expect(err).toMatchObject({ code: 'SLUICE_CONFIG_INVALID', details: [{ path: 'metrics', message: expect.stringMatching(/replaced by http \(use http\.port/) }] });
+  });
+
+  it('resolves a relative http.authToken file against the config file', () => {
+    const config = parseConfig({ ...example(), http: { authToken: { file: 'secrets/token' } } }, { baseDir: '/etc/sluice' });
+    expect(config.http.authToken).toEqual({ file: '/etc/sluice/secrets/token' });
+    expect(thrown(() => parseConfig({ ...example(), http: { authToken: { env: 'A', file: 'b' } } })).message).toContain('http.authToken: set exactly one of env and file');
+    expect(thrown(() => parseConfig({ ...example(), http: { authToken: 'in-clear' } })).message).toContain('http.authToken: expected { env: NAME } or { file: path }: the secret itself never goes in the YAML');
+  });
+
   it('names what replaced the batch and commit sections of earlier versions', () => {
     const message = thrown(() => parseConfig({ ...example(), batch: { maxRecords: 10 }, commit: { intervalMs: 50 } })).message;
     expect(message).toContain('batch: replaced by batching');

@@ -73,6 +73,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const batchFor = (partition: number, offset: string): FetchedBatch => ({ topic: 'in', partition, lagBeyond: 0, messages: [{ offset, key: null, value: Buffer.from('{}'), timestamp: '0' }] });
 
 describe('GroupConsumer', () => {
+  it('reports progress for /readyz: not joined, then each partition restoring until its lane is open, then its lag', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { consumer, group } = consumerWith((partition) => (partition === 1 ? held : Promise.resolve()));
+    await consumer.start();
+    expect(consumer.progress()).toEqual({ joined: false, partitions: [] });
+    group.assign([{ topic: 'in', partition: 0 }, { topic: 'in', partition: 1 }]);
+    await sleep(10);
+    expect(consumer.progress()).toEqual({ joined: true, partitions: [{ partition: 'in/0', open: true, lag: undefined }, { partition: 'in/1', open: false, lag: undefined }] });
+    await group.handlers!.onBatch({ ...batchFor(0, '5'), lagBeyond: 42 }, async () => undefined);
+    release();
+    await sleep(10);
+    expect(consumer.progress().partitions).toEqual([{ partition: 'in/0', open: true, lag: 42 }, { partition: 'in/1', open: true, lag: undefined }]);
+    group.assign([{ topic: 'in', partition: 1 }]);
+    expect(consumer.progress().partitions).toEqual([{ partition: 'in/1', open: true, lag: undefined }]);
+  });
+
   it('opens every assigned lane before any batch arrives', async () => {
     const { consumer, group } = consumerWith(async () => undefined);
     await consumer.start();

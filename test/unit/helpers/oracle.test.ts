@@ -262,6 +262,7 @@ describe('pipelineYaml', () => {
       ],
       output: { topic: 'out' },
       deadLetter: { topic: 'in.dlq' },
+      http: { port: 0 },
     });
     const other = parse(pipelineYaml({ brokers: 'a:1,b:2', appId: 'x', input: 'i', output: 'o', dlq: 'd', stateDir: 's', guarantee: 'at-least-once', emit: 'update' }));
     expect(other.kafka.brokers).toEqual(['a:1', 'b:2']);

@@ -37,6 +37,15 @@ describe('the layering lint rule', () => {
     expect(await layerErrors('src/entry/format.ts', format)).toEqual([]);
   });
 
+  it('keeps the HTTP server at the entry level: only entry imports it, and it imports no client or engine internals', async () => {
+    const server = "import type { HttpServer } from '../http/server.ts';\nexport type Server = HttpServer;\n";
+    expect(await layerErrors('src/consumers/server.ts', server)).toHaveLength(1);
+    expect(await layerErrors('src/observability/server.ts', server)).toHaveLength(1);
+    expect(await layerErrors('src/entry/server.ts', server)).toEqual([]);
+    expect(await layerErrors('src/http/lane.ts', "import type { Lane } from '../consumers/lane.ts';\nexport type L = Lane;\n")).toHaveLength(1);
+    expect(await layerErrors('src/http/entry.ts', "import type { RunningPipeline } from '../entry/app.ts';\nexport type R = RunningPipeline;\n")).toHaveLength(1);
+  });
+
   it('allows a downward import: consumers importing the port and state', async () => {
     const code = "import type { LaneSink } from '../clients/port.ts';\nimport type { PartitionStore } from '../state/partition-store.ts';\nexport type Down = [LaneSink, PartitionStore];\n";
     expect(await layerErrors('src/consumers/down.ts', code)).toEqual([]);

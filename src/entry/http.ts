@@ -1,0 +1,38 @@
+// Wires the HTTP server (src/http) to what this process runs: one pipeline (app.ts) or the worker
+// threads (workers.ts). http.port 0 runs without it.
+import type { RecordProducer } from '../clients/port.ts';
+import type { SluiceConfig } from '../config/schema.ts';
+import { readSecret } from '../http/auth.ts';
+import { IngestProducer } from '../http/ingest-producer.ts';
+import type { MemberProgress } from '../http/probes.ts';
+import { startHttpServer } from '../http/server.ts';
+import type { HttpServer } from '../http/server.ts';
+import type { Logger } from '../log.ts';
+
+export interface HttpSources {
+  metrics: () => Promise<{ contentType: string; body: string }>;
+  failure: () => string | undefined;
+  progress: () => Promise<MemberProgress[]>;
+  /** an idempotent producer for POST /events, opened at the first request */
+  openProducer: () => Promise<RecordProducer>;
+}
+
+export async function startHttp(config: SluiceConfig, log: Logger, sources: HttpSources): Promise<HttpServer | undefined> {
+  const { http } = config;
+  if (http.port === 0) return undefined;
+  const authToken = http.authToken === undefined ? undefined : readSecret(http.authToken, 'http.authToken');
+  const server = await startHttpServer({
+    host: http.host,
+    port: http.port,
+    maxBodyBytes: http.maxBodyBytes,
+    authToken,
+    readyMaxLag: http.readyMaxLag,
+    ingest: { topic: config.input.topic, keyField: config.input.key, maxRecordBytes: config.input.maxRecordBytes },
+    producer: new IngestProducer(sources.openProducer, http.ingestTimeout),
+    metrics: sources.metrics,
+    failure: sources.failure,
+    progress: sources.progress,
+  });
+  log.info(`http on ${server.url}: /metrics, /healthz, /readyz, POST /events${authToken === undefined ? '' : ' (bearer token)'}`);
+  return server;
+}

@@ -1,0 +1,95 @@
+// sluice's one HTTP port (http.port): /metrics for Prometheus, /healthz and /readyz for probes, and
+// POST /events for producers that cannot speak Kafka. Built on fastify: bench/http measured it
+// against bare node:http on POST /events with 100-event bodies, within noise of each other on
+// the development machine (bench/README.md, "HTTP server"). The entry layer wires it to a pipeline (app.ts) or to the worker threads
+// (workers.ts), which is why everything it reports comes in as a function.
+import Fastify from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sluiceError } from '../errors.ts';
+import { bearerMatches } from './auth.ts';
+import { toRecords, UnparseableBody } from './ingest.ts';
+import type { IngestTarget } from './ingest.ts';
+import { IngestUnavailable } from './ingest-producer.ts';
+import type { IngestProducer } from './ingest-producer.ts';
+import { readiness } from './probes.ts';
+import type { MemberProgress } from './probes.ts';
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  /** POST /events requires `Authorization: Bearer <token>` when set */
+  authToken: string | undefined;
+  readyMaxLag: number;
+  ingest: IngestTarget;
+  producer: IngestProducer;
+  /** the Prometheus exposition text */
+  metrics: () => Promise<{ contentType: string; body: string }>;
+  /** why the pipeline cannot go on, once it cannot; undefined while it runs */
+  failure: () => string | undefined;
+  /** every group member of this process */
+  progress: () => Promise<MemberProgress[]>;
+}
+
+export interface HttpServer {
+  /** `http://host:port` */
+  url: string;
+  close(): Promise<void>;
+}
+
+function checkToken(token: string | undefined) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    if (token === undefined || bearerMatches(req.headers.authorization, token)) return;
+    await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
+  };
+}
+
+export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  const app = Fastify({ bodyLimit: opts.maxBodyBytes, logger: false });
+  // Bodies arrive as bytes whatever their Content-Type: ingest.ts tells JSON from NDJSON itself.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.get('/metrics', async (_req, reply) => {
+    const { contentType, body } = await opts.metrics();
+    return reply.type(contentType).send(body);
+  });
+  app.get('/healthz', async (_req, reply) => {
+    const failure = opts.failure();
+    return reply.code(failure === undefined ? 200 : 503).send(failure === undefined ? { healthy: true } : { healthy: false, reason: failure });
+  });
+  app.get('/readyz', async (_req, reply) => {
+    const report = readiness(await opts.progress(), opts.readyMaxLag);
+    return reply.code(report.ready ? 200 : 503).send(report);
+  });
+  app.post('/events', { onRequest: checkToken(opts.authToken) }, async (req, reply) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    let batch;
+    try {
+      batch = toRecords(body, req.headers['content-type'], opts.ingest);
+    } catch (err) {
+      if (err instanceof UnparseableBody) return reply.code(400).send({ error: err.message });
+      throw err;
+    }
+    try {
+      await opts.producer.send(batch.records);
+    } catch (err) {
+      if (err instanceof IngestUnavailable) return reply.code(503).header('retry-after', '1').send({ error: err.message });
+      throw err;
+    }
+    return reply.code(202).send({ accepted: batch.records.length, rejected: batch.rejected });
+  });
+
+  try {
+    await app.listen({ host: opts.host, port: opts.port });
+  } catch (err) {
+    throw sluiceError('SLUICE_HTTP_UNAVAILABLE', `cannot listen on ${opts.host}:${opts.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  return {
+    url: `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`,
+    close: async () => {
+      await app.close();
+      await opts.producer.close();
+    },
+  };
+}
