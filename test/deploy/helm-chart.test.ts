@@ -173,6 +173,7 @@ describe('helm chart (deploy/helm)', () => {
     ['a stateDir off the state volume', ['--set', 'config.application.stateDir=/data'], /config\.application\.stateDir must be \/var\/lib\/sluice/],
     ['HTTP turned off', ['--set', 'config.http.port=0'], /config\.http\.port must not be 0/],
     ['a SASL Secret without config.kafka.sasl', ['--set', 'secrets.kafkaSasl.secretName=s'], /secrets\.kafkaSasl needs config\.kafka\.sasl/],
+    ['a misspelt chart value (values.schema.json)', ['--set', 'secrets.kafkaSasl.secretname=s'], /additional properties 'secretname' not allowed/],
   ])('refuses to render %s', async (_name, args, message) => {
     const r = await helm(tools.helm, ['template', 'player-stats', chart, ...args]);
     expect(r.code).not.toBe(0);
