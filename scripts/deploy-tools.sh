@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the tools the Helm chart's tests run (test/deploy): helm and kubeconform, built from
 # source through the Go module proxy (no prebuilt binaries can be fetched here), and the
-# Kubernetes API JSON schemas for offline validation from the PyPI package kubernetes-validate.
+# Kubernetes API JSON schemas for offline validation from the PyPI package kubernetes-validate, and
+# the Prometheus Operator's ServiceMonitor schema (a custom resource, not among those) from the npm
+# package @kubernetes-models/prometheus-operator.
 # Everything goes into the cache, outside the repo, under a folder named after its version, so a
 # second run does nothing and a version bump installs beside the old one.
 #
@@ -18,6 +20,7 @@ set -euo pipefail
 HELM_VERSION=v3.22.0
 KUBECONFORM_VERSION=v0.8.0
 KUBERNETES_VALIDATE_VERSION=1.37.0
+PROMETHEUS_OPERATOR_MODELS_VERSION=6.0.0
 
 cache="${SLUICE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sluice}/tools"
 log() { echo "deploy-tools: $*" >&2; }
@@ -71,6 +74,7 @@ helm_dir="$cache/helm-$HELM_VERSION"
 kubeconform_dir="$cache/kubeconform-$KUBECONFORM_VERSION"
 schemas_dir="$cache/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
 offline_schemas_dir="$cache/kubeconform-schemas-$KUBERNETES_VALIDATE_VERSION"
+models_dir="$cache/prometheus-operator-models-$PROMETHEUS_OPERATOR_MODELS_VERSION"
 
 print_paths() {
   echo "SLUICE_HELM=$helm_dir/bin/helm"
@@ -78,6 +82,7 @@ print_paths() {
   # The newest Kubernetes version's strict schemas, as kubeconform reads them offline.
   echo "SLUICE_K8S_SCHEMAS=$offline_schemas_dir"
   echo "SLUICE_TINI=/usr/bin/tini"
+  echo "SLUICE_SERVICEMONITOR_MODEL=$models_dir/node_modules/@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor.js"
 }
 if [ "${1:-}" = --paths ]; then
   print_paths
@@ -102,6 +107,14 @@ if [ ! -d "$offline_schemas_dir" ]; then
   rm -rf "$tmp"
   python3 "$(dirname "$0")/deploy-tools-k8s-schemas.py" "$schemas_dir/kubernetes_validate/kubernetes-json-schema" "$tmp"
   mv "$tmp" "$offline_schemas_dir"
+fi
+if [ ! -f "$models_dir/.complete" ]; then
+  tmp="$models_dir.tmp-$$"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  log "installing @kubernetes-models/prometheus-operator $PROMETHEUS_OPERATOR_MODELS_VERSION from the npm registry, once"
+  npm install --prefix "$tmp" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "@kubernetes-models/prometheus-operator@$PROMETHEUS_OPERATOR_MODELS_VERSION" >&2
+  touch "$tmp/.complete"
+  rm -rf "$models_dir" && mv "$tmp" "$models_dir"
 fi
 
 print_paths

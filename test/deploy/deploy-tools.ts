@@ -1,4 +1,4 @@
-// Where helm, kubeconform, the Kubernetes schemas and tini are: scripts/deploy-tools.sh knows
+// Where helm, kubeconform, the Kubernetes schemas, the ServiceMonitor schema and tini are: scripts/deploy-tools.sh knows
 // (it installs them into the cache). .ci/run installs them before the tests and sets
 // SLUICE_REQUIRE_DEPLOY_TOOLS=1, so there a missing tool fails the test at once instead of
 // installing mid-run; elsewhere the first test to ask installs them (building helm takes minutes).
@@ -19,6 +19,8 @@ export interface DeployTools {
   schemaLocation: string;
   kubernetesVersion: string;
   tini: string;
+  /** @kubernetes-models/prometheus-operator's ServiceMonitor class: validate() checks the CRD's schema */
+  serviceMonitorModel: string;
 }
 
 function parseLines(stdout: string): Record<string, string> {
@@ -56,5 +58,6 @@ export async function deployTools(): Promise<DeployTools> {
     schemaLocation: `${schemas}/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json`,
     kubernetesVersion,
     tini: paths.SLUICE_TINI!,
+    serviceMonitorModel: paths.SLUICE_SERVICEMONITOR_MODEL!,
   };
 }

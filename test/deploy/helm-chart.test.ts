@@ -32,7 +32,7 @@ interface KubeconformResult {
 
 /**
  * kubeconform -strict on the manifests in `text`. The ServiceMonitor is a Prometheus Operator
- * custom resource, for which kubernetes-validate has no schema; the render tests check it.
+ * custom resource, for which kubernetes-validate has no schema: serviceMonitorErrors checks it.
  */
 async function kubeconform(text: string, name: string): Promise<KubeconformResult> {
   const file = join(work, `${name}.yaml`);
@@ -45,6 +45,21 @@ async function kubeconform(text: string, name: string): Promise<KubeconformResul
     const e = err as { stdout?: string; stderr?: string };
     if (!e.stdout?.trim().startsWith('{')) throw new Error(`kubeconform failed: ${e.stderr ?? ''}${e.stdout ?? ''}`, { cause: err });
     return JSON.parse(e.stdout) as KubeconformResult;
+  }
+}
+
+/**
+ * The ServiceMonitor against the CRD's schema (@kubernetes-models/prometheus-operator): types,
+ * enums and patterns. Like the API server for a custom resource, it does not refuse unknown
+ * fields; the full-render test compares the ServiceMonitor's spec whole for that.
+ */
+async function serviceMonitorErrors(manifest: Manifest): Promise<string | undefined> {
+  const { ServiceMonitor } = (await import(tools.serviceMonitorModel)) as { ServiceMonitor: new (data: Manifest) => { validate(): void } };
+  try {
+    new ServiceMonitor(manifest).validate();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
   }
 }
 
@@ -71,15 +86,20 @@ describe('helm chart (deploy/helm)', () => {
     const checked = rendered.manifests.filter((m) => m.kind !== 'ServiceMonitor');
     expect(result.summary).toEqual({ valid: checked.length, invalid: 0, errors: 0, skipped: rendered.manifests.length - checked.length });
     expect(checked.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'StatefulSet']);
+    for (const monitor of rendered.manifests.filter((m) => m.kind === 'ServiceMonitor')) expect(await serviceMonitorErrors(monitor)).toBeUndefined();
   });
 
-  it('kubeconform refuses a field the Kubernetes API does not have (the validation is strict)', async () => {
+  it('kubeconform refuses a field the Kubernetes API does not have (strict), the ServiceMonitor schema a malformed interval', async () => {
     const rendered = await renderChart(tools.helm, chart);
     const sts = rendered.byKind('StatefulSet');
     sts.spec.template.spec.containers[0].livenessProbe.httpGet.paht = '/healthz';
     const result = await kubeconform(JSON.stringify(sts), 'unknown-field');
     expect(result.summary.invalid).toBe(1);
     expect(result.resources[0]!.msg).toMatch(/paht/);
+
+    const monitor = (await renderChart(tools.helm, chart, ['-f', FULL_VALUES])).byKind('ServiceMonitor');
+    monitor.spec.endpoints[0].interval = 'every 15 seconds';
+    expect(await serviceMonitorErrors(monitor)).toMatch(/interval must match pattern/);
   });
 
   it('default render: probes on the http port, the state claim, a locked-down pod, and a config sluice loads', async () => {
@@ -148,8 +168,12 @@ describe('helm chart (deploy/helm)', () => {
     const monitor = rendered.byKind('ServiceMonitor');
     expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
     expect(monitor.metadata.labels.release).toBe('prometheus');
-    expect(monitor.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', scheme: 'http', interval: '15s', scrapeTimeout: '5s' }]);
-    expect(monitor.spec.selector.matchLabels).toEqual(rendered.byKind('Service').spec.selector);
+    const selector = rendered.byKind('Service').spec.selector;
+    expect(monitor.spec).toEqual({
+      selector: { matchLabels: selector },
+      namespaceSelector: { matchNames: ['streams'] },
+      endpoints: [{ port: 'http', path: '/metrics', scheme: 'http', interval: '15s', scrapeTimeout: '5s' }],
+    });
     expect(rendered.byKind('Service').spec.ports).toEqual([{ name: 'http', port: 9000, targetPort: 'http', protocol: 'TCP' }]);
 
     const { raw, config, secretFiles } = await loadPodConfig(rendered);
