@@ -10,9 +10,13 @@
 #   bash scripts/deploy-tools.sh          install what is missing, then print where each tool
 #                                         is, as NAME=path lines (test/deploy reads them)
 #   bash scripts/deploy-tools.sh --paths  only print those lines, installing nothing
+#   bash scripts/deploy-tools.sh --debian       only the Debian packages (apt-get; see below)
+#   bash scripts/deploy-tools.sh --skip-debian  everything else
 #
-# tini, the image's init (see the Dockerfile), comes from Debian: the image test runs the
-# Dockerfile's ENTRYPOINT, tini included.
+# From Debian: tini, the image's init (the image test runs the Dockerfile's ENTRYPOINT, tini
+# included), and openssl (the chart test makes a certificate for the TLS files it mounts). The two
+# halves exist so that CI can run apt-get in the foreground, where it cannot collide with another
+# apt-get over dpkg's lock, and the long builds in the background.
 #
 # Building helm takes a few minutes on two cores the first time.
 set -euo pipefail
@@ -89,14 +93,22 @@ if [ "${1:-}" = --paths ]; then
   exit 0
 fi
 
-if [ ! -x /usr/bin/tini ]; then
+install_debian_packages() {
+  local missing=()
+  [ -x /usr/bin/tini ] || missing+=(tini)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  if [ ${#missing[@]} = 0 ]; then return; fi
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    log "installing tini from Debian"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tini >/dev/null
+    log "installing ${missing[*]} from Debian"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    log "tini (Debian package tini) is required for the image test"
+    log "the Debian packages ${missing[*]} are required by test/deploy"
     exit 1
   fi
+}
+if [ "${1:-}" != --skip-debian ]; then
+  install_debian_packages
+  if [ "${1:-}" = --debian ]; then exit 0; fi
 fi
 
 go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "$helm_dir"
