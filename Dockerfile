@@ -27,6 +27,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY src ./src
+# The state directory belongs to the `node` user, so a fresh Docker volume mounted there is
+# writable too (Kubernetes sees to that with the chart's fsGroup).
+RUN mkdir -p /var/lib/sluice && chown 1000:1000 /var/lib/sluice
 # The `node` user (uid and gid 1000) of the official image; the chart's securityContext and its
 # fsGroup use the same ids. The app's files stay root-owned and read-only to it.
 USER 1000:1000
