@@ -69,7 +69,7 @@ pip_install() {
   local tmp="$dir.tmp-$$"
   rm -rf "$tmp"
   log "installing $package $version from PyPI, once"
-  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --target "$tmp" "$package==$version"
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore --target "$tmp" "$package==$version"
   touch "$tmp/.complete"
   rm -rf "$dir" && mv "$tmp" "$dir"
 }
