@@ -155,6 +155,7 @@ describe('helm chart (deploy/helm)', () => {
     expect(sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Delete' });
 
     const env = envOf(c);
+    expect(env.get('OTEL_TRACES_EXPORTER')?.value).toBe('otlp');
     expect(env.get('OTEL_EXPORTER_OTLP_ENDPOINT')?.value).toBe('http://otel-collector.observability:4318');
     expect(env.get('OTEL_EXPORTER_OTLP_PROTOCOL')?.value).toBe('http/protobuf');
     expect(env.get('OTEL_SERVICE_NAME')?.value).toBe('player-stats');

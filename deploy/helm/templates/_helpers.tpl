@@ -140,6 +140,9 @@ OTEL_* variables for sluice's tracing; none while otel.endpoint is empty, so tra
 {{- define "sluice.otelEnv" -}}
 {{- with .Values.otel }}
 {{- if .endpoint }}
+# The SDK's default, spelt out: sluice traces only when an exporter is configured.
+- name: OTEL_TRACES_EXPORTER
+  value: otlp
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ .endpoint | quote }}
 {{- with .protocol }}
