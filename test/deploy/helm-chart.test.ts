@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chartCopy, FULL_VALUES, helm, loadPodConfig, pendingSections, renderChart } from './chart.ts';
 import type { Manifest, Rendered } from './chart.ts';
 import { deployTools } from './deploy-tools.ts';
@@ -19,11 +19,20 @@ const work = mkdtempSync(join(tmpdir(), 'sluice-helm-test-'));
 
 let tools: DeployTools;
 let chart: string;
-// Building helm from source the first time (outside CI) takes minutes on two cores.
+let missingTools: unknown;
+// Building helm from source the first time (outside CI) takes minutes on two cores. A tool that is
+// missing fails every test (beforeEach), rather than leaving them skipped as a failed beforeAll does.
 beforeAll(async () => {
-  tools = await deployTools();
-  chart = chartCopy();
+  try {
+    tools = await deployTools();
+    chart = chartCopy();
+  } catch (err) {
+    missingTools = err;
+  }
 }, 1_200_000);
+beforeEach(() => {
+  if (missingTools !== undefined) throw missingTools;
+});
 
 interface KubeconformResult {
   resources: { kind: string; name: string; status: string; msg: string }[];

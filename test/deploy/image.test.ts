@@ -11,7 +11,7 @@ import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirS
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { freePort } from '../../scripts/kafka-broker.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
@@ -76,11 +76,21 @@ let tools: DeployTools;
 let app: string;
 let child: ChildProcess | undefined;
 
+let notBuilt: unknown;
+// A missing tool or a failed build fails every test (beforeEach), rather than leaving them skipped
+// as a failed beforeAll does.
 beforeAll(async () => {
-  tools = await deployTools();
-  for (const [i, stage] of dockerfile.stages.entries()) await buildStage(stage, stage.name ?? `stage-${i}`);
-  app = stageDirs.get(dockerfile.final)!;
+  try {
+    tools = await deployTools();
+    for (const [i, stage] of dockerfile.stages.entries()) await buildStage(stage, stage.name ?? `stage-${i}`);
+    app = stageDirs.get(dockerfile.final)!;
+  } catch (err) {
+    notBuilt = err;
+  }
 }, 900_000);
+beforeEach(() => {
+  if (notBuilt !== undefined) throw notBuilt;
+});
 
 afterAll(() => {
   child?.kill('SIGKILL');
