@@ -18,7 +18,9 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          // test/deploy: the Helm chart and the image. The image test runs a pipeline against the
+          // broker; the chart tests need none but are slow tools too, so they share this project.
+          include: ['test/integration/**/*.test.ts', 'test/deploy/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/integration/global-setup.ts'],
           // One broker, two cores: files run one at a time so timings stay sane.

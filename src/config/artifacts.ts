@@ -6,6 +6,7 @@ import { NORMALIZE_EXAMPLE } from './normalize-schema.ts';
 import { ENRICH_EXAMPLE, TABLES_EXAMPLE } from './enrich-schema.ts';
 import { IDLE_CLOSE_EXAMPLE } from './idle-schema.ts';
 import { SESSION_EXAMPLE } from './session-schema.ts';
+import { chartValuesSchema } from './chart-values-schema.ts';
 import { configSchema, DURATION_PATTERN } from './schema.ts';
 
 type JsonSchema = z.core.JSONSchema.BaseSchema;
@@ -27,15 +28,15 @@ function configJsonSchema(): JsonSchema {
 }
 
 export function helmValuesSchemaJson(): string {
+  // The chart's own values (image, probes, secrets, ...) next to the pipeline config.
+  const { $schema: _ignored, ...chart } = z.toJSONSchema(chartValuesSchema, { io: 'input', target: 'draft-07' });
   const values = {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'sluice Helm chart values',
-    description: `Generated from src/config/schema.ts by scripts/gen-config-artifacts.ts; do not edit.`,
-    type: 'object',
-    // The chart has its own values (image, resources, ...) next to the pipeline config.
-    additionalProperties: true,
-    required: ['config'],
-    properties: { config: configJsonSchema() },
+    description: `Generated from src/config/schema.ts and src/config/chart-values-schema.ts by scripts/gen-config-artifacts.ts; do not edit.`,
+    ...chart,
+    required: [...(chart.required ?? []), 'config'],
+    properties: { ...chart.properties, config: configJsonSchema() },
   };
   return `${JSON.stringify(values, null, 2)}\n`;
 }

@@ -52,12 +52,56 @@ app.kubernetes.io/component: stream-processor
 {{- end }}
 
 {{/*
-The HTTP port (/metrics and the probes) from the pipeline config: sluice's default 8080 when
-unset, "0" when the server is off.
+The HTTP server's port (/metrics, /healthz, /readyz, /events): config.http.port, else sluice's
+default, 8080. The probes, the Service and the ServiceMonitor all use it.
 */}}
-{{- define "sluice.metricsPort" -}}
+{{- define "sluice.httpPort" -}}
 {{- $http := .Values.config.http | default dict }}
 {{- if hasKey $http "port" }}{{ $http.port | int }}{{ else }}8080{{ end }}
+{{- end }}
+
+{{/* Where the chart mounts the Secrets of .Values.secrets, one folder each (beside, not inside, the
+ConfigMap volume at /etc/sluice: a mount point inside a read-only volume may not be creatable). */}}
+{{- define "sluice.secretsDir" -}}
+/var/run/secrets/sluice
+{{- end }}
+
+{{/*
+The pipeline config as rendered into the ConfigMap: .Values.config plus what only the chart
+knows: that the HTTP server must listen beyond the pod's loopback, and where the Secrets are
+mounted.
+*/}}
+{{- define "sluice.config" -}}
+{{- $dir := include "sluice.secretsDir" . }}
+{{- $config := deepCopy .Values.config }}
+{{- $http := $config.http | default dict }}
+{{- $_ := set $http "host" ($http.host | default "0.0.0.0") }}
+{{- $_ := set $http "port" (include "sluice.httpPort" . | int) }}
+{{- with .Values.secrets.httpToken }}
+{{- if .secretName }}
+{{- $_ := set $http "authToken" (dict "file" (printf "%s/http-token/%s" $dir .key)) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $config "http" $http }}
+{{- $kafka := $config.kafka | default dict }}
+{{- with .Values.secrets.kafkaTls }}
+{{- if .secretName }}
+{{- $ssl := $kafka.ssl | default dict }}
+{{- if .caKey }}{{ $_ := set $ssl "ca" (printf "%s/kafka-tls/%s" $dir .caKey) }}{{ end }}
+{{- if .certKey }}{{ $_ := set $ssl "cert" (printf "%s/kafka-tls/%s" $dir .certKey) }}{{ end }}
+{{- if .keyKey }}{{ $_ := set $ssl "key" (printf "%s/kafka-tls/%s" $dir .keyKey) }}{{ end }}
+{{- $_ := set $kafka "ssl" $ssl }}
+{{- end }}
+{{- end }}
+{{- with .Values.secrets.kafkaSasl }}
+{{- if .secretName }}
+{{- $sasl := $kafka.sasl | default dict }}
+{{- $_ := set $sasl "passwordFile" (printf "%s/kafka-sasl/%s" $dir .key) }}
+{{- $_ := set $kafka "sasl" $sasl }}
+{{- end }}
+{{- end }}
+{{- $_ := set $config "kafka" $kafka }}
+{{- toYaml $config }}
 {{- end }}
 
 {{/* Where the state volume is mounted; config.application.stateDir must point here. */}}
@@ -74,7 +118,65 @@ Render-time checks for settings the pod cannot work without.
 {{- if not (or (eq $stateDir $mount) (hasPrefix (printf "%s/" $mount) $stateDir)) }}
 {{- fail (printf "config.application.stateDir must be %s (or a directory under it), the state volume's mount path; got %q. Any other path is on the read-only root filesystem." $mount $stateDir) }}
 {{- end }}
-{{- if and .Values.serviceMonitor.enabled (eq (include "sluice.metricsPort" .) "0") }}
-{{- fail "serviceMonitor.enabled needs config.http.port > 0" }}
+{{- if eq (include "sluice.httpPort" .) "0" }}
+{{- fail "config.http.port must not be 0 in the chart: the probes and the scrapes use the HTTP server" }}
+{{- end }}
+{{- $http := .Values.config.http | default dict }}
+{{- if and .Values.secrets.httpToken.secretName $http.authToken }}
+{{- fail "set config.http.authToken or secrets.httpToken.secretName, not both" }}
+{{- end }}
+{{- $sasl := (.Values.config.kafka | default dict).sasl }}
+{{- if and .Values.secrets.kafkaSasl.secretName (not $sasl) }}
+{{- fail "secrets.kafkaSasl needs config.kafka.sasl with the mechanism and username" }}
+{{- end }}
+{{- if and .Values.secrets.kafkaSasl.secretName $sasl ($sasl | default dict).passwordEnv }}
+{{- fail "set config.kafka.sasl.passwordEnv or secrets.kafkaSasl.secretName, not both" }}
+{{- end }}
+{{- end }}
+
+{{/*
+OTEL_* variables for sluice's tracing; none while otel.endpoint is empty, so tracing stays off.
+*/}}
+{{- define "sluice.otelEnv" -}}
+{{- with .Values.otel }}
+{{- if .endpoint }}
+# The SDK's default, spelt out: sluice traces only when an exporter is configured.
+- name: OTEL_TRACES_EXPORTER
+  value: otlp
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .endpoint | quote }}
+{{- with .protocol }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: {{ . | quote }}
+{{- end }}
+- name: OTEL_SERVICE_NAME
+  value: {{ .serviceName | default (include "sluice.fullname" $) | quote }}
+# Which pod a span came from.
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: "k8s.pod.name=$(POD_NAME),k8s.namespace.name={{ $.Release.Namespace }},k8s.statefulset.name={{ include "sluice.fullname" $ }}"
+{{- with .sampler }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ . | quote }}
+{{- end }}
+{{- with .samplerArg }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ . | quote }}
+{{- end }}
+{{- if .headersSecret.name }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .headersSecret.name }}
+      key: {{ .headersSecret.key }}
+{{- end }}
+{{- range $name, $value := .extraEnv }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}

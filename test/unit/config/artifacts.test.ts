@@ -12,9 +12,12 @@ describe('generated config artifacts', () => {
     },
   );
 
-  it('nests the config schema under config and allows other chart values', () => {
+  it('nests the config schema under config, beside the chart\'s own values, and refuses unknown keys', () => {
     const schema = JSON.parse(helmValuesSchemaJson());
-    expect(schema).toMatchObject({ type: 'object', additionalProperties: true, required: ['config'] });
+    expect(schema).toMatchObject({ type: 'object', additionalProperties: false });
+    expect(schema.required).toContain('config');
+    expect(schema.properties.secrets.properties.kafkaSasl.additionalProperties).toBe(false);
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['image', 'resources', 'startupProbe', 'readinessProbe', 'otel', 'secrets']));
     const config = schema.properties.config;
     expect(config.additionalProperties).toBe(false);
     expect(config.required).toEqual(['kafka', 'application', 'input', 'windows', 'output', 'deadLetter']);
