@@ -28,11 +28,20 @@ function networkFailure(err: unknown, depth = 0): boolean {
 }
 
 /**
+ * What a broker (or kafkajs, checking its answer) says when it refuses a login. kafkajs wraps
+ * every error during the login in KafkaJSSASLAuthenticationError, a connection the broker closed
+ * or a request that timed out too ("SASL PLAIN authentication failed: Closed connection"), so
+ * only these messages make its error a refusal; the rest stays a network failure, retried.
+ */
+const KAFKAJS_REFUSAL = /Authentication failed|Invalid username or password|mechanism is not supported|Invalid server nonce|less than the minimum|Invalid server signature/;
+
+/**
  * kafkajs's and @platformatic/kafka's errors for a refused SASL authentication. The latter's
  * also covers a SASL handshake the connection closed under (a plaintext client on a TLS
  * listener): that one is a network failure, as kafkajs reports it.
  */
-const isAuthFailure = (e: { name?: unknown; code?: unknown; cause?: unknown }) => e.name === 'KafkaJSSASLAuthenticationError' || (e.code === 'PLT_KFK_AUTHENTICATION' && !networkFailure(e.cause));
+const isAuthFailure = (e: { name?: unknown; code?: unknown; cause?: unknown; message?: unknown }) =>
+  (e.name === 'KafkaJSSASLAuthenticationError' && typeof e.message === 'string' && KAFKAJS_REFUSAL.test(e.message)) || (e.code === 'PLT_KFK_AUTHENTICATION' && !networkFailure(e.cause));
 /** a failed verification, a wrong host name (ERR_TLS_CERT_ALTNAME_INVALID), or an alert or protocol error from the handshake (ERR_SSL_*) */
 const isTlsFailure = (e: { code?: unknown }) => typeof e.code === 'string' && (CERTIFICATE_CODES.has(e.code) || /^ERR_(?:TLS|SSL)_/.test(e.code));
 

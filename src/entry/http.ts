@@ -5,7 +5,7 @@ import type { SluiceConfig } from '../config/schema.ts';
 import { readSecret } from '../http/auth.ts';
 import { IngestProducer } from '../http/ingest-producer.ts';
 import type { MemberProgress } from '../http/probes.ts';
-import { startHttpServer } from '../http/server.ts';
+import { MAX_CONCURRENT_INGESTS, startHttpServer } from '../http/server.ts';
 import type { HttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
 
@@ -27,8 +27,9 @@ export async function startHttp(config: SluiceConfig, log: Logger, sources: Http
     maxBodyBytes: http.maxBodyBytes,
     authToken,
     readyMaxLag: http.readyMaxLag,
-    ingest: { topic: config.input.topic, keyField: config.input.key, maxRecordBytes: config.input.maxRecordBytes },
-    producer: new IngestProducer(sources.openProducer, http.ingestTimeout),
+    ingest: { topic: config.input.topic, keyField: config.input.key, maxRecordBytes: config.input.maxRecordBytes, format: config.input.format },
+    // Events waiting for the brokers may hold as much as the admitted requests' bodies.
+    producer: new IngestProducer(sources.openProducer, http.ingestTimeout, MAX_CONCURRENT_INGESTS * http.maxBodyBytes),
     metrics: sources.metrics,
     failure: sources.failure,
     progress: sources.progress,

@@ -13,21 +13,39 @@ export class IngestProducer {
   private producer: Promise<RecordProducer> | undefined;
   private readonly open: () => Promise<RecordProducer>;
   private readonly timeoutMs: number;
+  private readonly maxPendingBytes: number;
+  /** bytes of the events of sends the brokers have not answered yet, timed-out ones included */
+  private pendingBytes = 0;
 
-  constructor(open: () => Promise<RecordProducer>, timeoutMs: number) {
+  /**
+   * `maxPendingBytes`: past it a send is refused at once (503): while the brokers are slow or
+   * away, the events waiting for them, which a timed-out send keeps, must not grow the heap.
+   */
+  constructor(open: () => Promise<RecordProducer>, timeoutMs: number, maxPendingBytes: number) {
     this.open = open;
     this.timeoutMs = timeoutMs;
+    this.maxPendingBytes = maxPendingBytes;
   }
 
   /** Resolves once the brokers acknowledged every record; rejects with IngestUnavailable otherwise. */
   async send(records: readonly OutRecord[]): Promise<void> {
     if (records.length === 0) return;
+    let bytes = 0;
+    for (const r of records) bytes += (r.value?.length ?? 0) + (r.key?.length ?? 0);
+    if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.maxPendingBytes) {
+      throw new IngestUnavailable(`${this.pendingBytes} bytes of events still wait for the brokers`);
+    }
+    this.pendingBytes += bytes;
     const producer = (this.producer ??= this.open());
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new IngestUnavailable(`brokers did not acknowledge within ${this.timeoutMs} ms`)), this.timeoutMs);
     });
     const sent = producer.then((p) => p.send(records));
+    void sent.then(
+      () => (this.pendingBytes -= bytes),
+      () => (this.pendingBytes -= bytes),
+    );
     try {
       await Promise.race([sent, timeout]);
     } catch (err) {

@@ -22,6 +22,11 @@ export interface IngestTarget {
   keyField: string;
   /** the pipeline's input.maxRecordBytes: a larger event would only be dead-lettered as oversized */
   maxRecordBytes: number;
+  /**
+   * the pipeline's input.format: events are written as plain JSON, which a pipeline reading a
+   * registry format would dead-letter one by one, so POST /events takes them for `json` only
+   */
+  format: string;
 }
 
 /** The body cannot be read as events at all: answered with 400 and this message. */

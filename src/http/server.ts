@@ -37,6 +37,32 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/**
+ * POST /events requests handled at once, each holding up to maxBodyBytes: past it a request is
+ * answered 503 before its body is read, so a burst of producers slows down instead of growing the
+ * heap. With the default 1 MiB limit, bodies hold at most 32 MiB.
+ */
+export const MAX_CONCURRENT_INGESTS = 32;
+
+/** Admits at most MAX_CONCURRENT_INGESTS POST /events requests at a time (onRequest, after the token). */
+function ingestGate() {
+  let inFlight = 0;
+  const admitted = new WeakSet<FastifyRequest>();
+  const release = async (req: FastifyRequest) => {
+    if (admitted.delete(req)) inFlight--;
+  };
+  const admit = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (reply.sent) return;
+    if (inFlight >= MAX_CONCURRENT_INGESTS) {
+      await reply.code(503).header('retry-after', '1').send({ error: `${MAX_CONCURRENT_INGESTS} requests already in flight` });
+      return;
+    }
+    inFlight++;
+    admitted.add(req);
+  };
+  return { admit, release };
+}
+
 function checkToken(token: string | undefined) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     if (token === undefined || bearerMatches(req.headers.authorization, token)) return;
@@ -62,7 +88,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     const report = readiness(await opts.progress(), opts.readyMaxLag);
     return reply.code(report.ready ? 200 : 503).send(report);
   });
-  app.post('/events', { onRequest: checkToken(opts.authToken) }, async (req, reply) => {
+  const gate = ingestGate();
+  app.post('/events', { onRequest: [checkToken(opts.authToken), gate.admit], onResponse: gate.release, onRequestAbort: gate.release }, async (req, reply) => {
+    if (opts.ingest.format !== 'json') {
+      return reply.code(415).send({ error: `POST /events writes events as JSON, and this pipeline reads input.format ${opts.ingest.format}: produce to ${opts.ingest.topic} with a serializer of that format` });
+    }
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     let batch;
     try {

@@ -10,10 +10,10 @@ const named = (name: string, message: string, extra: Record<string, unknown> = {
 
 describe('securityFailure', () => {
   it("finds kafkajs's SASL failure behind its retrier", () => {
-    const err = named('KafkaJSNonRetriableError', 'wrapped', { originalError: named('KafkaJSSASLAuthenticationError', 'SASL SCRAM SHA512 authentication failed') });
+    const err = named('KafkaJSNonRetriableError', 'wrapped', { originalError: named('KafkaJSSASLAuthenticationError', 'SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512') });
     const coded = securityFailure(err, brokers, security);
     expect(coded?.code).toBe('SLUICE_KAFKA_AUTH_FAILED');
-    expect(coded?.message).toBe('Kafka brokers kafka-1:9093, kafka-2:9093 refused SASL authentication as "app" (scram-sha-512): SASL SCRAM SHA512 authentication failed; check kafka.sasl');
+    expect(coded?.message).toBe('Kafka brokers kafka-1:9093, kafka-2:9093 refused SASL authentication as "app" (scram-sha-512): SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512; check kafka.sasl');
     expect(coded?.exitCode).toBe(2);
     expect(coded?.canRetry).toBe(false);
   });
@@ -37,6 +37,10 @@ describe('securityFailure', () => {
     const closed = named('MultipleErrors', 'Cannot connect to any broker.', { errors: [named('NetworkError', 'Connection to kafka-1:9093 failed.', { code: 'PLT_KFK_NETWORK', cause: named('AuthenticationError', 'Cannot find a suitable SASL mechanism.', { code: 'PLT_KFK_AUTHENTICATION', cause: named('NetworkError', 'Connection closed', { code: 'PLT_KFK_NETWORK' }) }) })] });
     expect(securityFailure(closed, brokers, security)).toBeUndefined();
     expect(securityFailure(named('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED', { code: 'ECONNREFUSED' }), brokers, security)).toBeUndefined();
+    // kafkajs wraps a connection the broker closed, or a request timing out, during the login as a SASL failure.
+    expect(securityFailure(named('KafkaJSNonRetriableError', 'wrapped', { originalError: named('KafkaJSSASLAuthenticationError', 'SASL PLAIN authentication failed: Closed connection') }), brokers, security)).toBeUndefined();
+    expect(securityFailure(named('KafkaJSSASLAuthenticationError', 'SASL SCRAM SHA512 authentication failed: Request SaslAuthenticate(key: 36, version: 1) timed out'), brokers, security)).toBeUndefined();
+    expect(securityFailure(named('KafkaJSSASLAuthenticationError', 'SASL PLAIN authentication failed: Authentication failed: Invalid username or password'), brokers, security)?.code).toBe('SLUICE_KAFKA_AUTH_FAILED');
     expect(securityFailure(named('KafkaJSNumberOfRetriesExceeded', 'retries', { originalError: named('KafkaJSConnectionError', 'Connection timeout') }), brokers, undefined)).toBeUndefined();
   });
 });

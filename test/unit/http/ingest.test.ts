@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toRecords, UnparseableBody } from '../../../src/http/ingest.ts';
 
-const target = { topic: 'in', keyField: 'playerId', maxRecordBytes: 200 };
+const target = { topic: 'in', keyField: 'playerId', maxRecordBytes: 200, format: 'json' };
 const body = (text: string) => Buffer.from(text);
 
 describe('POST /events bodies', () => {

@@ -6,7 +6,7 @@ import type { RecordProducer } from '../../../src/clients/port.ts';
 import type { OutRecord } from '../../../src/model/records.ts';
 import { IngestProducer } from '../../../src/http/ingest-producer.ts';
 import type { MemberProgress } from '../../../src/http/probes.ts';
-import { startHttpServer } from '../../../src/http/server.ts';
+import { MAX_CONCURRENT_INGESTS, startHttpServer } from '../../../src/http/server.ts';
 import type { HttpServer } from '../../../src/http/server.ts';
 
 interface Fake {
@@ -23,7 +23,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(over: { authToken?: string; maxBodyBytes?: number; timeoutMs?: number; failure?: string; progress?: MemberProgress[] } = {}) {
+async function start(over: { authToken?: string; maxBodyBytes?: number; timeoutMs?: number; maxPendingBytes?: number; format?: string; failure?: string; progress?: MemberProgress[] } = {}) {
   const fake: Fake = { sent: [], behave: async () => undefined, opened: 0, closed: 0 };
   const open = async (): Promise<RecordProducer> => {
     fake.opened++;
@@ -42,8 +42,8 @@ async function start(over: { authToken?: string; maxBodyBytes?: number; timeoutM
     maxBodyBytes: over.maxBodyBytes ?? 1024,
     authToken: over.authToken,
     readyMaxLag: 10,
-    ingest: { topic: 'in', keyField: 'playerId', maxRecordBytes: 1000 },
-    producer: new IngestProducer(open, over.timeoutMs ?? 2000),
+    ingest: { topic: 'in', keyField: 'playerId', maxRecordBytes: 1000, format: over.format ?? 'json' },
+    producer: new IngestProducer(open, over.timeoutMs ?? 2000, over.maxPendingBytes ?? 1 << 20),
     metrics: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'sluice_up 1\n' }),
     failure: () => over.failure,
     progress: async () => over.progress ?? [{ joined: true, partitions: [] }],
@@ -114,6 +114,46 @@ describe('POST /events', () => {
 });
 
 describe('probes and metrics', () => {
+  it('answers 415 when the pipeline reads a registry format, producing nothing', async () => {
+    const { fake, post } = await start({ format: 'avro' });
+    const res = await post(JSON.stringify({ playerId: 'a' }));
+    expect(res.status).toBe(415);
+    expect(await res.json()).toEqual({ error: expect.stringMatching(/input.format avro/) });
+    expect(fake.sent).toEqual([]);
+  });
+
+  it(`admits ${MAX_CONCURRENT_INGESTS} requests at a time and answers 503 past it, taking requests again once they are answered`, async () => {
+    const { fake, post } = await start({ timeoutMs: 10_000 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    fake.behave = () => held;
+    const first = Array.from({ length: MAX_CONCURRENT_INGESTS }, (_, i) => post(JSON.stringify({ playerId: `p${i}` })));
+    // Every admitted request waits in the producer: the next one is turned away.
+    for (let i = 0; i < 50 && fake.opened === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 200));
+    const over = await post(JSON.stringify({ playerId: 'late' }));
+    expect(over.status).toBe(503);
+    expect(over.headers.get('retry-after')).toBe('1');
+    release();
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual(Array(MAX_CONCURRENT_INGESTS).fill(202));
+    expect((await post(JSON.stringify({ playerId: 'again' }))).status).toBe(202);
+  });
+
+  it('answers 503 at once while the events of earlier sends, timed out ones too, hold maxPendingBytes', async () => {
+    const { fake, post } = await start({ timeoutMs: 100, maxPendingBytes: 100 });
+    let release!: () => void;
+    fake.behave = () => new Promise<void>((resolve) => (release = resolve));
+    // Times out, and its events stay with the producer until the brokers answer.
+    expect((await post(JSON.stringify({ playerId: 'a', pad: 'x'.repeat(80) }))).status).toBe(503);
+    const refused = await post(JSON.stringify({ playerId: 'b', pad: 'y'.repeat(80) }));
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toEqual({ error: expect.stringMatching(/still wait for the brokers/) });
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    fake.behave = async () => undefined;
+    expect((await post(JSON.stringify({ playerId: 'c' }))).status).toBe(202);
+  });
+
   it('serves /metrics with its content type', async () => {
     const { url } = await start();
     const res = await fetch(`${url}/metrics`);
@@ -147,6 +187,6 @@ describe('probes and metrics', () => {
   it('refuses a port in use with SLUICE_HTTP_UNAVAILABLE', async () => {
     const { url } = await start();
     const port = Number(new URL(url).port);
-    await expect(startHttpServer({ host: '127.0.0.1', port, maxBodyBytes: 1, authToken: undefined, readyMaxLag: 1, ingest: { topic: 'in', keyField: 'k', maxRecordBytes: 1 }, producer: new IngestProducer(async () => ({ send: async () => undefined, close: async () => undefined }), 1), metrics: async () => ({ contentType: '', body: '' }), failure: () => undefined, progress: async () => [] })).rejects.toMatchObject({ code: 'SLUICE_HTTP_UNAVAILABLE', message: expect.stringMatching(/EADDRINUSE/) });
+    await expect(startHttpServer({ host: '127.0.0.1', port, maxBodyBytes: 1, authToken: undefined, readyMaxLag: 1, ingest: { topic: 'in', keyField: 'k', maxRecordBytes: 1, format: 'json' }, producer: new IngestProducer(async () => ({ send: async () => undefined, close: async () => undefined }), 1, 1), metrics: async () => ({ contentType: '', body: '' }), failure: () => undefined, progress: async () => [] })).rejects.toMatchObject({ code: 'SLUICE_HTTP_UNAVAILABLE', message: expect.stringMatching(/EADDRINUSE/) });
   });
 });
