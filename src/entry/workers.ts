@@ -16,6 +16,9 @@ import type { FromWorker, ToWorker, WorkerInput } from './pipeline-worker.ts';
 // Compiled builds run .js; a checkout runs the .ts sources (tsc does not rewrite URL strings).
 const WORKER_ENTRY = new URL(`./pipeline-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
+/** How long /readyz and /metrics wait for a worker's part of the answer. */
+const WORKER_ANSWER_TIMEOUT_MS = 5000;
+
 export interface WorkerPool {
   stop(): Promise<void>;
   /** resolves with an exit code if a worker dies on its own */
@@ -84,7 +87,11 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
           new Promise<T | undefined>((resolve) => {
             if (worker.threadId === -1) return resolve(undefined);
             const id = nextId++;
+            // A worker whose event loop is blocked answers nothing: its part is missing (not
+            // ready, no metrics) rather than the probe or scrape hanging on it.
+            const timer = setTimeout(() => done(undefined), WORKER_ANSWER_TIMEOUT_MS);
             const done = (answer: T | undefined) => {
+              clearTimeout(timer);
               worker.off('message', onMessage);
               worker.off('exit', onExit);
               resolve(answer);
