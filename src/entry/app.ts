@@ -14,6 +14,7 @@ import type { StreamClient } from '../clients/port.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics, serveMetrics } from '../observability/metrics.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
+import { startTracing, stopTracing } from '../observability/tracing-sdk.ts';
 import { changelogTopic, mergeChangelogTopic, partialsTopic, storeDir } from '../model/naming.ts';
 import { shortestCloseIdleAfter } from '../processors/idle-close.ts';
 import { isCrossPartition } from '../processors/partials.ts';
@@ -114,6 +115,8 @@ export async function startPipeline(config: SluiceConfig, log: Logger): Promise<
   const stateDir = resolve(config.application.stateDir);
   checkStateDir(stateDir);
 
+  // Off unless OTEL_* variables ask for traces (docs/tracing.md); stop() leaves it again.
+  if (await startTracing()) log.info('tracing on: OpenTelemetry spans per OTEL_* environment variables');
   const formats = await prepareFormats(config);
   const client = await openClient(config, log);
   try {
@@ -243,6 +246,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
         await tables.close();
         await client.close().catch(() => undefined);
         await closeServer();
+        await stopTracing();
         log.info(`pipeline ${appId} stopped`);
       })()),
   };

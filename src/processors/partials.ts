@@ -2,7 +2,8 @@
 // internal topic `<application.id>-<window>-partials` (compacted):
 //   partial:   key `<window key>|<source partition>` (the window key as in output-record.ts),
 //              value {"w","g","s","a","src"} (the source's whole accumulator, so a redelivery
-//              replaces, never adds), sent to partition hash(group) so one merge lane sees every
+//              replaces, never adds), plus "t" (its input trace contexts, trace-links.ts) when
+//              the source traced them, sent to partition hash(group) so one merge lane sees every
 //              source's partial of a group;
 //   watermark: key `__wm|<source partition>`, value {"wm": <stream time>}, sent to every
 //              partition at every commit, after that transaction's partials.
@@ -51,6 +52,7 @@ function mergePartition(groupValues: readonly unknown[], partitions: number): nu
 
 export function partialRecord(topic: string, partitions: number, state: WindowState, source: number): OutRecord {
   const value: PartialValue = { w: state.w, g: state.g, s: state.s, a: state.a, src: source };
+  if (state.t !== undefined) value.t = state.t;
   return { topic, partition: mergePartition(state.g, partitions), key: partialKey(state.w, state.g, state.s, source), value: JSON.stringify(value) };
 }
 

@@ -1,0 +1,90 @@
+// Whether this thread traces, and the OpenTelemetry SDK behind it (docs/tracing.md). Tracing is
+// off unless the environment asks for traces; then @opentelemetry/sdk-node starts with its
+// defaults, configured by the standard OTEL_* variables (OTLP over http/protobuf unless they say
+// otherwise), traces only: sluice's metrics stay Prometheus. The SDK is loaded only when it
+// starts, so a process without tracing never imports it. Worker threads each start their own.
+import { context, propagation, trace } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
+import type { NodeSDKConfiguration } from '@opentelemetry/sdk-node';
+
+/** the instrumentation scope of every sluice span */
+export const TRACER_NAME = 'sluice';
+
+let tracer: Tracer | undefined;
+let sdk: { shutdown(): Promise<void> } | undefined;
+/** pipelines of this thread that asked for tracing and have not stopped */
+let users = 0;
+
+/** The tracer while tracing is on in this thread; undefined when off. The hot path's one check. */
+export function activeTracer(): Tracer | undefined {
+  return tracer;
+}
+
+const set = (v: string | undefined): boolean => v !== undefined && v.trim() !== '';
+
+/**
+ * The rule: never with OTEL_SDK_DISABLED=true; with OTEL_TRACES_EXPORTER set, when it names an
+ * exporter other than `none`; otherwise when an OTLP endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT
+ * or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). sdk-node alone would export to localhost:4318 whenever
+ * it starts; sluice starts it only on request.
+ */
+export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
+  if (set(env.OTEL_TRACES_EXPORTER)) {
+    return env
+      .OTEL_TRACES_EXPORTER!.split(',')
+      .map((e) => e.trim())
+      .some((e) => e !== '' && e !== 'none');
+  }
+  return set(env.OTEL_EXPORTER_OTLP_ENDPOINT) || set(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+export interface TracingOptions {
+  /** replaces the exporters OTEL_TRACES_EXPORTER names (tests: an in-memory exporter); starts tracing whatever the environment says */
+  spanProcessors?: NodeSDKConfiguration['spanProcessors'];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts tracing in this thread if it is requested (or `spanProcessors` are given), or joins it if
+ * it runs already; returns whether it is on. Each call that returns true owes one stopTracing().
+ */
+export async function startTracing(options: TracingOptions = {}): Promise<boolean> {
+  const env = options.env ?? process.env;
+  if (tracer !== undefined) {
+    users++;
+    return true;
+  }
+  if (options.spanProcessors === undefined && !tracingRequested(env)) return false;
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const named = set(env.OTEL_SERVICE_NAME) || /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
+  const started = new NodeSDK({
+    // Traces only: an empty list keeps sdk-node from exporting (OTLP) metrics and logs by default.
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [],
+    ...(named ? {} : { serviceName: 'sluice' }),
+    ...(options.spanProcessors === undefined ? {} : { spanProcessors: options.spanProcessors }),
+  });
+  started.start();
+  // The SDK's own provider, registered globally by start(); a tracer from another already
+  // registered there (a library's) would still be a valid one.
+  tracer = trace.getTracer(TRACER_NAME);
+  sdk = started;
+  users = 1;
+  return true;
+}
+
+/** Leaves tracing; the last user flushes what is still buffered and shuts the SDK down. */
+export async function stopTracing(): Promise<void> {
+  if (users === 0 || --users > 0) return;
+  const running = sdk;
+  tracer = undefined;
+  sdk = undefined;
+  await running?.shutdown();
+  // start() registered the SDK's provider, context manager and propagator globally; a later
+  // start in this thread (a restarted pipeline, the next test) registers fresh ones.
+  trace.disable();
+  context.disable();
+  propagation.disable();
+}
