@@ -193,7 +193,7 @@ export class Lane {
 
   /** Step 4 of open: brings the store up to the changelog end; returns how. */
   private async restore(owned: ChangeloggedStore, end: string, full: boolean): Promise<RestoreMode> {
-    const outcome = await traceRestore(this.traced(), full, () => owned.bringTo(end, full));
+    const outcome = await traceRestore(this.traceTarget(), full, () => owned.bringTo(end, full));
     if (outcome.mode !== 'none') this.restoredRecords = outcome.records;
     this.opts.observer.restored({ lane: this.name, mode: outcome.mode, records: outcome.records, durationMs: outcome.durationMs });
     return outcome.mode;
@@ -240,7 +240,7 @@ export class Lane {
       let end = chunkEnd(messages, i, plan.maxRecords, maxBytes);
       const tx = new StoreTransaction(store, this.times);
       const began = performance.now();
-      const span = tracer === undefined ? undefined : new BatchTrace(tracer, 'sluice.batch', this.traced());
+      const span = tracer === undefined ? undefined : new BatchTrace(tracer, 'sluice.batch', this.traceTarget());
       let result: BatchResult;
       let processingMs: number;
       let changelogNext: string | undefined;
@@ -320,7 +320,7 @@ export class Lane {
     const result = processor.closeIdle(tx, this.streamTime, now, now - this.lastInputAtMs, tracer !== undefined);
     if (result.records.length === 0 && tx.size === 0) return;
     // Started only now, so that the many idle checks that close nothing make no spans.
-    const span = tracer === undefined ? undefined : new BatchTrace(tracer, 'sluice.idle-close', this.traced(), performance.timeOrigin + began);
+    const span = tracer === undefined ? undefined : new BatchTrace(tracer, 'sluice.idle-close', this.traceTarget(), performance.timeOrigin + began);
     try {
       span?.processed([], result.traced);
       this.changelogNext = await checkpoint.commit({ tx, outputs: result.records, nextOffset: inputOffset, streamTime: this.streamTime, changelogNext: this.changelogNext, span });
@@ -335,7 +335,7 @@ export class Lane {
   }
 
   /** what this lane's spans say about it (tracing on only) */
-  private traced(): TracedLane {
+  private traceTarget(): TracedLane {
     return { lane: this.name, kind: this.opts.kind, topic: this.opts.topics.input, partition: this.partition, guarantee: this.opts.guarantee };
   }
 

@@ -103,10 +103,12 @@ export class BatchTrace {
       const links = linksOf(r.links);
       const span = this.tracer.startSpan(
         'sluice.window.result',
-        { kind: SpanKind.PRODUCER, links, attributes: { 'sluice.window.key': String(r.record.key), 'sluice.result.final': r.final, 'sluice.result.links': links.length } },
+        // Few attributes: the SDK checks each one's value with allocations of its own.
+        { kind: SpanKind.PRODUCER, links, attributes: { 'sluice.window.key': String(r.record.key), 'sluice.result.final': r.final } },
         this.context,
       );
-      r.record.headers = { ...r.record.headers, traceparent: traceparentOf(span.spanContext()) };
+      const traceparent = traceparentOf(span.spanContext());
+      r.record.headers = r.record.headers === undefined ? { traceparent } : { ...r.record.headers, traceparent };
       span.end();
     }
   }

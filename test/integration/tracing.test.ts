@@ -107,7 +107,7 @@ async function runToEnd(s: Awaited<ReturnType<typeof tracingScenario>>): Promise
   try {
     await waitForCommittedEnd(s.appId, s.input, 120_000);
     // Every window but the closers' regions ('zz', which no watermark passes): 4 players' and 2 closers', 2 regions', over 2 windows.
-    return await readAllCommitted(s.output, s.expected.size - 0, 3000, 90_000);
+    return await readAllCommitted(s.output, s.expected.size, 3000, 90_000);
   } finally {
     await pipeline.stop();
   }
@@ -135,9 +135,12 @@ describe('tracing', () => {
   it('traces batches, commits, restores and window results; each output links to the inputs its window aggregated', async () => {
     const s = await tracingScenario('trace-on');
     const exporter = new InMemorySpanExporter();
-    expect(await startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter })] })).toBe(true);
+    const processor = new SimpleSpanProcessor({ exporter });
+    expect(await startTracing({ spanProcessors: [processor] })).toBe(true);
     try {
       const out = await runToEnd(s);
+      // Exports wait for the resource's asynchronous attributes.
+      await processor.forceFlush();
       const spans = exporter.getFinishedSpans();
       const byId = new Map(spans.map((sp) => [sp.spanContext().spanId, sp]));
 
@@ -199,6 +202,7 @@ describe('tracing', () => {
       } finally {
         await again.stop();
       }
+      await processor.forceFlush();
       const full = exporter.getFinishedSpans().filter((sp) => sp.name === 'sluice.restore' && attr(sp, 'messaging.destination.name') === s.input);
       expect(full.map((sp) => [attr(sp, 'messaging.destination.partition.id'), attr(sp, 'sluice.restore.mode')]).sort()).toEqual([
         ['0', 'full'],

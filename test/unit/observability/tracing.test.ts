@@ -1,0 +1,135 @@
+// When tracing starts (the OTEL_* rule), W3C context parsing, and the spans of one lane
+// transaction as an in-memory exporter receives them from the real SDK.
+import { SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommittedChunk } from '../../../src/observability/lane-observer.ts';
+import { activeTracer, startTracing, stopTracing, tracingRequested } from '../../../src/observability/tracing-sdk.ts';
+import { BatchTrace, spanContextOf, traceHttpRequest, traceRestore, traceparentOf } from '../../../src/observability/tracing-spans.ts';
+import type { TracedLane } from '../../../src/observability/tracing-spans.ts';
+
+const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+const LANE: TracedLane = { lane: 'partition 3', kind: 'source', topic: 'events', partition: 3, guarantee: 'exactly-once' };
+
+describe('tracingRequested', () => {
+  it.each([
+    [{}, false],
+    [{ OTEL_TRACES_EXPORTER: 'otlp' }, true],
+    [{ OTEL_TRACES_EXPORTER: 'console, otlp' }, true],
+    [{ OTEL_TRACES_EXPORTER: 'none' }, false],
+    [{ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, false],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, true],
+    [{ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' }, true],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: '  ' }, false],
+    [{ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://collector:4318' }, false],
+    [{ OTEL_SDK_DISABLED: 'TRUE', OTEL_TRACES_EXPORTER: 'otlp' }, false],
+    [{ OTEL_SDK_DISABLED: 'false', OTEL_TRACES_EXPORTER: 'otlp' }, true],
+  ])('%j -> %s', (env, on) => {
+    expect(tracingRequested(env)).toBe(on);
+  });
+
+  it('leaves tracing off when not requested', async () => {
+    expect(await startTracing({ env: {} })).toBe(false);
+    expect(activeTracer()).toBeUndefined();
+  });
+});
+
+describe('W3C trace context', () => {
+  it('parses a kept context, with its tracestate, and writes it back', () => {
+    const context = spanContextOf(`${TP} congo=t61rcWkgMzE`)!;
+    expect(context).toMatchObject({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1, isRemote: true });
+    expect(context.traceState?.get('congo')).toBe('t61rcWkgMzE');
+    expect(traceparentOf(context)).toBe(TP);
+  });
+
+  it.each(['', 'garbage', `ff${TP.slice(2)}`, '00-00000000000000000000000000000000-b7ad6b7169203331-01', '00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01'])('refuses %j', (text) => {
+    expect(spanContextOf(text)).toBeUndefined();
+  });
+});
+
+describe('lane spans', () => {
+  const exporter = new InMemorySpanExporter();
+  const processor = new SimpleSpanProcessor({ exporter });
+  beforeAll(async () => {
+    expect(await startTracing({ spanProcessors: [processor], env: {} })).toBe(true);
+  });
+  afterAll(async () => {
+    await stopTracing();
+    expect(activeTracer()).toBeUndefined();
+  });
+  // The SDK's resource has asynchronous attributes: a span is exported once they are settled.
+  let finished: ReturnType<typeof exporter.getFinishedSpans> = [];
+  const flush = async () => {
+    await processor.forceFlush();
+    finished = exporter.getFinishedSpans();
+  };
+  const named = (name: string) => finished.filter((s) => s.name === name);
+  const chunk = (over: Partial<CommittedChunk> = {}): CommittedChunk => ({
+    lane: 'partition 3',
+    mode: 'latency',
+    records: 5,
+    outputs: 2,
+    nextOffset: '42',
+    commitSeconds: 0.01,
+    streamTime: 0,
+    stats: { records: 5, duplicates: 1, late: 0, deadLetters: new Map([['invalid-json', 2]]), finals: 1, updates: 1 },
+    input: [],
+    first: 0,
+    end: 0,
+    ...over,
+  });
+
+  it('a batch: its links, a result span per window result whose context the output carries, a commit span, counts', async () => {
+    exporter.reset();
+    const batch = new BatchTrace(activeTracer()!, 'sluice.batch', LANE);
+    const withHeader = { key: 'k2', headers: { 'x-other': 'kept' } as Record<string, string> };
+    const results = [{ record: { key: 'k1' } as { key: string; headers?: Record<string, string> }, links: [TP, 'not one'], final: true }, { record: withHeader, links: undefined, final: false }];
+    batch.processed([TP], results);
+    expect(await batch.commit(2, 3, async () => 'end')).toBe('end');
+    batch.committed(chunk());
+    await flush();
+    const [span] = named('sluice.batch');
+    expect(span!.attributes).toMatchObject({ 'messaging.destination.name': 'events', 'messaging.destination.partition.id': '3', 'sluice.batch.records': 5, 'sluice.batch.dead_letters': 2, 'sluice.batch.duplicates': 1, 'sluice.commit.result': 'committed', 'sluice.commit.next_offset': '42' });
+    expect(span!.links.map((l) => traceparentOf(l.context))).toEqual([TP]);
+    const resultSpans = named('sluice.window.result');
+    expect(resultSpans.map((s) => s.parentSpanContext?.spanId)).toEqual([span!.spanContext().spanId, span!.spanContext().spanId]);
+    expect(resultSpans.map((s) => s.links.length)).toEqual([1, 0]);
+    expect(results[0]!.record.headers).toEqual({ traceparent: traceparentOf(resultSpans[0]!.spanContext()) });
+    expect(withHeader.headers).toEqual({ 'x-other': 'kept', traceparent: traceparentOf(resultSpans[1]!.spanContext()) });
+    expect(named('sluice.commit')[0]!.attributes).toMatchObject({ 'sluice.commit.outputs': 2, 'sluice.commit.changelog_records': 3 });
+  });
+
+  it('an aborted batch: error status on the batch and on its failed commit', async () => {
+    exporter.reset();
+    const batch = new BatchTrace(activeTracer()!, 'sluice.batch', LANE);
+    const error = new Error('fenced');
+    await expect(batch.commit(0, 1, () => Promise.reject(error))).rejects.toBe(error);
+    batch.aborted(error);
+    await flush();
+    expect(named('sluice.commit')[0]!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'fenced' });
+    expect(named('sluice.batch')[0]!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(named('sluice.batch')[0]!.attributes['sluice.commit.result']).toBe('aborted');
+  });
+
+  it('a restore, and an HTTP request under its caller\'s trace', async () => {
+    exporter.reset();
+    expect(await traceRestore(LANE, false, async () => ({ mode: 'replay', records: 7 }))).toEqual({ mode: 'replay', records: 7 });
+    await flush();
+    expect(named('sluice.restore')[0]!.attributes).toMatchObject({ 'sluice.restore.mode': 'replay', 'sluice.restore.records': 7, 'sluice.restore.full': false });
+    const done = traceHttpRequest('POST', '/events', { traceparent: TP });
+    done!(202);
+    await flush();
+    const [http] = named('POST /events');
+    expect(http!.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(http!.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
+    expect(http!.attributes['http.response.status_code']).toBe(202);
+  });
+});
+
+describe('tracing off', () => {
+  it('makes no HTTP span and restores without one', async () => {
+    expect(activeTracer()).toBeUndefined();
+    expect(traceHttpRequest('GET', '/healthz', {})).toBeUndefined();
+    expect(await traceRestore(LANE, true, async () => ({ mode: 'full', records: 1 }))).toEqual({ mode: 'full', records: 1 });
+  });
+});
