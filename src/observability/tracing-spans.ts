@@ -31,16 +31,15 @@ export interface ResultToTrace {
   final: boolean;
 }
 
-const HEX32 = /^[\da-f]{32}$/;
-const HEX16 = /^[\da-f]{16}$/;
+/** `vv-<32 hex trace id>-<16 hex span id>-ff`, then a space and a tracestate or nothing (version 00's layout; later versions may add fields after the flags) */
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}(?:-|\s|$)/;
 
 /** A kept trace context (`traceparent`, then a space and `tracestate` if any) as a span context; undefined if it is not a valid one. */
 export function spanContextOf(text: string): SpanContext | undefined {
-  const space = text.indexOf(' ');
-  const parts = (space < 0 ? text : text.slice(0, space)).split('-');
-  if (parts.length < 4 || parts[0] === 'ff' || !HEX32.test(parts[1]!) || !HEX16.test(parts[2]!)) return undefined;
-  const flags = Number.parseInt(parts[3]!, 16);
-  const context: SpanContext = { traceId: parts[1]!, spanId: parts[2]!, traceFlags: Number.isNaN(flags) ? 0 : flags & 0xff, isRemote: true };
+  // Fixed offsets rather than split('-'): a result's span parses up to 8 of these.
+  if (!TRACEPARENT.test(text) || text.startsWith('ff')) return undefined;
+  const context: SpanContext = { traceId: text.slice(3, 35), spanId: text.slice(36, 52), traceFlags: Number.parseInt(text.slice(53, 55), 16), isRemote: true };
+  const space = text.indexOf(' ', 55);
   if (space >= 0) context.traceState = createTraceState(text.slice(space + 1));
   return isSpanContextValid(context) ? context : undefined;
 }
@@ -50,13 +49,25 @@ export function traceparentOf(context: SpanContext): string {
   return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
+/**
+ * Links by kept context. A window's contexts are linked again at each of its results (every
+ * update with `emit: update`), and one input's context is kept by each window it went to, so
+ * most lookups hit. The SDK copies the links it is given, so sharing them is safe.
+ */
+const linkCache = new Map<string, Link | null>();
+const LINK_CACHE_SIZE = 20_000;
+
 function linksOf(contexts: readonly string[] | undefined): Link[] {
   const links: Link[] = [];
-  if (contexts !== undefined) {
-    for (const text of contexts) {
+  if (contexts === undefined) return links;
+  for (const text of contexts) {
+    let link = linkCache.get(text);
+    if (link === undefined) {
+      if (linkCache.size >= LINK_CACHE_SIZE) linkCache.clear();
       const context = spanContextOf(text);
-      if (context !== undefined) links.push({ context });
+      linkCache.set(text, (link = context === undefined ? null : { context }));
     }
+    if (link !== null) links.push(link);
   }
   return links;
 }
