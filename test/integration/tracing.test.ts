@@ -19,7 +19,8 @@ import { createLogger } from '../../src/log.ts';
 import { startTracing, stopTracing } from '../../src/observability/tracing-sdk.ts';
 import { traceparentOf } from '../../src/observability/tracing-spans.ts';
 import { MAX_TRACE_LINKS } from '../../src/processors/trace-links.ts';
-import { brokers, createTopics, produceToPartitions, readAllCommitted, uniqueName, waitForCommittedEnd } from '../helpers/kafka.ts';
+import type { KafkaClientName } from '../../src/clients/port.ts';
+import { KAFKA_CLIENTS, brokers, createTopics, produceToPartitions, readAllCommitted, uniqueName, waitForCommittedEnd } from '../helpers/kafka.ts';
 import type { ReadMessage } from '../helpers/kafka.ts';
 
 const log = createLogger(process.env.SLUICE_TEST_LOG === 'debug' ? 'debug' : 'warn');
@@ -71,7 +72,7 @@ function expectedContexts(events: readonly TestEvent[]): Map<string, string[]> {
   return byWindow;
 }
 
-async function tracingScenario(name: string) {
+async function tracingScenario(client: KafkaClientName, name: string) {
   const dir = mkdtempSync(join(tmpdir(), `sluice-${name}-`));
   const appId = uniqueName(name);
   const [input, output, dlq] = [`${appId}-in`, `${appId}-out`, `${appId}-dlq`];
@@ -80,7 +81,7 @@ async function tracingScenario(name: string) {
   const window = (n: string, by: string, idle: boolean) =>
     [`  - name: ${n}`, `    groupBy: [${by}]`, '    tumbling: 10s', '    grace: 0s', ...(idle ? ['    closeIdleAfter: 2s'] : []), '    emit: final', '    aggregates: { n: "count()" }'].join('\n');
   const yaml = [
-    `kafka: { brokers: [${brokers().map((b) => q(b)).join(', ')}], client: kafkajs, clientId: sluice-test, sessionTimeout: 6s }`,
+    `kafka: { brokers: [${brokers().map((b) => q(b)).join(', ')}], client: ${client}, clientId: sluice-test, sessionTimeout: 6s }`,
     `application: { id: ${q(appId)}, guarantee: exactly-once, stateDir: ${q(join(dir, 'state'))} }`,
     `input: { topic: ${q(input)}, format: json, key: player, eventTime: { field: ts } }`,
     'windows:',
@@ -115,9 +116,9 @@ async function runToEnd(s: Awaited<ReturnType<typeof tracingScenario>>): Promise
 
 const attr = (span: ReadableSpan, name: string) => span.attributes[name];
 
-describe('tracing', () => {
+describe.each(KAFKA_CLIENTS)('tracing on %s', (client) => {
   it('is off without OTEL_* variables: no spans, no traceparent headers', async () => {
-    const s = await tracingScenario('trace-off');
+    const s = await tracingScenario(client, 'trace-off');
     // A provider registered globally, as an application embedding sluice might have: sluice must not use it unasked.
     const exporter = new InMemorySpanExporter();
     trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }));
@@ -133,7 +134,7 @@ describe('tracing', () => {
   });
 
   it('traces batches, commits, restores and window results; each output links to the inputs its window aggregated', async () => {
-    const s = await tracingScenario('trace-on');
+    const s = await tracingScenario(client, 'trace-on');
     const exporter = new InMemorySpanExporter();
     const processor = new SimpleSpanProcessor({ exporter });
     expect(await startTracing({ spanProcessors: [processor] })).toBe(true);
