@@ -16,26 +16,66 @@ export interface TracedResult {
   final: boolean;
 }
 
-/** version-traceid-spanid-flags, lower-case hex (W3C Trace Context, level 1 layout of version 00) */
-const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+/** the longest `tracestate` kept (W3C Trace Context's limit on what must be propagated); a longer one is dropped */
+export const MAX_TRACESTATE_LENGTH = 512;
 
-function headerText(v: Buffer | string | (Buffer | string)[] | undefined): string | undefined {
-  const one = Array.isArray(v) ? v[0] : v;
-  return one === undefined ? undefined : typeof one === 'string' ? one : one.toString('latin1');
+/** version-traceid-spanid-flags, lower-case hex only (W3C Trace Context: upper case is invalid) */
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}/;
+const TRACEPARENT_LENGTH = 55;
+const ZERO_TRACE_ID = '0'.repeat(32);
+const ZERO_SPAN_ID = '0'.repeat(16);
+
+/**
+ * A header's text; undefined when it is absent, null (kafkajs hands a header without a value as
+ * null, whatever its types say) or repeated (an array: which traceparent would be meant?).
+ */
+function singleHeader(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('latin1');
+  return undefined;
+}
+
+/**
+ * A traceparent as kept, or null: version 00 exactly 55 characters; a later version (not ff) at
+ * least 55, its first 55 kept, followed by `-` if longer (W3C's rule for versions it does not
+ * know); lower-case hex; neither id all zeros.
+ */
+function validTraceparent(header: string): string | null {
+  const text = header.trim();
+  if (text.length < TRACEPARENT_LENGTH || !TRACEPARENT.test(text)) return null;
+  const version = text.slice(0, 2);
+  if (version === 'ff') return null;
+  if (text.length > TRACEPARENT_LENGTH && (version === '00' || text[TRACEPARENT_LENGTH] !== '-')) return null;
+  if (text.slice(3, 35) === ZERO_TRACE_ID || text.slice(36, 52) === ZERO_SPAN_ID) return null;
+  return text.length === TRACEPARENT_LENGTH ? text : text.slice(0, TRACEPARENT_LENGTH);
+}
+
+/** A record's tracestate, its repeated headers joined (W3C allows splitting it); undefined when absent, empty or too long. */
+function tracestateOf(v: unknown): string | undefined {
+  let text: string | undefined;
+  if (Array.isArray(v)) {
+    for (const part of v) {
+      const one = singleHeader(part)?.trim();
+      if (one) text = text === undefined ? one : `${text},${one}`;
+    }
+  } else text = singleHeader(v)?.trim();
+  return text && text.length <= MAX_TRACESTATE_LENGTH ? text : undefined;
 }
 
 /**
  * A record's trace context as kept in window state: its `traceparent` header, followed by a space
  * and its `tracestate` when it has one (a traceparent has no space); null when it has no valid
- * traceparent. Tracing-on path only.
+ * traceparent. Malformed, null or repeated trace headers are ignored, never an error: a record is
+ * counted whatever its headers. Tracing-on path only.
  */
 export function traceContextOf(rec: InputRecord): string | null {
   const headers = rec.headers;
   if (headers === undefined) return null;
-  const parent = headerText(headers.traceparent)?.trim().toLowerCase();
-  if (parent === undefined || !TRACEPARENT.test(parent) || parent.startsWith('ff')) return null;
-  const state = headerText(headers.tracestate)?.trim();
-  return state ? `${parent} ${state}` : parent;
+  const header = singleHeader(headers.traceparent);
+  const parent = header === undefined ? null : validTraceparent(header);
+  if (parent === null) return null;
+  const state = tracestateOf(headers.tracestate);
+  return state === undefined ? parent : `${parent} ${state}`;
 }
 
 /** Keeps `context` in the window's contexts while it has room and does not hold it yet. */

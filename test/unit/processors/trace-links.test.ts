@@ -9,7 +9,7 @@ import { storeTimes } from '../../../src/consumers/lane.ts';
 import type { InputRecord, OutRecord } from '../../../src/model/records.ts';
 import { BatchProcessor } from '../../../src/processors/batch-processor.ts';
 import { MergeProcessor } from '../../../src/processors/merge-processor.ts';
-import { MAX_TRACE_LINKS, firstTraceContexts, keepTraceContext, mergeTraceContexts, traceContextOf } from '../../../src/processors/trace-links.ts';
+import { MAX_TRACESTATE_LENGTH, MAX_TRACE_LINKS, firstTraceContexts, keepTraceContext, mergeTraceContexts, traceContextOf } from '../../../src/processors/trace-links.ts';
 import type { PipelineSpec, WindowSpec } from '../../../src/processors/types.ts';
 import type { WindowState } from '../../../src/model/window-state.ts';
 import { applyChangelogRecord } from '../../../src/state/changelog-codec.ts';
@@ -30,12 +30,83 @@ const ev = (k: string, t: number, headers?: InputRecord['headers']): InputRecord
 const windowOf = (store: MemoryStore, key: string): WindowState | undefined => store.windows.get(key);
 
 describe('trace contexts of records', () => {
-  it('reads traceparent (and tracestate) from headers as clients deliver them; refuses what is no traceparent', () => {
+  it('reads traceparent (and tracestate) from headers as clients deliver them', () => {
     expect(traceContextOf(ev('a', 1, { traceparent: Buffer.from(tp(1)) }))).toBe(tp(1));
-    expect(traceContextOf(ev('a', 1, { traceparent: [tp(2).toUpperCase(), tp(3)], tracestate: 'vendor=x,other=y' }))).toBe(`${tp(2)} vendor=x,other=y`);
+    expect(traceContextOf(ev('a', 1, { traceparent: ` ${tp(2)} `, tracestate: Buffer.from('vendor=x,other=y') }))).toBe(`${tp(2)} vendor=x,other=y`);
+    // W3C lets tracestate be split over repeated headers.
+    expect(traceContextOf(ev('a', 1, { traceparent: tp(2), tracestate: ['vendor=x', Buffer.from('other=y')] }))).toBe(`${tp(2)} vendor=x,other=y`);
+    // A version after 00 may add fields: its first 55 characters are kept.
+    expect(traceContextOf(ev('a', 1, { traceparent: `01${tp(3).slice(2)}-later` }))).toBe(`01${tp(3).slice(2)}`);
     expect(traceContextOf(ev('a', 1))).toBeNull();
-    expect(traceContextOf(ev('a', 1, { traceparent: 'not-a-traceparent' }))).toBeNull();
-    expect(traceContextOf(ev('a', 1, { traceparent: `ff${tp(1).slice(2)}` }))).toBeNull();
+  });
+
+  // kafkajs hands a header without a value as null, whatever its types say.
+  const asHeaders = (h: Record<string, unknown>) => h as InputRecord['headers'];
+  it.each([
+    ['null', asHeaders({ traceparent: null })],
+    ['empty', { traceparent: '' }],
+    ['an empty buffer', { traceparent: Buffer.alloc(0) }],
+    ['repeated, a null first', asHeaders({ traceparent: [null, tp(1)] })],
+    ['repeated', { traceparent: [tp(1), tp(2)] }],
+    ['garbage', { traceparent: 'not-a-traceparent' }],
+    ['garbage of the right length', { traceparent: 'x'.repeat(55) }],
+    ['binary', { traceparent: Buffer.from([0xff, 0x00, 0x2d, 0x80]) }],
+    ['upper case', { traceparent: '00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01' }],
+    ['version ff', { traceparent: `ff${tp(1).slice(2)}` }],
+    ['version 00 with more', { traceparent: `${tp(1)}-01` }],
+    ['a later version with more, not after a dash', { traceparent: `01${tp(1).slice(2)}x` }],
+    ['too short', { traceparent: tp(1).slice(0, 54) }],
+    ['an id too long', { traceparent: `00-${'1'.repeat(33)}-${'1'.repeat(16)}-01` }],
+    ['an all-zero trace id', { traceparent: `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01` }],
+    ['an all-zero span id', { traceparent: `00-${'1'.repeat(32)}-${'0'.repeat(16)}-01` }],
+    ['a tracestate alone', { tracestate: 'vendor=x' }],
+  ])('ignores a traceparent that is %s', (_, headers) => {
+    expect(traceContextOf(ev('a', 1, headers))).toBeNull();
+  });
+
+  it.each([
+    ['null', asHeaders({ traceparent: tp(1), tracestate: null })],
+    ['nulls', asHeaders({ traceparent: tp(1), tracestate: [null, Buffer.alloc(0), ' '] })],
+    ['longer than 512 characters', { traceparent: tp(1), tracestate: `v=${'x'.repeat(MAX_TRACESTATE_LENGTH - 1)}` }],
+    ['longer than 512 characters once joined', { traceparent: tp(1), tracestate: [`v=${'x'.repeat(300)}`, `w=${'x'.repeat(300)}`] }],
+  ])('keeps the traceparent alone when tracestate is %s', (_, headers) => {
+    expect(traceContextOf(ev('a', 1, headers))).toBe(tp(1));
+  });
+
+  it('processes records with such headers as any other, and keeps nothing of theirs', () => {
+    const s = spec([tumbling]);
+    const store = new MemoryStore(s);
+    const bad = [asHeaders({ traceparent: null }), asHeaders({ traceparent: [null, tp(1)], tracestate: null }), asHeaders({ tracestate: [null] }), { traceparent: 'garbage' }];
+    const result = new BatchProcessor(s, TOPICS, 0).process(
+      bad.map((h) => ev('a', 10, h)),
+      store,
+      Number.NEGATIVE_INFINITY,
+      undefined,
+      true,
+    );
+    expect(result.consumed).toBe(bad.length);
+    expect(result.records.filter((r) => r.topic === TOPICS.deadLetter)).toEqual([]);
+    expect(windowOf(store, '["tumbling","a",0]')).toMatchObject({ a: [bad.length] });
+    expect(windowOf(store, '["tumbling","a",0]')?.t).toBeUndefined();
+  });
+
+  it('bounds what a window keeps however large the inputs\' tracestates', () => {
+    const cross: WindowSpec = { ...tumbling, name: 'cross', groupBy: ['r'], closeIdleAfterMs: undefined };
+    const s = spec([tumbling, cross]);
+    const store = new MemoryStore(s);
+    const p = new BatchProcessor(s, { ...TOPICS, partials: new Map([['cross', 'partials']]), partialsPartitions: 1 }, 0);
+    const huge = `v=${'x'.repeat(200_000)}`;
+    const longest = `v=${'y'.repeat(MAX_TRACESTATE_LENGTH - 2)}`;
+    const records = Array.from({ length: MAX_TRACE_LINKS }, (_, i) => ({ ...ev('a', 10, { traceparent: tp(i + 1), tracestate: i % 2 === 0 ? huge : longest }), value: Buffer.from(JSON.stringify({ k: 'a', r: 'eu', t: 10 })) }));
+    const result = p.process(records, store, Number.NEGATIVE_INFINITY, undefined, true);
+    const kept = windowOf(store, '["tumbling","a",0]')!.t!;
+    expect(kept).toEqual(Array.from({ length: MAX_TRACE_LINKS }, (_, i) => (i % 2 === 0 ? tp(i + 1) : `${tp(i + 1)} ${longest}`)));
+    // The state, its changelog record and the partial stay small: at most 8 x (55 + 1 + 512) characters of contexts.
+    const bound = MAX_TRACE_LINKS * (55 + 1 + MAX_TRACESTATE_LENGTH) + 1000;
+    expect(JSON.stringify(windowOf(store, '["tumbling","a",0]')).length).toBeLessThan(bound);
+    const partial = result.records.find((r) => r.topic === 'partials' && String(r.key).startsWith('["cross"'))!;
+    expect(String(partial.value).length).toBeLessThan(bound);
+    expect(JSON.parse(String(partial.value)).t).toEqual(kept);
   });
 
   it('keeps at most MAX_TRACE_LINKS distinct contexts, the first ones', () => {
@@ -45,8 +116,8 @@ describe('trace contexts of records', () => {
     expect(mergeTraceContexts([tp(1), tp(2)], [tp(2), tp(3)])).toEqual([tp(1), tp(2), tp(3)]);
     expect(mergeTraceContexts(undefined, undefined)).toBeUndefined();
     expect(mergeTraceContexts(state.t, [tp(99)])).toHaveLength(MAX_TRACE_LINKS);
-    const records = [ev('a', 1), ...Array.from({ length: 10 }, (_, i) => ev('a', 1, { traceparent: tp(i) }))];
-    expect(firstTraceContexts(records, 0, records.length)).toEqual(Array.from({ length: MAX_TRACE_LINKS }, (_, i) => tp(i)));
+    const records = [ev('a', 1), ...Array.from({ length: 10 }, (_, i) => ev('a', 1, { traceparent: tp(i + 1) }))];
+    expect(firstTraceContexts(records, 0, records.length)).toEqual(Array.from({ length: MAX_TRACE_LINKS }, (_, i) => tp(i + 1)));
   });
 });
 
@@ -58,7 +129,8 @@ describe('a traced batch', () => {
       const p = new BatchProcessor(s, TOPICS, 0);
       p.process([ev('a', 10, { traceparent: tp(1) }), ev('a', 20), ev('a', 30, { traceparent: tp(2) })], store, Number.NEGATIVE_INFINITY, undefined, traced);
       expect(windowOf(store, '["tumbling","a",0]')?.t).toEqual(traced ? [tp(1), tp(2)] : undefined);
-      expect(Object.keys(windowOf(store, '["tumbling","a",0]')!)).not.toContain(traced ? 'x' : 't');
+      // Untraced, not even a `t: undefined`: the state is byte for byte as before tracing.
+      expect('t' in windowOf(store, '["tumbling","a",0]')!).toBe(traced);
       const closing = p.process([ev('a', 150, { traceparent: tp(3) })], store.nextBatch(), 30, undefined, traced);
       const final = closing.records.find((r) => r.topic === TOPICS.output)!;
       expect(closing.traced).toEqual(traced ? [{ record: final, links: [tp(1), tp(2)], final: true }] : undefined);
