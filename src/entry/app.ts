@@ -246,7 +246,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
         await tables.close();
         await client.close().catch(() => undefined);
         await closeServer();
-        await stopTracing();
+        await stopTracing({ warn: (message) => log.warn(message) });
         log.info(`pipeline ${appId} stopped`);
       })()),
   };

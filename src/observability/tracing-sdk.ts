@@ -75,13 +75,40 @@ export async function startTracing(options: TracingOptions = {}): Promise<boolea
   return true;
 }
 
-/** Leaves tracing; the last user flushes what is still buffered and shuts the SDK down. */
-export async function stopTracing(): Promise<void> {
+/** how long the last stopTracing() waits for the SDK to flush and shut down */
+export const SHUTDOWN_TIMEOUT_MS = 5000;
+
+export interface StopTracingOptions {
+  /** told why spans the SDK still held were lost: its shutdown failed (say, the collector is down) or took too long */
+  warn?: (message: string) => void;
+  timeoutMs?: number;
+}
+
+/**
+ * Leaves tracing; the last user flushes what is still buffered and shuts the SDK down. Never
+ * rejects: a collector that is down makes the SDK's shutdown fail after its exporter's retries
+ * (seconds), which must not fail a pipeline's stop; after `timeoutMs` the spans still held are
+ * given up (reported through `warn`) and tracing is off all the same.
+ */
+export async function stopTracing(options: StopTracingOptions = {}): Promise<void> {
   if (users === 0 || --users > 0) return;
   const running = sdk;
   tracer = undefined;
   sdk = undefined;
-  await running?.shutdown();
+  const timeoutMs = options.timeoutMs ?? SHUTDOWN_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    // Settles either way, so a shutdown that fails after the timeout is no unhandled rejection.
+    Promise.resolve()
+      .then(() => running?.shutdown())
+      .then(
+        () => undefined,
+        (err: unknown) => `failed (${err instanceof Error ? err.message : String(err)})`,
+      ),
+    new Promise<string>((resolve) => (timer = setTimeout(resolve, timeoutMs, `did not finish within ${timeoutMs} ms`))),
+  ]);
+  clearTimeout(timer);
+  if (outcome !== undefined) options.warn?.(`tracing: flushing spans and shutting the OpenTelemetry SDK down ${outcome}; spans not yet exported are lost`);
   // start() registered the SDK's provider, context manager and propagator globally; a later
   // start in this thread (a restarted pipeline, the next test) registers fresh ones.
   trace.disable();

@@ -2,9 +2,12 @@
 // transaction as an in-memory exporter receives them from the real SDK.
 import { SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { CommittedChunk } from '../../../src/observability/lane-observer.ts';
-import { activeTracer, startTracing, stopTracing, tracingRequested } from '../../../src/observability/tracing-sdk.ts';
+import { SHUTDOWN_TIMEOUT_MS, activeTracer, startTracing, stopTracing, tracingRequested } from '../../../src/observability/tracing-sdk.ts';
 import { BatchTrace, spanContextOf, traceHttpRequest, traceRestore, traceparentOf } from '../../../src/observability/tracing-spans.ts';
 import type { TracedLane } from '../../../src/observability/tracing-spans.ts';
 
@@ -131,5 +134,52 @@ describe('tracing off', () => {
     expect(activeTracer()).toBeUndefined();
     expect(traceHttpRequest('GET', '/healthz', {})).toBeUndefined();
     expect(await traceRestore(LANE, true, async () => ({ mode: 'full', records: 1 }))).toEqual({ mode: 'full', records: 1 });
+  });
+});
+
+describe('stopping tracing', () => {
+  /** A span processor whose shutdown does what `shutdown` says. */
+  const processorShuttingDown = (shutdown: () => Promise<void>): SpanProcessor => ({ onStart: () => undefined, onEnd: () => undefined, forceFlush: async () => undefined, shutdown });
+
+  it('resolves, warns and turns tracing off when the SDK fails to shut down', async () => {
+    expect(await startTracing({ spanProcessors: [processorShuttingDown(() => Promise.reject(new Error('collector down')))], env: {} })).toBe(true);
+    const warn = vi.fn();
+    await expect(stopTracing({ warn })).resolves.toBeUndefined();
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/failed \(collector down\); spans not yet exported are lost/));
+    expect(activeTracer()).toBeUndefined();
+    // The globals were released: tracing starts again.
+    expect(await startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })], env: {} })).toBe(true);
+    await stopTracing();
+  });
+
+  it('gives up waiting after its timeout', async () => {
+    expect(await startTracing({ spanProcessors: [processorShuttingDown(() => new Promise(() => undefined))], env: {} })).toBe(true);
+    const warn = vi.fn();
+    await stopTracing({ warn, timeoutMs: 50 });
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/did not finish within 50 ms/));
+    expect(activeTracer()).toBeUndefined();
+  });
+
+  it('resolves within its timeout when the OTLP collector refuses connections', { timeout: 30_000 }, async () => {
+    // A port nobody listens on.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((r) => probe.close(r));
+    const saved = { ...process.env };
+    // sdk-node reads the process's environment; only the flush at shutdown exports.
+    Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    try {
+      expect(await startTracing()).toBe(true);
+      activeTracer()!.startSpan('unexported').end();
+      const warn = vi.fn();
+      const began = performance.now();
+      await expect(stopTracing({ warn })).resolves.toBeUndefined();
+      expect(performance.now() - began).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1000);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(activeTracer()).toBeUndefined();
+    } finally {
+      process.env = saved;
+    }
   });
 });
