@@ -22,21 +22,28 @@ export function activeTracer(): Tracer | undefined {
 
 const set = (v: string | undefined): boolean => v !== undefined && v.trim() !== '';
 
+/** the OTEL_TRACES_EXPORTER values sdk-node 0.301 knows; it ignores any other (with a diag warning) */
+const KNOWN_EXPORTERS = new Set(['otlp', 'zipkin', 'console']);
+
 /**
- * The rule: never with OTEL_SDK_DISABLED=true; with OTEL_TRACES_EXPORTER set, when it names an
- * exporter other than `none`; otherwise when an OTLP endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT
- * or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT). sdk-node alone would export to localhost:4318 whenever
- * it starts; sluice starts it only on request.
+ * Whether sdk-node, started, would set up a trace exporter; sluice starts it only then (alone it
+ * would export to localhost:4318 whenever it starts). sdk-node's own rule (getSpanProcessorsFromEnv):
+ * nothing with OTEL_SDK_DISABLED=true; OTEL_TRACES_EXPORTER is a comma-separated list, case as
+ * written, `null` entries dropped; a list starting with `none` sets up nothing, `none` later in a
+ * longer list means `otlp`, otherwise the names it knows (otlp, zipkin, console) are set up and
+ * others ignored, so a list of only unknown names (`jaeger`) sets up nothing. Unset or empty, it
+ * means `otlp`, which sluice takes as a request only when an OTLP endpoint is set
+ * (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).
  */
 export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
-  if (set(env.OTEL_TRACES_EXPORTER)) {
-    return env
-      .OTEL_TRACES_EXPORTER!.split(',')
-      .map((e) => e.trim())
-      .some((e) => e !== '' && e !== 'none');
-  }
-  return set(env.OTEL_EXPORTER_OTLP_ENDPOINT) || set(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '' && e !== 'null');
+  if (exporters.length === 0) return set(env.OTEL_EXPORTER_OTLP_ENDPOINT) || set(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  if (exporters[0] === 'none') return false;
+  return exporters.includes('none') || exporters.some((e) => KNOWN_EXPORTERS.has(e));
 }
 
 export interface TracingOptions {

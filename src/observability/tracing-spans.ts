@@ -118,8 +118,13 @@ export class BatchTrace {
         { kind: SpanKind.PRODUCER, links, attributes: { 'sluice.window.key': String(r.record.key), 'sluice.result.final': r.final } },
         this.context,
       );
-      const traceparent = traceparentOf(span.spanContext());
-      r.record.headers = r.record.headers === undefined ? { traceparent } : { ...r.record.headers, traceparent };
+      const context = span.spanContext();
+      // A tracer that makes no real spans (no provider registered after all) gives an all-zero
+      // context: no header rather than one naming nothing.
+      if (isSpanContextValid(context)) {
+        const traceparent = traceparentOf(context);
+        r.record.headers = r.record.headers === undefined ? { traceparent } : { ...r.record.headers, traceparent };
+      }
       span.end();
     }
   }

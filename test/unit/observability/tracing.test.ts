@@ -1,6 +1,6 @@
 // When tracing starts (the OTEL_* rule), W3C context parsing, and the spans of one lane
 // transaction as an in-memory exporter receives them from the real SDK.
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +27,19 @@ describe('tracingRequested', () => {
     [{ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://collector:4318' }, false],
     [{ OTEL_SDK_DISABLED: 'TRUE', OTEL_TRACES_EXPORTER: 'otlp' }, false],
     [{ OTEL_SDK_DISABLED: 'false', OTEL_TRACES_EXPORTER: 'otlp' }, true],
+    // As sdk-node reads the list: it sets up only exporters it knows, and `none` first means none.
+    [{ OTEL_TRACES_EXPORTER: 'zipkin' }, true],
+    [{ OTEL_TRACES_EXPORTER: 'jaeger' }, false],
+    [{ OTEL_TRACES_EXPORTER: 'jaeger', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, false],
+    [{ OTEL_TRACES_EXPORTER: 'jaeger,otlp' }, true],
+    [{ OTEL_TRACES_EXPORTER: 'OTLP' }, false],
+    [{ OTEL_TRACES_EXPORTER: 'none,otlp' }, false],
+    [{ OTEL_TRACES_EXPORTER: 'otlp,none' }, true],
+    [{ OTEL_TRACES_EXPORTER: 'jaeger,none' }, true],
+    [{ OTEL_TRACES_EXPORTER: ' , ' }, false],
+    [{ OTEL_TRACES_EXPORTER: 'null' }, false],
+    [{ OTEL_TRACES_EXPORTER: 'null', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, true],
+    [{ OTEL_TRACES_EXPORTER: 'null,none,otlp' }, false],
   ])('%j -> %s', (env, on) => {
     expect(tracingRequested(env)).toBe(on);
   });
@@ -130,6 +143,14 @@ describe('lane spans', () => {
 });
 
 describe('tracing off', () => {
+  it('writes no traceparent from a tracer that makes no real spans', () => {
+    // No provider registered: the global tracer is a no-op, its spans' contexts all zeros.
+    const noop = trace.getTracer('sluice');
+    const record: { key: string; headers?: Record<string, string> } = { key: 'k' };
+    new BatchTrace(noop, 'sluice.batch', LANE).processed([TP], [{ record, links: [TP], final: true }]);
+    expect(record.headers).toBeUndefined();
+  });
+
   it('makes no HTTP span and restores without one', async () => {
     expect(activeTracer()).toBeUndefined();
     expect(traceHttpRequest('GET', '/healthz', {})).toBeUndefined();
