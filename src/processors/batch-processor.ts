@@ -202,7 +202,7 @@ export class BatchProcessor {
         const state = store.getWindow(key);
         const topic = state === undefined ? undefined : partials.get(state.w);
         if (state === undefined || topic === undefined) continue;
-        out.push(partialRecord(topic, this.topics.partialsPartitions ?? 1, state, this.partition));
+        out.push(partialRecord(topic, this.topics.partialsPartitions ?? 1, state, this.partition, traced));
         stats.partials++;
       }
     }

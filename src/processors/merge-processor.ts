@@ -109,7 +109,8 @@ export class MergeProcessor {
       const created = store.getWindow(storeKey) === undefined;
       if (created) this.dropLegacyPartial(p, key, store, out);
       const partial: WindowState = { w: p.w, g: p.g, s: p.s, a: p.a };
-      if (p.t !== undefined) partial.t = p.t;
+      // Untraced, contexts a traced source sent are not kept: the merge state is as without tracing.
+      if (traced && p.t !== undefined) partial.t = p.t;
       store.putWindow(storeKey, partial, created);
     }
 
@@ -122,7 +123,12 @@ export class MergeProcessor {
       let entry = byWindow.get(wk);
       if (entry === undefined) byWindow.set(wk, (entry = { storeKeys: [], merged: undefined }));
       entry.storeKeys.push(storeKey);
-      if (state !== undefined) entry.merged = entry.merged === undefined ? { ...state, a: [...state.a] } : { ...entry.merged, a: mergeAccumulators(entry.merged.a, state.a, window.aggregates), t: mergeTraceContexts(entry.merged.t, state.t) };
+      if (state === undefined) continue;
+      if (entry.merged === undefined) entry.merged = { ...state, a: [...state.a] };
+      else {
+        entry.merged = { ...entry.merged, a: mergeAccumulators(entry.merged.a, state.a, window.aggregates) };
+        if (traced) entry.merged.t = mergeTraceContexts(entry.merged.t, state.t);
+      }
     }
     for (const [wk, { storeKeys, merged }] of byWindow) {
       for (const storeKey of storeKeys) {

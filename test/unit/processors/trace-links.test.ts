@@ -177,6 +177,29 @@ describe('a traced batch', () => {
   });
 });
 
+describe('an untraced batch after a traced one', () => {
+  it('sends no contexts in partials and the merge lane keeps none, though the window state has some', () => {
+    const cross: WindowSpec = { ...tumbling, name: 'cross', groupBy: ['r'], closeIdleAfterMs: undefined };
+    const s = spec([cross]);
+    const store = new MemoryStore(s);
+    const p = new BatchProcessor(s, { ...TOPICS, partials: new Map([['cross', 'partials']]), partialsPartitions: 1 }, 0);
+    const event = (t: number, headers?: InputRecord['headers']) => ({ ...ev('a', t, headers), value: Buffer.from(JSON.stringify({ k: 'a', r: 'eu', t })) });
+    p.process([event(10, { traceparent: tp(1) })], store, Number.NEGATIVE_INFINITY, undefined, true);
+    const untraced = p.process([event(20, { traceparent: tp(2) })], store.nextBatch(), 10, undefined, false);
+    expect(windowOf(store, '["cross","eu",0]')?.t).toEqual([tp(1)]);
+    const partial = untraced.records.find((r) => r.topic === 'partials' && String(r.key).startsWith('["cross"'))!;
+    expect(JSON.parse(String(partial.value))).toEqual({ w: 'cross', g: ['eu'], s: 0, a: [2], src: 0 });
+
+    // A partial a traced source sent, to a merge lane that does not trace.
+    const merge = new MergeProcessor({ window: cross, outputTopic: TOPICS.output, partialsTopic: 'partials', partition: 0, sources: 1 });
+    const mergeStore = new MemoryStore(s);
+    merge.onOpen(mergeStore);
+    const sent = JSON.stringify({ w: 'cross', g: ['eu'], s: 0, a: [1], src: 0, t: [tp(1)] });
+    merge.process([{ offset: '0', key: Buffer.from('["cross","eu",0]|0'), value: Buffer.from(sent), timestamp: '0' }], mergeStore, 0, undefined, false);
+    expect([...mergeStore.windows.values()]).toEqual([{ w: 'cross', g: ['eu'], s: 0, a: [1] }]);
+  });
+});
+
 describe('contexts in state', () => {
   let dir: string;
   beforeEach(() => {
