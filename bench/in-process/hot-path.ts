@@ -27,7 +27,7 @@ import { createLogger } from '../../src/log.ts';
 import type { InputRecord } from '../../src/model/records.ts';
 import { changelogTopic } from '../../src/model/naming.ts';
 import { AllocationMeter } from '../../src/observability/alloc-meter.ts';
-import { startTracing, stopTracing } from '../../src/observability/tracing-sdk.ts';
+import { startTracing } from '../../src/observability/tracing-sdk.ts';
 import { BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { counterTotal, createMetrics } from '../../src/observability/metrics.ts';
 import type { PipelineMetrics } from '../../src/observability/metrics.ts';
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   const tables = await openTables(config, dir);
   const spans = values.trace ? new InMemorySpanExporter() : undefined;
   const exporting = spans === undefined ? undefined : new BatchSpanProcessor({ exporter: spans });
-  if (exporting !== undefined) await startTracing({ spanProcessors: [exporting] });
+  const tracing = exporting === undefined ? undefined : await startTracing({ spanProcessors: [exporting] });
   const feeds = await openFeeds(config, kafka, metrics, dir, tables);
   const session = new Session();
   if (values.profile) {
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
   meter.stop();
   await exporting?.forceFlush();
   const spanCount = spans?.getFinishedSpans().length;
-  await stopTracing();
+  await tracing?.stop();
 
   const summary = {
     events: EVENTS,

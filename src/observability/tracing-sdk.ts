@@ -52,37 +52,60 @@ export interface TracingOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/**
- * Starts tracing in this thread if it is requested (or `spanProcessors` are given), or joins it if
- * it runs already; returns whether it is on. Each call that returns true owes one stopTracing().
- */
-export async function startTracing(options: TracingOptions = {}): Promise<boolean> {
-  const env = options.env ?? process.env;
-  if (tracer !== undefined) {
-    users++;
-    return true;
-  }
-  if (options.spanProcessors === undefined && !tracingRequested(env)) return false;
-  const { NodeSDK } = await import('@opentelemetry/sdk-node');
-  const named = set(env.OTEL_SERVICE_NAME) || /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
-  const started = new NodeSDK({
-    // Traces only: an empty list keeps sdk-node from exporting (OTLP) metrics and logs by default.
-    metricReaders: [],
-    logRecordProcessors: [],
-    instrumentations: [],
-    ...(named ? {} : { serviceName: 'sluice' }),
-    ...(options.spanProcessors === undefined ? {} : { spanProcessors: options.spanProcessors }),
-  });
-  started.start();
-  // The SDK's own provider, registered globally by start(); a tracer from another already
-  // registered there (a library's) would still be a valid one.
-  tracer = trace.getTracer(TRACER_NAME);
-  sdk = started;
-  users = 1;
-  return true;
+/** One caller's share of tracing in this thread: a startTracing() that turned it on or joined it. */
+export interface TracingUse {
+  /**
+   * Leaves tracing, once (later calls do nothing); the last to leave flushes and shuts the SDK
+   * down. Never rejects. Only a caller that got a use can end tracing: a pipeline that started
+   * with tracing off cannot end another's.
+   */
+  stop(options?: StopTracingOptions): Promise<void>;
 }
 
-/** how long the last stopTracing() waits for the SDK to flush and shut down */
+function newUse(): TracingUse {
+  let left = false;
+  return {
+    stop: async (options) => {
+      if (left) return;
+      left = true;
+      await leaveTracing(options);
+    },
+  };
+}
+
+/**
+ * Starts tracing in this thread if it is requested (or `spanProcessors` are given), or joins it if
+ * it runs already; undefined when it stays off. Each use returned must be stopped.
+ */
+export async function startTracing(options: TracingOptions = {}): Promise<TracingUse | undefined> {
+  const env = options.env ?? process.env;
+  if (tracer === undefined) {
+    if (options.spanProcessors === undefined && !tracingRequested(env)) return undefined;
+    const { NodeSDK } = await import('@opentelemetry/sdk-node');
+    // Another caller may have started it while the module loaded: then this one joins.
+    if (tracer === undefined) {
+      const named = set(env.OTEL_SERVICE_NAME) || /(^|,)\s*service\.name\s*=/.test(env.OTEL_RESOURCE_ATTRIBUTES ?? '');
+      const started = new NodeSDK({
+        // Traces only: an empty list keeps sdk-node from exporting (OTLP) metrics and logs by default.
+        metricReaders: [],
+        logRecordProcessors: [],
+        instrumentations: [],
+        ...(named ? {} : { serviceName: 'sluice' }),
+        ...(options.spanProcessors === undefined ? {} : { spanProcessors: options.spanProcessors }),
+      });
+      started.start();
+      // The SDK's own provider, registered globally by start(); a tracer from another already
+      // registered there (a library's) would still be a valid one.
+      tracer = trace.getTracer(TRACER_NAME);
+      sdk = started;
+      users = 0;
+    }
+  }
+  users++;
+  return newUse();
+}
+
+/** how long the last use to stop waits for the SDK to flush and shut down */
 export const SHUTDOWN_TIMEOUT_MS = 5000;
 
 export interface StopTracingOptions {
@@ -92,13 +115,13 @@ export interface StopTracingOptions {
 }
 
 /**
- * Leaves tracing; the last user flushes what is still buffered and shuts the SDK down. Never
- * rejects: a collector that is down makes the SDK's shutdown fail after its exporter's retries
- * (seconds), which must not fail a pipeline's stop; after `timeoutMs` the spans still held are
- * given up (reported through `warn`) and tracing is off all the same.
+ * The last user flushes what is still buffered and shuts the SDK down, never rejecting: a
+ * collector that is down makes the SDK's shutdown fail after its exporter's retries (seconds),
+ * which must not fail a pipeline's stop; after `timeoutMs` the spans still held are given up
+ * (reported through `warn`) and tracing is off all the same.
  */
-export async function stopTracing(options: StopTracingOptions = {}): Promise<void> {
-  if (users === 0 || --users > 0) return;
+async function leaveTracing(options: StopTracingOptions = {}): Promise<void> {
+  if (--users > 0) return;
   const running = sdk;
   tracer = undefined;
   sdk = undefined;

@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { startPipeline } from '../../src/entry/app.ts';
 import { createLogger } from '../../src/log.ts';
-import { startTracing, stopTracing } from '../../src/observability/tracing-sdk.ts';
+import { activeTracer, startTracing } from '../../src/observability/tracing-sdk.ts';
 import { traceparentOf } from '../../src/observability/tracing-spans.ts';
 import { MAX_TRACE_LINKS } from '../../src/processors/trace-links.ts';
 import type { KafkaClientName } from '../../src/clients/port.ts';
@@ -102,13 +102,15 @@ async function tracingScenario(client: KafkaClientName, name: string) {
   return { dir, appId, input, output, dlq, config: loadConfigFile(file), events, expected, inputPerPartition: [0, 1].map((p) => records.filter((r) => r.partition === p).length) };
 }
 
-/** Runs the pipeline until its input is committed and every expected output is there. */
-async function runToEnd(s: Awaited<ReturnType<typeof tracingScenario>>): Promise<ReadMessage[]> {
+/** Runs the pipeline until its input is committed and every expected output is there; `beforeStop` runs then, before it stops. */
+async function runToEnd(s: Awaited<ReturnType<typeof tracingScenario>>, beforeStop?: () => Promise<void>): Promise<ReadMessage[]> {
   const pipeline = await startPipeline(s.config, log);
   try {
     await waitForCommittedEnd(s.appId, s.input, 120_000);
     // Every window but the closers' regions ('zz', which no watermark passes): 4 players' and 2 closers', 2 regions', over 2 windows.
-    return await readAllCommitted(s.output, s.expected.size, 3000, 90_000);
+    const out = await readAllCommitted(s.output, s.expected.size, 3000, 90_000);
+    await beforeStop?.();
+    return out;
   } finally {
     await pipeline.stop();
   }
@@ -122,12 +124,20 @@ describe.each(KAFKA_CLIENTS)('tracing on %s', (client) => {
     // A provider registered globally, as an application embedding sluice might have: sluice must not use it unasked.
     const exporter = new InMemorySpanExporter();
     trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }));
+    let other: Awaited<ReturnType<typeof startTracing>>;
     try {
-      const out = await runToEnd(s);
+      const out = await runToEnd(s, async () => {
+        expect(exporter.getFinishedSpans()).toEqual([]);
+        // Tracing started in this thread after the pipeline (by another pipeline, say) is not the
+        // untraced pipeline's to end when it stops.
+        trace.disable();
+        other = await startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })] });
+      });
       expect(out.length).toBe(s.expected.size);
       expect(out.filter((m) => m.headers.traceparent !== undefined)).toEqual([]);
-      expect(exporter.getFinishedSpans()).toEqual([]);
+      expect(activeTracer()).toBeDefined();
     } finally {
+      await other?.stop();
       trace.disable();
       rmSync(s.dir, { recursive: true, force: true });
     }
@@ -137,7 +147,8 @@ describe.each(KAFKA_CLIENTS)('tracing on %s', (client) => {
     const s = await tracingScenario(client, 'trace-on');
     const exporter = new InMemorySpanExporter();
     const processor = new SimpleSpanProcessor({ exporter });
-    expect(await startTracing({ spanProcessors: [processor] })).toBe(true);
+    const tracing = await startTracing({ spanProcessors: [processor] });
+    expect(tracing).toBeDefined();
     try {
       const out = await runToEnd(s);
       // Exports wait for the resource's asynchronous attributes.
@@ -211,7 +222,7 @@ describe.each(KAFKA_CLIENTS)('tracing on %s', (client) => {
       ]);
       expect(full.every((sp) => (attr(sp, 'sluice.restore.records') as number) > 0)).toBe(true);
     } finally {
-      await stopTracing();
+      await tracing!.stop();
       rmSync(s.dir, { recursive: true, force: true });
     }
   });

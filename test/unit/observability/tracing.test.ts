@@ -2,14 +2,22 @@
 // transaction as an in-memory exporter receives them from the real SDK.
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import { parseConfig } from '../../../src/config/load.ts';
+import { startPipeline } from '../../../src/entry/app.ts';
+import { createLogger } from '../../../src/log.ts';
 import type { CommittedChunk } from '../../../src/observability/lane-observer.ts';
-import { SHUTDOWN_TIMEOUT_MS, activeTracer, startTracing, stopTracing, tracingRequested } from '../../../src/observability/tracing-sdk.ts';
+import { SHUTDOWN_TIMEOUT_MS, activeTracer, startTracing, tracingRequested } from '../../../src/observability/tracing-sdk.ts';
+import type { TracingUse } from '../../../src/observability/tracing-sdk.ts';
 import { BatchTrace, spanContextOf, traceHttpRequest, traceRestore, traceparentOf } from '../../../src/observability/tracing-spans.ts';
 import type { TracedLane } from '../../../src/observability/tracing-spans.ts';
+import { MINIMAL_CONFIG } from '../../helpers/minimal-config.ts';
 
 const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const LANE: TracedLane = { lane: 'partition 3', kind: 'source', topic: 'events', partition: 3, guarantee: 'exactly-once' };
@@ -45,7 +53,7 @@ describe('tracingRequested', () => {
   });
 
   it('leaves tracing off when not requested', async () => {
-    expect(await startTracing({ env: {} })).toBe(false);
+    expect(await startTracing({ env: {} })).toBeUndefined();
     expect(activeTracer()).toBeUndefined();
   });
 });
@@ -66,11 +74,13 @@ describe('W3C trace context', () => {
 describe('lane spans', () => {
   const exporter = new InMemorySpanExporter();
   const processor = new SimpleSpanProcessor({ exporter });
+  let tracing: TracingUse | undefined;
   beforeAll(async () => {
-    expect(await startTracing({ spanProcessors: [processor], env: {} })).toBe(true);
+    tracing = await startTracing({ spanProcessors: [processor], env: {} });
+    expect(tracing).toBeDefined();
   });
   afterAll(async () => {
-    await stopTracing();
+    await tracing?.stop();
     expect(activeTracer()).toBeUndefined();
   });
   // The SDK's resource has asynchronous attributes: a span is exported once they are settled.
@@ -163,21 +173,33 @@ describe('stopping tracing', () => {
   const processorShuttingDown = (shutdown: () => Promise<void>): SpanProcessor => ({ onStart: () => undefined, onEnd: () => undefined, forceFlush: async () => undefined, shutdown });
 
   it('resolves, warns and turns tracing off when the SDK fails to shut down', async () => {
-    expect(await startTracing({ spanProcessors: [processorShuttingDown(() => Promise.reject(new Error('collector down')))], env: {} })).toBe(true);
+    const tracing = await startTracing({ spanProcessors: [processorShuttingDown(() => Promise.reject(new Error('collector down')))], env: {} });
     const warn = vi.fn();
-    await expect(stopTracing({ warn })).resolves.toBeUndefined();
+    await expect(tracing!.stop({ warn })).resolves.toBeUndefined();
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/failed \(collector down\); spans not yet exported are lost/));
     expect(activeTracer()).toBeUndefined();
     // The globals were released: tracing starts again.
-    expect(await startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })], env: {} })).toBe(true);
-    await stopTracing();
+    const again = await startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })], env: {} });
+    expect(activeTracer()).toBeDefined();
+    await again!.stop();
   });
 
   it('gives up waiting after its timeout', async () => {
-    expect(await startTracing({ spanProcessors: [processorShuttingDown(() => new Promise(() => undefined))], env: {} })).toBe(true);
+    const tracing = await startTracing({ spanProcessors: [processorShuttingDown(() => new Promise(() => undefined))], env: {} });
     const warn = vi.fn();
-    await stopTracing({ warn, timeoutMs: 50 });
+    await tracing!.stop({ warn, timeoutMs: 50 });
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/did not finish within 50 ms/));
+    expect(activeTracer()).toBeUndefined();
+  });
+
+  it('ends when every use stopped, each counted once', async () => {
+    const first = await startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })], env: {} });
+    const second = await startTracing({ env: {} });
+    expect(second).toBeDefined();
+    await first!.stop();
+    await first!.stop();
+    expect(activeTracer()).toBeDefined();
+    await second!.stop();
     expect(activeTracer()).toBeUndefined();
   });
 
@@ -191,16 +213,33 @@ describe('stopping tracing', () => {
     // sdk-node reads the process's environment; only the flush at shutdown exports.
     Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: '600000' });
     try {
-      expect(await startTracing()).toBe(true);
+      const tracing = await startTracing();
       activeTracer()!.startSpan('unexported').end();
       const warn = vi.fn();
       const began = performance.now();
-      await expect(stopTracing({ warn })).resolves.toBeUndefined();
+      await expect(tracing!.stop({ warn })).resolves.toBeUndefined();
       expect(performance.now() - began).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 1000);
       expect(warn).toHaveBeenCalledTimes(1);
       expect(activeTracer()).toBeUndefined();
     } finally {
       process.env = saved;
     }
+  });
+});
+
+describe('a pipeline and tracing', () => {
+  it('leaves the tracing it joined when it fails to start', { timeout: 30_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-tracing-start-'));
+    const other = await startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })], env: {} });
+    try {
+      // Nothing listens on port 1: openClient gives up after connectTimeout.
+      const config = parseConfig({ ...MINIMAL_CONFIG, kafka: { brokers: ['127.0.0.1:1'], connectTimeout: '1s' }, application: { ...MINIMAL_CONFIG.application, stateDir: dir } });
+      await expect(startPipeline(config, createLogger('error'))).rejects.toMatchObject({ code: 'SLUICE_BROKERS_UNREACHABLE' });
+    } finally {
+      await other!.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // The failed pipeline's share was left: the other use was the last.
+    expect(activeTracer()).toBeUndefined();
   });
 });
