@@ -2,8 +2,10 @@
 // OTEL_EXPORTER_OTLP_ENDPOINT pointing at a collector (here a plain HTTP server taking OTLP
 // http/json). Each worker starts its own SDK and exports its own spans; SIGTERM flushes them (the
 // batch span processor's delay is set far beyond the test, so spans not flushed then are lost).
+// A collector that is down costs the spans, not the exit code.
 import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -78,5 +80,29 @@ describe('tracing with worker threads', () => {
     expect(new Set(batches.map((x) => valueOf(x.resource, 'service.name')))).toEqual(new Set(['sluice']));
     const results = otlp.spans.filter((x) => x.span.name === 'sluice.window.result');
     expect(results.length).toBeGreaterThanOrEqual(s.oracle.finals.size);
+  });
+
+  // With one worker the pipeline runs in the main thread: a rejected stop was exit code 70 there.
+  it.each([1, 2])('exits 0 on SIGTERM when the collector refuses connections, warning that spans were lost (workers: %i)', async (workers) => {
+    const s = await createScenario({ name: 'trace-down', partitions: 2, events: 300, seed: 7 });
+    appendFileSync(s.configFile, `workers: ${workers}\n`);
+    await produce(s);
+    // A port nobody listens on.
+    const probe = createTcpServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((r) => probe.close(r));
+    const p = runSluice(['run', '--config', s.configFile], join(s.dir, 'sluice.log'), { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    try {
+      await waitForLog(p, workers === 1 ? /pipeline .* running/ : /2 workers running/, 90_000);
+      await waitUntilProcessed(s);
+    } finally {
+      p.child.kill('SIGTERM');
+    }
+    const exit = await p.exited;
+    expect(exit.code, p.log()).toBe(0);
+    expect(p.log()).toMatch(/tracing on/);
+    expect(p.log()).toMatch(/tracing: flushing spans and shutting the OpenTelemetry SDK down (failed|did not finish).*spans not yet exported are lost/);
+    expect(p.log()).not.toMatch(/internal error|Unhandled/i);
   });
 });
