@@ -5,8 +5,12 @@
 // allocation per event and CPU per event can be compared between commits without network noise.
 // With --profile it also writes a sampling heap profile that keeps collected objects, which is
 // what says *where* the bytes are allocated (open it in Chrome DevTools, or read the summary).
+// With --trace every event carries a `traceparent` header and tracing is on, exporting to an
+// in-memory exporter through sdk-node's batch span processor: the difference to a run without is
+// what tracing costs (docs/tracing.md).
 //
-//   node bench/in-process/hot-path.ts [--events 200000] [--partitions 8] [--emit update|final] [--fetch-bytes N] [--enrich] [--profile]
+//   node bench/in-process/hot-path.ts [--events 200000] [--partitions 8] [--emit update|final] [--fetch-bytes N] [--enrich] [--trace] [--profile]
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +27,8 @@ import { createLogger } from '../../src/log.ts';
 import type { InputRecord } from '../../src/model/records.ts';
 import { changelogTopic } from '../../src/model/naming.ts';
 import { AllocationMeter } from '../../src/observability/alloc-meter.ts';
+import { startTracing } from '../../src/observability/tracing-sdk.ts';
+import { BatchSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { counterTotal, createMetrics } from '../../src/observability/metrics.ts';
 import type { PipelineMetrics } from '../../src/observability/metrics.ts';
 import { LoadModel } from '../load/model.ts';
@@ -43,6 +49,7 @@ const { values } = parseArgs({
     // Every event also looks its player up in a 10k-row file table (tier, region), as
     // issue #13's enrichment does: the difference to a run without is what a lookup costs.
     enrich: { type: 'boolean', default: false },
+    trace: { type: 'boolean', default: false },
   },
 });
 const EVENTS = Number(values.events);
@@ -71,7 +78,10 @@ function generateInput(): InputRecord[][] {
     const now = t0 + Math.floor(i / 10);
     const r = model.next(now);
     const list = perPartition[r.partition]!;
-    list.push({ offset: String(list.length), key: Buffer.from(r.key), value: Buffer.from(r.value), timestamp: String(now) });
+    const record: InputRecord = { offset: String(list.length), key: Buffer.from(r.key), value: Buffer.from(r.value), timestamp: String(now) };
+    // As a client delivers it: one producer span per event.
+    if (values.trace) record.headers = { traceparent: Buffer.from(`00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`) };
+    list.push(record);
   }
   return perPartition;
 }
@@ -152,6 +162,9 @@ async function main(): Promise<void> {
   const kafka = new OfflineKafka(PARTITIONS);
   const metrics = createMetrics({ application: config.application.id });
   const tables = await openTables(config, dir);
+  const spans = values.trace ? new InMemorySpanExporter() : undefined;
+  const exporting = spans === undefined ? undefined : new BatchSpanProcessor({ exporter: spans });
+  const tracing = exporting === undefined ? undefined : await startTracing({ spanProcessors: [exporting] });
   const feeds = await openFeeds(config, kafka, metrics, dir, tables);
   const session = new Session();
   if (values.profile) {
@@ -167,10 +180,15 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const wallMs = performance.now() - wall0;
   meter.stop();
+  await exporting?.forceFlush();
+  const spanCount = spans?.getFinishedSpans().length;
+  await tracing?.stop();
 
   const summary = {
     events: EVENTS,
     enrich: values.enrich,
+    trace: values.trace,
+    ...(spanCount === undefined ? {} : { spansPerEvent: Number((spanCount / EVENTS).toFixed(3)) }),
     transactions: await counterTotal(metrics.commits),
     outputsAndChangelogRecords: kafka.records,
     encodedBytesPerEvent: Math.round(kafka.bytes / EVENTS),

@@ -14,6 +14,7 @@
 // gap. So local state survives an unclean exit without a wipe.
 import { TaskMigratedError } from '../errors.ts';
 import type { OutRecord } from '../model/records.ts';
+import type { BatchTrace } from '../observability/tracing-spans.ts';
 import type { LaneSink } from '../clients/port.ts';
 import { metaRecord } from '../state/changelog-codec.ts';
 import { StaleCommitError } from '../state/partition-store.ts';
@@ -26,6 +27,8 @@ export interface CheckpointInput {
   streamTime: number;
   /** the store's current changelog position, kept when this batch writes no changelog */
   changelogNext: string | undefined;
+  /** the transaction's span while tracing is on: the Kafka commit gets one of its own */
+  span?: BatchTrace | undefined;
 }
 
 export class Checkpoint {
@@ -51,7 +54,8 @@ export class Checkpoint {
     const meta = metaRecord({ inputOffset: input.nextOffset, streamTime: input.streamTime, history: this.history });
     changelog.push({ topic, partition, key: meta.key, value: meta.value });
 
-    const end = await this.sink.commit(input.outputs, changelog, { topic: this.topics.input, partition, nextOffset: input.nextOffset });
+    const offsets = { topic: this.topics.input, partition, nextOffset: input.nextOffset };
+    const end = input.span === undefined ? await this.sink.commit(input.outputs, changelog, offsets) : await input.span.commit(input.outputs.length, changelog.length, () => this.sink.commit(input.outputs, changelog, offsets));
 
     const changelogNext = end ?? input.changelogNext;
     try {

@@ -75,7 +75,7 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
       const mp = new MergeProcessor({ window: merge.window, outputTopic: config.output.topic, partialsTopic: topic, partition, sources: ctx.partitions, encodeOutput: ctx.formats?.output });
       const provider = () => [...mp.sources].map(([source, v]) => ({ window: merge.window.name, source, watermark: v.watermark, movedAtMs: v.movedAtMs }));
       processor = {
-        process: (records, store, streamTime, deadline) => mp.process(records, store, streamTime, deadline),
+        process: (records, store, streamTime, deadline, traced) => mp.process(records, store, streamTime, deadline, traced),
         onOpen: (store) => {
           mp.onOpen(store);
           metrics.watermarkProviders.add(provider);

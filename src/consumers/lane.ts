@@ -3,7 +3,11 @@
 // in memory outlives a change of ownership: a lane that fails is closed and a new one opens.
 import { TaskCorruptedError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { LaneObserver } from '../observability/lane-observer.ts';
+import type { CommittedChunk, LaneObserver } from '../observability/lane-observer.ts';
+import { activeTracer } from '../observability/tracing-sdk.ts';
+import { BatchTrace, traceRestore } from '../observability/tracing-spans.ts';
+import type { TracedLane } from '../observability/tracing-spans.ts';
+import { firstTraceContexts } from '../processors/trace-links.ts';
 import type { InputRecord } from '../model/records.ts';
 import type { BatchResult } from '../processors/batch-processor.ts';
 import type { PipelineSpec } from '../processors/types.ts';
@@ -28,9 +32,10 @@ export interface LaneTopics {
 
 /** What a lane runs over each chunk: the source data path, or a cross-partition merge. */
 export interface LaneProcessor {
-  process(records: readonly InputRecord[], store: StoreTransaction, streamTime: number, deadline: number): BatchResult;
+  /** `traced`: tracing is on, so the result lists its window results (BatchResult.traced) */
+  process(records: readonly InputRecord[], store: StoreTransaction, streamTime: number, deadline: number, traced: boolean): BatchResult;
   /** An idle close at wall-clock `now`, the lane quiet for `idleMs`: a transaction with no input (processors/idle-close.ts). Source lanes only. */
-  closeIdle?(store: StoreTransaction, streamTime: number, now: number, idleMs: number): BatchResult;
+  closeIdle?(store: StoreTransaction, streamTime: number, now: number, idleMs: number, traced: boolean): BatchResult;
   /** Asynchronous lookups a batch needs (schemas from a registry), before `process` runs synchronously over it. */
   prepare?(records: readonly InputRecord[]): Promise<void>;
   onOpen?(store: PartitionStore): void;
@@ -203,7 +208,7 @@ export class Lane {
 
   /** Step 4 of open: brings the store up to the changelog end; returns how. */
   private async restore(owned: ChangeloggedStore, end: string, full: boolean): Promise<RestoreMode> {
-    const outcome = await owned.bringTo(end, full);
+    const outcome = await traceRestore(this.traceTarget(), full, () => owned.bringTo(end, full));
     if (outcome.mode !== 'none') this.restoredRecords = outcome.records;
     this.opts.observer.restored({ lane: this.name, mode: outcome.mode, records: outcome.records, durationMs: outcome.durationMs });
     return outcome.mode;
@@ -239,6 +244,8 @@ export class Lane {
     const { observer } = this.opts;
     const maxBytes = this.opts.batching.maxBytes;
     await this.processor.prepare?.(messages);
+    // Tracing is on or off for the whole batch: the one check (observability/tracing-sdk.ts).
+    const tracer = activeTracer();
     let i = 0;
     // Records below nextOffset were committed by a previous owner after our fetch position was set.
     if (this.nextOffset !== undefined) while (i < messages.length && BigInt(messages[i]!.offset) < this.nextOffset) i++;
@@ -248,20 +255,31 @@ export class Lane {
       let end = chunkEnd(messages, i, plan.maxRecords, maxBytes);
       const tx = new StoreTransaction(store, this.times);
       const began = performance.now();
-      const result = this.processor.process(messages.slice(i, end), tx, this.streamTime, began + plan.deadlineMs);
-      const processingMs = performance.now() - began;
-      end = i + result.consumed;
-      const lastOffset = messages[end - 1]!.offset;
-      const nextOffset = (BigInt(lastOffset) + 1n).toString();
-      const started = process.hrtime.bigint();
-      const outputBytes = approxBytes(result.records);
-      flow.holdOutput(outputBytes);
+      const span = tracer === undefined ? undefined : new BatchTrace(tracer, 'sluice.batch', this.traceTarget());
+      let result: BatchResult;
+      let processingMs: number;
       let changelogNext: string | undefined;
+      let nextOffset: string;
+      let started: bigint;
       try {
-        changelogNext = await checkpoint.commit({ tx, outputs: result.records, nextOffset, streamTime: result.streamTime, changelogNext: this.changelogNext });
-      } finally {
-        flow.releaseOutput(outputBytes);
+        result = this.processor.process(messages.slice(i, end), tx, this.streamTime, began + plan.deadlineMs, span !== undefined);
+        processingMs = performance.now() - began;
+        end = i + result.consumed;
+        span?.processed(firstTraceContexts(messages, i, end), result.traced);
+        nextOffset = (BigInt(messages[end - 1]!.offset) + 1n).toString();
+        started = process.hrtime.bigint();
+        const outputBytes = approxBytes(result.records);
+        flow.holdOutput(outputBytes);
+        try {
+          changelogNext = await checkpoint.commit({ tx, outputs: result.records, nextOffset, streamTime: result.streamTime, changelogNext: this.changelogNext, span });
+        } finally {
+          flow.releaseOutput(outputBytes);
+        }
+      } catch (err) {
+        span?.aborted(err);
+        throw err;
       }
+      const lastOffset = messages[end - 1]!.offset;
       this.batching.observe(result.consumed, processingMs, performance.now() - began);
       this.changelogNext = changelogNext;
       this.streamTime = result.streamTime;
@@ -271,7 +289,9 @@ export class Lane {
       i = end;
 
       const commitSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      observer.committed({ lane: this.name, mode: plan.mode, records: result.consumed, outputs: result.records.length, nextOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: messages, first, end, lag: messages.length - end + flow.lagBeyond });
+      const chunk: CommittedChunk = { lane: this.name, mode: plan.mode, records: result.consumed, outputs: result.records.length, nextOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: messages, first, end, lag: messages.length - end + flow.lagBeyond };
+      observer.committed(chunk);
+      span?.committed(chunk);
       if (i < messages.length) await heartbeat();
     }
     // Idleness counts from the end of a batch: a long one must not make the lane look quiet.
@@ -311,11 +331,27 @@ export class Lane {
     if (inputOffset === undefined) return;
     const tx = new StoreTransaction(store, this.times);
     const began = performance.now();
-    const result = processor.closeIdle(tx, this.streamTime, now, now - this.lastInputAtMs);
+    const tracer = activeTracer();
+    const result = processor.closeIdle(tx, this.streamTime, now, now - this.lastInputAtMs, tracer !== undefined);
     if (result.records.length === 0 && tx.size === 0) return;
-    this.changelogNext = await checkpoint.commit({ tx, outputs: result.records, nextOffset: inputOffset, streamTime: this.streamTime, changelogNext: this.changelogNext });
+    // Started only now, so that the many idle checks that close nothing make no spans.
+    const span = tracer === undefined ? undefined : new BatchTrace(tracer, 'sluice.idle-close', this.traceTarget(), performance.timeOrigin + began);
+    try {
+      span?.processed([], result.traced);
+      this.changelogNext = await checkpoint.commit({ tx, outputs: result.records, nextOffset: inputOffset, streamTime: this.streamTime, changelogNext: this.changelogNext, span });
+    } catch (err) {
+      span?.aborted(err);
+      throw err;
+    }
     const commitSeconds = (performance.now() - began) / 1000;
-    this.opts.observer.committed({ lane: this.name, mode: 'idle', records: 0, outputs: result.records.length, nextOffset: inputOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: [], first: 0, end: 0 });
+    const chunk: CommittedChunk = { lane: this.name, mode: 'idle', records: 0, outputs: result.records.length, nextOffset: inputOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: [], first: 0, end: 0 };
+    this.opts.observer.committed(chunk);
+    span?.committed(chunk);
+  }
+
+  /** what this lane's spans say about it (tracing on only) */
+  private traceTarget(): TracedLane {
+    return { lane: this.name, kind: this.opts.kind, topic: this.opts.topics.input, partition: this.partition, guarantee: this.opts.guarantee };
   }
 
   /** Backpressure paused (true) or resumed (false) this lane's intake: reported, nothing else. */

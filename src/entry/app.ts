@@ -14,6 +14,7 @@ import type { StreamClient } from '../clients/port.ts';
 import type { Logger } from '../log.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
+import { startTracing } from '../observability/tracing-sdk.ts';
 import { changelogTopic, mergeChangelogTopic, partialsTopic, storeDir } from '../model/naming.ts';
 import { shortestCloseIdleAfter } from '../processors/idle-close.ts';
 import { isCrossPartition } from '../processors/partials.ts';
@@ -120,12 +121,23 @@ export async function startPipeline(config: SluiceConfig, log: Logger): Promise<
   const stateDir = resolve(config.application.stateDir);
   checkStateDir(stateDir);
 
-  const formats = await prepareFormats(config);
-  const client = await openClient(config, log);
+  // Off unless OTEL_* variables ask for traces (docs/tracing.md); left again when the pipeline
+  // stops or fails to start. Off, there is nothing to leave: tracing another pipeline of this
+  // thread started later is not this one's to end.
+  const tracing = await startTracing();
+  if (tracing !== undefined) log.info('tracing on: OpenTelemetry spans per OTEL_* environment variables');
+  const leaveTracing = () => tracing?.stop({ warn: (message) => log.warn(message) });
   try {
-    return await startConnected(config, log, client, stateDir, formats);
+    const formats = await prepareFormats(config);
+    const client = await openClient(config, log);
+    try {
+      return await startConnected(config, log, client, stateDir, formats, leaveTracing);
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      throw err;
+    }
   } catch (err) {
-    await client.close().catch(() => undefined);
+    await leaveTracing();
     throw err;
   }
 }
@@ -156,7 +168,8 @@ async function prepareFormats(config: SluiceConfig): Promise<Formats> {
   return { input, output: await registerOutputSchema(registry, config) };
 }
 
-async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, stateDir: string, formats: Formats): Promise<RunningPipeline> {
+/** `leaveTracing`: the pipeline's share of tracing, left when it stops. */
+async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, stateDir: string, formats: Formats, leaveTracing: () => Promise<void> | undefined): Promise<RunningPipeline> {
   const appId = config.application.id;
   const inputTopic = config.input.topic;
   const changelog = changelogTopic(appId);
@@ -256,6 +269,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
         // Before the client: POST /events produces through it.
         await closeServer();
         await client.close().catch(() => undefined);
+        await leaveTracing();
         log.info(`pipeline ${appId} stopped`);
       })()),
   };

@@ -25,4 +25,10 @@ export interface WindowState {
    * passes its close time and deletes it without a second final.
    */
   f?: 1;
+  /**
+   * the W3C trace contexts (`traceparent`, then a space and `tracestate` if any) of the first
+   * inputs the window aggregated, at most MAX_TRACE_LINKS (processors/trace-links.ts); written
+   * only while tracing is on, absent otherwise (docs/tracing.md)
+   */
+  t?: string[];
 }

@@ -20,6 +20,8 @@ import { formatOutput, groupKeyPrefix, isWindowKey, windowKeyAt } from './output
 import type { ResultBounds } from './output-record.ts';
 import { partialRecord, watermarkRecords } from './partials.ts';
 import { SessionWindows } from './sessions.ts';
+import { keepTraceContext, traceContextOf } from './trace-links.ts';
+import type { TracedResult } from './trace-links.ts';
 import type { PipelineSpec, WindowSpec } from './types.ts';
 import { allWindowsClosed, dedupeRetentionMs, specWindowStartsInto, closedMark } from './window-math.ts';
 
@@ -54,6 +56,8 @@ export interface BatchResult {
   records: OutRecord[];
   streamTime: number;
   stats: BatchStats;
+  /** traced batches only: every window result among `records`, with its window's input trace contexts */
+  traced?: TracedResult[];
 }
 
 /** Larger values are left out of dead letters (see deadLetter). */
@@ -110,6 +114,8 @@ export class BatchProcessor {
    * at or before that is closed, or a session marked closed; the next looks only past it.
    */
   private idleScan: { now: number; idle: number } | undefined;
+  /** the traced batch's window results so far; undefined while the batch is not traced */
+  private traced: TracedResult[] | undefined;
 
   /**
    * `tables`: the rows of every table that `spec.enrich` looks up, by table name. `formats`: how
@@ -142,11 +148,14 @@ export class BatchProcessor {
 
   /**
    * Processes records in order until all are done or `deadline` (a `performance.now()` time)
-   * passes, so that a slow batch still commits within the configured interval.
+   * passes, so that a slow batch still commits within the configured interval. `traced`: tracing
+   * is on (the one check per batch): windows keep their inputs' trace contexts and the result lists
+   * its window results (BatchResult.traced).
    */
-  process(records: readonly InputRecord[], store: BatchStore, streamTimeIn: number, deadline = Number.POSITIVE_INFINITY): BatchResult {
+  process(records: readonly InputRecord[], store: BatchStore, streamTimeIn: number, deadline = Number.POSITIVE_INFINITY, traced = false): BatchResult {
     const spec = this.spec;
     const out: OutRecord[] = [];
+    const traces = (this.traced = traced ? [] : undefined);
     const stats = noStats();
     const dedupe = spec.idField !== undefined && spec.dedupeTtlMs !== undefined ? new DedupeProcessor(store, spec.dedupeTtlMs, dedupeRetentionMs(spec)) : undefined;
     let streamTime = streamTimeIn;
@@ -194,7 +203,7 @@ export class BatchProcessor {
       }
       if (dedupe !== undefined && d.id !== undefined) dedupe.record(d.id, t, t0);
       if (t > streamTime) streamTime = t;
-      this.aggregate(d.event, t, streamTime, store);
+      this.aggregate(d.event, t, streamTime, store, traced ? traceContextOf(rec) : undefined);
     }
 
     // Partials first: a cross-partition window that closes in this batch still owes the merge
@@ -205,7 +214,7 @@ export class BatchProcessor {
         const state = store.getWindow(key);
         const topic = state === undefined ? undefined : partials.get(state.w);
         if (state === undefined || topic === undefined) continue;
-        out.push(partialRecord(topic, this.topics.partialsPartitions ?? 1, state, this.partition));
+        out.push(partialRecord(topic, this.topics.partialsPartitions ?? 1, state, this.partition, traced));
         stats.partials++;
       }
     }
@@ -246,21 +255,24 @@ export class BatchProcessor {
     }
     stats.records = consumed;
     if (this.enricher !== undefined) stats.enrichMisses = this.enricher.takeMisses();
-    return { consumed, records: out, streamTime, stats };
+    this.traced = undefined;
+    return traces === undefined ? { consumed, records: out, streamTime, stats } : { consumed, records: out, streamTime, stats, traced: traces };
   }
 
   /**
    * An idle close at wall-clock time `now`, the partition quiet for `idleMs` (idle-close.ts): a
    * transaction with no input, whose finals are marked `closedBy: idle`. Stream time stays.
    */
-  closeIdle(store: BatchStore, streamTime: number, now: number, idleMs: number): BatchResult {
+  closeIdle(store: BatchStore, streamTime: number, now: number, idleMs: number, traced = false): BatchResult {
+    const traces = (this.traced = traced ? [] : undefined);
     const idle = idleDefinitions(this.spec.windows, idleMs);
     const after = this.idleScan !== undefined && this.idleScan.idle === idle ? this.idleScan.now : undefined;
     const records = closeIdleWindows(this.spec.windows, store, now, idleMs, (state, key) => this.outputRecord(state, true, key, 'idle'), after);
     this.idleScan = { now, idle };
+    this.traced = undefined;
     const stats = noStats();
     stats.finals = records.length;
-    return { consumed: 0, records, streamTime, stats };
+    return traces === undefined ? { consumed: 0, records, streamTime, stats } : { consumed: 0, records, streamTime, stats, traced: traces };
   }
 
   /** The open windows of definition `w` that an event at `t` goes to: their starts, in this.starts[0..n). */
@@ -304,12 +316,13 @@ export class BatchProcessor {
     return undefined;
   }
 
-  private aggregate(event: Record<string, unknown>, t: number, streamTime: number, store: BatchStore): void {
+  /** `trace`: the event's trace context (traceContextOf), null without one; undefined while tracing is off. */
+  private aggregate(event: Record<string, unknown>, t: number, streamTime: number, store: BatchStore, trace: string | null | undefined): void {
     const windows = this.spec.windows;
     for (let w = 0; w < windows.length; w++) {
       const win = windows[w]!;
       if (win.kind === 'session') {
-        this.sessions!.add(w, event, t, streamTime, store);
+        this.sessions!.add(w, event, t, streamTime, store, trace);
         continue;
       }
       const n = this.openStarts(w, t, streamTime);
@@ -334,6 +347,7 @@ export class BatchProcessor {
           state = { w: win.name, g: group, s: start, a: legacy ?? initAccumulator(win.aggregates) };
         }
         addEvent(state.a, win.aggregates, event, t);
+        if (trace) keepTraceContext(state, trace);
         store.putWindow(key, state, created);
       }
     }
@@ -344,7 +358,9 @@ export class BatchProcessor {
     const win = this.windowsByName.get(state.w);
     if (win === undefined) throw new Error(`state holds window "${state.w}", which the pipeline does not define`);
     const { key, value } = formatOutput(win, state.g, state.s, state.a, final, isWindowKey(storeKey) ? storeKey : undefined, this.encodeOutput, { end: state.e, closedBy });
-    return { topic: this.topics.output, key, value };
+    const record: OutRecord = { topic: this.topics.output, key, value };
+    this.traced?.push({ record, links: state.t, final });
+    return record;
   }
 
   private deadLetter(out: OutRecord[], stats: BatchStats, rec: InputRecord, reason: string, field: string | undefined, detail: string): void {

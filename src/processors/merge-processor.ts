@@ -14,6 +14,8 @@ import type { OutputValueEncoder } from '../model/value-format.ts';
 import { formatOutput, windowKey } from './output-record.ts';
 import { closedMark } from './window-math.ts';
 import { WATERMARK_KEY_PREFIX, partialKey } from './partials.ts';
+import { mergeTraceContexts } from './trace-links.ts';
+import type { TracedResult } from './trace-links.ts';
 import type { PartialValue } from './partials.ts';
 import type { WindowSpec } from './types.ts';
 
@@ -60,7 +62,8 @@ export class MergeProcessor {
     return min;
   }
 
-  process(records: readonly InputRecord[], store: MergeStore, _streamTime: number, deadline = Number.POSITIVE_INFINITY): BatchResult {
+  /** `traced`: tracing is on; the result lists its finals with the trace contexts the partials carried. */
+  process(records: readonly InputRecord[], store: MergeStore, _streamTime: number, deadline = Number.POSITIVE_INFINITY, traced = false): BatchResult {
     const { window, outputTopic, partialsTopic, partition } = this.opts;
     const out: OutRecord[] = [];
     const stats: BatchStats = { records: 0, duplicates: 0, late: 0, deadLetters: new Map(), finals: 0, updates: 0, partials: 0, forgotten: 0, dropped: 0 };
@@ -71,6 +74,7 @@ export class MergeProcessor {
     const now = Date.now();
     const mark = closedMark(window);
     const closedThrough = store.closedThrough(mark);
+    const traces: TracedResult[] | undefined = traced ? [] : undefined;
 
     for (let i = 0; i < records.length; i++) {
       if ((i & 63) === 63 && performance.now() >= deadline) {
@@ -104,7 +108,10 @@ export class MergeProcessor {
       if (key !== storeKey) out.push({ topic: partialsTopic, partition, key, value: null });
       const created = store.getWindow(storeKey) === undefined;
       if (created) this.dropLegacyPartial(p, key, store, out);
-      store.putWindow(storeKey, { w: p.w, g: p.g, s: p.s, a: p.a }, created);
+      const partial: WindowState = { w: p.w, g: p.g, s: p.s, a: p.a };
+      // Untraced, contexts a traced source sent are not kept: the merge state is as without tracing.
+      if (traced && p.t !== undefined) partial.t = p.t;
+      store.putWindow(storeKey, partial, created);
     }
 
     // Gathers every source's partial of a window, by the window's key: a partial kept under a
@@ -116,7 +123,12 @@ export class MergeProcessor {
       let entry = byWindow.get(wk);
       if (entry === undefined) byWindow.set(wk, (entry = { storeKeys: [], merged: undefined }));
       entry.storeKeys.push(storeKey);
-      if (state !== undefined) entry.merged = entry.merged === undefined ? { ...state, a: [...state.a] } : { ...entry.merged, a: mergeAccumulators(entry.merged.a, state.a, window.aggregates) };
+      if (state === undefined) continue;
+      if (entry.merged === undefined) entry.merged = { ...state, a: [...state.a] };
+      else {
+        entry.merged = { ...entry.merged, a: mergeAccumulators(entry.merged.a, state.a, window.aggregates) };
+        if (traced) entry.merged.t = mergeTraceContexts(entry.merged.t, state.t);
+      }
     }
     for (const [wk, { storeKeys, merged }] of byWindow) {
       for (const storeKey of storeKeys) {
@@ -127,11 +139,13 @@ export class MergeProcessor {
       if (merged === undefined) continue;
       store.markClosed(mark, merged.s);
       const { key, value } = formatOutput(window, merged.g, merged.s, merged.a, true, wk, this.opts.encodeOutput);
-      out.push({ topic: outputTopic, key, value });
+      const record: OutRecord = { topic: outputTopic, key, value };
+      out.push(record);
+      traces?.push({ record, links: merged.t, final: true });
       stats.finals++;
     }
     stats.records = consumed;
-    return { consumed, records: out, streamTime: min, stats };
+    return traces === undefined ? { consumed, records: out, streamTime: min, stats } : { consumed, records: out, streamTime: min, stats, traced: traces };
   }
 
   /**

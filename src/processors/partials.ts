@@ -2,8 +2,9 @@
 // internal topic `<application.id>-<window>-partials` (compacted):
 //   partial:   key `<window key>|<source partition>` (the window key as in output-record.ts),
 //              value {"w","g","s","a","src"} (the source's whole accumulator, so a redelivery
-//              replaces, never adds), sent to partition hash(group) so one merge lane sees every
-//              source's partial of a group;
+//              replaces, never adds), plus "t" (its input trace contexts, trace-links.ts) when
+//              the source traces and kept some, sent to partition hash(group) so one merge lane
+//              sees every source's partial of a group;
 //   watermark: key `__wm|<source partition>`, value {"wm": <stream time>}, sent to every
 //              partition at every commit, after that transaction's partials.
 import type { OutRecord } from '../model/records.ts';
@@ -49,8 +50,13 @@ function mergePartition(groupValues: readonly unknown[], partitions: number): nu
   return hash(text) % partitions;
 }
 
-export function partialRecord(topic: string, partitions: number, state: WindowState, source: number): OutRecord {
+/**
+ * `traced`: tracing is on. Off, a window's contexts kept while it was on (its state keeps them)
+ * are not sent: the partial is as without tracing.
+ */
+export function partialRecord(topic: string, partitions: number, state: WindowState, source: number, traced: boolean): OutRecord {
   const value: PartialValue = { w: state.w, g: state.g, s: state.s, a: state.a, src: source };
+  if (traced && state.t !== undefined) value.t = state.t;
   return { topic, partition: mergePartition(state.g, partitions), key: partialKey(state.w, state.g, state.s, source), value: JSON.stringify(value) };
 }
 

@@ -7,6 +7,7 @@
 import type { BatchStore } from '../model/store-ports.ts';
 import type { WindowState } from '../model/window-state.ts';
 import { addEvent, initAccumulator, mergeAccumulators } from './aggregates.ts';
+import { keepTraceContext, mergeTraceContexts } from './trace-links.ts';
 import { groupKeyPrefix, windowKeyAt } from './output-record.ts';
 import type { WindowSpec } from './types.ts';
 import { fixedWindowOpen, sessionAccepts } from './window-math.ts';
@@ -49,9 +50,20 @@ export function closedByIdle(sessions: GroupSessions, t: number, gap: number, st
 /**
  * Adds an event at `t` (not late for every window) to its group's session, creating, extending
  * or merging sessions, unless it is late for this one. `streamTime` already includes `t`;
- * `sessions` are the group's, when the caller has scanned them already.
+ * `sessions` are the group's, when the caller has scanned them already. `trace`: the event's
+ * trace context, null without one, undefined while tracing is off (trace-links.ts).
  */
-export function addToSession(win: WindowSpec, group: unknown[], prefix: string, event: Record<string, unknown>, t: number, streamTime: number, store: BatchStore, sessions?: GroupSessions): void {
+export function addToSession(
+  win: WindowSpec,
+  group: unknown[],
+  prefix: string,
+  event: Record<string, unknown>,
+  t: number,
+  streamTime: number,
+  store: BatchStore,
+  sessions?: GroupSessions,
+  trace?: string | null,
+): void {
   if (!sessionAccepts(t, win, streamTime)) return;
   const gap = win.sizeMs;
   const joined = joinedSessions(sessions ?? store.sessionsOf(prefix), t, gap, streamTime);
@@ -59,7 +71,9 @@ export function addToSession(win: WindowSpec, group: unknown[], prefix: string, 
   let start = t;
   let end = t + gap;
   let acc: unknown[] | undefined;
+  let traces: string[] | undefined;
   for (const [, s] of joined) {
+    if (trace !== undefined) traces = mergeTraceContexts(traces, s.t);
     if (s.s < start) start = s.s;
     if (s.e! > end) end = s.e!;
     // In start order, so that merged sums add up alike however batches fell.
@@ -74,7 +88,10 @@ export function addToSession(win: WindowSpec, group: unknown[], prefix: string, 
     if (k === key) previousCloseAt = s.c;
     else store.deleteWindow(k);
   }
-  store.putSession(key, { w: win.name, g: group, s: start, a: acc, c: end + win.graceMs, e: end }, previousCloseAt);
+  const session: WindowState = { w: win.name, g: group, s: start, a: acc, c: end + win.graceMs, e: end };
+  if (traces !== undefined) session.t = traces;
+  if (trace) keepTraceContext(session, trace);
+  store.putSession(key, session, previousCloseAt);
 }
 
 /**
@@ -114,11 +131,11 @@ export class SessionWindows {
   }
 
   /** Adds the event to session window `w` (addToSession), with the scan lateForAll made of it, if any. */
-  add(w: number, event: Record<string, unknown>, t: number, streamTime: number, store: BatchStore): void {
+  add(w: number, event: Record<string, unknown>, t: number, streamTime: number, store: BatchStore, trace?: string | null): void {
     const sessions = this.scans[w];
     this.scans[w] = undefined;
     if (sessions === undefined) this.group(w, event);
-    addToSession(this.windows[w]!, this.groups[w]!, this.prefixes[w]!, event, t, streamTime, store, sessions);
+    addToSession(this.windows[w]!, this.groups[w]!, this.prefixes[w]!, event, t, streamTime, store, sessions, trace);
   }
 
   private scan(w: number, event: Record<string, unknown>, store: BatchStore): GroupSessions {

@@ -92,7 +92,7 @@ describe('a window size change', () => {
 describe('a cross-partition window config change', () => {
   const asInput = (records: OutRecord[]): InputRecord[] =>
     records.map((r, i) => ({ offset: String(i), key: Buffer.from(String(r.key)), value: r.value === null ? null : Buffer.from(String(r.value)), timestamp: '0' }));
-  const partial = (s: number, n: number) => partialRecord('partials', 1, { w: 'm', g: ['eu'], s, a: [n] }, 0);
+  const partial = (s: number, n: number) => partialRecord('partials', 1, { w: 'm', g: ['eu'], s, a: [n] }, 0, false);
 
   it("drops a partial of a window whose final the merge lane already wrote, whatever the new grace", () => {
     const store = new MemoryStore(spec(100));
