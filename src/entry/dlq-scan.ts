@@ -46,7 +46,7 @@ const VALUE_SIZE_HEADER = `${DLQ_HEADER.reason}.size`;
 export function headerText(headers: InputHeaders | undefined, name: string): string | undefined {
   const v = headers?.[name];
   const last = Array.isArray(v) ? v[v.length - 1] : v;
-  return last === undefined ? undefined : last.toString();
+  return last === undefined || last === null ? undefined : last.toString();
 }
 
 function toDeadLetter(partition: number, r: InputRecord): DeadLetter {

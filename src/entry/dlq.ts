@@ -4,6 +4,7 @@
 import type { SluiceConfig } from '../config/schema.ts';
 import { parseDuration } from '../config/schema.ts';
 import { sluiceError } from '../errors.ts';
+import { outHeaderValue } from '../model/records.ts';
 import type { InputHeaders, OutHeaders, OutRecord } from '../model/records.ts';
 import { parseEventTime } from '../processors/decode.ts';
 import type { RecordProducer, StreamClient } from '../clients/port.ts';
@@ -96,7 +97,7 @@ export function replayRecord(dl: DeadLetter, input: string, inputPartitions: num
   const original: InputHeaders = dl.headers ?? {};
   for (const name in original) {
     const v = original[name];
-    if (v !== undefined && !name.startsWith(SLUICE_HEADER_PREFIX)) headers[name] = v;
+    if (v !== undefined && !name.startsWith(SLUICE_HEADER_PREFIX)) headers[name] = outHeaderValue(v);
   }
   const p = dl.origin.partition;
   const record: OutRecord = { topic: input, key: dl.key, value: dl.value, headers };

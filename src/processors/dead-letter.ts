@@ -1,5 +1,6 @@
 // Dead letters carry the input record untouched (key, value, headers) plus why and where from,
 // so an operator can inspect, fix and replay them without a lookup anywhere else.
+import { outHeaderValue } from '../model/records.ts';
 import type { InputHeaders, OutHeaders, OutRecord } from '../model/records.ts';
 
 export interface DeadLetterOrigin {
@@ -41,7 +42,7 @@ export function deadLetterRecord(dlqTopic: string, origin: DeadLetterOrigin, rea
     for (const k in origin.headers) {
       const v = origin.headers[k];
       // A header repeated on the wire stays repeated, in order.
-      if (v !== undefined) headers[k] = v;
+      if (v !== undefined) headers[k] = outHeaderValue(v);
     }
   }
   headers[DLQ_HEADER.reason] = reason;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DLQ_HEADER, deadLetterRecord } from '../../../src/processors/dead-letter.ts';
 import type { DeadLetterOrigin } from '../../../src/processors/dead-letter.ts';
+import { recordBytes } from '../../../src/sinks/records.ts';
 
 const origin = (over: Partial<DeadLetterOrigin> = {}): DeadLetterOrigin => ({
   topic: 'events',
@@ -14,6 +15,12 @@ const origin = (over: Partial<DeadLetterOrigin> = {}): DeadLetterOrigin => ({
 });
 
 describe('deadLetterRecord', () => {
+  it('takes headers without a value (null, as kafkajs delivers them) as empty ones, so the sink can size and write it', () => {
+    const dl = deadLetterRecord('events.dlq', origin({ headers: { bare: null, repeated: [null, Buffer.from('x')] } }), 'invalid-json', undefined, 'not JSON');
+    expect(dl.headers).toMatchObject({ bare: Buffer.alloc(0), repeated: [Buffer.alloc(0), Buffer.from('x')] });
+    expect(recordBytes(dl)).toBeGreaterThan(0);
+  });
+
   it('carries the input key and value untouched plus reason, field, detail and origin headers', () => {
     const o = origin();
     const dl = deadLetterRecord('events.dlq', o, 'missing-field', 'ts', 'event-time field "ts" is missing or null');
