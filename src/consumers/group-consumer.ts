@@ -79,10 +79,11 @@ export class GroupConsumer {
     this.opts = opts;
     this.inFlight = new InFlightLimiter<LaneId>(opts.backpressure, {
       pause: (ids) => {
+        // Paused first: reporting it must never be what keeps intake going.
+        this.group.pause(topicPartitions(ids));
         opts.metrics.pauses.inc(ids.length);
         for (const id of ids) this.lanes.get(id)?.intakePaused(true);
         opts.log.debug(`backpressure: pausing ${ids.join(', ')} (${this.inFlight.total} bytes in flight)`);
-        this.group.pause(topicPartitions(ids));
       },
       resume: (ids) => {
         opts.metrics.resumes.inc(ids.length);

@@ -194,7 +194,7 @@ export class Lane {
     await this.opts.tables?.open(heartbeat);
     this.restoreMode = mode;
     this.processor.onOpen?.(store);
-    this.opts.observer.opened({ stats: () => store.stats(), openWindows: () => (this.opts.kind === 'source' ? store.countWindows() : undefined) });
+    this.opts.observer.opened({ stats: () => store.stats(), openWindows: () => (this.opts.kind === 'source' ? store.windowCount() : undefined) });
     const meta = store.meta();
     this.streamTime = meta.streamTime;
     this.changelogNext = meta.changelogNext;
@@ -377,8 +377,9 @@ export class Lane {
     // The store and its lock go whatever fails before them: a lock held on would keep the
     // partition from ever opening in this process again.
     try {
-      this.processor.onClose?.();
+      // First: a scrape must never read the store once it closes, whatever fails below.
       this.opts.observer.closed();
+      this.processor.onClose?.();
       await this.opts.tables?.close().catch((err: Error) => this.opts.log.warn(`${this.name}: closing its tables failed: ${err.message}`));
       await this.opts.sink.close();
     } finally {

@@ -90,6 +90,15 @@ function fail(span: Span, err: unknown): void {
 }
 
 /** One lane transaction's span and its children. */
+/** Ends a span; what a span processor throws is dropped, as tracing never fails the data path. */
+function endQuietly(span: Span): void {
+  try {
+    span.end();
+  } catch {
+    // The span is lost; the data path goes on.
+  }
+}
+
 export class BatchTrace {
   private readonly tracer: Tracer;
   private readonly span: Span;
@@ -132,15 +141,17 @@ export class BatchTrace {
   /** Runs the Kafka transaction's commit (the sink's) in a sluice.commit span. */
   async commit<T>(outputs: number, changelog: number, run: () => Promise<T>): Promise<T> {
     const span = this.tracer.startSpan('sluice.commit', { kind: SpanKind.PRODUCER, attributes: { 'sluice.commit.outputs': outputs, 'sluice.commit.changelog_records': changelog } }, this.context);
+    let result: T;
     try {
-      const result = await run();
-      span.end();
-      return result;
+      result = await run();
     } catch (err) {
       fail(span, err);
-      span.end();
+      endQuietly(span);
       throw err;
     }
+    // The transaction has committed: a span processor that throws must not make it look failed.
+    endQuietly(span);
+    return result;
   }
 
   /** The transaction committed: what it consumed and wrote. */
