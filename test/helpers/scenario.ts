@@ -1,10 +1,13 @@
 // One end-to-end scenario: fresh topics, a generated stream, its oracle, a pipeline config file,
 // and the checks that compare what sluice committed with what the oracle says it must.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
+import { startPipeline } from '../../src/entry/app.ts';
+import type { RunningPipeline } from '../../src/entry/app.ts';
+import type { Logger } from '../../src/log.ts';
 import type { KafkaClientName } from '../../src/clients/port.ts';
 import type { SluiceConfig } from '../../src/config/schema.ts';
 import { DEFAULT_TEST_PIPELINE, generateStream, pipelineYaml, skewedOrder, withClosingRecords } from './event-stream.ts';
@@ -128,4 +131,31 @@ export async function expectOracleOutput(s: Scenario): Promise<void> {
   const gotDead = new Map(dead.map((m) => [`${m.headers['sluice.origin.partition']}:${m.headers['sluice.origin.offset']}`, m.headers['sluice.reason']]));
   expect(dead.length, 'one dead letter per bad record').toBe(s.oracle.deadLetters.size);
   expect(Object.fromEntries(gotDead)).toEqual(Object.fromEntries(s.oracle.deadLetters));
+}
+
+/**
+ * Runs the pipeline in process over the first half of the scenario's records, stops it, deletes
+ * its state directory and runs it over the rest: the second run rebuilds every partition's state
+ * from the changelog alone. `check` runs against the second run once it has processed everything;
+ * then the output must equal the oracle.
+ */
+export async function runWithFullRestore(s: Scenario, log: Logger, check: (second: RunningPipeline) => Promise<void>): Promise<void> {
+  const half = Math.floor(s.records.length / 2);
+  await produce(s, s.records.slice(0, half));
+  const first = await startPipeline(s.config, log);
+  try {
+    await waitUntilProcessed(s);
+  } finally {
+    await first.stop();
+  }
+  rmSync(s.config.application.stateDir, { recursive: true, force: true });
+  await produce(s, s.records.slice(half));
+  const second = await startPipeline(s.config, log);
+  try {
+    await waitUntilProcessed(s);
+    await check(second);
+    await expectOracleOutput(s);
+  } finally {
+    await second.stop();
+  }
 }

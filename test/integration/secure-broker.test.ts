@@ -5,7 +5,7 @@
 // kafka.ssl and kafka.sasl, or the listener drops it. The PLAINTEXT listener is the broker's own
 // (inter-broker and its readiness probe); nothing of the test uses it.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,13 +13,13 @@ import { stringify } from 'yaml';
 import { freePort, startBroker, stopBroker } from '../../scripts/kafka-broker.ts';
 import type { SaslMechanism } from '../../src/clients/port.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { openClient, startPipeline } from '../../src/entry/app.ts';
+import { openClient } from '../../src/entry/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { counterTotal } from '../../src/observability/metrics.ts';
 import { KAFKA_CLIENTS, createTopics, uniqueName } from '../helpers/kafka.ts';
 import type { KafkaTarget } from '../helpers/kafka.ts';
 import { MINIMAL_CONFIG } from '../helpers/minimal-config.ts';
-import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
+import { createScenario, runWithFullRestore } from '../helpers/scenario.ts';
 import type { ScenarioBroker } from '../helpers/scenario.ts';
 import { runSluiceToExit } from '../helpers/sluice-process.ts';
 import { makeTestCertificates } from '../helpers/test-certificates.ts';
@@ -69,27 +69,10 @@ describe.each(KAFKA_CLIENTS)('SASL_SSL broker on %s', (client) => {
   it('runs the pipeline exactly-once over SCRAM-SHA-512 and mutual TLS, restores included, and matches the oracle', async () => {
     const broker: ScenarioBroker = { target: helperTarget(), pipelineKafka: { ssl: sslConfig(), sasl: saslConfig('scram-sha-512') } };
     const s = await createScenario({ client, name: 'secure', partitions: 3, events: 3000, seed: 43, broker });
-    const half = Math.floor(s.records.length / 2);
-    await produce(s, s.records.slice(0, half));
-    const log = createLogger('warn');
-    const first = await startPipeline(s.config, log);
-    try {
-      await waitUntilProcessed(s);
-    } finally {
-      await first.stop();
-    }
-    // A new state directory: the second run restores every partition from its changelog, over the
-    // same secured connections.
-    rmSync(s.config.application.stateDir, { recursive: true, force: true });
-    await produce(s, s.records.slice(half));
-    const second = await startPipeline(s.config, log);
-    try {
-      await waitUntilProcessed(s);
+    // The second run restores every partition from its changelog, over the same secured connections.
+    await runWithFullRestore(s, createLogger('warn'), async (second) => {
       expect(await counterTotal(second.metrics.restoredRecords), 'changelog records restored').toBeGreaterThan(0);
-      await expectOracleOutput(s);
-    } finally {
-      await second.stop();
-    }
+    });
   });
 
   it.each(['plain', 'scram-sha-256'] as const)('connects with %s, the password from an environment variable', async (mechanism) => {

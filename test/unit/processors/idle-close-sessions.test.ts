@@ -8,17 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { storeTimes } from '../../../src/consumers/lane.ts';
-import { BatchProcessor } from '../../../src/processors/batch-processor.ts';
-import { DLQ_HEADER } from '../../../src/processors/dead-letter.ts';
+import { committedLane } from '../../helpers/committed-lane.ts';
 import type { InputRecord } from '../../../src/model/records.ts';
-import type { BatchResult } from '../../../src/processors/batch-processor.ts';
 import type { PipelineSpec, WindowSpec } from '../../../src/processors/types.ts';
 import { applyChangelogRecord } from '../../../src/state/changelog-codec.ts';
-import type { ChangelogRecord } from '../../../src/state/changelog-codec.ts';
 import { PartitionStore } from '../../../src/state/partition-store.ts';
-import { StoreTransaction } from '../../../src/state/store-transaction.ts';
+import type { StoreTransaction } from '../../../src/state/store-transaction.ts';
 
-const TOPICS = { input: 'events', output: 'aggregates', deadLetter: 'events.dlq' };
 const aggregates: WindowSpec['aggregates'] = [{ name: 'n', fn: 'count', field: undefined }, { name: 'sum', fn: 'sum', field: 'v' }];
 /** gap 10, grace 5: a session closes by stream time at its last event + 15 */
 const SESSION: WindowSpec = { name: 's', groupBy: ['k'], kind: 'session', sizeMs: 10, advanceMs: 10, graceMs: 5, emit: 'final', closeIdleAfterMs: 2000, aggregates };
@@ -39,27 +35,10 @@ afterEach(async () => {
 let offset = 0;
 const ev = (k: string, t: number, v = 1, id = `e${offset}`): InputRecord => ({ offset: String(offset++), key: Buffer.from(k), value: Buffer.from(JSON.stringify({ id, k, t, v })), timestamp: '0' });
 
-/** One lane whose every run is a committed transaction; the changelog is kept for a replica. */
+/** A committed lane (committedLane) whose idle closes are quiet for 2 s, counting the window states they read. */
 function lane(pipeline: PipelineSpec, name = 'lane.mdb', streamTimeIn = Number.NEGATIVE_INFINITY, existing?: PartitionStore) {
   const store = existing ?? new PartitionStore(join(dir, name), storeTimes(pipeline));
   if (existing === undefined) stores.push(store);
-  const processor = new BatchProcessor(pipeline, TOPICS, 0);
-  const changelog: ChangelogRecord[] = [];
-  let streamTime = streamTimeIn;
-  const commit = (run: (tx: StoreTransaction) => BatchResult) => {
-    const tx = new StoreTransaction(store, storeTimes(pipeline));
-    const result = run(tx);
-    changelog.push(...tx.changelogRecords());
-    tx.commitLocal(undefined, { inputOffset: String(offset), changelogNext: undefined, streamTime: result.streamTime });
-    streamTime = result.streamTime;
-    return {
-      streamTime: result.streamTime,
-      finals: result.records.filter((r) => r.topic === TOPICS.output).map((r) => `${String(r.key)} ${String(r.value)}`),
-      dead: result.records.filter((r) => r.topic === TOPICS.deadLetter).map((r) => r.headers![DLQ_HEADER.reason]),
-      stats: result.stats,
-    };
-  };
-  /** how many window states the last idle close read */
   let reads = 0;
   const counted = (tx: StoreTransaction): StoreTransaction =>
     new Proxy(tx, {
@@ -69,14 +48,14 @@ function lane(pipeline: PipelineSpec, name = 'lane.mdb', streamTimeIn = Number.N
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
+  const l = committedLane(pipeline, store, streamTimeIn, counted);
   return {
-    store,
-    changelog,
-    run: (records: InputRecord[]) => commit((tx) => processor.process(records, tx, streamTime)),
+    ...l,
     idle: (now: number) => {
       reads = 0;
-      return commit((tx) => processor.closeIdle(counted(tx), streamTime, now, 2000));
+      return l.idle(now, 2000);
     },
+    /** how many window states the last idle close read */
     reads: () => reads,
   };
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { storeTimes } from '../../../src/consumers/lane.ts';
+import { committedLane } from '../../helpers/committed-lane.ts';
 import { BatchProcessor } from '../../../src/processors/batch-processor.ts';
 import { DLQ_HEADER } from '../../../src/processors/dead-letter.ts';
 import { shortestCloseIdleAfter } from '../../../src/processors/idle-close.ts';
@@ -14,7 +15,6 @@ import type { InputRecord } from '../../../src/model/records.ts';
 import type { BatchResult } from '../../../src/processors/batch-processor.ts';
 import type { PipelineSpec, WindowSpec } from '../../../src/processors/types.ts';
 import { applyChangelogRecord } from '../../../src/state/changelog-codec.ts';
-import type { ChangelogRecord } from '../../../src/state/changelog-codec.ts';
 import { PartitionStore } from '../../../src/state/partition-store.ts';
 import { StoreTransaction } from '../../../src/state/store-transaction.ts';
 
@@ -54,30 +54,7 @@ function open(name: string): PartitionStore {
 }
 
 /** One lane whose every run is a committed transaction; the changelog is kept for a replica. */
-function lane(store = open('lane.mdb'), streamTimeIn = Number.NEGATIVE_INFINITY) {
-  const processor = new BatchProcessor(SPEC, TOPICS, 0);
-  const changelog: ChangelogRecord[] = [];
-  let streamTime = streamTimeIn;
-  const commit = (run: (tx: StoreTransaction) => BatchResult) => {
-    const tx = new StoreTransaction(store, storeTimes(SPEC));
-    const result = run(tx);
-    changelog.push(...tx.changelogRecords());
-    tx.commitLocal(undefined, { inputOffset: String(offset), changelogNext: undefined, streamTime: result.streamTime });
-    streamTime = result.streamTime;
-    return {
-      streamTime: result.streamTime,
-      finals: result.records.filter((r) => r.topic === TOPICS.output).map((r) => `${String(r.key)} ${String(r.value)}`),
-      dead: result.records.filter((r) => r.topic === TOPICS.deadLetter).map((r) => r.headers![DLQ_HEADER.reason]),
-      stats: result.stats,
-    };
-  };
-  return {
-    store,
-    changelog,
-    run: (records: InputRecord[]) => commit((tx) => processor.process(records, tx, streamTime)),
-    idle: (now: number, idleMs: number) => commit((tx) => processor.closeIdle(tx, streamTime, now, idleMs)),
-  };
-}
+const lane = (store = open('lane.mdb'), streamTimeIn = Number.NEGATIVE_INFINITY) => committedLane(SPEC, store, streamTimeIn);
 
 const idleFinal = (window: string, k: string, start: number, end: number, n: number, sum: number): string =>
   `["${window}","${k}",${start}] {"window":"${window}","group":{"k":"${k}"},"start":${start},"end":${end},"final":true,"values":{"n":${n},"sum":${sum}},"closedBy":"idle"}`;
