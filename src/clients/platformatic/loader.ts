@@ -15,6 +15,14 @@
 // batches itself, as the Java client does (committedRecords in fetch.ts); nothing in sluice reads
 // through the library's MessagesStream, the only other reader of the filter's output.
 //
+// The second fix is to the idempotent (non-transactional) producer: when the broker answers a
+// produce with UNKNOWN_PRODUCER_ID or OUT_OF_ORDER_SEQUENCE_NUMBER, the library took a new
+// producer id and sent the same messages again. After a broker restart under concurrent sends,
+// the first attempt of such a batch may already be in the log (its answer was lost), so the resend
+// wrote those events twice: POST /events answered 202 for events that were on the topic twice
+// (test/integration/http-ingest-restart.test.ts, once in CI). The send now fails instead, and the
+// caller decides: POST /events answers 503, an at-least-once lane retries its batch.
+//
 // The library reads all four codecs itself (lz4 and snappy in WebAssembly, gzip and zstd through
 // node:zlib), but a batch one of them cannot decompress fails with whatever the codec threw, which
 // looks like any other failed fetch. Its decompressors are wrapped here so that such a failure
@@ -23,36 +31,50 @@ import { registerHooks } from 'node:module';
 import type { CompressionAlgorithmSpecification } from '@platformatic/kafka';
 import { unreadableBatch } from '../fatal.ts';
 
-const TARGET = '/@platformatic/kafka/dist/clients/consumer/consumer.js';
+const CONSUMER = '/@platformatic/kafka/dist/clients/consumer/consumer.js';
+const PRODUCER = '/@platformatic/kafka/dist/clients/producer/producer.js';
+type Fix = { broken: string; fixed: string; what: string };
 /** what each fix replaces, and with what */
-const FIXES: readonly { broken: string; fixed: string; what: string }[] = [
+const CONSUMER_FIXES: readonly Fix[] = [
   {
     broken: 'this.#filterUncommittedMessages(response);',
     fixed: '/* sluice: aborted transactions are filtered by src/clients/platformatic/fetch.ts */',
     what: 'its read_committed filter of fetch responses (dropped committed transactions)',
   },
 ];
+const PRODUCER_FIXES: readonly Fix[] = [
+  {
+    broken: 'if (recoverOnProducerStateLoss && !this.#transaction && this.#isProducerStateLost(error)) {',
+    fixed: 'if (/* sluice: no resend under a new producer id */ false) {',
+    what: 'the idempotent producer resending a batch under a new producer id (wrote events twice)',
+  },
+];
 
-/** The consumer module's source with the fixes, or an error if the library changed under us. */
-export function patchConsumerSource(source: string): string {
+function patchSource(source: string, fixes: readonly Fix[], module: string): string {
   let out = source;
-  for (const { broken, fixed, what } of FIXES) {
+  for (const { broken, fixed, what } of fixes) {
     if (out.includes(broken)) out = out.replaceAll(broken, fixed);
-    else if (!out.includes(fixed)) throw new Error(`@platformatic/kafka's consumer no longer contains the code src/clients/platformatic/loader.ts fixes; check ${what} and update the fix`);
+    else if (!out.includes(fixed)) throw new Error(`@platformatic/kafka's ${module} no longer contains the code src/clients/platformatic/loader.ts fixes; check ${what} and update the fix`);
   }
   return out;
 }
 
-/** whether the library's consumer module was loaded through the fixes (a test checks it) */
-export let consumerPatched = false;
+/** The consumer module's source with the fixes, or an error if the library changed under us. */
+export const patchConsumerSource = (source: string): string => patchSource(source, CONSUMER_FIXES, 'consumer');
+/** The producer module's source with the fixes, or an error if the library changed under us. */
+export const patchProducerSource = (source: string): string => patchSource(source, PRODUCER_FIXES, 'producer');
+
+/** whether the library's consumer and producer modules were loaded through the fixes (a test checks it) */
+export const patched = { consumer: false, producer: false };
 
 registerHooks({
   load(url, context, nextLoad) {
     const result = nextLoad(url, context);
-    if (!url.endsWith(TARGET) || result.source === undefined) return result;
+    const module = url.endsWith(CONSUMER) ? 'consumer' : url.endsWith(PRODUCER) ? 'producer' : undefined;
+    if (module === undefined || result.source === undefined) return result;
     const text = typeof result.source === 'string' ? result.source : Buffer.from(result.source as Uint8Array).toString('utf8');
-    consumerPatched = true;
-    return { ...result, source: patchConsumerSource(text) };
+    patched[module] = true;
+    return { ...result, source: module === 'consumer' ? patchConsumerSource(text) : patchProducerSource(text) };
   },
 });
 

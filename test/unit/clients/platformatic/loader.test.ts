@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { consumerPatched, patchConsumerSource, platformaticKafka } from '../../../../src/clients/platformatic/loader.ts';
+import { patched, patchConsumerSource, patchProducerSource, platformaticKafka } from '../../../../src/clients/platformatic/loader.ts';
 
 const installed = fileURLToPath(new URL('../../../../node_modules/@platformatic/kafka/dist/clients/consumer/consumer.js', import.meta.url));
 
@@ -23,8 +23,16 @@ describe('the @platformatic/kafka fixes', () => {
     expect(() => patchConsumerSource('const filter = () => true;')).toThrow(/read_committed filter of fetch responses/);
   });
 
+  it('stops the installed idempotent producer from resending a batch under a new producer id', () => {
+    const producer = readFileSync(fileURLToPath(new URL('../../../../node_modules/@platformatic/kafka/dist/clients/producer/producer.js', import.meta.url)), 'utf8');
+    const fixed = patchProducerSource(producer);
+    expect(fixed).not.toContain('this.#isProducerStateLost(error)) {');
+    expect(patchProducerSource(fixed)).toBe(fixed);
+    expect(() => patchProducerSource('const send = () => true;')).toThrow(/resending a batch under a new producer id/);
+  });
+
   it('loads the library through the hook', () => {
     expect(typeof platformaticKafka.Consumer).toBe('function');
-    expect(consumerPatched).toBe(true);
+    expect(patched).toEqual({ consumer: true, producer: true });
   });
 });
