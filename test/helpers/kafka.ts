@@ -108,6 +108,28 @@ export async function readAllCommitted(topic: string, min: number, quietMs = 200
   });
 }
 
+/**
+ * Every record of a topic written without transactions, read_committed, up to the end offsets it
+ * has now: unlike readAllCommitted, which stops once it has `min` records and the topic goes
+ * quiet, it cannot stop before a partition whose fetches lag is read to its end.
+ */
+export async function readToEnd(topic: string, timeoutMs = 120_000, target?: KafkaTarget): Promise<ReadMessage[]> {
+  const ends = await withAdmin((admin) => admin.fetchTopicOffsets(topic), target);
+  const left = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high) - 1n]));
+  let seen = 0;
+  return readTopic(topic, {
+    timeoutMs,
+    target,
+    done: (msgs) => {
+      for (; seen < msgs.length; seen++) {
+        const m = msgs[seen]!;
+        if (left.has(m.partition) && BigInt(m.offset) >= left.get(m.partition)!) left.delete(m.partition);
+      }
+      return left.size === 0;
+    },
+  });
+}
+
 /** Produces records to explicit partitions, in order, acknowledged by all replicas. */
 export async function produceToPartitions(topic: string, records: readonly { partition: number; key: string | null; value: Buffer | string | null; headers?: Record<string, string> }[], target?: KafkaTarget): Promise<void> {
   const producer = testKafka('sluice-test-producer', target).producer({ idempotent: true, maxInFlightRequests: 1 });
