@@ -20,10 +20,13 @@ export function shortestCloseIdleAfter(windows: readonly WindowSpec[]): number |
   return shortest;
 }
 
+/** Whether a partition quiet for `idleMs` closes the windows of `w` by idleness. */
+const idleFor = (w: WindowSpec, idleMs: number): boolean => w.closeIdleAfterMs !== undefined && idleMs >= w.closeIdleAfterMs;
+
 /** How many window definitions idle for `idleMs`: they only grow in number as idleness lasts. */
 export function idleDefinitions(windows: readonly WindowSpec[], idleMs: number): number {
   let n = 0;
-  for (const w of windows) if (w.closeIdleAfterMs !== undefined && idleMs >= w.closeIdleAfterMs) n++;
+  for (const w of windows) if (idleFor(w, idleMs)) n++;
   return n;
 }
 
@@ -41,7 +44,7 @@ export function idleDefinitions(windows: readonly WindowSpec[], idleMs: number):
  */
 export function closeIdleWindows(windows: readonly WindowSpec[], store: BatchStore, now: number, idleMs: number, final: (state: WindowState, storeKey: string) => OutRecord, after?: number): OutRecord[] {
   const idle = new Map<string, WindowSpec>();
-  for (const w of windows) if (w.closeIdleAfterMs !== undefined && idleMs >= w.closeIdleAfterMs) idle.set(w.name, w);
+  for (const w of windows) if (idleFor(w, idleMs)) idle.set(w.name, w);
   const out: OutRecord[] = [];
   if (idle.size === 0) return out;
   for (const key of store.windowsClosingBy(now, after)) {
