@@ -16,6 +16,7 @@ import { Lane } from './lane.ts';
 import { LaneTables } from './lane-tables.ts';
 import type { CoPartitionedTable } from './lane-tables.ts';
 import type { LaneProcessor } from './lane.ts';
+import type { OpenLanes } from './open-lanes.ts';
 
 export interface CrossWindowTopics {
   window: WindowSpec;
@@ -42,6 +43,8 @@ export interface LaneFactoryContext {
   coPartitioned?: readonly CoPartitionedTable[];
   /** how input values become events and results become output values; JSON for what is left out */
   formats?: { input?: InputFormat; output?: OutputValueEncoder };
+  /** where open lanes show themselves to interactive queries and ownership announcements */
+  openLanes?: OpenLanes;
 }
 
 /** feeds sluice_table_records_total and sluice_table_skipped_records_total */
@@ -104,6 +107,7 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
       // the `partition` label: the partition number for source lanes
       observer: metricsObserver(metrics, merge === undefined ? String(partition) : `${merge.window.name}-merge/${partition}`, kind),
       tables,
+      openLanes: ctx.openLanes,
       log,
     });
   };

@@ -21,6 +21,7 @@ import { StoreTransaction } from '../state/store-transaction.ts';
 import { BatchController } from './batch-controller.ts';
 import type { BatchingBounds } from './batch-controller.ts';
 import { Checkpoint } from './checkpoint.ts';
+import type { OpenLanes } from './open-lanes.ts';
 import { chunkEnd } from './chunks.ts';
 import type { ChangelogReader } from '../clients/port.ts';
 import type { RestoreTarget } from '../model/changelog.ts';
@@ -66,6 +67,8 @@ export interface LaneOptions {
   observer: LaneObserver;
   /** the lane's partitions of co-partitioned reference tables, loaded when it opens */
   tables?: { open(heartbeat: () => Promise<void>): Promise<void>; close(): Promise<void> };
+  /** where the lane shows itself, once open, to interactive queries and ownership announcements */
+  openLanes?: OpenLanes;
   log: Logger;
 }
 
@@ -129,6 +132,9 @@ export class Lane {
   private readonly idleAfterMs: number | undefined;
   /** wall clock when the last batch with records was done, or of the open: idleness counts from it */
   private lastInputAtMs = 0;
+  /** records on the broker beyond the last chunk committed; undefined before the first */
+  private lag: number | undefined;
+  private leaveOpenLanes: (() => void) | undefined;
   restoreMode: RestoreMode = 'none';
   restoredRecords = 0;
 
@@ -195,6 +201,7 @@ export class Lane {
     this.restoreMode = mode;
     this.processor.onOpen?.(store);
     this.opts.observer.opened({ stats: () => store.stats(), openWindows: () => (this.opts.kind === 'source' ? store.windowCount() : undefined) });
+    this.leaveOpenLanes = this.opts.openLanes?.add({ kind: this.opts.kind, topic: this.opts.topics.input, partition, state: store, lag: () => this.lag });
     const meta = store.meta();
     this.streamTime = meta.streamTime;
     this.changelogNext = meta.changelogNext;
@@ -290,6 +297,7 @@ export class Lane {
 
       const commitSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       const chunk: CommittedChunk = { lane: this.name, mode: plan.mode, records: result.consumed, outputs: result.records.length, nextOffset, commitSeconds, streamTime: this.streamTime, stats: result.stats, input: messages, first, end, lag: messages.length - end + flow.lagBeyond };
+      this.lag = chunk.lag;
       observer.committed(chunk);
       span?.committed(chunk);
       if (i < messages.length) await heartbeat();
@@ -377,7 +385,9 @@ export class Lane {
     // The store and its lock go whatever fails before them: a lock held on would keep the
     // partition from ever opening in this process again.
     try {
-      // First: a scrape must never read the store once it closes, whatever fails below.
+      // First: a scrape or a query must never read the store once it closes, whatever fails below.
+      this.leaveOpenLanes?.();
+      this.leaveOpenLanes = undefined;
       this.opts.observer.closed();
       this.processor.onClose?.();
       await this.opts.tables?.close().catch((err: Error) => this.opts.log.warn(`${this.name}: closing its tables failed: ${err.message}`));

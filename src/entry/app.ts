@@ -8,6 +8,7 @@ import { connectionSecurity } from '../config/security-schema.ts';
 import { GroupConsumer } from '../consumers/group-consumer.ts';
 import { countTableRecords, laneFactory } from '../consumers/lane-factory.ts';
 import type { CrossWindowTopics } from '../consumers/lane-factory.ts';
+import { OpenLanes } from '../consumers/open-lanes.ts';
 import { isSluiceError, sluiceError } from '../errors.ts';
 import type { SluiceError } from '../errors.ts';
 import type { StreamClient } from '../clients/port.ts';
@@ -37,6 +38,8 @@ export interface RunningPipeline {
   stop(): Promise<void>;
   /** `topic/partition` of every open lane */
   openLanes(): string[];
+  /** the lanes open in this instance, for interactive queries and ownership announcements */
+  lanes: OpenLanes;
   /** resolves (logged already) when the pipeline cannot go on, e.g. with SLUICE_INPUT_UNREADABLE; the caller stops it */
   failed: Promise<SluiceError>;
   /** `failed`'s exit code, in the shape the worker pool reports a crash */
@@ -203,6 +206,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     await closeServer();
     throw err;
   }
+  const lanes = new OpenLanes();
   const createLane = laneFactory({
     config,
     spec,
@@ -217,6 +221,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     tables: tables.rows,
     coPartitioned: tables.coPartitioned,
     formats,
+    openLanes: lanes,
   });
 
   const topics = new Map<string, number>([[inputTopic, partitions]]);
@@ -260,6 +265,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     metrics,
     progress,
     openLanes: () => joined.openLanes(),
+    lanes,
     failed,
     crashed: failed.then((error) => error.exitCode),
     stop: () =>
