@@ -2,7 +2,7 @@
 // startup, events posted to /events land on the input topic keyed and partitioned as an upstream
 // producer would put them and come out of the pipeline as aggregates, and /metrics is on http.port.
 import { describe, expect, it } from 'vitest';
-import { murmur2 } from '../../src/clients/kafkajs/partitioner.ts';
+import { murmur2 } from '../../src/model/key-partition.ts';
 import { startPipeline } from '../../src/entry/app.ts';
 import { createLogger } from '../../src/log.ts';
 import { HTTP_TEST_PARTITIONS, httpPipeline, postEvents } from '../helpers/http.ts';

@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import '../../../../src/clients/kafkajs/loader.ts';
-import { createJavaCompatiblePartitioner, murmur2 } from '../../../../src/clients/kafkajs/partitioner.ts';
+import { createJavaCompatiblePartitioner } from '../../../../src/clients/kafkajs/partitioner.ts';
+import { murmur2 } from '../../../../src/model/key-partition.ts';
 
 const require = createRequire(import.meta.url);
 const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: string | Buffer) => number;
