@@ -29,7 +29,7 @@ if (brokers !== 'none') {
 }
 const common = { host: '127.0.0.1', port, maxBodyBytes: 1_048_576, authToken: 'bench-token', ingest: { topic, keyField: 'playerId', maxRecordBytes: 1_048_576, format: 'json' }, producer: new IngestProducer(open, 10_000, 64 << 20) };
 if (kind === 'fastify') {
-  await startHttpServer({ ...common, readyMaxLag: 0, metrics: async () => ({ contentType: 'text/plain', body: '' }), failure: () => undefined, progress: async () => [] });
+  await startHttpServer({ ...common, readyMaxLag: 0, metrics: async () => ({ contentType: 'text/plain', body: '' }), failure: () => undefined, progress: async () => [], aggregates: { windows: [], ask: async () => [], ownerOf: () => undefined, self: '', progress: async () => [] } });
 } else {
   await startNodeServer(common);
 }

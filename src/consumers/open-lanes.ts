@@ -10,8 +10,6 @@ export interface LaneStateReader {
   windowsWithPrefix(prefix: string): Iterable<[string, WindowState]>;
   /** the next input offset to process and the stream time the committed state stands for */
   meta(): { inputOffset: string | undefined; streamTime: number };
-  /** a merge lane's watermark per source partition */
-  watermarks(): ReadonlyMap<number, number>;
 }
 
 export interface OpenLane {

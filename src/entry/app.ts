@@ -9,6 +9,9 @@ import { GroupConsumer } from '../consumers/group-consumer.ts';
 import { countTableRecords, laneFactory } from '../consumers/lane-factory.ts';
 import type { CrossWindowTopics } from '../consumers/lane-factory.ts';
 import { OpenLanes } from '../consumers/open-lanes.ts';
+import { answerLocally } from '../consumers/interactive-query.ts';
+import type { AggregateQuery, LocalAnswer } from '../model/aggregate-query.ts';
+import { MAX_QUERY_RESULTS } from '../http/server.ts';
 import { isSluiceError, sluiceError } from '../errors.ts';
 import type { SluiceError } from '../errors.ts';
 import type { StreamClient } from '../clients/port.ts';
@@ -40,6 +43,8 @@ export interface RunningPipeline {
   openLanes(): string[];
   /** the lanes open in this instance, for interactive queries and ownership announcements */
   lanes: OpenLanes;
+  /** what this instance's open lanes hold of a window and group (GET /aggregates), at most `limit` results and one more */
+  query(q: AggregateQuery, limit: number): LocalAnswer;
   /** resolves (logged already) when the pipeline cannot go on, e.g. with SLUICE_INPUT_UNREADABLE; the caller stops it */
   failed: Promise<SluiceError>;
   /** `failed`'s exit code, in the shape the worker pool reports a crash */
@@ -188,12 +193,17 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   let group: GroupConsumer | undefined = undefined;
   let failure: SluiceError | undefined;
   const progress = (): MemberProgress => group?.progress() ?? { joined: false, partitions: [] };
+  const lanes = new OpenLanes();
+  const queryContext = { spec, applicationId: appId, inputTopic, partitions };
+  const query = (q: AggregateQuery, limit: number) => answerLocally(queryContext, lanes, q, limit);
   // Up before the tables load and the group is joined, so that probes see the startup: not ready.
   const server = await startHttp(config, log, {
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     failure: () => (failure === undefined ? undefined : `${failure.code}: ${failure.message}`),
     progress: async () => [progress()],
     openProducer: () => client.producer(),
+    ask: async (q) => [query(q, MAX_QUERY_RESULTS)],
+    owners: undefined,
   });
   const closeServer = async () => server?.close();
   const stores = storeDir(stateDir, appId, inputTopic);
@@ -206,7 +216,6 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     await closeServer();
     throw err;
   }
-  const lanes = new OpenLanes();
   const createLane = laneFactory({
     config,
     spec,
@@ -266,6 +275,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     progress,
     openLanes: () => joined.openLanes(),
     lanes,
+    query,
     failed,
     crashed: failed.then((error) => error.exitCode),
     stop: () =>

@@ -2,6 +2,7 @@
 // threads (workers.ts). http.port 0 runs without it.
 import type { RecordProducer } from '../clients/port.ts';
 import type { SluiceConfig } from '../config/schema.ts';
+import type { AggregateQuery, LocalAnswer } from '../model/aggregate-query.ts';
 import { readSecret } from '../http/auth.ts';
 import { IngestProducer } from '../http/ingest-producer.ts';
 import type { MemberProgress } from '../http/probes.ts';
@@ -9,12 +10,22 @@ import { MAX_CONCURRENT_INGESTS, startHttpServer } from '../http/server.ts';
 import type { HttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
 
+/** The ownership directory GET /aggregates redirects by (src/consumers/ownership.ts). */
+interface Owners {
+  ownerOf(topic: string, partition: number): { url: string } | undefined;
+  readonly self: string;
+}
+
 export interface HttpSources {
   metrics: () => Promise<{ contentType: string; body: string }>;
   failure: () => string | undefined;
   progress: () => Promise<MemberProgress[]>;
   /** an idempotent producer for POST /events, opened at the first request */
   openProducer: () => Promise<RecordProducer>;
+  /** what the lanes open in this process hold of a window and group: one answer per pipeline instance that answered */
+  ask: (q: AggregateQuery) => Promise<LocalAnswer[]>;
+  /** who owns which partition; undefined when no directory is kept */
+  owners: Owners | undefined;
 }
 
 export async function startHttp(config: SluiceConfig, log: Logger, sources: HttpSources): Promise<HttpServer | undefined> {
@@ -33,7 +44,14 @@ export async function startHttp(config: SluiceConfig, log: Logger, sources: Http
     metrics: sources.metrics,
     failure: sources.failure,
     progress: sources.progress,
+    aggregates: {
+      windows: config.windows.map((w) => ({ name: w.name, groupBy: w.groupBy })),
+      ask: sources.ask,
+      ownerOf: (at) => sources.owners?.ownerOf(at.topic, at.partition)?.url,
+      self: sources.owners?.self ?? '',
+      progress: sources.progress,
+    },
   });
-  log.info(`http on ${server.url}: /metrics, /healthz, /readyz, POST /events${authToken === undefined ? '' : ' (bearer token)'}`);
+  log.info(`http on ${server.url}: /metrics, /healthz, /readyz, POST /events, GET /aggregates${authToken === undefined ? '' : ' (bearer token)'}`);
   return server;
 }

@@ -10,13 +10,16 @@ import { createLogger } from '../log.ts';
 import type { LogLevel } from '../log.ts';
 import { installWarningFilter } from '../observability/warnings.ts';
 import type { MemberProgress } from '../http/probes.ts';
+import type { AggregateQuery, LocalAnswer } from '../model/aggregate-query.ts';
 
-export type ToWorker = { type: 'stop' } | { type: 'metrics'; id: number } | { type: 'progress'; id: number };
+export type ToWorker = { type: 'stop' } | { type: 'metrics'; id: number } | { type: 'progress'; id: number } | { type: 'query'; id: number; query: AggregateQuery; limit: number };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'failed'; code: string | undefined; message: string; exitCode: number; stack: string | undefined }
   | { type: 'metrics'; id: number; metrics: unknown }
   | { type: 'progress'; id: number; progress: MemberProgress }
+  /** undefined before the pipeline runs */
+  | { type: 'query'; id: number; answer: LocalAnswer | undefined }
   /** after ready: the pipeline cannot go on (logged here already); the process must stop */
   | { type: 'fatal'; code: string; exitCode: number }
   | { type: 'stopped' };
@@ -46,6 +49,8 @@ port.on('message', (msg: ToWorker) => {
     else void running.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'metrics', id: msg.id, metrics }));
   } else if (msg.type === 'progress') {
     send({ type: 'progress', id: msg.id, progress: pipeline?.progress() ?? { joined: false, partitions: [] } });
+  } else if (msg.type === 'query') {
+    send({ type: 'query', id: msg.id, answer: pipeline?.query(msg.query, msg.limit) });
   } else if (msg.type === 'stop') {
     void started
       .then(() => pipeline?.stop())

@@ -11,6 +11,7 @@ import type { StreamClient } from '../clients/port.ts';
 import type { MemberProgress } from '../http/probes.ts';
 import { openClient } from './app.ts';
 import { startHttp } from './http.ts';
+import { MAX_QUERY_RESULTS } from '../http/server.ts';
 import type { FromWorker, ToWorker, WorkerInput } from './pipeline-worker.ts';
 
 // Compiled builds run .js; a checkout runs the .ts sources (tsc does not rewrite URL strings).
@@ -80,7 +81,7 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
   void crashed.then((code) => (crashedWith = code));
   let nextId = 0;
   /** every worker's answer to a request of this type; undefined from a worker that exited */
-  const askAll = <T extends FromWorker>(type: 'metrics' | 'progress'): Promise<(T | undefined)[]> =>
+  const askAll = <T extends FromWorker>(type: 'metrics' | 'progress' | 'query', args: Partial<Extract<ToWorker, { type: 'query' }>> = {}): Promise<(T | undefined)[]> =>
     Promise.all(
       members.map(
         ({ worker }) =>
@@ -102,7 +103,7 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
             const onExit = () => done(undefined);
             worker.on('message', onMessage);
             worker.once('exit', onExit);
-            worker.postMessage({ type, id } satisfies ToWorker);
+            worker.postMessage({ ...args, type, id } as ToWorker);
           }),
       ),
     );
@@ -117,6 +118,8 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
     },
     failure: () => (crashedWith === undefined ? undefined : `a worker stopped (exit code ${crashedWith})`),
     progress: async (): Promise<MemberProgress[]> => (await askAll<Extract<FromWorker, { type: 'progress' }>>('progress')).map((p) => p?.progress ?? { joined: false, partitions: [] }),
+    ask: async (query) => (await askAll<Extract<FromWorker, { type: 'query' }>>('query', { query, limit: MAX_QUERY_RESULTS })).flatMap((a) => (a?.answer === undefined ? [] : [a.answer])),
+    owners: undefined,
     openProducer: async () => {
       const opened = (client ??= openClient(config, log));
       opened.catch(() => (client = undefined));

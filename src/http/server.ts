@@ -1,11 +1,13 @@
-// sluice's one HTTP port (http.port): /metrics for Prometheus, /healthz and /readyz for probes, and
-// POST /events for producers that cannot speak Kafka. Built on fastify: bench/http measured it
+// sluice's one HTTP port (http.port): /metrics for Prometheus, /healthz and /readyz for probes,
+// POST /events for producers that cannot speak Kafka, and GET /aggregates for interactive queries. Built on fastify: bench/http measured it
 // against bare node:http on POST /events with 100-event bodies, within noise of each other on
 // the development machine (bench/README.md, "HTTP server"). The entry layer wires it to a pipeline (app.ts) or to the worker threads
 // (workers.ts), which is why everything it reports comes in as a function.
 import Fastify from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sluiceError } from '../errors.ts';
+import { BadQuery, parseAggregateQuery, routeAggregates } from './aggregates.ts';
+import type { AggregatesSource } from './aggregates.ts';
 import { bearerMatches } from './auth.ts';
 import { toRecords, UnparseableBody } from './ingest.ts';
 import type { IngestTarget } from './ingest.ts';
@@ -18,7 +20,7 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
-  /** POST /events requires `Authorization: Bearer <token>` when set */
+  /** POST /events and GET /aggregates require `Authorization: Bearer <token>` when set */
   authToken: string | undefined;
   readyMaxLag: number;
   ingest: IngestTarget;
@@ -29,6 +31,8 @@ export interface HttpServerOptions {
   failure: () => string | undefined;
   /** every group member of this process */
   progress: () => Promise<MemberProgress[]>;
+  /** what GET /aggregates reads and routes by */
+  aggregates: AggregatesSource;
 }
 
 export interface HttpServer {
@@ -43,6 +47,9 @@ export interface HttpServer {
  * heap. With the default 1 MiB limit, bodies hold at most 32 MiB.
  */
 export const MAX_CONCURRENT_INGESTS = 32;
+
+/** Most window results one GET /aggregates answer lists (`truncated` says when there were more). */
+export const MAX_QUERY_RESULTS = 10_000;
 
 /** Admits at most MAX_CONCURRENT_INGESTS POST /events requests at a time (onRequest, after the token). */
 function ingestGate() {
@@ -87,6 +94,19 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   app.get('/readyz', async (_req, reply) => {
     const report = readiness(await opts.progress(), opts.readyMaxLag);
     return reply.code(report.ready ? 200 : 503).send(report);
+  });
+  app.get('/aggregates', { onRequest: checkToken(opts.authToken) }, async (req, reply) => {
+    let parsed;
+    try {
+      parsed = parseAggregateQuery(req.query as Record<string, unknown>, opts.aggregates.windows);
+    } catch (err) {
+      if (err instanceof BadQuery) return reply.code(400).send({ error: err.message });
+      throw err;
+    }
+    const outcome = await routeAggregates(opts.aggregates, parsed, req.url.slice(req.url.indexOf('?') + 1), MAX_QUERY_RESULTS);
+    if (outcome.status === 307) return reply.code(307).header('location', outcome.location).send();
+    if (outcome.status === 503) return reply.code(503).header('retry-after', '1').send(outcome.body);
+    return reply.send(outcome.body);
   });
   const gate = ingestGate();
   app.post('/events', { onRequest: [checkToken(opts.authToken), gate.admit], onResponse: gate.release, onRequestAbort: gate.release }, async (req, reply) => {

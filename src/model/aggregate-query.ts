@@ -37,6 +37,8 @@ export interface LocalAnswer {
   results: WindowResult[];
   /** of every partition that contributed a result, and of the partition the group maps to when it is open here */
   freshness: PartitionFreshness[];
+  /** the partition holding the group's state; undefined for a window this pipeline lacks */
+  location: GroupLocation | undefined;
 }
 
 /** Where a window and group's state lives: the partition its events (or partials) go to. */

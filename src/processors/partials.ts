@@ -44,7 +44,7 @@ export function partialKey(windowName: string, groupValues: readonly unknown[], 
  * its own key there), and keeping it lets a merge lane that holds a group's partials from before
  * an upgrade go on receiving them.
  */
-function mergePartition(groupValues: readonly unknown[], partitions: number): number {
+export function mergePartition(groupValues: readonly unknown[], partitions: number): number {
   let text = '';
   for (let i = 0; i < groupValues.length; i++) text += (i > 0 ? '|' : '') + String(groupValues[i]);
   return hash(text) % partitions;

@@ -8,6 +8,7 @@ import { IngestProducer } from '../../../src/http/ingest-producer.ts';
 import type { MemberProgress } from '../../../src/http/probes.ts';
 import { MAX_CONCURRENT_INGESTS, startHttpServer } from '../../../src/http/server.ts';
 import type { HttpServer } from '../../../src/http/server.ts';
+import type { AggregatesSource } from '../../../src/http/aggregates.ts';
 
 interface Fake {
   sent: OutRecord[][];
@@ -22,6 +23,8 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
+
+const NO_AGGREGATES: AggregatesSource = { windows: [], ask: async () => [], ownerOf: () => undefined, self: 'http://127.0.0.1:1', progress: async () => [] };
 
 async function start(over: { authToken?: string; maxBodyBytes?: number; timeoutMs?: number; maxPendingBytes?: number; format?: string; failure?: string; progress?: MemberProgress[] } = {}) {
   const fake: Fake = { sent: [], behave: async () => undefined, opened: 0, closed: 0 };
@@ -47,6 +50,7 @@ async function start(over: { authToken?: string; maxBodyBytes?: number; timeoutM
     metrics: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'sluice_up 1\n' }),
     failure: () => over.failure,
     progress: async () => over.progress ?? [{ joined: true, partitions: [] }],
+    aggregates: NO_AGGREGATES,
   });
   const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) => fetch(`${server!.url}/events`, { method: 'POST', body, headers });
   return { fake, post, url: server.url };
@@ -181,12 +185,12 @@ describe('probes and metrics', () => {
   });
 
   it('answers 404 elsewhere', async () => {
-    expect((await fetch(`${(await start()).url}/aggregates`)).status).toBe(404);
+    expect((await fetch(`${(await start()).url}/nowhere`)).status).toBe(404);
   });
 
   it('refuses a port in use with SLUICE_HTTP_UNAVAILABLE', async () => {
     const { url } = await start();
     const port = Number(new URL(url).port);
-    await expect(startHttpServer({ host: '127.0.0.1', port, maxBodyBytes: 1, authToken: undefined, readyMaxLag: 1, ingest: { topic: 'in', keyField: 'k', maxRecordBytes: 1, format: 'json' }, producer: new IngestProducer(async () => ({ send: async () => undefined, close: async () => undefined }), 1, 1), metrics: async () => ({ contentType: '', body: '' }), failure: () => undefined, progress: async () => [] })).rejects.toMatchObject({ code: 'SLUICE_HTTP_UNAVAILABLE', message: expect.stringMatching(/EADDRINUSE/) });
+    await expect(startHttpServer({ host: '127.0.0.1', port, maxBodyBytes: 1, authToken: undefined, readyMaxLag: 1, ingest: { topic: 'in', keyField: 'k', maxRecordBytes: 1, format: 'json' }, producer: new IngestProducer(async () => ({ send: async () => undefined, close: async () => undefined }), 1, 1), metrics: async () => ({ contentType: '', body: '' }), failure: () => undefined, progress: async () => [], aggregates: NO_AGGREGATES })).rejects.toMatchObject({ code: 'SLUICE_HTTP_UNAVAILABLE', message: expect.stringMatching(/EADDRINUSE/) });
   });
 });
