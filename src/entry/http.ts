@@ -8,6 +8,7 @@ import type { MemberProgress } from '../http/probes.ts';
 import { MAX_CONCURRENT_INGESTS, startHttpServer } from '../http/server.ts';
 import type { HttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
+import type { OwnerDirectory } from '../model/ownership.ts';
 
 export interface HttpSources {
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -15,6 +16,8 @@ export interface HttpSources {
   progress: () => Promise<MemberProgress[]>;
   /** an idempotent producer for POST /events, opened at the first request */
   openProducer: () => Promise<RecordProducer>;
+  /** which instance owns each partition, for routing queries; undefined: not known here */
+  owners: OwnerDirectory | undefined;
 }
 
 export async function startHttp(config: SluiceConfig, log: Logger, sources: HttpSources): Promise<HttpServer | undefined> {
