@@ -107,6 +107,11 @@ export const ERROR_CODES = defineCodes({
     canRetry: false,
     exitCode: EXIT_CONFIG,
   },
+  SLUICE_ADVERTISED_URL_INVALID: {
+    description: 'http.advertisedUrl is not an http(s) URL, or the environment variable it names is unset, empty or not an http(s) URL.',
+    canRetry: false,
+    exitCode: EXIT_CONFIG,
+  },
   SLUICE_STATE_DIR_UNWRITABLE: {
     description: 'The state directory cannot be created or written.',
     canRetry: false,

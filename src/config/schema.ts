@@ -286,19 +286,32 @@ function refuseSpanningUpdates(value: unknown, ctx: z.RefinementCtx): void {
   });
 }
 
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' });
+
 /** Where a secret comes from: never the pipeline YAML itself, which lands in ConfigMaps and logs. */
 const secretShape = {
-  env: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' })
-    .optional()
-    .describe('Environment variable holding the secret.'),
+  env: envName.optional().describe('Environment variable holding the secret.'),
   file: z.string().min(1).optional().describe('File holding the secret (one trailing newline ignored), e.g. a mounted Kubernetes Secret; relative paths resolve against the config file.'),
 };
 const secretError: z.core.$ZodErrorMap = (issue) => (issue.code === 'invalid_type' ? 'expected { env: NAME } or { file: path }: the secret itself never goes in the YAML' : undefined);
 const secretReference = z
   .strictObject(secretShape, { error: secretError })
   .refine((ref) => (ref.env === undefined) !== (ref.file === undefined), { error: 'set exactly one of env and file' });
+
+/** Whether `text` is an absolute http(s) URL: where other instances send a query for this one. */
+export function isHttpUrl(text: string): boolean {
+  const url = URL.parse(text);
+  return url !== null && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+}
+
+const ADVERTISED_URL_CODE = { code: 'SLUICE_ADVERTISED_URL_INVALID' };
+const advertisedUrl = z
+  .union([z.string(), z.strictObject({ env: envName.describe('Environment variable holding the URL, read at startup.') })], {
+    error: 'expected an http(s) URL or { env: NAME }',
+  })
+  .superRefine((value, ctx) => {
+    if (typeof value === 'string' && !isHttpUrl(value)) ctx.addIssue({ code: 'custom', message: `"${value}" is not an http(s) URL`, params: ADVERTISED_URL_CODE });
+  });
 
 const httpSection = z
   .strictObject({
@@ -310,6 +323,11 @@ const httpSection = z
       .describe('Bearer token POST /events requires (`Authorization: Bearer <token>`, else 401), read at startup from an environment variable or a file, never written in the YAML; omit to accept any caller. The other endpoints stay open for probes and scrapes.'),
     readyMaxLag: z.int().min(0).default(10_000).describe('/readyz answers 503 while any assigned partition is more records behind than this.'),
     ingestTimeout: positiveDuration.prefault('10s').describe('How long POST /events waits for the brokers to acknowledge before answering 503 (the caller retries).'),
+    advertisedUrl: advertisedUrl
+      .optional()
+      .describe(
+        'URL other instances redirect a query (GET /aggregates) to when this instance owns the partition: a string, or `{ env: NAME }` read at startup (the Helm chart sets it per pod). Default: `http://<host>:<port>`, with the machine\'s hostname for a wildcard host (`0.0.0.0`, `::`).',
+      ),
   })
   .prefault({})
   .describe('HTTP server: metrics, health and readiness probes, and event ingestion (README, "Operate").');

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SluiceConfig } from '../config/schema.ts';
+import { resolveAdvertisedUrl } from '../config/advertised-url.ts';
 import { connectionSecurity } from '../config/security-schema.ts';
 import { GroupConsumer } from '../consumers/group-consumer.ts';
 import { countTableRecords, laneFactory } from '../consumers/lane-factory.ts';
@@ -12,6 +13,7 @@ import { OpenLanes } from '../consumers/open-lanes.ts';
 import { answerLocally } from '../consumers/interactive-query.ts';
 import type { AggregateQuery, LocalAnswer } from '../model/aggregate-query.ts';
 import { MAX_QUERY_RESULTS } from '../http/server.ts';
+import { announceOwnership, OwnersFollower } from '../consumers/ownership.ts';
 import { isSluiceError, sluiceError } from '../errors.ts';
 import type { SluiceError } from '../errors.ts';
 import type { StreamClient } from '../clients/port.ts';
@@ -19,7 +21,8 @@ import type { Logger } from '../log.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import { startTracing } from '../observability/tracing-sdk.ts';
-import { changelogTopic, mergeChangelogTopic, partialsTopic, storeDir } from '../model/naming.ts';
+import { changelogTopic, mergeChangelogTopic, ownersTopic, partialsTopic, storeDir } from '../model/naming.ts';
+import type { OwnerDirectory } from '../model/ownership.ts';
 import { shortestCloseIdleAfter } from '../processors/idle-close.ts';
 import { isCrossPartition } from '../processors/partials.ts';
 import type { PipelineSpec } from '../processors/types.ts';
@@ -45,6 +48,8 @@ export interface RunningPipeline {
   lanes: OpenLanes;
   /** what this instance's open lanes hold of a window and group (GET /aggregates), at most `limit` results and one more */
   query(q: AggregateQuery, limit: number): LocalAnswer;
+  /** who owns each partition, when this pipeline serves HTTP itself (http.port not 0) */
+  owners: OwnerDirectory | undefined;
   /** resolves (logged already) when the pipeline cannot go on, e.g. with SLUICE_INPUT_UNREADABLE; the caller stops it */
   failed: Promise<SluiceError>;
   /** `failed`'s exit code, in the shape the worker pool reports a crash */
@@ -128,6 +133,7 @@ export async function openClient(config: SluiceConfig, log: Logger): Promise<Str
 export async function startPipeline(config: SluiceConfig, log: Logger): Promise<RunningPipeline> {
   const stateDir = resolve(config.application.stateDir);
   checkStateDir(stateDir);
+  const advertisedUrl = resolveAdvertisedUrl(config.http);
 
   // Off unless OTEL_* variables ask for traces (docs/tracing.md); left again when the pipeline
   // stops or fails to start. Off, there is nothing to leave: tracing another pipeline of this
@@ -139,7 +145,7 @@ export async function startPipeline(config: SluiceConfig, log: Logger): Promise<
     const formats = await prepareFormats(config);
     const client = await openClient(config, log);
     try {
-      return await startConnected(config, log, client, stateDir, formats, leaveTracing);
+      return await startConnected(config, log, client, { stateDir, advertisedUrl }, formats, leaveTracing);
     } catch (err) {
       await client.close().catch(() => undefined);
       throw err;
@@ -176,8 +182,14 @@ async function prepareFormats(config: SluiceConfig): Promise<Formats> {
   return { input, output: await registerOutputSchema(registry, config) };
 }
 
+/** Where this instance keeps its state, and where other instances send queries for it (none: it serves no HTTP). */
+interface Locations {
+  stateDir: string;
+  advertisedUrl: string | undefined;
+}
+
 /** `leaveTracing`: the pipeline's share of tracing, left when it stops. */
-async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, stateDir: string, formats: Formats, leaveTracing: () => Promise<void> | undefined): Promise<RunningPipeline> {
+async function startConnected(config: SluiceConfig, log: Logger, client: StreamClient, { stateDir, advertisedUrl }: Locations, formats: Formats, leaveTracing: () => Promise<void> | undefined): Promise<RunningPipeline> {
   const appId = config.application.id;
   const inputTopic = config.input.topic;
   const changelog = changelogTopic(appId);
@@ -187,7 +199,8 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     if (isCrossPartition(spec, window)) cross.set(partialsTopic(appId, window.name), { window, partials: partialsTopic(appId, window.name), changelog: mergeChangelogTopic(appId, window.name) });
   }
   const internal = [...cross.values()].flatMap((c) => [c.partials, c.changelog]);
-  const { partitions, tombstoneRetentionMs } = await ensureTopics(client.topics, config, changelog, internal, log);
+  const owners = ownersTopic(appId);
+  const { partitions, tombstoneRetentionMs } = await ensureTopics(client.topics, config, changelog, internal, owners, log);
 
   const metrics = createMetrics({ application: appId });
   let group: GroupConsumer | undefined = undefined;
@@ -196,6 +209,9 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   const lanes = new OpenLanes();
   const queryContext = { spec, applicationId: appId, inputTopic, partitions };
   const query = (q: AggregateQuery, limit: number) => answerLocally(queryContext, lanes, q, limit);
+  // Serving HTTP itself (not a worker thread), the pipeline routes queries by the owners topic.
+  const directory = config.http.port === 0 || advertisedUrl === undefined ? undefined : new OwnersFollower({ topic: owners, self: advertisedUrl, log });
+  directory?.follow(async () => client);
   // Up before the tables load and the group is joined, so that probes see the startup: not ready.
   const server = await startHttp(config, log, {
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
@@ -203,9 +219,12 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     progress: async () => [progress()],
     openProducer: () => client.producer(),
     ask: async (q) => [query(q, MAX_QUERY_RESULTS)],
-    owners: undefined,
+    owners: directory,
   });
-  const closeServer = async () => server?.close();
+  const closeServer = async () => {
+    await server?.close();
+    await directory?.close();
+  };
   const stores = storeDir(stateDir, appId, inputTopic);
   // Whole tables are loaded before the group is joined, so no lane processes without them.
   let tables;
@@ -216,6 +235,9 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     await closeServer();
     throw err;
   }
+  // Each lane that opens here names this instance its owner; a worker thread announces the URL of
+  // the main thread that serves its HTTP.
+  const announcer = advertisedUrl === undefined ? undefined : announceOwnership({ lanes, topic: owners, url: advertisedUrl, openProducer: () => client.producer(), log });
   const createLane = laneFactory({
     config,
     spec,
@@ -261,6 +283,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   try {
     await group.start();
   } catch (err) {
+    await announcer?.close();
     await tables.close();
     await closeServer();
     throw err;
@@ -276,11 +299,13 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     openLanes: () => joined.openLanes(),
     lanes,
     query,
+    owners: directory,
     failed,
     crashed: failed.then((error) => error.exitCode),
     stop: () =>
       (stopped ??= (async () => {
         await joined.stop();
+        await announcer?.close();
         await tables.close();
         // Before the client: POST /events produces through it.
         await closeServer();

@@ -9,12 +9,7 @@ import type { MemberProgress } from '../http/probes.ts';
 import { MAX_CONCURRENT_INGESTS, startHttpServer } from '../http/server.ts';
 import type { HttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
-
-/** The ownership directory GET /aggregates redirects by (src/consumers/ownership.ts). */
-interface Owners {
-  ownerOf(topic: string, partition: number): { url: string } | undefined;
-  readonly self: string;
-}
+import type { OwnerDirectory } from '../model/ownership.ts';
 
 export interface HttpSources {
   metrics: () => Promise<{ contentType: string; body: string }>;
@@ -24,8 +19,8 @@ export interface HttpSources {
   openProducer: () => Promise<RecordProducer>;
   /** what the lanes open in this process hold of a window and group: one answer per pipeline instance that answered */
   ask: (q: AggregateQuery) => Promise<LocalAnswer[]>;
-  /** who owns which partition; undefined when no directory is kept */
-  owners: Owners | undefined;
+  /** which instance owns each partition, for routing queries; undefined: not known here */
+  owners: OwnerDirectory | undefined;
 }
 
 export async function startHttp(config: SluiceConfig, log: Logger, sources: HttpSources): Promise<HttpServer | undefined> {

@@ -4,11 +4,14 @@
 // the process takes every worker with it, as a crash would.
 import { Worker } from 'node:worker_threads';
 import { AggregatorRegistry, Registry } from 'prom-client';
+import { resolveAdvertisedUrl } from '../config/advertised-url.ts';
 import type { SluiceConfig } from '../config/schema.ts';
+import { OwnersFollower } from '../consumers/ownership.ts';
 import { sluiceError } from '../errors.ts';
 import type { Logger, LogLevel } from '../log.ts';
 import type { StreamClient } from '../clients/port.ts';
 import type { MemberProgress } from '../http/probes.ts';
+import { ownersTopic } from '../model/naming.ts';
 import { openClient } from './app.ts';
 import { startHttp } from './http.ts';
 import { MAX_QUERY_RESULTS } from '../http/server.ts';
@@ -36,9 +39,15 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
   let stopping = false;
   let resolveCrash!: (code: number) => void;
   const crashed = new Promise<number>((r) => (resolveCrash = r));
+  // Resolved here, where HTTP is served: every worker announces this URL for its lanes, and its
+  // own http.port is 0, from which it could not derive it.
+  const advertisedUrl = resolveAdvertisedUrl(config.http);
+  const workerConfig: SluiceConfig = advertisedUrl === undefined ? config : { ...config, http: { ...config.http, advertisedUrl } };
+  // Lanes run in the workers; the directory of who owns them is followed here, for queries.
+  const directory = advertisedUrl === undefined || config.http.port === 0 ? undefined : new OwnersFollower({ topic: ownersTopic(config.application.id), self: advertisedUrl, log });
 
   const ready = Array.from({ length: count }, (_, index) => {
-    const worker = new Worker(WORKER_ENTRY, { workerData: { config, index, level } satisfies WorkerInput });
+    const worker = new Worker(WORKER_ENTRY, { workerData: { config: workerConfig, index, level } satisfies WorkerInput });
     members.push({ worker, index });
     worker.on('exit', (code) => {
       if (!stopping) {
@@ -108,8 +117,13 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
       ),
     );
   type Scraped = Parameters<typeof AggregatorRegistry.aggregate>[0][number];
-  // The workers produce to Kafka with clients of their own; POST /events gets one in this thread.
+  // The workers produce to Kafka with clients of their own; POST /events and the directory get one in this thread.
   let client: Promise<StreamClient> | undefined;
+  const openMainClient = () => {
+    const opened = (client ??= openClient(config, log));
+    opened.catch(() => (client = undefined));
+    return opened;
+  };
   // Up while the workers start, so that probes see the startup: alive, not ready.
   const server = await startHttp(config, log, {
     metrics: async () => {
@@ -119,12 +133,8 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
     failure: () => (crashedWith === undefined ? undefined : `a worker stopped (exit code ${crashedWith})`),
     progress: async (): Promise<MemberProgress[]> => (await askAll<Extract<FromWorker, { type: 'progress' }>>('progress')).map((p) => p?.progress ?? { joined: false, partitions: [] }),
     ask: async (query) => (await askAll<Extract<FromWorker, { type: 'query' }>>('query', { query, limit: MAX_QUERY_RESULTS })).flatMap((a) => (a?.answer === undefined ? [] : [a.answer])),
-    owners: undefined,
-    openProducer: async () => {
-      const opened = (client ??= openClient(config, log));
-      opened.catch(() => (client = undefined));
-      return (await opened).producer();
-    },
+    openProducer: async () => (await openMainClient()).producer(),
+    owners: directory,
   }).catch(async (err: unknown) => {
     // Each start settles (a failed one is not this error), then every worker stops.
     await Promise.allSettled(ready);
@@ -138,6 +148,9 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
     await server?.close();
     throw err;
   }
+  // Only now: the workers created the owners topic, and following a missing topic could have a
+  // broker that auto-creates topics create it uncompacted.
+  directory?.follow(openMainClient);
 
   log.info(`${count} workers running`);
 
@@ -146,6 +159,7 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
     stop: async () => {
       await stop();
       await server?.close();
+      await directory?.close();
       await client?.then((c) => c.close()).catch(() => undefined);
     },
   };

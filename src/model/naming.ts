@@ -17,6 +17,11 @@ export function mergeChangelogTopic(applicationId: string, windowName: string): 
   return `${applicationId}-${windowName}-merge-changelog`;
 }
 
+/** Which instance owns each partition, by advertised URL (model/ownership.ts): compacted, one partition. */
+export function ownersTopic(applicationId: string): string {
+  return `${applicationId}-owners`;
+}
+
 /** One per lane, so that its next owner's producer fences it. */
 export function transactionalId(applicationId: string, topic: string, partition: number): string {
   return `${applicationId}-${topic}-${partition}`;

@@ -1,5 +1,6 @@
 // Topics at startup: the input must exist; sluice owns and creates its changelog (compacted, one
-// partition per input partition) and creates the output and dead-letter topics when missing.
+// partition per input partition) and its owners topic (compacted, one partition), and creates the
+// output and dead-letter topics when missing.
 // Listing topics (not a metadata request) checks existence, so a broker that auto-creates topics
 // cannot be tricked into creating the input.
 import { TopicsRefusedError } from '../clients/port.ts';
@@ -35,11 +36,19 @@ async function untilSettled(message: string, cause: unknown, ready: () => Promis
 }
 
 /**
+ * The owners topic's settings: announcements are a few per rebalance, so the default segment (a
+ * week or a gigabyte) would keep every one ever made in the active segment, which compaction never
+ * touches, and a follower reads them all at start.
+ */
+const OWNERS_TOPIC_CONFIGS = { 'cleanup.policy': 'compact', 'delete.retention.ms': String(DEFAULT_DELETE_RETENTION_MS), 'segment.ms': '3600000' };
+
+/**
  * `changelog` is the source lanes' changelog; `internal` are further sluice-owned topics (the
  * partials and merge changelogs of cross-partition windows), all compacted, one partition per
- * input partition.
+ * input partition. `owners` is the ownership directory's topic (model/ownership.ts): compacted,
+ * one partition, so that its records per key are in the order they were written.
  */
-export async function ensureTopics(admin: TopicAdmin, config: SluiceConfig, changelog: string, internal: readonly string[], log: Logger): Promise<TopicLayout> {
+export async function ensureTopics(admin: TopicAdmin, config: SluiceConfig, changelog: string, internal: readonly string[], owners: string, log: Logger): Promise<TopicLayout> {
   const existing = new Set(await admin.listTopics());
   const input = config.input.topic;
   if (!existing.has(input)) {
@@ -53,6 +62,7 @@ export async function ensureTopics(admin: TopicAdmin, config: SluiceConfig, chan
     if (existing.has(topic)) continue;
     missing.push({ topic, partitions, configs: { 'cleanup.policy': 'compact', 'delete.retention.ms': String(DEFAULT_DELETE_RETENTION_MS) } });
   }
+  if (!existing.has(owners)) missing.push({ topic: owners, partitions: 1, configs: OWNERS_TOPIC_CONFIGS });
   for (const topic of [config.output.topic, config.deadLetter.topic]) {
     if (!existing.has(topic) && !missing.some((t) => t.topic === topic)) missing.push({ topic, partitions });
   }
@@ -74,12 +84,13 @@ export async function ensureTopics(admin: TopicAdmin, config: SluiceConfig, chan
   // Metadata of a topic created a moment ago (here or by another instance) may not have reached
   // every broker yet: "does not host this topic-partition" then, for a little while.
   let counts: Map<string, number> | undefined;
-  await untilSettled(`internal topics ${[changelog, ...internal].join(', ')} have no metadata yet`, undefined, async () => {
-    counts = await admin.partitionCounts([changelog, ...internal]);
-    return [changelog, ...internal].every((t) => (counts!.get(t) ?? 0) > 0);
+  const sluiceOwned = [changelog, ...internal, owners];
+  await untilSettled(`internal topics ${sluiceOwned.join(', ')} have no metadata yet`, undefined, async () => {
+    counts = await admin.partitionCounts(sluiceOwned);
+    return sluiceOwned.every((t) => (counts!.get(t) ?? 0) > 0);
   });
   for (const [topic, count] of counts!) {
-    if (count !== partitions) {
+    if (topic !== owners && count !== partitions) {
       throw sluiceError('SLUICE_KAFKA', `internal topic "${topic}" has ${count} partitions but input "${input}" has ${partitions}; they must match (was the input repartitioned?)`);
     }
   }

@@ -12,6 +12,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chartCopy, FULL_VALUES, helm, loadPodConfig, renderChart } from './chart.ts';
 import type { Manifest, Rendered } from './chart.ts';
 import { deployTools } from './deploy-tools.ts';
+import { resolveAdvertisedUrl } from '../../src/config/advertised-url.ts';
 import type { DeployTools } from './deploy-tools.ts';
 
 const run = promisify(execFile);
@@ -141,7 +142,7 @@ describe('helm chart (deploy/helm)', () => {
     expect(rendered.manifests.some((m) => m.kind === 'ServiceMonitor')).toBe(false);
 
     const { raw, config, secretFiles } = await loadPodConfig(rendered);
-    expect(raw.http).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(raw.http).toEqual({ host: '0.0.0.0', port: 8080, advertisedUrl: { env: 'SLUICE_ADVERTISED_URL' } });
     expect(secretFiles).toEqual([]);
     expect(config.application.id).toBe('player-stats');
     expect(config.application.stateDir.endsWith('/var/lib/sluice')).toBe(true);
@@ -186,7 +187,12 @@ describe('helm chart (deploy/helm)', () => {
     expect(rendered.byKind('Service').spec.ports).toEqual([{ name: 'http', port: 9000, targetPort: 'http', protocol: 'TCP' }]);
 
     const { raw, config, secretFiles } = await loadPodConfig(rendered);
-    expect(raw.http).toEqual({ host: '0.0.0.0', port: 9000, maxBodyBytes: 2097152, readyMaxLag: 50000, authToken: { file: '/var/run/secrets/sluice/http-token/token' } });
+    expect(raw.http).toEqual({ host: '0.0.0.0', port: 9000, maxBodyBytes: 2097152, readyMaxLag: 50000, authToken: { file: '/var/run/secrets/sluice/http-token/token' }, advertisedUrl: { env: 'SLUICE_ADVERTISED_URL' } });
+    // POD_NAME is defined once, before every variable that uses it (tracing's among them).
+    const names = (c.env as Manifest[]).map((e) => e.name);
+    expect(names.filter((n) => n === 'POD_NAME')).toHaveLength(1);
+    expect(names.indexOf('POD_NAME')).toBeLessThan(names.indexOf('OTEL_RESOURCE_ATTRIBUTES'));
+    expect(env.get('SLUICE_ADVERTISED_URL')?.value).toBe('http://$(POD_NAME).player-stats-sluice-headless.streams.svc:9000');
     expect((raw.kafka as Manifest).ssl).toEqual({ servername: 'kafka.streams.svc', ca: '/var/run/secrets/sluice/kafka-tls/ca.crt', cert: '/var/run/secrets/sluice/kafka-tls/tls.crt', key: '/var/run/secrets/sluice/kafka-tls/tls.key' });
     expect((raw.kafka as Manifest).sasl).toEqual({ mechanism: 'scram-sha-512', username: 'player-stats', passwordFile: '/var/run/secrets/sluice/kafka-sasl/password' });
     // Every secret path in the config (helm sorts its keys) is a key of a Secret the pod mounts, read-only.
@@ -200,6 +206,32 @@ describe('helm chart (deploy/helm)', () => {
     for (const mount of c.volumeMounts.filter((m: Manifest) => m.mountPath.startsWith('/var/run/secrets/sluice/'))) expect(mount.readOnly).toBe(true);
     expect(config.kafka.brokers).toEqual(['kafka-0.kafka:9093', 'kafka-1.kafka:9093']);
     expect(config.workers).toBe(2);
+  });
+
+  it('each pod advertises its own DNS name under the headless Service, which the config reads its advertisedUrl from', async () => {
+    const rendered = await renderChart(tools.helm, chart);
+    const sts = rendered.byKind('StatefulSet');
+    const service = rendered.byKind('Service');
+    // The governing Service of the StatefulSet, headless: each pod gets <pod>.<service> in DNS,
+    // from its start on, so a redirected query reaches the very pod that owns the partition.
+    expect(sts.spec.serviceName).toBe(service.metadata.name);
+    expect(service.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, selector: sts.spec.selector.matchLabels });
+    const c = container(rendered);
+    const names = (c.env as Manifest[]).map((e) => e.name);
+    expect(names.slice(0, 2)).toEqual(['POD_NAME', 'SLUICE_ADVERTISED_URL']);
+    const env = envOf(c);
+    expect(env.get('POD_NAME')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    const template = env.get('SLUICE_ADVERTISED_URL')?.value as string;
+    expect(template).toBe(`http://$(POD_NAME).${service.metadata.name}.streams.svc:8080`);
+
+    // What sluice makes of it in pod 1, as the kubelet expands $(POD_NAME).
+    const { config } = await loadPodConfig(rendered);
+    expect(config.http.advertisedUrl).toEqual({ env: 'SLUICE_ADVERTISED_URL' });
+    const url = resolveAdvertisedUrl(config.http, { SLUICE_ADVERTISED_URL: template.replace('$(POD_NAME)', `${sts.metadata.name}-1`) });
+    expect(url).toBe('http://player-stats-sluice-1.player-stats-sluice-headless.streams.svc:8080');
+    // An advertisedUrl set in the values is kept, and the variable is then unused.
+    const own = await loadPodConfig(await renderChart(tools.helm, chart, ['--set', 'config.http.advertisedUrl=https://stats.example.com']));
+    expect(own.config.http.advertisedUrl).toBe('https://stats.example.com');
   });
 
   it.each([

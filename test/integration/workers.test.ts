@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/kafka-broker.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
 import { runSluice, waitForLog } from '../helpers/sluice-process.ts';
-import { KAFKA_CLIENTS } from '../helpers/kafka.ts';
+import { KAFKA_CLIENTS, readToEnd } from '../helpers/kafka.ts';
 
 function metricSum(text: string, name: string): number {
   let sum = 0;
@@ -51,6 +51,13 @@ describe.each(KAFKA_CLIENTS)('worker threads on %s', (client) => {
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       const posted = await fetch(`http://127.0.0.1:${port}/events`, { method: 'POST', body: JSON.stringify({ playerId: 'late-comer', ts: 0 }), headers: { 'content-type': 'application/json' } });
       expect(await posted.json()).toEqual({ accepted: 1, rejected: [] });
+      // Each worker announced its lanes with the URL the main thread serves on (a worker's own
+      // http.port is 0), and the main thread follows the announcements for query routing.
+      const announced = await readToEnd(`${s.appId}-owners`);
+      const inputKeys = announced.filter((r) => r.key?.startsWith(`${s.input}/`));
+      expect(new Set(inputKeys.map((r) => r.key))).toEqual(new Set([0, 1, 2, 3].map((n) => `${s.input}/${n}`)));
+      for (const r of inputKeys) expect((JSON.parse(r.value ?? 'null') as { url: string }).url).toBe(`http://127.0.0.1:${port}`);
+      await waitForLog(p, new RegExp(`sluice: following owners topic ${s.appId}-owners`), 30_000);
     } finally {
       p.child.kill('SIGTERM');
       const exit = await p.exited;

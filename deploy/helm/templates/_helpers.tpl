@@ -66,10 +66,30 @@ ConfigMap volume at /etc/sluice: a mount point inside a read-only volume may not
 /var/run/secrets/sluice
 {{- end }}
 
+{{/* The variable the chart puts each pod's own URL in, for config.http.advertisedUrl. */}}
+{{- define "sluice.advertisedUrlVar" -}}
+SLUICE_ADVERTISED_URL
+{{- end }}
+
+{{/*
+The pod's name, and the URL other pods send it queries at (GET /aggregates redirects to the
+partition's owner): the pod's stable DNS name under the headless Service (service.yaml), which
+resolves from the pod's start on (publishNotReadyAddresses), in any namespace of the cluster.
+POD_NAME comes first: a variable can use only those defined before it.
+*/}}
+{{- define "sluice.podEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: {{ include "sluice.advertisedUrlVar" . }}
+  value: "http://$(POD_NAME).{{ include "sluice.fullname" . }}-headless.{{ .Release.Namespace }}.svc:{{ include "sluice.httpPort" . }}"
+{{- end }}
+
 {{/*
 The pipeline config as rendered into the ConfigMap: .Values.config plus what only the chart
-knows: that the HTTP server must listen beyond the pod's loopback, and where the Secrets are
-mounted.
+knows: that the HTTP server must listen beyond the pod's loopback, the URL other pods reach it
+at, and where the Secrets are mounted.
 */}}
 {{- define "sluice.config" -}}
 {{- $dir := include "sluice.secretsDir" . }}
@@ -77,6 +97,9 @@ mounted.
 {{- $http := $config.http | default dict }}
 {{- $_ := set $http "host" ($http.host | default "0.0.0.0") }}
 {{- $_ := set $http "port" (include "sluice.httpPort" . | int) }}
+{{- if not (hasKey $http "advertisedUrl") }}
+{{- $_ := set $http "advertisedUrl" (dict "env" (include "sluice.advertisedUrlVar" .)) }}
+{{- end }}
 {{- with .Values.secrets.httpToken }}
 {{- if .secretName }}
 {{- $_ := set $http "authToken" (dict "file" (printf "%s/http-token/%s" $dir .key)) }}
@@ -151,11 +174,7 @@ OTEL_* variables for sluice's tracing; none while otel.endpoint is empty, so tra
 {{- end }}
 - name: OTEL_SERVICE_NAME
   value: {{ .serviceName | default (include "sluice.fullname" $) | quote }}
-# Which pod a span came from.
-- name: POD_NAME
-  valueFrom:
-    fieldRef:
-      fieldPath: metadata.name
+# Which pod a span came from (POD_NAME: sluice.podEnv, defined first).
 - name: OTEL_RESOURCE_ATTRIBUTES
   value: "k8s.pod.name=$(POD_NAME),k8s.namespace.name={{ $.Release.Namespace }},k8s.statefulset.name={{ include "sluice.fullname" $ }}"
 {{- with .sampler }}

@@ -103,7 +103,7 @@ describe('routeAggregates', () => {
     expect(out).toEqual({ status: 307, location: 'http://other:8080/aggregates?window=per_player&group=playerId%3Dp1' });
   });
 
-  it.each([
+  it.each<[string, Partial<AggregatesSource> & { answers?: LocalAnswer[]; members?: MemberProgress[] }, RegExp]>([
     ['no instance answered yet', { answers: [] }, /starting/],
     ['no owner announced', { answers: [answer()] }, /in\/2, which holds this group, has no announced owner yet/],
     ['the directory names this instance', { answers: [answer()], ownerOf: () => 'http://me:8080' }, /is moving between instances/],

@@ -18,6 +18,7 @@ class RacingAdmin implements TopicAdmin {
   private pending: string[] = [];
   private calls = 0;
   metadataMisses: number;
+  readonly requested: NewTopic[] = [];
 
   constructor(input: string, metadataMisses: number) {
     this.topics.add(input);
@@ -37,6 +38,7 @@ class RacingAdmin implements TopicAdmin {
   }
 
   async createTopics(topics: readonly NewTopic[]): Promise<void> {
+    this.requested.push(...topics);
     this.pending.push(...topics.map((t) => t.topic));
     throw new Error('Creating topics failed.');
   }
@@ -50,9 +52,11 @@ describe('ensureTopics', () => {
   it('waits for topics another instance is creating, and for their metadata, instead of failing startup', async () => {
     const config = parseConfig(example);
     const admin = new RacingAdmin(config.input.topic, 3);
-    const layout = await ensureTopics(admin, config, 'app-changelog', [], createLogger('error'));
+    const layout = await ensureTopics(admin, config, 'app-changelog', [], 'app-owners', createLogger('error'));
     expect(layout.partitions).toBe(4);
-    expect(new Set(await admin.listTopics())).toEqual(new Set([config.input.topic, 'app-changelog', config.output.topic, config.deadLetter.topic]));
+    expect(new Set(await admin.listTopics())).toEqual(new Set([config.input.topic, 'app-changelog', 'app-owners', config.output.topic, config.deadLetter.topic]));
+    // One partition, whatever the input has: announcements per key in the order they were written.
+    expect(admin.requested.find((t) => t.topic === 'app-owners')).toMatchObject({ partitions: 1, configs: { 'cleanup.policy': 'compact' } });
   });
 
   it('fails at once when the broker refuses the topics for a reason waiting cannot change', async () => {
@@ -62,7 +66,7 @@ describe('ensureTopics', () => {
       throw new TopicsRefusedError('Topic authorization failed (TOPIC_AUTHORIZATION_FAILED)');
     };
     const started = Date.now();
-    await expect(ensureTopics(admin, config, 'app-changelog', [], createLogger('error'))).rejects.toMatchObject({ code: 'SLUICE_KAFKA', message: expect.stringContaining('TOPIC_AUTHORIZATION_FAILED') });
+    await expect(ensureTopics(admin, config, 'app-changelog', [], 'app-owners', createLogger('error'))).rejects.toMatchObject({ code: 'SLUICE_KAFKA', message: expect.stringContaining('TOPIC_AUTHORIZATION_FAILED') });
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
