@@ -30,6 +30,9 @@ export interface Backoff {
 
 const DEFAULT_BACKOFF: Backoff = { firstMs: 250, maxMs: 30_000 };
 
+/** How often an owner announces its open lanes again: one small record per lane, compacted away. */
+export const ANNOUNCE_REFRESH_MS = 60_000;
+
 /** The directory's state: the last announcement per partition key. */
 export class OwnerMap {
   private readonly owners = new Map<string, PartitionOwner>();
@@ -166,6 +169,8 @@ export interface AnnounceOptions {
   openProducer: () => Promise<RecordProducer>;
   log: Logger;
   backoff?: Backoff;
+  /** how often every open lane is announced again (default ANNOUNCE_REFRESH_MS) */
+  refreshMs?: number;
 }
 
 export interface Announcer {
@@ -235,16 +240,20 @@ export function announceOwnership(opts: AnnounceOptions): Announcer {
       if (pending.size > 0) kick();
     });
   };
-  const unlisten = opts.lanes.onOpened((lane) => {
+  const announce = (lane: OpenLane) => {
     if (closed) return;
     pending.set(ownerKey(lane.topic, lane.partition), { lane, at: Date.now() });
     kick();
-  });
+  };
+  const unlisten = opts.lanes.onOpened(announce);
+  const refresh = setInterval(() => opts.lanes.all().forEach(announce), opts.refreshMs ?? ANNOUNCE_REFRESH_MS);
+  refresh.unref();
 
   return {
     close: async () => {
       closed = true;
       unlisten();
+      clearInterval(refresh);
       pending.clear();
       wake?.();
       await running;

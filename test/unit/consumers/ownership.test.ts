@@ -190,4 +190,18 @@ describe('announceOwnership', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(producers.sent).toEqual([]);
   });
+
+  it('announces every open lane again on each refresh, so a stale record names the wrong owner only until then', async () => {
+    const lanes = new OpenLanes();
+    const producers = fakeProducers(() => false);
+    const announcer = announceOwnership({ lanes, topic: 'app-owners', url: 'http://a:8080', openProducer: producers.open, log: quiet, backoff: fast, refreshMs: 30 });
+    lanes.add(lane('in', 0));
+    const leave1 = lanes.add(lane('in', 1));
+    await until(() => producers.sent.length >= 2, 'the first announcements');
+    leave1();
+    const after = producers.sent.length;
+    await until(() => producers.sent.length >= after + 2, 'two refreshes');
+    expect(producers.sent.slice(after).map((r) => r.key)).toEqual(['in/0', 'in/0']);
+    await announcer.close();
+  });
 });
