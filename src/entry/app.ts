@@ -12,8 +12,7 @@ import type { CrossWindowTopics } from '../consumers/lane-factory.ts';
 import { OpenLanes } from '../consumers/open-lanes.ts';
 import { answerLocally } from '../consumers/interactive-query.ts';
 import type { AggregateQuery, LocalAnswer } from '../model/aggregate-query.ts';
-import { MAX_QUERY_RESULTS } from '../http/server.ts';
-import { announceOwnership, OwnersFollower } from '../consumers/ownership.ts';
+import { announceOwnership } from '../consumers/ownership.ts';
 import { isSluiceError, sluiceError } from '../errors.ts';
 import type { SluiceError } from '../errors.ts';
 import type { StreamClient } from '../clients/port.ts';
@@ -28,7 +27,7 @@ import { isCrossPartition } from '../processors/partials.ts';
 import type { PipelineSpec } from '../processors/types.ts';
 import { ensureTopics } from '../sinks/topics.ts';
 import { openWorkerTables } from './tables.ts';
-import { startHttp } from './http.ts';
+import { startPipelineHttp } from './http.ts';
 import type { MemberProgress } from '../http/probes.ts';
 import type { InputFormat, OutputValueEncoder } from '../model/value-format.ts';
 import type { Client } from '@confluentinc/schemaregistry';
@@ -209,22 +208,14 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   const lanes = new OpenLanes();
   const queryContext = { spec, applicationId: appId, inputTopic, partitions };
   const query = (q: AggregateQuery, limit: number) => answerLocally(queryContext, lanes, q, limit);
-  // Serving HTTP itself (not a worker thread), the pipeline routes queries by the owners topic.
-  const directory = config.http.port === 0 || advertisedUrl === undefined ? undefined : new OwnersFollower({ topic: owners, self: advertisedUrl, log });
-  directory?.follow(async () => client);
   // Up before the tables load and the group is joined, so that probes see the startup: not ready.
-  const server = await startHttp(config, log, {
+  const http = await startPipelineHttp(config, log, client, { topic: owners, advertisedUrl }, {
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     failure: () => (failure === undefined ? undefined : `${failure.code}: ${failure.message}`),
     progress: async () => [progress()],
-    openProducer: () => client.producer(),
-    ask: async (q) => [query(q, MAX_QUERY_RESULTS)],
-    owners: directory,
+    query,
   });
-  const closeServer = async () => {
-    await server?.close();
-    await directory?.close();
-  };
+  const closeServer = () => http.close();
   const stores = storeDir(stateDir, appId, inputTopic);
   // Whole tables are loaded before the group is joined, so no lane processes without them.
   let tables;
@@ -299,7 +290,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     openLanes: () => joined.openLanes(),
     lanes,
     query,
-    owners: directory,
+    owners: http.owners,
     failed,
     crashed: failed.then((error) => error.exitCode),
     stop: () =>

@@ -1,12 +1,13 @@
 // Wires the HTTP server (src/http) to what this process runs: one pipeline (app.ts) or the worker
 // threads (workers.ts). http.port 0 runs without it.
-import type { RecordProducer } from '../clients/port.ts';
+import type { RecordProducer, StreamClient } from '../clients/port.ts';
 import type { SluiceConfig } from '../config/schema.ts';
 import type { AggregateQuery, LocalAnswer } from '../model/aggregate-query.ts';
 import { readSecret } from '../http/auth.ts';
 import { IngestProducer } from '../http/ingest-producer.ts';
 import type { MemberProgress } from '../http/probes.ts';
-import { MAX_CONCURRENT_INGESTS, startHttpServer } from '../http/server.ts';
+import { MAX_CONCURRENT_INGESTS, MAX_QUERY_RESULTS, startHttpServer } from '../http/server.ts';
+import { OwnersFollower } from '../consumers/ownership.ts';
 import type { HttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
 import type { OwnerDirectory } from '../model/ownership.ts';
@@ -50,3 +51,35 @@ export async function startHttp(config: SluiceConfig, log: Logger, sources: Http
   log.info(`http on ${server.url}: /metrics, /healthz, /readyz, POST /events, GET /aggregates${authToken === undefined ? '' : ' (bearer token)'}`);
   return server;
 }
+
+/**
+ * The HTTP server of a pipeline that serves it on its own thread (not a worker's): queries are
+ * answered by `query` and routed by the owners topic, which it follows while the server is up.
+ */
+export async function startPipelineHttp(
+  config: SluiceConfig,
+  log: Logger,
+  client: StreamClient,
+  owners: { topic: string; advertisedUrl: string | undefined },
+  sources: Omit<HttpSources, 'openProducer' | 'ask' | 'owners'> & { query: (q: AggregateQuery, limit: number) => LocalAnswer },
+): Promise<{ owners: OwnerDirectory | undefined; close(): Promise<void> }> {
+  const directory = config.http.port === 0 || owners.advertisedUrl === undefined ? undefined : new OwnersFollower({ topic: owners.topic, self: owners.advertisedUrl, log });
+  directory?.follow(async () => client);
+  const server = await startHttp(config, log, {
+    ...sources,
+    openProducer: () => client.producer(),
+    ask: async (q) => [sources.query(q, MAX_QUERY_RESULTS)],
+    owners: directory,
+  }).catch(async (err: unknown) => {
+    await directory?.close();
+    throw err;
+  });
+  return {
+    owners: directory,
+    close: async () => {
+      await server?.close();
+      await directory?.close();
+    },
+  };
+}
+
