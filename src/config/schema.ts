@@ -310,9 +310,10 @@ const httpSection = z
       .describe('Bearer token POST /events requires (`Authorization: Bearer <token>`, else 401), read at startup from an environment variable or a file, never written in the YAML; omit to accept any caller. The other endpoints stay open for probes and scrapes.'),
     readyMaxLag: z.int().min(0).default(10_000).describe('/readyz answers 503 while any assigned partition is more records behind than this.'),
     ingestTimeout: positiveDuration.prefault('10s').describe('How long POST /events waits for the brokers to acknowledge before answering 503 (the caller retries).'),
-    // 5m by default: bench/in-process/hot-path.ts, 1M events, 0s against 5m alternating, 3 runs
-    // each (about 4% of events close a window): +0.4 to 1.8 µs/event CPU (inside the runs' own
-    // ±5% noise, 47-54 µs) and +60 to 170 B/event allocated (of 9.2-12 kB), under 2% either way.
+    // 5m by default: bench/in-process/hot-path.ts, 1M events, 0s and 5m alternating, 3 runs each
+    // (about 40k finals retained): CPU per event changed by +1.8% (emit update, means 50.1 -> 51.0
+    // µs) and -3.4% (emit final, 49.1 -> 47.4), within the runs' own spread of about 10%; bytes
+    // allocated per event +1.5% (11927 -> 12100) and +1.3% (9185 -> 9305). Under 3% either way.
     queryRetention: duration
       .prefault('5m')
       .describe(
