@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { OfflineKafka } from './offline-kafka.ts';
+import { DURATION_MESSAGE, parseDuration } from '../../src/config/schema.ts';
 import type { SluiceConfig } from '../../src/config/schema.ts';
 import { chunkEnd } from '../../src/consumers/chunks.ts';
 import type { Lane } from '../../src/consumers/lane.ts';
@@ -50,6 +51,9 @@ const { values } = parseArgs({
     // issue #13's enrichment does: the difference to a run without is what a lookup costs.
     enrich: { type: 'boolean', default: false },
     trace: { type: 'boolean', default: false },
+    // http.queryRetention, e.g. 0s against 5m: what keeping closed windows' finals costs (the
+    // template's default otherwise). Only finals pay for it: run enough events for windows to close.
+    'query-retention': { type: 'string' },
   },
 });
 const EVENTS = Number(values.events);
@@ -99,6 +103,13 @@ function withEnrichment(config: SluiceConfig, dir: string): SluiceConfig {
     tables: { players: { source: { file, key: 'playerId' }, global: false } },
     enrich: [{ table: 'players', on: 'playerId', fields: ['tier', 'region'], missing: 'keep' }],
   };
+}
+
+function withQueryRetention(config: SluiceConfig, retention: string | undefined): SluiceConfig {
+  if (retention === undefined) return config;
+  const ms = parseDuration(retention);
+  if (ms === undefined) throw new Error(`--query-retention: ${DURATION_MESSAGE}`);
+  return { ...config, http: { ...config.http, queryRetention: ms } };
 }
 
 /** The file tables of `config`, loaded as a worker loads them. */
@@ -157,7 +168,7 @@ async function feedAll(feeds: Feed[], fetchBytes: number): Promise<void> {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-hot-path-'));
-  const plain = benchPipeline(values.emit === 'final' ? 'final' : 'update');
+  const plain = withQueryRetention(benchPipeline(values.emit === 'final' ? 'final' : 'update'), values['query-retention']);
   const config = values.enrich ? withEnrichment(plain, dir) : plain;
   const kafka = new OfflineKafka(PARTITIONS);
   const metrics = createMetrics({ application: config.application.id });
@@ -188,6 +199,7 @@ async function main(): Promise<void> {
     events: EVENTS,
     enrich: values.enrich,
     trace: values.trace,
+    queryRetentionMs: config.http.queryRetention,
     ...(spanCount === undefined ? {} : { spansPerEvent: Number((spanCount / EVENTS).toFixed(3)) }),
     transactions: await counterTotal(metrics.commits),
     outputsAndChangelogRecords: kafka.records,

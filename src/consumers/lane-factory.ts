@@ -75,7 +75,7 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
       const rows = new Map([...(ctx.tables ?? []), ...(tables?.rows ?? [])]);
       processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions }, partition, { tables: rows, formats: ctx.formats });
     } else {
-      const mp = new MergeProcessor({ window: merge.window, outputTopic: config.output.topic, partialsTopic: topic, partition, sources: ctx.partitions, encodeOutput: ctx.formats?.output });
+      const mp = new MergeProcessor({ window: merge.window, outputTopic: config.output.topic, partialsTopic: topic, partition, sources: ctx.partitions, encodeOutput: ctx.formats?.output, queryRetentionMs: spec.queryRetentionMs });
       const provider = () => [...mp.sources].map(([source, v]) => ({ window: merge.window.name, source, watermark: v.watermark, movedAtMs: v.movedAtMs }));
       processor = {
         process: (records, store, streamTime, deadline, traced) => mp.process(records, store, streamTime, deadline, traced),

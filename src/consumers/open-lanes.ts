@@ -2,12 +2,17 @@
 // committed state from outside the data path: interactive queries (GET /aggregates) and the
 // ownership announcements that route them. A lane registers once its store is restored and
 // removes itself first thing when it closes, so a reader never sees a store that is closing.
-import type { WindowState } from '../model/window-state.ts';
+import type { RetainedFinal, WindowState } from '../model/window-state.ts';
 
 /** What a query may read of a lane's LMDB store: committed state only, never a batch in flight. */
 export interface LaneStateReader {
   /** open windows (a merge lane: partials) whose store key starts with `prefix` */
   windowsWithPrefix(prefix: string): Iterable<[string, WindowState]>;
+  /**
+   * closed windows' finals kept for http.queryRetention whose window key starts with `prefix`,
+   * expired ones included until the lane's next expiry drops them: filter by `until`
+   */
+  retainedWithPrefix(prefix: string): Iterable<[string, RetainedFinal]>;
   /** the next input offset to process and the stream time the committed state stands for */
   meta(): { inputOffset: string | undefined; streamTime: number };
 }

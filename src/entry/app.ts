@@ -65,6 +65,7 @@ export function pipelineSpec(config: SluiceConfig): PipelineSpec {
     normalize: config.normalize,
     windows: config.windows.map((w) => ({ ...w, groupBy: [...w.groupBy], aggregates: w.aggregates.map((a) => ({ ...a })) })),
     enrich: config.enrich.map((e) => ({ ...e, fields: [...e.fields] })),
+    queryRetentionMs: config.http.queryRetention,
   };
 }
 

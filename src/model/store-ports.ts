@@ -1,6 +1,6 @@
 // What the processors need from state, so that they depend on these shapes and state implements
 // them (src/state/store-transaction.ts), not the other way round.
-import type { WindowState } from './window-state.ts';
+import type { RetainedFinal, WindowState } from './window-state.ts';
 
 /** Where first-seen event times live; backed by LMDB in production. */
 export interface DedupeStore {
@@ -9,8 +9,19 @@ export interface DedupeStore {
   put(id: string, t0: number, previous: number | undefined): void;
 }
 
+/**
+ * Closed windows' finals kept for interactive queries (http.queryRetention), by window key. Write
+ * only: no processor reads them back, so they never affect an output, lateness or dedupe.
+ */
+export interface RetainedFinals {
+  retainFinal(key: string, final: RetainedFinal): void;
+  /** keys of those kept until `now` (wall clock) or earlier, at most `limit` */
+  retainedExpiringBy(now: number, limit: number): string[];
+  dropRetained(key: string): void;
+}
+
 /** A source lane's state for one batch. */
-export interface BatchStore extends DedupeStore {
+export interface BatchStore extends DedupeStore, RetainedFinals {
   getWindow(key: string): WindowState | undefined;
   putWindow(key: string, state: WindowState, created: boolean): void;
   deleteWindow(key: string): void;
@@ -39,7 +50,7 @@ export interface BatchStore extends DedupeStore {
 }
 
 /** A merge lane's state for one batch. */
-export interface MergeStore {
+export interface MergeStore extends RetainedFinals {
   getWindow(key: string): WindowState | undefined;
   putWindow(key: string, state: WindowState, created: boolean): void;
   deleteWindow(key: string): void;

@@ -32,3 +32,17 @@ export interface WindowState {
    */
   t?: string[];
 }
+
+/**
+ * A closed window's final, kept for interactive queries (GET /aggregates) for `http.queryRetention`
+ * of wall clock after it closed. Stored apart from the open windows (its own LMDB database and
+ * changelog keys `r|`), so nothing that aggregates, closes or checks lateness ever reads it.
+ */
+export interface RetainedFinal {
+  /** the final's window, group, start, aggregates and a session's end `e`; no `c`, `f` or `t` */
+  state: WindowState;
+  /** wall clock (epoch ms) until which it is kept; entries past it may linger until the next expiry */
+  until: number;
+  /** set when an idle close wrote the final (closeIdleAfter), absent when stream time did */
+  closedBy?: 'idle';
+}

@@ -19,7 +19,7 @@ export function stateMetrics(registry: Registry) {
     stateViews: views,
     stateEntries: new Gauge({
       name: 'sluice_state_entries',
-      help: 'Entries in the local LMDB state of each open lane, by store (dedupe, windows, window-close-index, dedupe-forget-index, meta)',
+      help: 'Entries in the local LMDB state of each open lane, by store (dedupe, windows, window-close-index, dedupe-forget-index, meta, retained, retained-expiry-index)',
       labelNames: ['partition', 'store'],
       registers: [registry],
       collect() {

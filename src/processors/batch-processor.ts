@@ -19,6 +19,7 @@ import { isLegacyStateOf, legacyWindowKey } from './legacy-keys.ts';
 import { formatOutput, groupKeyPrefix, isWindowKey, windowKeyAt } from './output-record.ts';
 import type { ResultBounds } from './output-record.ts';
 import { partialRecord, watermarkRecords } from './partials.ts';
+import { expireRetained, retainFinal } from './retained.ts';
 import { SessionWindows } from './sessions.ts';
 import { keepTraceContext, traceContextOf } from './trace-links.ts';
 import type { TracedResult } from './trace-links.ts';
@@ -116,6 +117,8 @@ export class BatchProcessor {
   private idleScan: { now: number; idle: number } | undefined;
   /** the traced batch's window results so far; undefined while the batch is not traced */
   private traced: TracedResult[] | undefined;
+  /** how long a final is kept for queries (retained.ts); 0: none */
+  private readonly retentionMs: number;
 
   /**
    * `tables`: the rows of every table that `spec.enrich` looks up, by table name. `formats`: how
@@ -134,6 +137,7 @@ export class BatchProcessor {
     this.limited = spec.windows.map((w) => hasStateLimits(w.aggregates));
     this.anyLimited = this.limited.includes(true);
     this.sessions = spec.windows.some((w) => w.kind === 'session') ? new SessionWindows(spec.windows) : undefined;
+    this.retentionMs = spec.queryRetentionMs ?? 0;
   }
 
   /** A lane opening its store (again): what an earlier idle close found says nothing of it. */
@@ -218,6 +222,7 @@ export class BatchProcessor {
         stats.partials++;
       }
     }
+    const now = Date.now();
     for (const key of store.windowsClosingBy(streamTime)) {
       const state = store.getWindow(key);
       if (state === undefined) continue;
@@ -227,6 +232,7 @@ export class BatchProcessor {
         // The merge lane writes this window's final once every source has passed it.
       } else if (this.windowsByName.has(state.w)) {
         out.push(this.outputRecord(state, true, key));
+        if (this.retentionMs > 0) retainFinal(store, key, state, now + this.retentionMs);
         stats.finals++;
       } else {
         stats.dropped++;
@@ -248,6 +254,7 @@ export class BatchProcessor {
         stats.forgotten++;
       }
     }
+    expireRetained(store, now);
     if (partials !== undefined && Number.isFinite(streamTime)) {
       for (const topic of partials.values()) {
         for (const r of watermarkRecords(topic, this.topics.partialsPartitions ?? 1, this.partition, streamTime)) out.push(r);
@@ -267,7 +274,14 @@ export class BatchProcessor {
     const traces = (this.traced = traced ? [] : undefined);
     const idle = idleDefinitions(this.spec.windows, idleMs);
     const after = this.idleScan !== undefined && this.idleScan.idle === idle ? this.idleScan.now : undefined;
-    const records = closeIdleWindows(this.spec.windows, store, now, idleMs, (state, key) => this.outputRecord(state, true, key, 'idle'), after);
+    // A session keeps its state (marked `f`) after this until stream time closes it, which writes no
+    // second final and so retains none: each idle-closed window is retained once, here.
+    const final = (state: WindowState, key: string): OutRecord => {
+      if (this.retentionMs > 0) retainFinal(store, key, state, now + this.retentionMs, 'idle');
+      return this.outputRecord(state, true, key, 'idle');
+    };
+    const records = closeIdleWindows(this.spec.windows, store, now, idleMs, final, after);
+    expireRetained(store, now);
     this.idleScan = { now, idle };
     this.traced = undefined;
     const stats = noStats();

@@ -14,6 +14,7 @@ import type { OutputValueEncoder } from '../model/value-format.ts';
 import { formatOutput, windowKey } from './output-record.ts';
 import { closedMark } from './window-math.ts';
 import { WATERMARK_KEY_PREFIX, partialKey } from './partials.ts';
+import { expireRetained, retainFinal } from './retained.ts';
 import { mergeTraceContexts } from './trace-links.ts';
 import type { TracedResult } from './trace-links.ts';
 import type { PartialValue } from './partials.ts';
@@ -29,6 +30,8 @@ export interface MergeOptions {
   sources: number;
   /** the output value encoding; JSON when undefined */
   encodeOutput?: OutputValueEncoder;
+  /** how long (wall clock) a merged final is kept for queries (retained.ts); 0 or absent: none */
+  queryRetentionMs?: number;
 }
 
 export interface SourceWatermark {
@@ -143,7 +146,11 @@ export class MergeProcessor {
       out.push(record);
       traces?.push({ record, links: merged.t, final: true });
       stats.finals++;
+      // Under the window's key, as a source lane retains a window it closes itself.
+      const retentionMs = this.opts.queryRetentionMs ?? 0;
+      if (retentionMs > 0) retainFinal(store, wk, merged, now + retentionMs);
     }
+    expireRetained(store, now);
     stats.records = consumed;
     return traces === undefined ? { consumed, records: out, streamTime: min, stats } : { consumed, records: out, streamTime: min, stats, traced: traces };
   }

@@ -63,4 +63,6 @@ export type PipelineSpec = {
   windows: WindowSpec[];
   /** lookups in reference tables, in order, before dedupe (absent: none) */
   enrich?: EnrichSpec[];
+  /** how long (wall clock) a closed window's final is kept for queries (http.queryRetention); 0 or absent: none */
+  queryRetentionMs?: number;
 };

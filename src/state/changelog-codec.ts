@@ -5,10 +5,14 @@
 //                                                "c", a session's end "e", and "f" on a session an idle close finalized
 //   x|<source>      -> "<watermark>"              a merge lane's watermark of one source partition
 //   c|<window>      -> "<start>"                  the latest start of that window definition closed
+//   r|<window key>  -> {"s","u","i"} JSON         a closed window's final kept for queries (http.queryRetention):
+//                                                its state "s" (w, g, s, a, e), "u" kept until (epoch ms, wall
+//                                                clock), "i":1 when an idle close wrote it; a tombstone once expired
 //   m               -> {"inputOffset","streamTime","history"} JSON, the last record of every transaction
 // A null value is a tombstone, which lets compaction keep the topic as small as the state.
 import type { WindowState } from '../model/window-state.ts';
-import type { StoreWriter } from './partition-store.ts';
+import type { StoreWriter } from './store-writer.ts';
+import type { StoredRetained } from './retained-store.ts';
 
 export interface ChangelogRecord {
   key: string;
@@ -29,12 +33,14 @@ export function changelogRecordsFor(
   windows: ReadonlyMap<string, WindowState | null>,
   watermarks: ReadonlyMap<number, number> = new Map(),
   closed: ReadonlyMap<string, number> = new Map(),
+  retained: ReadonlyMap<string, StoredRetained | null> = new Map(),
 ): ChangelogRecord[] {
   const out: ChangelogRecord[] = [];
   for (const [source, wm] of watermarks) out.push({ key: `x|${source}`, value: String(wm) });
   for (const [window, start] of closed) out.push({ key: `c|${window}`, value: String(start) });
   for (const [id, t0] of dedupe) out.push({ key: `d|${id}`, value: t0 === null ? null : String(t0) });
   for (const [key, state] of windows) out.push({ key: `w|${key}`, value: state === null ? null : JSON.stringify(state) });
+  for (const [key, final] of retained) out.push({ key: `r|${key}`, value: final === null ? null : JSON.stringify(final) });
   return out;
 }
 
@@ -67,6 +73,9 @@ export function applyChangelogRecord(w: StoreWriter, key: string, value: string 
   } else if (key.startsWith('w|')) {
     if (value === null) w.deleteWindow(body);
     else w.putWindow(body, JSON.parse(value) as WindowState);
+  } else if (key.startsWith('r|')) {
+    if (value === null) w.deleteRetained(body);
+    else w.putRetained(body, JSON.parse(value) as StoredRetained);
   } else {
     throw new Error(`unknown changelog key ${JSON.stringify(key)}`);
   }

@@ -4,7 +4,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
-import type { WindowState } from '../model/window-state.ts';
+import type { RetainedFinal, WindowState } from '../model/window-state.ts';
+import { RetainedStore } from './retained-store.ts';
+import type { StoreMeta, StoreWriter } from './store-writer.ts';
 import { BOOT_ID, clearUnsyncedMark, takeUnsyncedMark } from './unsynced-mark.ts';
 
 /**
@@ -12,26 +14,6 @@ import { BOOT_ID, clearUnsyncedMark, takeUnsyncedMark } from './unsynced-mark.ts
  * sighting for the same reason as WindowState.c. A bare number is an entry from before 0.2.
  */
 type DedupeEntry = [t0: number, forgetAt: number] | number;
-
-export interface StoreMeta {
-  /** next input offset to process; undefined when the partition was never committed */
-  inputOffset: string | undefined;
-  /** changelog offset from which a replay must start to bring this store up to date */
-  changelogNext: string | undefined;
-  /** largest event time that reached the stream-time step; -Infinity before the first event */
-  streamTime: number;
-  /**
-   * wall clock when the store last matched the changelog's end (a local commit, or the end of a
-   * restore): tombstones written after it are still on the changelog if it is recent enough.
-   * Undefined (never stamped, or a restore cut short) means the gap cannot be trusted.
-   */
-  syncedAtMs: number | undefined;
-  /**
-   * the id of the changelog history this state came from, carried by every changelog meta
-   * record; a recreated changelog starts a new one, so stale local state is never spliced onto it
-   */
-  history: string | undefined;
-}
 
 /** A local commit found the store moved on by another writer: this lane no longer owns it. */
 export class StaleCommitError extends Error {
@@ -74,6 +56,7 @@ export class PartitionStore {
   private readonly closeIndex: Database<true, IndexKey>;
   private readonly forgetIndex: Database<true, IndexKey>;
   private readonly metaDb: Database<unknown, string>;
+  private readonly retained: RetainedStore;
   private readonly times: StoreTimes;
   private readonly unsynced: boolean;
   /** the store on disk was written unsynced before the machine's last boot, and was deleted */
@@ -92,6 +75,7 @@ export class PartitionStore {
     this.closeIndex = this.env.openDB({ name: 'window-close-index' });
     this.forgetIndex = this.env.openDB({ name: 'dedupe-forget-index' });
     this.metaDb = this.env.openDB({ name: 'meta' });
+    this.retained = new RetainedStore(this.env);
   }
 
   getDedupe(id: string): number | undefined {
@@ -144,6 +128,16 @@ export class PartitionStore {
     for (const { key, value } of this.windowDb.getRange({ start: prefix, end: `${prefix}\uffff` })) yield [key, value];
   }
 
+  /** Closed windows' finals kept for queries (see RetainedStore.withPrefix), expired ones included. */
+  retainedWithPrefix(prefix: string): Generator<[string, RetainedFinal]> {
+    return this.retained.withPrefix(prefix);
+  }
+
+  /** Keys of retained finals kept until `now` or earlier, soonest first. */
+  retainedExpiringBy(now: number, limit: number): Generator<string> {
+    return this.retained.expiringBy(now, limit);
+  }
+
   /** Windows whose close time is at or before `time` (and after `after`, if given), oldest first. */
   *windowsClosingBy(time: number, limit: number, after?: number): Generator<string> {
     const start: IndexKey | undefined = after === undefined ? undefined : [after, '\uffff'];
@@ -177,7 +171,7 @@ export class PartitionStore {
    * B-tree headers only, so it is cheap enough for every scrape.
    */
   stats(): StoreStats {
-    const dbs = [['dedupe', this.dedupeDb], ['windows', this.windowDb], ['window-close-index', this.closeIndex], ['dedupe-forget-index', this.forgetIndex], ['meta', this.metaDb]] as const;
+    const dbs = [['dedupe', this.dedupeDb], ['windows', this.windowDb], ['window-close-index', this.closeIndex], ['dedupe-forget-index', this.forgetIndex], ['meta', this.metaDb], ['retained', this.retained.db], ['retained-expiry-index', this.retained.expiryIndex]] as const;
     const stores = dbs.map(([store, db]) => {
       const s = db.getStats() as LmdbStats;
       return { store, entries: s.entryCount, bytes: s.pageSize * (s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages) };
@@ -247,6 +241,8 @@ export class PartitionStore {
       this.closeIndex.removeSync([this.closeAt(old), key]);
       this.windowDb.removeSync(key);
     },
+    putRetained: (key, value) => this.retained.put(key, value),
+    deleteRetained: (key) => this.retained.delete(key),
     setWatermark: (source, watermark) => {
       this.metaDb.putSync(`${WATERMARK_PREFIX}${source}`, watermark);
     },
@@ -308,6 +304,7 @@ export class PartitionStore {
       this.closeIndex.clearSync();
       this.forgetIndex.clearSync();
       this.metaDb.clearSync();
+      this.retained.clear();
       // An empty store's forget index is aligned with the retention of everything put into it now.
       this.metaDb.putSync(RETENTION_KEY, this.times.dedupeForgetAt(0));
     });
@@ -322,26 +319,4 @@ export class PartitionStore {
     // The store has one writer (store-lock.ts), so no other thread can be writing it unsynced now.
     if (this.unsynced) clearUnsyncedMark(this.path);
   }
-}
-
-// The optional arguments carry what the caller already knows, which saves a read per key on the
-// commit path (a third of its time in bench/in-process/hot-path.ts); the restore path leaves them out.
-export interface StoreWriter {
-  /** `previous`: the stored t0 this replaces, null when there is none (saves a read), undefined when unknown */
-  putDedupe(id: string, t0: number, previous?: number | null): void;
-  deleteDedupe(id: string): void;
-  /**
-   * `isNew`: whether the store lacks the key, undefined when unknown; `previousCloseAt`: where the
-   * close index has a stored session whose close time moved, undefined when unknown or unmoved
-   */
-  putWindow(key: string, state: WindowState, isNew?: boolean, previousCloseAt?: number): void;
-  deleteWindow(key: string): void;
-  setWatermark(source: number, watermark: number): void;
-  /**
-   * Windows of this definition starting at or before `start` are closed for good: an event for
-   * one of them is late even if a longer grace configured since would keep it open, since its
-   * final was written already and a second one would count its window twice.
-   */
-  setClosedThrough(window: string, start: number): void;
-  setMeta(meta: Partial<StoreMeta>): void;
 }

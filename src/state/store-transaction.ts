@@ -3,10 +3,12 @@
 // and the same write set becomes the batch's changelog records. Dropping it is the abort path.
 // Its size is bounded by the batch size, not by the state size.
 import type { DedupeStore } from '../model/store-ports.ts';
-import type { WindowState } from '../model/window-state.ts';
+import type { RetainedFinal, WindowState } from '../model/window-state.ts';
 import { changelogRecordsFor } from './changelog-codec.ts';
 import type { ChangelogRecord } from './changelog-codec.ts';
 import type { PartitionStore, StoreTimes } from './partition-store.ts';
+import { storedRetained } from './retained-store.ts';
+import type { StoredRetained } from './retained-store.ts';
 
 /** Whether `key` is a session of the group `prefix` names, not of a longer group sharing it. */
 function isSessionKey(prefix: string, key: string): boolean {
@@ -28,6 +30,8 @@ export class StoreTransaction implements DedupeStore {
   private readonly dedupeReplaced = new Map<string, number | undefined>();
   /** windows created by this transaction, which the store's close index does not know yet */
   private readonly createdWindows = new Map<string, number>();
+  /** window key -> a closed window's final retained for queries, or null for an expired one dropped */
+  private readonly retainedWrites = new Map<string, StoredRetained | null>();
   /** a merge lane's per-source watermarks changed by this transaction */
   private readonly watermarkWrites = new Map<number, number>();
   /** window geometry mark -> the latest start this transaction closed */
@@ -157,6 +161,23 @@ export class StoreTransaction implements DedupeStore {
     return ids;
   }
 
+  /** Keeps a closed window's final for queries (http.queryRetention), apart from the open windows. */
+  retainFinal(key: string, final: RetainedFinal): void {
+    this.retainedWrites.set(key, storedRetained(final));
+  }
+
+  /** Keys of committed retained finals kept until `now` or earlier, at most `limit`, not written by this transaction. */
+  retainedExpiringBy(now: number, limit: number): string[] {
+    const keys: string[] = [];
+    // Retained again in this batch: it has a new `until`.
+    for (const key of this.store.retainedExpiringBy(now, limit)) if (!this.retainedWrites.has(key)) keys.push(key);
+    return keys;
+  }
+
+  dropRetained(key: string): void {
+    this.retainedWrites.set(key, null);
+  }
+
   setWatermark(source: number, watermark: number): void {
     this.watermarkWrites.set(source, watermark);
   }
@@ -178,12 +199,12 @@ export class StoreTransaction implements DedupeStore {
   }
 
   get size(): number {
-    return this.dedupeWrites.size + this.windowWrites.size;
+    return this.dedupeWrites.size + this.windowWrites.size + this.retainedWrites.size;
   }
 
   /** The changelog records for this transaction's writes, one per changed key. */
   changelogRecords(): ChangelogRecord[] {
-    return changelogRecordsFor(this.dedupeWrites, this.windowWrites, this.watermarkWrites, this.closedWrites);
+    return changelogRecordsFor(this.dedupeWrites, this.windowWrites, this.watermarkWrites, this.closedWrites, this.retainedWrites);
   }
 
   /**
@@ -202,6 +223,10 @@ export class StoreTransaction implements DedupeStore {
         if (state === null) w.deleteWindow(key);
         // Not created here means it was read from the store (an overlay hit was created here too).
         else w.putWindow(key, state, this.createdWindows.has(key), this.movedCloses.get(key));
+      }
+      for (const [key, value] of this.retainedWrites) {
+        if (value === null) w.deleteRetained(key);
+        else w.putRetained(key, value);
       }
       for (const [source, wm] of this.watermarkWrites) w.setWatermark(source, wm);
       for (const [window, start] of this.closedWrites) w.setClosedThrough(window, start);

@@ -3,12 +3,14 @@
 // on purpose: every close and forget scan walks the whole map.
 import type { BatchStore, MergeStore } from '../../src/model/store-ports.ts';
 import type { PipelineSpec } from '../../src/processors/types.ts';
-import type { WindowState } from '../../src/model/window-state.ts';
+import type { RetainedFinal, WindowState } from '../../src/model/window-state.ts';
 
 export class MemoryStore implements BatchStore, MergeStore {
   readonly ids = new Map<string, number>();
   readonly windows = new Map<string, WindowState>();
   readonly sourceWatermarks = new Map<number, number>();
+  /** closed windows' finals kept for queries, by window key */
+  readonly retained = new Map<string, RetainedFinal>();
   /** reset by {@link nextBatch}, as each batch gets a fresh transaction */
   touchedWindows = new Set<string>();
   private readonly spec: PipelineSpec;
@@ -85,6 +87,18 @@ export class MemoryStore implements BatchStore, MergeStore {
 
   markClosed(mark: string, start: number): void {
     if (start > this.closedThrough(mark)) this.closed.set(mark, start);
+  }
+
+  retainFinal(key: string, final: RetainedFinal): void {
+    this.retained.set(key, final);
+  }
+
+  retainedExpiringBy(now: number, limit: number): string[] {
+    return [...this.retained].filter(([, r]) => r.until <= now).sort(([, a], [, b]) => a.until - b.until).slice(0, limit).map(([key]) => key);
+  }
+
+  dropRetained(key: string): void {
+    this.retained.delete(key);
   }
 
   setWatermark(source: number, watermark: number): void {

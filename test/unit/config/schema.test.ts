@@ -62,7 +62,7 @@ describe('defaults', () => {
     expect(config.dedupe).toBeUndefined();
     expect(config.batching).toEqual({ maxRecords: 2000, maxBytes: 524_288, targetLatencyMs: 50, maxIntervalMs: 100 });
     expect(config.backpressure).toEqual({ maxInFlightBytes: 64 * 1024 * 1024 });
-    expect(config.http).toEqual({ port: 8080, host: '127.0.0.1', maxBodyBytes: 1_048_576, readyMaxLag: 10_000, ingestTimeout: 10_000 });
+    expect(config.http).toEqual({ port: 8080, host: '127.0.0.1', maxBodyBytes: 1_048_576, readyMaxLag: 10_000, ingestTimeout: 10_000, queryRetention: 300_000 });
     expect(config.log).toEqual({ level: 'info' });
     expect(config.windows[0]).toMatchObject({ graceMs: 0, emit: 'final' });
   });

@@ -7,7 +7,8 @@ import type { InputPosition, LaneSink } from '../../../src/clients/port.ts';
 import type { OutRecord } from '../../../src/model/records.ts';
 import { parseMeta } from '../../../src/state/changelog-codec.ts';
 import { PartitionStore } from '../../../src/state/partition-store.ts';
-import type { StoreMeta, StoreTimes } from '../../../src/state/partition-store.ts';
+import type { StoreTimes } from '../../../src/state/partition-store.ts';
+import type { StoreMeta } from '../../../src/state/store-writer.ts';
 import type { WindowState } from '../../../src/model/window-state.ts';
 import { StoreTransaction } from '../../../src/state/store-transaction.ts';
 

@@ -44,6 +44,8 @@ function snapshot(store: PartitionStore) {
     windows: WINDOWS.map((k) => [k, store.getWindow(k)]),
     closeIndex: [...store.windowsClosingBy(Number.MAX_SAFE_INTEGER, 1000)],
     forgetIndex: [...store.idsForgettableBy(Number.MAX_SAFE_INTEGER, 1000)],
+    retained: [...store.retainedWithPrefix('')],
+    expiryIndex: [...store.retainedExpiringBy(Number.MAX_SAFE_INTEGER, 1000)],
     inputOffset: meta.inputOffset,
     streamTime: meta.streamTime,
   };
@@ -55,13 +57,16 @@ function replay(store: PartitionStore, records: readonly ChangelogRecord[]): voi
   });
 }
 
-type Batch = { puts: [string, number][]; windows: [string, number][]; deletes: string[]; forgets: string[]; streamTime: number | null };
+/** `retain`: [window key, until] of finals retained; `expireAt`: drop those kept until then or earlier */
+type Batch = { puts: [string, number][]; windows: [string, number][]; deletes: string[]; forgets: string[]; retain: [string, number][]; expireAt: number | null; streamTime: number | null };
 
 const batchArb: fc.Arbitrary<Batch> = fc.record({
   puts: fc.array(fc.tuple(fc.constantFrom(...IDS), fc.integer({ min: 0, max: 5000 })), { maxLength: 6 }),
   windows: fc.array(fc.tuple(fc.constantFrom(...WINDOWS), fc.integer({ min: 1, max: 100 })), { maxLength: 6 }),
   deletes: fc.uniqueArray(fc.constantFrom(...WINDOWS)),
   forgets: fc.uniqueArray(fc.constantFrom(...IDS)),
+  retain: fc.array(fc.tuple(fc.constantFrom(...WINDOWS), fc.integer({ min: 0, max: 1000 })), { maxLength: 4 }),
+  expireAt: fc.option(fc.integer({ min: 0, max: 1000 })),
   streamTime: fc.option(fc.integer({ min: 0, max: 10_000 })),
 });
 
@@ -74,6 +79,8 @@ function runBatches(batches: readonly Batch[]): ChangelogRecord[] {
     for (const [key, n] of b.windows) tx.putWindow(key, windowState(key, n), tx.getWindow(key) === undefined);
     for (const key of b.deletes) if (tx.getWindow(key) !== undefined) tx.deleteWindow(key);
     for (const id of b.forgets) if (!b.puts.some(([p]) => p === id)) tx.forget(id);
+    for (const [key, until] of b.retain) tx.retainFinal(key, until % 2 === 0 ? { state: windowState(key, until), until } : { state: windowState(key, until), until, closedBy: 'idle' });
+    if (b.expireAt !== null) for (const key of tx.retainedExpiringBy(b.expireAt, 1000)) tx.dropRetained(key);
     const streamTime = b.streamTime ?? Number.NEGATIVE_INFINITY;
     log.push(...tx.changelogRecords(), metaRecord({ inputOffset: String(i + 1), streamTime }));
     tx.commitLocal(undefined, { inputOffset: String(i + 1), changelogNext: undefined, streamTime });
