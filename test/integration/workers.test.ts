@@ -1,12 +1,13 @@
 // `workers: 2`: two worker threads in one `sluice run` process, each a group member with its own
-// lanes. The partitions spread over both, the metrics endpoint sums them, and the output is exact.
+// lanes. The partitions spread over both, the metrics endpoint sums them, the output is exact, and
+// GET /aggregates answers from both workers' lanes.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/kafka-broker.ts';
 import { createScenario, expectOracleOutput, produce, waitUntilProcessed } from '../helpers/scenario.ts';
 import { runSluice, waitForLog } from '../helpers/sluice-process.ts';
-import { KAFKA_CLIENTS, readToEnd } from '../helpers/kafka.ts';
+import { KAFKA_CLIENTS, readAllCommitted, readToEnd } from '../helpers/kafka.ts';
 
 function metricSum(text: string, name: string): number {
   let sum = 0;
@@ -58,6 +59,16 @@ describe.each(KAFKA_CLIENTS)('worker threads on %s', (client) => {
       expect(new Set(inputKeys.map((r) => r.key))).toEqual(new Set([0, 1, 2, 3].map((n) => `${s.input}/${n}`)));
       for (const r of inputKeys) expect((JSON.parse(r.value ?? 'null') as { url: string }).url).toBe(`http://127.0.0.1:${port}`);
       await waitForLog(p, new RegExp(`sluice: following owners topic ${s.appId}-owners`), 30_000);
+      // GET /aggregates asks both workers: a final just written is answered, kept for queries.
+      const finals = (await readAllCommitted(s.output, 1, 1000)).map((m) => JSON.parse(m.value ?? 'null') as { window: string; group: Record<string, unknown>; start: number; final: boolean; values: unknown }).filter((r) => r.final);
+      expect(finals.length).toBeGreaterThan(10);
+      for (const f of finals.slice(-10)) {
+        const group = Object.entries(f.group).map(([k, v]) => `&group=${encodeURIComponent(`${k}=${String(v)}`)}`).join('');
+        const res = await fetch(`http://127.0.0.1:${port}/aggregates?window=${f.window}${group}&from=${f.start}&to=${f.start}`);
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as { results: { group: unknown; final: boolean; values: unknown }[] };
+        expect(body.results.filter((r) => r.final && JSON.stringify(r.group) === JSON.stringify(f.group)).map((r) => r.values)).toEqual([f.values]);
+      }
     } finally {
       p.child.kill('SIGTERM');
       const exit = await p.exited;
