@@ -60,36 +60,43 @@ interface Bounds {
 
 const inBounds = (start: number | undefined, b: Bounds): start is number => start !== undefined && start >= b.from && start <= b.to;
 
-/** A source lane's windows of one group: open ones, and finals kept for queries (by key, so a window is listed once). */
+/**
+ * A source lane's windows of one group, each listed once by key: open ones first, since an open
+ * window under a retained final's key is a newer window (its definition's size changed since),
+ * then finals kept for queries, then sessions an idle close finalized that no kept final lists.
+ */
 function sourceWindows(lane: OpenLane, window: WindowSpec, prefix: string, b: Bounds, now: number): Map<string, WindowResult> {
   const found = new Map<string, WindowResult>();
+  const idleClosed: [string, WindowState][] = [];
+  for (const [key, state] of lane.state.windowsWithPrefix(prefix)) {
+    if (!inBounds(startOf(key, prefix), b)) continue;
+    if (state.f === 1) idleClosed.push([key, state]);
+    else found.set(key, result(window, state, false));
+  }
   for (const [key, retained] of lane.state.retainedWithPrefix(prefix)) {
-    if (retained.until <= now || !inBounds(startOf(key, prefix), b)) continue;
+    if (found.has(key) || retained.until <= now || !inBounds(startOf(key, prefix), b)) continue;
     found.set(key, result(window, retained.state, true, retained.closedBy));
   }
-  for (const [key, state] of lane.state.windowsWithPrefix(prefix)) {
-    if (found.has(key) || !inBounds(startOf(key, prefix), b)) continue;
-    // A session an idle close finalized waits in the store for stream time: its final is written.
-    found.set(key, state.f === 1 ? result(window, state, true, 'idle') : result(window, state, false));
-  }
+  // Its final is written; it waits in the store for stream time to pass it.
+  for (const [key, state] of idleClosed) if (!found.has(key)) found.set(key, result(window, state, true, 'idle'));
   return found;
 }
 
-/** A merge lane's windows of one group: its sources' partials merged, and finals kept for queries. */
+/** A merge lane's windows of one group: its sources' partials merged (open windows first, as above), and finals kept for queries. */
 function mergedWindows(lane: OpenLane, window: WindowSpec, prefix: string, b: Bounds, now: number): Map<string, WindowResult> {
-  const found = new Map<string, WindowResult>();
-  for (const [key, retained] of lane.state.retainedWithPrefix(prefix)) {
-    if (retained.until <= now || !inBounds(startOf(key, prefix), b)) continue;
-    found.set(key, result(window, retained.state, true));
-  }
   const merged = new Map<string, WindowState>();
   for (const [key, partial] of lane.state.windowsWithPrefix(prefix)) {
+    if (!inBounds(startOf(key, prefix), b)) continue;
     const windowKey = key.slice(0, key.lastIndexOf('|'));
-    if (found.has(windowKey) || !inBounds(startOf(key, prefix), b)) continue;
     const sofar = merged.get(windowKey);
     merged.set(windowKey, sofar === undefined ? partial : { ...sofar, a: mergeAccumulators(sofar.a, partial.a, window.aggregates) });
   }
+  const found = new Map<string, WindowResult>();
   for (const [key, state] of merged) found.set(key, result(window, state, false));
+  for (const [key, retained] of lane.state.retainedWithPrefix(prefix)) {
+    if (found.has(key) || retained.until <= now || !inBounds(startOf(key, prefix), b)) continue;
+    found.set(key, result(window, retained.state, true));
+  }
   return found;
 }
 

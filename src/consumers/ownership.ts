@@ -218,7 +218,8 @@ export function announceOwnership(opts: AnnounceOptions): Announcer {
       const batch = [...pending];
       try {
         const ready = await (producer ??= opts.openProducer());
-        await ready.send(batch.map(([key, { at }]) => ({ topic: opts.topic, key, value: encodeOwner({ url: opts.url, at }) })));
+        // Partition 0, which the directory follows, even on an owners topic created by hand with more.
+        await ready.send(batch.map(([key, { at }]) => ({ topic: opts.topic, partition: 0, key, value: encodeOwner({ url: opts.url, at }) })));
         // A lane that opened again meanwhile has a newer entry: that one still goes out.
         for (const [key, entry] of batch) if (pending.get(key) === entry) pending.delete(key);
         if (failures > 0) opts.log.info(`announced ownership of ${batch.map(([key]) => key).join(', ')} after ${failures} failed attempts`);

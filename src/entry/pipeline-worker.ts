@@ -18,8 +18,8 @@ export type FromWorker =
   | { type: 'failed'; code: string | undefined; message: string; exitCode: number; stack: string | undefined }
   | { type: 'metrics'; id: number; metrics: unknown }
   | { type: 'progress'; id: number; progress: MemberProgress }
-  /** undefined before the pipeline runs */
-  | { type: 'query'; id: number; answer: LocalAnswer | undefined }
+  /** undefined before the pipeline runs; `error` when reading the lanes failed */
+  | { type: 'query'; id: number; answer: LocalAnswer | undefined; error?: string }
   /** after ready: the pipeline cannot go on (logged here already); the process must stop */
   | { type: 'fatal'; code: string; exitCode: number }
   | { type: 'stopped' };
@@ -50,7 +50,12 @@ port.on('message', (msg: ToWorker) => {
   } else if (msg.type === 'progress') {
     send({ type: 'progress', id: msg.id, progress: pipeline?.progress() ?? { joined: false, partitions: [] } });
   } else if (msg.type === 'query') {
-    send({ type: 'query', id: msg.id, answer: pipeline?.query(msg.query, msg.limit) });
+    // Thrown here, in a message handler, it would end the thread and with it the process.
+    try {
+      send({ type: 'query', id: msg.id, answer: pipeline?.query(msg.query, msg.limit) });
+    } catch (err) {
+      send({ type: 'query', id: msg.id, answer: undefined, error: (err as Error).message });
+    }
   } else if (msg.type === 'stop') {
     void started
       .then(() => pipeline?.stop())

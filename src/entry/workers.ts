@@ -32,6 +32,8 @@ export interface WorkerPool {
 interface Member {
   worker: Worker;
   index: number;
+  /** requests of askAll waiting for this worker's answer, by id: one listener for them all */
+  waiting: Map<number, (answer: FromWorker | undefined) => void>;
 }
 
 export async function startWorkers(config: SluiceConfig, count: number, log: Logger, level: LogLevel | undefined): Promise<WorkerPool> {
@@ -48,8 +50,13 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
 
   const ready = Array.from({ length: count }, (_, index) => {
     const worker = new Worker(WORKER_ENTRY, { workerData: { config: workerConfig, index, level } satisfies WorkerInput });
-    members.push({ worker, index });
+    const waiting: Member['waiting'] = new Map();
+    members.push({ worker, index, waiting });
+    worker.on('message', (msg: FromWorker) => {
+      if ('id' in msg) waiting.get(msg.id)?.(msg);
+    });
     worker.on('exit', (code) => {
+      for (const answer of [...waiting.values()]) answer(undefined);
       if (!stopping) {
         log.error(`worker ${index} exited unexpectedly (code ${code}); stopping the process so the group moves its partitions`);
         resolveCrash(70);
@@ -93,25 +100,19 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
   const askAll = <T extends FromWorker>(type: 'metrics' | 'progress' | 'query', args: Partial<Extract<ToWorker, { type: 'query' }>> = {}): Promise<(T | undefined)[]> =>
     Promise.all(
       members.map(
-        ({ worker }) =>
+        ({ worker, waiting }) =>
           new Promise<T | undefined>((resolve) => {
             if (worker.threadId === -1) return resolve(undefined);
             const id = nextId++;
             // A worker whose event loop is blocked answers nothing: its part is missing (not
             // ready, no metrics) rather than the probe or scrape hanging on it.
             const timer = setTimeout(() => done(undefined), WORKER_ANSWER_TIMEOUT_MS);
-            const done = (answer: T | undefined) => {
+            const done = (answer: FromWorker | undefined) => {
               clearTimeout(timer);
-              worker.off('message', onMessage);
-              worker.off('exit', onExit);
-              resolve(answer);
+              waiting.delete(id);
+              resolve(answer?.type === type ? (answer as T) : undefined);
             };
-            const onMessage = (msg: FromWorker) => {
-              if (msg.type === type && msg.id === id) done(msg as T);
-            };
-            const onExit = () => done(undefined);
-            worker.on('message', onMessage);
-            worker.once('exit', onExit);
+            waiting.set(id, done);
             worker.postMessage({ ...args, type, id } as ToWorker);
           }),
       ),
@@ -132,7 +133,12 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
     },
     failure: () => (crashedWith === undefined ? undefined : `a worker stopped (exit code ${crashedWith})`),
     progress: async (): Promise<MemberProgress[]> => (await askAll<Extract<FromWorker, { type: 'progress' }>>('progress')).map((p) => p?.progress ?? { joined: false, partitions: [] }),
-    ask: async (query) => (await askAll<Extract<FromWorker, { type: 'query' }>>('query', { query, limit: MAX_QUERY_RESULTS })).flatMap((a) => (a?.answer === undefined ? [] : [a.answer])),
+    ask: async (query) =>
+      (await askAll<Extract<FromWorker, { type: 'query' }>>('query', { query, limit: MAX_QUERY_RESULTS })).flatMap((a) => {
+        // A query that failed in a worker fails the request (500), never the worker.
+        if (a?.error !== undefined) throw new Error(a.error);
+        return a?.answer === undefined ? [] : [a.answer];
+      }),
     openProducer: async () => (await openMainClient()).producer(),
     owners: directory,
   }).catch(async (err: unknown) => {

@@ -25,17 +25,28 @@ export interface AggregatesSource {
 
 export class BadQuery extends Error {}
 
-/** The values a query-string value may name: the text itself, and the JSON scalar it spells, if any. */
+/**
+ * The values a query-string value may name: the text itself, and the number, boolean or null it
+ * spells, where that is written exactly as the value's String() (`42`, `true`, not `1e3` or `1.0`).
+ * So every candidate has the same String(), which is what places a group in a partition (its key,
+ * or the merge partition's hash): a query never has to ask two partitions.
+ */
 export function candidateValues(text: string): unknown[] {
   const out: unknown[] = [text];
   try {
     const parsed: unknown = JSON.parse(text);
-    if (parsed !== text && (parsed === null || ['string', 'number', 'boolean'].includes(typeof parsed))) out.push(parsed);
+    if ((parsed === null || typeof parsed === 'number' || typeof parsed === 'boolean') && String(parsed) === text) out.push(parsed);
   } catch {
     // plain text: a string only
   }
   return out;
 }
+
+/**
+ * The most bytes of group values a query may give: a group's store key (window name, values and
+ * start, as JSON) must fit LMDB's 1978-byte key limit, and a longer one names no group anyway.
+ */
+export const MAX_GROUP_BYTES = 1024;
 
 const list = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
@@ -47,7 +58,7 @@ function epochMs(name: string, v: unknown): number | undefined {
 }
 
 /** The query a request's parameters make, checked against the windows; BadQuery says what is wrong. */
-export function parseAggregateQuery(params: Record<string, unknown>, windows: readonly QueryableWindow[]): { query: AggregateQuery; group: Record<string, string> } {
+export function parseAggregateQuery(params: Record<string, unknown>, windows: readonly QueryableWindow[]): { query: AggregateQuery; group: Record<string, string>; redirected: boolean } {
   const [name, extra] = list(params.window);
   if (name === undefined || extra !== undefined) throw new BadQuery(`give one window=<name>, one of: ${windows.map((w) => w.name).join(', ')}`);
   const window = windows.find((w) => w.name === name);
@@ -60,13 +71,22 @@ export function parseAggregateQuery(params: Record<string, unknown>, windows: re
     if (Object.hasOwn(given, field)) throw new BadQuery(`group field ${field} given twice`);
     given[field] = item.slice(eq + 1);
   }
+  const bytes = Object.values(given).reduce((sum, v) => sum + Buffer.byteLength(v), 0);
+  if (bytes > MAX_GROUP_BYTES) throw new BadQuery(`group values of ${bytes} bytes: at most ${MAX_GROUP_BYTES}`);
   const missing = window.groupBy.filter((f) => !Object.hasOwn(given, f));
   if (missing.length > 0) throw new BadQuery(`window ${name} groups by ${window.groupBy.join(', ')}: missing group=${missing.map((f) => `${f}=<value>`).join(', group=')}`);
   const from = epochMs('from', params.from);
   const to = epochMs('to', params.to);
   if (from !== undefined && to !== undefined && from > to) throw new BadQuery(`from (${from}) is after to (${to})`);
-  return { query: { window: name, group: window.groupBy.map((f) => candidateValues(given[f]!)), from, to }, group: given };
+  return { query: { window: name, group: window.groupBy.map((f) => candidateValues(given[f]!)), from, to }, group: given, redirected: params[REDIRECTED] !== undefined };
 }
+
+/**
+ * The parameter a redirect adds: an instance that would redirect such a query again answers 503
+ * instead, so two instances whose directories each name the other (a partition that moved twice
+ * in quick succession) cannot bounce a client between them.
+ */
+const REDIRECTED = 'redirected';
 
 export type AggregatesOutcome =
   | { status: 200; body: { window: string; group: Record<string, string>; results: WindowResult[]; freshness: PartitionFreshness[]; truncated: boolean } }
@@ -93,9 +113,9 @@ export async function routeAggregates(src: AggregatesSource, parsed: ReturnType<
   }
   const assignedHere = (await src.progress()).some((m) => m.partitions.some((p) => p.partition === id));
   const owner = src.ownerOf(location);
-  if (assignedHere || owner === undefined || owner === src.self) {
+  if (assignedHere || owner === undefined || owner === src.self || parsed.redirected) {
     const why = assignedHere ? 'is restoring its state here' : owner === undefined ? 'has no announced owner yet' : 'is moving between instances';
     return { status: 503, body: { error: `partition ${id}, which holds this group, ${why}; retry` } };
   }
-  return { status: 307, location: `${owner.replace(/\/+$/, '')}/aggregates?${rawQuery}` };
+  return { status: 307, location: `${owner.replace(/\/+$/, '')}/aggregates?${rawQuery}&${REDIRECTED}=1` };
 }

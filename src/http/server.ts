@@ -51,8 +51,14 @@ export const MAX_CONCURRENT_INGESTS = 32;
 /** Most window results one GET /aggregates answer lists (`truncated` says when there were more). */
 export const MAX_QUERY_RESULTS = 10_000;
 
-/** Admits at most MAX_CONCURRENT_INGESTS POST /events requests at a time (onRequest, after the token). */
-function ingestGate() {
+/**
+ * GET /aggregates requests answered at once: each reads LMDB on the threads that run the lanes,
+ * between their batches, so a burst of queries must not hold up processing and heartbeats.
+ */
+export const MAX_CONCURRENT_QUERIES = 16;
+
+/** Admits at most `max` requests of a route at a time (onRequest, after the token); more are answered 503. */
+function concurrencyGate(max: number) {
   let inFlight = 0;
   const admitted = new WeakSet<FastifyRequest>();
   const release = async (req: FastifyRequest) => {
@@ -60,8 +66,8 @@ function ingestGate() {
   };
   const admit = async (req: FastifyRequest, reply: FastifyReply) => {
     if (reply.sent) return;
-    if (inFlight >= MAX_CONCURRENT_INGESTS) {
-      await reply.code(503).header('retry-after', '1').send({ error: `${MAX_CONCURRENT_INGESTS} requests already in flight` });
+    if (inFlight >= max) {
+      await reply.code(503).header('retry-after', '1').send({ error: `${max} requests already in flight` });
       return;
     }
     inFlight++;
@@ -95,7 +101,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     const report = readiness(await opts.progress(), opts.readyMaxLag);
     return reply.code(report.ready ? 200 : 503).send(report);
   });
-  app.get('/aggregates', { onRequest: checkToken(opts.authToken) }, async (req, reply) => {
+  const queries = concurrencyGate(MAX_CONCURRENT_QUERIES);
+  app.get('/aggregates', { onRequest: [checkToken(opts.authToken), queries.admit], onResponse: queries.release, onRequestAbort: queries.release }, async (req, reply) => {
     let parsed;
     try {
       parsed = parseAggregateQuery(req.query as Record<string, unknown>, opts.aggregates.windows);
@@ -108,7 +115,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     if (outcome.status === 503) return reply.code(503).header('retry-after', '1').send(outcome.body);
     return reply.send(outcome.body);
   });
-  const gate = ingestGate();
+  const gate = concurrencyGate(MAX_CONCURRENT_INGESTS);
   app.post('/events', { onRequest: [checkToken(opts.authToken), gate.admit], onResponse: gate.release, onRequestAbort: gate.release }, async (req, reply) => {
     if (opts.ingest.format !== 'json') {
       return reply.code(415).send({ error: `POST /events writes events as JSON, and this pipeline reads input.format ${opts.ingest.format}: produce to ${opts.ingest.topic} with a serializer of that format` });

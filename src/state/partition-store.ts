@@ -69,7 +69,7 @@ export class PartitionStore {
     mkdirSync(dirname(path), { recursive: true });
     this.discardedAfterReboot = takeUnsyncedMark(path, bootId);
     this.unsynced = bootId !== null;
-    this.env = open({ path, maxDbs: 8, compression: false, noSync: this.unsynced });
+    this.env = open({ path, maxDbs: 16, compression: false, noSync: this.unsynced });
     this.dedupeDb = this.env.openDB({ name: 'dedupe' });
     this.windowDb = this.env.openDB({ name: 'windows' });
     this.closeIndex = this.env.openDB({ name: 'window-close-index' });

@@ -137,9 +137,9 @@ describe('announceOwnership', () => {
     lanes.add(lane('in', 0));
     lanes.add(lane('app-w-partials', 3));
     await until(() => producers.sent.length === 2, 'two announcements');
-    expect(producers.sent.map((r) => [r.topic, r.key])).toEqual([
-      ['app-owners', 'in/0'],
-      ['app-owners', 'app-w-partials/3'],
+    expect(producers.sent.map((r) => [r.topic, r.partition, r.key])).toEqual([
+      ['app-owners', 0, 'in/0'],
+      ['app-owners', 0, 'app-w-partials/3'],
     ]);
     const value = JSON.parse(String(producers.sent[0]!.value)) as { url: string; at: number };
     expect(value.url).toBe('http://a:8080');

@@ -6,7 +6,7 @@ import { BadQuery, candidateValues, parseAggregateQuery, routeAggregates } from 
 import type { AggregatesSource } from '../../../src/http/aggregates.ts';
 import { IngestProducer } from '../../../src/http/ingest-producer.ts';
 import type { MemberProgress } from '../../../src/http/probes.ts';
-import { startHttpServer } from '../../../src/http/server.ts';
+import { MAX_CONCURRENT_QUERIES, startHttpServer } from '../../../src/http/server.ts';
 import type { HttpServer } from '../../../src/http/server.ts';
 import type { LocalAnswer } from '../../../src/model/aggregate-query.ts';
 
@@ -37,6 +37,7 @@ describe('parseAggregateQuery', () => {
     expect(parseAggregateQuery({ window: 'per_region_mode', group: ['mode=ranked', 'region=eu'], from: '0', to: '60000' }, windows)).toEqual({
       query: { window: 'per_region_mode', group: [['eu'], ['ranked']], from: 0, to: 60_000 },
       group: { region: 'eu', mode: 'ranked' },
+      redirected: false,
     });
   });
 
@@ -61,6 +62,7 @@ describe('parseAggregateQuery', () => {
     [{ window: 'global', from: '1.5' }, /from must be one integer/],
     [{ window: 'global', to: ['1', '2'] }, /to must be one integer/],
     [{ window: 'global', from: '5', to: '4' }, /from \(5\) is after to \(4\)/],
+    [{ window: 'per_player', group: `playerId=${'x'.repeat(1025)}` }, /group values of 1025 bytes: at most 1024/],
   ])('refuses %j', (params, message) => {
     expect(() => parseAggregateQuery(params, windows)).toThrow(BadQuery);
     expect(() => parseAggregateQuery(params, windows)).toThrow(message);
@@ -68,13 +70,17 @@ describe('parseAggregateQuery', () => {
 });
 
 describe('candidateValues', () => {
-  it('reads text as a string, and as the JSON scalar it spells', () => {
+  it('reads text as a string, and as the number, boolean or null it spells exactly', () => {
     expect(candidateValues('p1')).toEqual(['p1']);
     expect(candidateValues('42')).toEqual(['42', 42]);
+    expect(candidateValues('-1.5')).toEqual(['-1.5', -1.5]);
     expect(candidateValues('true')).toEqual(['true', true]);
     expect(candidateValues('null')).toEqual(['null', null]);
-    expect(candidateValues('"42"')).toEqual(['"42"', '42']);
     expect(candidateValues('{"a":1}')).toEqual(['{"a":1}']);
+  });
+
+  it('reads text that is not how the value prints as a string only: every candidate has one String(), so one partition', () => {
+    for (const text of ['1e3', '1.0', '1.10', ' 42', '042', '"42"']) expect(candidateValues(text)).toEqual([text]);
   });
 });
 
@@ -100,7 +106,13 @@ describe('routeAggregates', () => {
 
   it("redirects to the partition's owner with the same query", async () => {
     const out = await routeAggregates(source({ answers: [answer({ owned: ['in/0'] })], ownerOf: (at) => (at.partition === 2 ? 'http://other:8080/' : undefined) }), parsed, 'window=per_player&group=playerId%3Dp1', 10);
-    expect(out).toEqual({ status: 307, location: 'http://other:8080/aggregates?window=per_player&group=playerId%3Dp1' });
+    expect(out).toEqual({ status: 307, location: 'http://other:8080/aggregates?window=per_player&group=playerId%3Dp1&redirected=1' });
+  });
+
+  it('answers 503, not a second redirect, to a query redirected here already', async () => {
+    const again = parseAggregateQuery({ window: 'per_player', group: 'playerId=p1', redirected: '1' }, windows);
+    const out = await routeAggregates(source({ answers: [answer()], ownerOf: () => 'http://other:8080' }), again, 'q', 10);
+    expect(out).toMatchObject({ status: 503, body: { error: expect.stringMatching(/in\/2, which holds this group, is moving between instances/) } });
   });
 
   it.each<[string, Partial<AggregatesSource> & { answers?: LocalAnswer[]; members?: MemberProgress[] }, RegExp]>([
@@ -158,13 +170,36 @@ describe('GET /aggregates on the server', () => {
     const url = await start(source({ answers: [answer()], ownerOf: () => 'http://other:9' }));
     const res = await fetch(`${url}/aggregates?window=per_player&group=playerId=p1`, { redirect: 'manual' });
     expect(res.status).toBe(307);
-    expect(res.headers.get('location')).toBe('http://other:9/aggregates?window=per_player&group=playerId=p1');
+    expect(res.headers.get('location')).toBe('http://other:9/aggregates?window=per_player&group=playerId=p1&redirected=1');
   });
 
   it('answers 503 with retry-after between owners', async () => {
     const res = await fetch(`${await start(source({ answers: [answer()] }))}/aggregates?window=per_player&group=playerId=p1`);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
+  });
+
+  it('answers 503 past MAX_CONCURRENT_QUERIES queries in flight', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const url = await start(source({ ask: async () => (await held, [answer({ results: [result] })]) }));
+    const ask = () => fetch(`${url}/aggregates?window=per_player&group=playerId=p1`);
+    const first = Array.from({ length: MAX_CONCURRENT_QUERIES }, ask);
+    await new Promise((r) => setTimeout(r, 100));
+    const over = await ask();
+    expect(over.status).toBe(503);
+    expect(await over.json()).toEqual({ error: `${MAX_CONCURRENT_QUERIES} requests already in flight` });
+    release();
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual(first.map(() => 200));
+    expect((await ask()).status).toBe(200);
+  });
+
+  it('answers 500 when the lanes cannot be read, and goes on', async () => {
+    let fail = true;
+    const url = await start(source({ ask: async () => (fail ? Promise.reject(new Error('Key of size 3011 was too large')) : [answer({ results: [result] })]) }));
+    expect((await fetch(`${url}/aggregates?window=per_player&group=playerId=p1`)).status).toBe(500);
+    fail = false;
+    expect((await fetch(`${url}/aggregates?window=per_player&group=playerId=p1`)).status).toBe(200);
   });
 
   it('requires the bearer token when one is set', async () => {
