@@ -6,7 +6,7 @@ import type { CompressionName, ConnectionSecurity } from '../port.ts';
 import { securityFailure } from '../connection-errors.ts';
 import { KafkajsChangelogReader } from './changelog-reader.ts';
 import { AtLeastOnceLaneSink } from '../../sinks/at-least-once.ts';
-import { TransactionalLaneSink, kafkajsSender } from './sink.ts';
+import { KafkajsIdempotentSender, TransactionalLaneSink } from './sink.ts';
 import { KafkajsTopicAdmin, kafkajsClient, probeBrokers } from './admin.ts';
 import { KafkajsGroup } from './group.ts';
 import { followOnKafkajs } from './topic-follower.ts';
@@ -34,7 +34,7 @@ export class KafkajsStreamClient implements StreamClient {
   private readonly groupId: string;
   readonly topics: KafkajsTopicAdmin;
   /** at-least-once shares one idempotent producer; exactly-once gives every lane its own */
-  private shared: Producer | undefined;
+  private shared: KafkajsIdempotentSender | undefined;
 
   constructor(opts: KafkajsClientOptions, groupId: string) {
     this.opts = opts;
@@ -63,7 +63,7 @@ export class KafkajsStreamClient implements StreamClient {
     await this.admin.connect();
     await this.topics.connect();
     if (this.opts.guarantee === 'at-least-once') {
-      this.shared = this.idempotentProducer();
+      this.shared = new KafkajsIdempotentSender(() => this.idempotentProducer(), this.opts.compression);
       await this.shared.connect();
     }
   }
@@ -75,14 +75,13 @@ export class KafkajsStreamClient implements StreamClient {
   laneSink(opts: LaneSinkOptions): LaneSink {
     if (opts.guarantee === 'exactly-once') return new TransactionalLaneSink(this.kafka, { ...opts, compression: this.opts.compression });
     if (this.shared === undefined) throw new Error('at-least-once sink before connect()');
-    return new AtLeastOnceLaneSink(kafkajsSender(this.shared, this.opts.compression), (pos) => opts.group.commitOffset(pos.topic, pos.partition, pos.nextOffset), opts);
+    return new AtLeastOnceLaneSink(this.shared.send, (pos) => opts.group.commitOffset(pos.topic, pos.partition, pos.nextOffset), opts);
   }
 
   async producer(): Promise<RecordProducer> {
-    const producer = this.idempotentProducer();
-    await producer.connect();
-    const send = kafkajsSender(producer, this.opts.compression);
-    return { send: async (records) => void (await send(records)), close: () => producer.disconnect() };
+    const sender = new KafkajsIdempotentSender(() => this.idempotentProducer(), this.opts.compression);
+    await sender.connect();
+    return { send: async (records) => void (await sender.send(records)), close: () => sender.close() };
   }
 
   follow(req: FollowRequest, deliver: FollowDeliver): Promise<TopicFollower> {
@@ -104,7 +103,7 @@ export class KafkajsStreamClient implements StreamClient {
   }
 
   async close(): Promise<void> {
-    await this.shared?.disconnect().catch(() => undefined);
+    await this.shared?.close();
     await this.admin.disconnect().catch(() => undefined);
     await this.topics.disconnect();
   }

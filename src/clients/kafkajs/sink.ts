@@ -1,6 +1,6 @@
 // kafkajs's lane sinks. Exactly-once: one transactional producer per input partition, so a new
 // owner of the partition fences the old one (kafkajs has no KIP-447, so fencing is by
-// transactional id, not by generation). At-least-once: kafkajsSender under the client-neutral
+// transactional id, not by generation). At-least-once: KafkajsIdempotentSender under the client-neutral
 // AtLeastOnceLaneSink (src/sinks/at-least-once.ts).
 import type { CompressionTypes, ICustomPartitioner, Kafka, Producer, TopicMessages } from 'kafkajs';
 import { TaskMigratedError, sluiceError } from '../../errors.ts';
@@ -121,11 +121,66 @@ export class TransactionalLaneSink implements LaneSink {
   }
 }
 
-/** kafkajs's BatchSender on a shared idempotent producer. */
-export function kafkajsSender(producer: Producer, compression?: CompressionName): BatchSender {
-  const codec = kafkajsCompression(compression);
-  return async (records) => {
-    return sentBases((await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1, compression: codec })) as SendResult);
-  };
-}
+/**
+ * kafkajs's BatchSender on an idempotent producer shared by several callers (the at-least-once
+ * lanes, POST /events), made safe for it: one send at a time, and a fresh producer (a new
+ * producer id) after any failed send.
+ *
+ * Why: kafkajs numbers a batch before sending it and, when the send fails, takes the numbers
+ * back. If the failed request was written after all (the broker went down between writing and
+ * answering), the next batch sent under that producer id gets the same sequence numbers, and the
+ * broker drops it as a duplicate of the one written, while answering it as a success: the
+ * caller's records are lost (CI's POST /events test through a broker restart lost 34, then 88,
+ * events of one request this way). Concurrent sends on one producer hit this whenever one of them
+ * fails; serial sends hit it for the next send after a failure. A new producer id after a failure
+ * starts from sequence 0 where the broker expects nothing, so nothing is taken for a duplicate.
+ * kafkajs's own retries inside one send resend the same records under the same numbers, which the
+ * broker deduplicates correctly.
+ */
+export class KafkajsIdempotentSender {
+  private readonly create: () => Producer;
+  private readonly codec: CompressionTypes;
+  private producer: Promise<Producer> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
 
+  constructor(create: () => Producer, compression?: CompressionName) {
+    this.create = create;
+    this.codec = kafkajsCompression(compression);
+  }
+
+  readonly send: BatchSender = (records) => {
+    const run = this.queue.then(() => this.sendNow(records));
+    this.queue = run.catch(() => undefined);
+    return run;
+  };
+
+  private async sendNow(records: readonly OutRecord[]): Promise<SentBase[]> {
+    const opened = (this.producer ??= this.open());
+    try {
+      const producer = await opened;
+      return sentBases((await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1, compression: this.codec })) as SendResult);
+    } catch (err) {
+      if (this.producer === opened) this.producer = undefined;
+      void opened.then((p) => p.disconnect()).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async open(): Promise<Producer> {
+    const producer = this.create();
+    await producer.connect();
+    return producer;
+  }
+
+  /** Connects now, so that a broker that cannot be reached fails the caller's startup. */
+  async connect(): Promise<void> {
+    await (this.producer ??= this.open());
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    const last = this.producer;
+    this.producer = undefined;
+    await last?.then((p) => p.disconnect()).catch(() => undefined);
+  }
+}
