@@ -114,7 +114,7 @@ export function answerLocally(ctx: QueryContext, lanes: OpenLanes, q: AggregateQ
   const open = lanes.all();
   const owned = open.map((l) => `${l.topic}/${l.partition}`);
   if (window === undefined) return { owned, results: [], freshness: [], location: undefined };
-  // Every candidate names the same partition but a quoted string's: its JSON reading is the key.
+  // Every candidate has the same String() (http/aggregates.ts, candidateValues): one partition.
   const location = locateGroup(ctx, window, q.group.map((values) => values[values.length - 1]));
   const answer: LocalAnswer = { owned, results: [], freshness: [], location };
   const bounds = { from: q.from ?? Number.NEGATIVE_INFINITY, to: q.to ?? Number.POSITIVE_INFINITY };

@@ -58,7 +58,7 @@ function epochMs(name: string, v: unknown): number | undefined {
 }
 
 /** The query a request's parameters make, checked against the windows; BadQuery says what is wrong. */
-export function parseAggregateQuery(params: Record<string, unknown>, windows: readonly QueryableWindow[]): { query: AggregateQuery; group: Record<string, string>; redirected: boolean } {
+export function parseAggregateQuery(params: Record<string, unknown>, windows: readonly QueryableWindow[]): { query: AggregateQuery; group: Record<string, string>; redirectedFrom: string | undefined } {
   const [name, extra] = list(params.window);
   if (name === undefined || extra !== undefined) throw new BadQuery(`give one window=<name>, one of: ${windows.map((w) => w.name).join(', ')}`);
   const window = windows.find((w) => w.name === name);
@@ -71,22 +71,24 @@ export function parseAggregateQuery(params: Record<string, unknown>, windows: re
     if (Object.hasOwn(given, field)) throw new BadQuery(`group field ${field} given twice`);
     given[field] = item.slice(eq + 1);
   }
-  const bytes = Object.values(given).reduce((sum, v) => sum + Buffer.byteLength(v), 0);
+  // As JSON, escapes included: that is how the values make the key.
+  const bytes = Object.values(given).reduce((sum, v) => sum + Buffer.byteLength(JSON.stringify(v)), 0);
   if (bytes > MAX_GROUP_BYTES) throw new BadQuery(`group values of ${bytes} bytes: at most ${MAX_GROUP_BYTES}`);
   const missing = window.groupBy.filter((f) => !Object.hasOwn(given, f));
   if (missing.length > 0) throw new BadQuery(`window ${name} groups by ${window.groupBy.join(', ')}: missing group=${missing.map((f) => `${f}=<value>`).join(', group=')}`);
   const from = epochMs('from', params.from);
   const to = epochMs('to', params.to);
   if (from !== undefined && to !== undefined && from > to) throw new BadQuery(`from (${from}) is after to (${to})`);
-  return { query: { window: name, group: window.groupBy.map((f) => candidateValues(given[f]!)), from, to }, group: given, redirected: params[REDIRECTED] !== undefined };
+  return { query: { window: name, group: window.groupBy.map((f) => candidateValues(given[f]!)), from, to }, group: given, redirectedFrom: list(params[REDIRECTED_FROM])[0] };
 }
 
 /**
- * The parameter a redirect adds: an instance that would redirect such a query again answers 503
- * instead, so two instances whose directories each name the other (a partition that moved twice
- * in quick succession) cannot bounce a client between them.
+ * The parameter a redirect adds, naming the instance that redirected: one that would send the
+ * query straight back there answers 503 instead, so two instances whose directories each name the
+ * other (a partition that moved twice in quick succession) cannot bounce a client between them.
+ * A redirect onwards, to a third instance, is still made.
  */
-const REDIRECTED = 'redirected';
+const REDIRECTED_FROM = 'redirectedFrom';
 
 export type AggregatesOutcome =
   | { status: 200; body: { window: string; group: Record<string, string>; results: WindowResult[]; freshness: PartitionFreshness[]; truncated: boolean } }
@@ -113,9 +115,11 @@ export async function routeAggregates(src: AggregatesSource, parsed: ReturnType<
   }
   const assignedHere = (await src.progress()).some((m) => m.partitions.some((p) => p.partition === id));
   const owner = src.ownerOf(location);
-  if (assignedHere || owner === undefined || owner === src.self || parsed.redirected) {
+  if (assignedHere || owner === undefined || owner === src.self || owner === parsed.redirectedFrom) {
     const why = assignedHere ? 'is restoring its state here' : owner === undefined ? 'has no announced owner yet' : 'is moving between instances';
     return { status: 503, body: { error: `partition ${id}, which holds this group, ${why}; retry` } };
   }
-  return { status: 307, location: `${owner.replace(/\/+$/, '')}/aggregates?${rawQuery}&${REDIRECTED}=1` };
+  const params = rawQuery.split('&').filter((p) => !p.startsWith(`${REDIRECTED_FROM}=`));
+  params.push(`${REDIRECTED_FROM}=${encodeURIComponent(src.self)}`);
+  return { status: 307, location: `${owner.replace(/\/+$/, '')}/aggregates?${params.join('&')}` };
 }

@@ -2,13 +2,14 @@
 // produce request are lost on the way back (as when a broker shuts down between writing and
 // answering), so kafkajs gives up on the send and takes its sequence numbers back. The next batch
 // on that producer then carries the same numbers, and the real broker drops it as a duplicate of
-// the written one while answering success. KafkajsIdempotentSender sends it on a new producer.
+// the written one while answering success. kafkajsSharedSender (src/clients/serial-sender.ts)
+// sends it on a new producer.
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from '../../src/clients/kafkajs/loader.ts';
-import { KafkajsIdempotentSender } from '../../src/clients/kafkajs/sink.ts';
+import { kafkajsSharedSender } from '../../src/clients/kafkajs/sink.ts';
 import { brokers, createTopics, readAllCommitted, uniqueName } from '../helpers/kafka.ts';
 
 const PRODUCE = 0;
@@ -78,11 +79,11 @@ describe('a kafkajs idempotent producer after a send that failed but was written
     }
   });
 
-  it('keeps the next batch with KafkajsIdempotentSender, which sends it under a new producer id', async () => {
+  it('keeps the next batch with kafkajsSharedSender, which sends it under a new producer id', async () => {
     const topic = uniqueName('lossy-sender');
     await createTopics([{ topic, numPartitions: 1 }]);
     const { state, create } = lossyKafka();
-    const sender = new KafkajsIdempotentSender(create);
+    const sender = kafkajsSharedSender(create);
     try {
       await sendAfterLostAnswers((name) => sender.send(value(name).map((r) => ({ ...r, topic }))), state);
       const keys = (await readAllCommitted(topic, 3, 1000)).map((m) => m.key);

@@ -6,7 +6,9 @@ import type { CompressionName, ConnectionSecurity } from '../port.ts';
 import { securityFailure } from '../connection-errors.ts';
 import { KafkajsChangelogReader } from './changelog-reader.ts';
 import { AtLeastOnceLaneSink } from '../../sinks/at-least-once.ts';
-import { KafkajsIdempotentSender, TransactionalLaneSink } from './sink.ts';
+import { TransactionalLaneSink, kafkajsSharedSender } from './sink.ts';
+import type { SerialIdempotentSender } from '../serial-sender.ts';
+import type { SentBase } from '../../sinks/records.ts';
 import { KafkajsTopicAdmin, kafkajsClient, probeBrokers } from './admin.ts';
 import { KafkajsGroup } from './group.ts';
 import { followOnKafkajs } from './topic-follower.ts';
@@ -34,7 +36,7 @@ export class KafkajsStreamClient implements StreamClient {
   private readonly groupId: string;
   readonly topics: KafkajsTopicAdmin;
   /** at-least-once shares one idempotent producer; exactly-once gives every lane its own */
-  private shared: KafkajsIdempotentSender | undefined;
+  private shared: SerialIdempotentSender<SentBase[]> | undefined;
 
   constructor(opts: KafkajsClientOptions, groupId: string) {
     this.opts = opts;
@@ -63,7 +65,7 @@ export class KafkajsStreamClient implements StreamClient {
     await this.admin.connect();
     await this.topics.connect();
     if (this.opts.guarantee === 'at-least-once') {
-      this.shared = new KafkajsIdempotentSender(() => this.idempotentProducer(), this.opts.compression);
+      this.shared = kafkajsSharedSender(() => this.idempotentProducer(), this.opts.compression);
       await this.shared.connect();
     }
   }
@@ -79,7 +81,7 @@ export class KafkajsStreamClient implements StreamClient {
   }
 
   async producer(): Promise<RecordProducer> {
-    const sender = new KafkajsIdempotentSender(() => this.idempotentProducer(), this.opts.compression);
+    const sender = kafkajsSharedSender(() => this.idempotentProducer(), this.opts.compression);
     await sender.connect();
     return { send: async (records) => void (await sender.send(records)), close: () => sender.close() };
   }

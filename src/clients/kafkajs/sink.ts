@@ -1,6 +1,6 @@
 // kafkajs's lane sinks. Exactly-once: one transactional producer per input partition, so a new
 // owner of the partition fences the old one (kafkajs has no KIP-447, so fencing is by
-// transactional id, not by generation). At-least-once: KafkajsIdempotentSender under the client-neutral
+// transactional id, not by generation). At-least-once: kafkajsSharedSender under the client-neutral
 // AtLeastOnceLaneSink (src/sinks/at-least-once.ts).
 import type { CompressionTypes, ICustomPartitioner, Kafka, Producer, TopicMessages } from 'kafkajs';
 import { TaskMigratedError, sluiceError } from '../../errors.ts';
@@ -9,9 +9,9 @@ import type { CompressionName } from '../port.ts';
 import { createJavaCompatiblePartitioner } from './partitioner.ts';
 import { changelogEnd, chunkBatch } from '../../sinks/records.ts';
 import type { OutRecord } from '../../model/records.ts';
-import type { BatchSender } from '../../sinks/at-least-once.ts';
 import type { SentBase } from '../../sinks/records.ts';
 import { FENCED_ERRORS } from '../fenced.ts';
+import { SerialIdempotentSender } from '../serial-sender.ts';
 import type { InputPosition, LaneSink } from '../port.ts';
 
 /**
@@ -51,6 +51,22 @@ export function kafkajsCompression(name: CompressionName | undefined): Compressi
 
 function sentBases(result: SendResult): SentBase[] {
   return result.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
+}
+
+/**
+ * Every partition a send wrote to must be in its answer. kafkajs keeps the answers of a send per
+ * broker across its retries: when a partition's leader moves to a broker that already answered
+ * for other partitions, the partition is not sent again and the send resolves without it
+ * (tulios/kafkajs#1303). Failing the send instead turns a silent loss into a retried batch (an
+ * at-least-once lane, POST /events: 503) or an aborted transaction. Checked for the records
+ * sent to an explicit partition, which every changelog and partials record is; a keyed record's
+ * partition is kafkajs's choice, unknown here, and not checked.
+ */
+function checkAllAnswered(records: readonly OutRecord[], sent: readonly SentBase[]): void {
+  const answered = new Set(sent.map((b) => `${b.topic}/${b.partition}`));
+  for (const r of records) {
+    if (r.partition !== undefined && !answered.has(`${r.topic}/${r.partition}`)) throw sluiceError('SLUICE_KAFKA', `the brokers answered the send without partition ${r.topic}/${r.partition}`);
+  }
 }
 
 export class TransactionalLaneSink implements LaneSink {
@@ -94,8 +110,10 @@ export class TransactionalLaneSink implements LaneSink {
     try {
       let end: string | undefined;
       for (const chunk of chunkBatch(outputs, changelog, this.maxBytes)) {
-        const result = (await txn.sendBatch({ topicMessages: toTopicMessages(chunk.records), acks: -1, compression: this.compression })) as SendResult;
-        end = changelogEnd(chunk, sentBases(result)) ?? end;
+        const sent = sentBases((await txn.sendBatch({ topicMessages: toTopicMessages(chunk.records), acks: -1, compression: this.compression })) as SendResult);
+        // A record left out would be missing from a committed transaction: abort instead.
+        checkAllAnswered(chunk.records, sent);
+        end = changelogEnd(chunk, sent) ?? end;
       }
       await txn.sendOffsets({
         consumerGroupId: this.groupId,
@@ -123,64 +141,27 @@ export class TransactionalLaneSink implements LaneSink {
 
 /**
  * kafkajs's BatchSender on an idempotent producer shared by several callers (the at-least-once
- * lanes, POST /events), made safe for it: one send at a time, and a fresh producer (a new
- * producer id) after any failed send.
- *
- * Why: kafkajs numbers a batch before sending it and, when the send fails, takes the numbers
- * back. If the failed request was written after all (the broker went down between writing and
- * answering), the next batch sent under that producer id gets the same sequence numbers, and the
- * broker drops it as a duplicate of the one written, while answering it as a success: the
- * caller's records are lost (CI's POST /events test through a broker restart lost 34, then 88,
- * events of one request this way). Concurrent sends on one producer hit this whenever one of them
- * fails; serial sends hit it for the next send after a failure. A new producer id after a failure
- * starts from sequence 0 where the broker expects nothing, so nothing is taken for a duplicate.
- * kafkajs's own retries inside one send resend the same records under the same numbers, which the
- * broker deduplicates correctly.
+ * lanes, POST /events): sends never overlap and a failed send retires its producer (see
+ * src/clients/serial-sender.ts for why). `create` makes an unconnected producer.
  */
-export class KafkajsIdempotentSender {
-  private readonly create: () => Producer;
-  private readonly codec: CompressionTypes;
-  private producer: Promise<Producer> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
-
-  constructor(create: () => Producer, compression?: CompressionName) {
-    this.create = create;
-    this.codec = kafkajsCompression(compression);
-  }
-
-  readonly send: BatchSender = (records) => {
-    const run = this.queue.then(() => this.sendNow(records));
-    this.queue = run.catch(() => undefined);
-    return run;
-  };
-
-  private async sendNow(records: readonly OutRecord[]): Promise<SentBase[]> {
-    const opened = (this.producer ??= this.open());
+export function kafkajsSharedSender(create: () => Producer, compression?: CompressionName): SerialIdempotentSender<SentBase[]> {
+  const codec = kafkajsCompression(compression);
+  return new SerialIdempotentSender(async () => {
+    const producer = create();
     try {
-      const producer = await opened;
-      return sentBases((await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1, compression: this.codec })) as SendResult);
+      await producer.connect();
     } catch (err) {
-      if (this.producer === opened) this.producer = undefined;
-      void opened.then((p) => p.disconnect()).catch(() => undefined);
+      // connect() opens the connections before it asks for a producer id, which may fail.
+      await producer.disconnect().catch(() => undefined);
       throw err;
     }
-  }
-
-  private async open(): Promise<Producer> {
-    const producer = this.create();
-    await producer.connect();
-    return producer;
-  }
-
-  /** Connects now, so that a broker that cannot be reached fails the caller's startup. */
-  async connect(): Promise<void> {
-    await (this.producer ??= this.open());
-  }
-
-  async close(): Promise<void> {
-    await this.queue;
-    const last = this.producer;
-    this.producer = undefined;
-    await last?.then((p) => p.disconnect()).catch(() => undefined);
-  }
+    return {
+      send: async (records) => {
+        const sent = sentBases((await producer.sendBatch({ topicMessages: toTopicMessages(records), acks: -1, compression: codec })) as SendResult);
+        checkAllAnswered(records, sent);
+        return sent;
+      },
+      close: () => producer.disconnect(),
+    };
+  });
 }

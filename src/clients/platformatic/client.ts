@@ -6,7 +6,8 @@ import type { Consumer as PlatformaticConsumer, Producer as PlatformaticProducer
 import type { Logger } from '../../log.ts';
 import type { CompressionName } from '../port.ts';
 import { AtLeastOnceLaneSink } from '../../sinks/at-least-once.ts';
-import type { BatchSender } from '../../sinks/at-least-once.ts';
+import type { SentBase } from '../../sinks/records.ts';
+import { SerialIdempotentSender } from '../serial-sender.ts';
 import { PlatformaticTransactionalLaneSink, platformaticRetryDelay, sentBases, toMessage } from './sink.ts';
 import { PlatformaticTopicAdmin, platformaticAdmin, probeBrokers } from './admin.ts';
 import { securityFailure } from '../connection-errors.ts';
@@ -30,10 +31,12 @@ export interface PlatformaticClientOptions extends PlatformaticConnection {
   compression?: CompressionName;
 }
 
-function platformaticSender(producer: Producer): BatchSender {
-  return async (records) => {
-    return sentBases(await producer.send({ messages: records.map(toMessage), acks: -1 }));
-  };
+/** A shared idempotent producer's sends: never overlapping, and a new producer after a failure (src/clients/serial-sender.ts). */
+function platformaticSharedSender(create: () => Producer): SerialIdempotentSender<SentBase[]> {
+  return new SerialIdempotentSender(async () => {
+    const producer = create();
+    return { send: async (records) => sentBases(await producer.send({ messages: records.map(toMessage), acks: -1 })), close: () => producer.close() };
+  });
 }
 
 export class PlatformaticStreamClient implements StreamClient {
@@ -46,7 +49,7 @@ export class PlatformaticStreamClient implements StreamClient {
   /** never joins the group: offset lookups only */
   private readonly offsets: Consumer;
   /** at-least-once shares one idempotent producer; exactly-once gives every lane its own */
-  private shared: Producer | undefined;
+  private shared: SerialIdempotentSender<SentBase[]> | undefined;
 
   constructor(opts: PlatformaticClientOptions, groupId: string) {
     this.opts = opts;
@@ -79,7 +82,7 @@ export class PlatformaticStreamClient implements StreamClient {
   async connect(): Promise<void> {
     await this.offsets.metadata({ topics: [] });
     if (this.opts.guarantee === 'at-least-once') {
-      this.shared = this.idempotentProducer();
+      this.shared = platformaticSharedSender(() => this.idempotentProducer());
     }
   }
 
@@ -92,7 +95,7 @@ export class PlatformaticStreamClient implements StreamClient {
       return new PlatformaticTransactionalLaneSink({ brokers: this.opts.brokers, clientId: `${this.opts.clientId}-${opts.partition}`, security: this.opts.security, transactionalId: opts.transactionalId, groupId: opts.groupId, maxBytes: opts.maxBytes, partition: opts.partition, compression: this.opts.compression });
     }
     if (this.shared === undefined) throw new Error('at-least-once sink before connect()');
-    return new AtLeastOnceLaneSink(platformaticSender(this.shared), (pos) => opts.group.commitOffset(pos.topic, pos.partition, pos.nextOffset), opts);
+    return new AtLeastOnceLaneSink(this.shared.send, (pos) => opts.group.commitOffset(pos.topic, pos.partition, pos.nextOffset), opts);
   }
 
   private async listOffsets(parts: readonly TopicPartition[], timestamp: bigint): Promise<Map<string, bigint>> {
@@ -112,9 +115,8 @@ export class PlatformaticStreamClient implements StreamClient {
   }
 
   async producer(): Promise<RecordProducer> {
-    const producer = this.idempotentProducer();
-    const send = platformaticSender(producer);
-    return { send: async (records) => void (await send(records)), close: () => producer.close() };
+    const sender = platformaticSharedSender(() => this.idempotentProducer());
+    return { send: async (records) => void (await sender.send(records)), close: () => sender.close() };
   }
 
   follow(req: FollowRequest, deliver: FollowDeliver): Promise<TopicFollower> {
@@ -136,7 +138,7 @@ export class PlatformaticStreamClient implements StreamClient {
   }
 
   async close(): Promise<void> {
-    await this.shared?.close().catch(() => undefined);
+    await this.shared?.close();
     await this.offsets.close(true).catch(() => undefined);
     await this.topics.close().catch(() => undefined);
   }

@@ -37,7 +37,7 @@ describe('parseAggregateQuery', () => {
     expect(parseAggregateQuery({ window: 'per_region_mode', group: ['mode=ranked', 'region=eu'], from: '0', to: '60000' }, windows)).toEqual({
       query: { window: 'per_region_mode', group: [['eu'], ['ranked']], from: 0, to: 60_000 },
       group: { region: 'eu', mode: 'ranked' },
-      redirected: false,
+      redirectedFrom: undefined,
     });
   });
 
@@ -62,7 +62,8 @@ describe('parseAggregateQuery', () => {
     [{ window: 'global', from: '1.5' }, /from must be one integer/],
     [{ window: 'global', to: ['1', '2'] }, /to must be one integer/],
     [{ window: 'global', from: '5', to: '4' }, /from \(5\) is after to \(4\)/],
-    [{ window: 'per_player', group: `playerId=${'x'.repeat(1025)}` }, /group values of 1025 bytes: at most 1024/],
+    [{ window: 'per_player', group: `playerId=${'x'.repeat(1023)}` }, /group values of 1025 bytes: at most 1024/],
+    [{ window: 'per_player', group: `playerId=${'"'.repeat(600)}` }, /group values of 1202 bytes: at most 1024/],
   ])('refuses %j', (params, message) => {
     expect(() => parseAggregateQuery(params, windows)).toThrow(BadQuery);
     expect(() => parseAggregateQuery(params, windows)).toThrow(message);
@@ -106,13 +107,19 @@ describe('routeAggregates', () => {
 
   it("redirects to the partition's owner with the same query", async () => {
     const out = await routeAggregates(source({ answers: [answer({ owned: ['in/0'] })], ownerOf: (at) => (at.partition === 2 ? 'http://other:8080/' : undefined) }), parsed, 'window=per_player&group=playerId%3Dp1', 10);
-    expect(out).toEqual({ status: 307, location: 'http://other:8080/aggregates?window=per_player&group=playerId%3Dp1&redirected=1' });
+    expect(out).toEqual({ status: 307, location: 'http://other:8080/aggregates?window=per_player&group=playerId%3Dp1&redirectedFrom=http%3A%2F%2Fme%3A8080' });
   });
 
-  it('answers 503, not a second redirect, to a query redirected here already', async () => {
-    const again = parseAggregateQuery({ window: 'per_player', group: 'playerId=p1', redirected: '1' }, windows);
-    const out = await routeAggregates(source({ answers: [answer()], ownerOf: () => 'http://other:8080' }), again, 'q', 10);
+  it('answers 503 rather than send a query back to the instance that redirected it here', async () => {
+    const back = parseAggregateQuery({ window: 'per_player', group: 'playerId=p1', redirectedFrom: 'http://other:8080' }, windows);
+    const out = await routeAggregates(source({ answers: [answer()], ownerOf: () => 'http://other:8080' }), back, 'q', 10);
     expect(out).toMatchObject({ status: 503, body: { error: expect.stringMatching(/in\/2, which holds this group, is moving between instances/) } });
+  });
+
+  it('redirects a redirected query onwards to a third instance, naming itself as the redirecting one', async () => {
+    const onwards = parseAggregateQuery({ window: 'per_player', group: 'playerId=p1', redirectedFrom: 'http://a:8080' }, windows);
+    const out = await routeAggregates(source({ answers: [answer()], ownerOf: () => 'http://c:8080' }), onwards, 'window=per_player&group=playerId=p1&redirectedFrom=http%3A%2F%2Fa%3A8080', 10);
+    expect(out).toEqual({ status: 307, location: 'http://c:8080/aggregates?window=per_player&group=playerId=p1&redirectedFrom=http%3A%2F%2Fme%3A8080' });
   });
 
   it.each<[string, Partial<AggregatesSource> & { answers?: LocalAnswer[]; members?: MemberProgress[] }, RegExp]>([
@@ -170,7 +177,7 @@ describe('GET /aggregates on the server', () => {
     const url = await start(source({ answers: [answer()], ownerOf: () => 'http://other:9' }));
     const res = await fetch(`${url}/aggregates?window=per_player&group=playerId=p1`, { redirect: 'manual' });
     expect(res.status).toBe(307);
-    expect(res.headers.get('location')).toBe('http://other:9/aggregates?window=per_player&group=playerId=p1&redirected=1');
+    expect(res.headers.get('location')).toBe('http://other:9/aggregates?window=per_player&group=playerId=p1&redirectedFrom=http%3A%2F%2Fme%3A8080');
   });
 
   it('answers 503 with retry-after between owners', async () => {
