@@ -73,10 +73,7 @@ function sourceWindows(lane: OpenLane, window: WindowSpec, prefix: string, b: Bo
     if (state.f === 1) idleClosed.push([key, state]);
     else found.set(key, result(window, state, false));
   }
-  for (const [key, retained] of lane.state.retainedWithPrefix(prefix)) {
-    if (found.has(key) || retained.until <= now || !inBounds(startOf(key, prefix), b)) continue;
-    found.set(key, result(window, retained.state, true, retained.closedBy));
-  }
+  addKeptFinals(found, lane, window, prefix, b, now);
   // Its final is written; it waits in the store for stream time to pass it.
   for (const [key, state] of idleClosed) if (!found.has(key)) found.set(key, result(window, state, true, 'idle'));
   return found;
@@ -93,11 +90,16 @@ function mergedWindows(lane: OpenLane, window: WindowSpec, prefix: string, b: Bo
   }
   const found = new Map<string, WindowResult>();
   for (const [key, state] of merged) found.set(key, result(window, state, false));
+  addKeptFinals(found, lane, window, prefix, b, now);
+  return found;
+}
+
+/** Adds the finals kept for queries (http.queryRetention) that are not past their time and that no window in `found` lists. */
+function addKeptFinals(found: Map<string, WindowResult>, lane: OpenLane, window: WindowSpec, prefix: string, b: Bounds, now: number): void {
   for (const [key, retained] of lane.state.retainedWithPrefix(prefix)) {
     if (found.has(key) || retained.until <= now || !inBounds(startOf(key, prefix), b)) continue;
-    found.set(key, result(window, retained.state, true));
+    found.set(key, result(window, retained.state, true, retained.closedBy));
   }
-  return found;
 }
 
 function result(window: WindowSpec, state: WindowState, final: boolean, closedBy?: 'idle'): WindowResult {
