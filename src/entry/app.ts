@@ -210,7 +210,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   const queryContext = { spec, applicationId: appId, inputTopic, partitions };
   const query = (q: AggregateQuery, limit: number) => answerLocally(queryContext, lanes, q, limit);
   // Up before the tables load and the group is joined, so that probes see the startup: not ready.
-  const http = await startPipelineHttp(config, log, client, { topic: owners, advertisedUrl }, {
+  const http = await startPipelineHttp(config, log, client, advertisedUrl, {
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     failure: () => (failure === undefined ? undefined : `${failure.code}: ${failure.message}`),
     progress: async () => [progress()],

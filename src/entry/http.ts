@@ -8,6 +8,7 @@ import { IngestProducer } from '../http/ingest-producer.ts';
 import type { MemberProgress } from '../http/probes.ts';
 import { MAX_CONCURRENT_INGESTS, MAX_QUERY_RESULTS, startHttpServer } from '../http/server.ts';
 import { OwnersFollower } from '../consumers/ownership.ts';
+import { ownersTopic } from '../model/naming.ts';
 import type { HttpServer } from '../http/server.ts';
 import type { Logger } from '../log.ts';
 import type { OwnerDirectory } from '../model/ownership.ts';
@@ -53,6 +54,15 @@ export async function startHttp(config: SluiceConfig, log: Logger, sources: Http
 }
 
 /**
+ * The owners directory of the thread that serves HTTP, not following yet; none without an HTTP
+ * server or an advertised URL, where no query is routed.
+ */
+export function ownersDirectory(config: SluiceConfig, advertisedUrl: string | undefined, log: Logger): OwnersFollower | undefined {
+  if (config.http.port === 0 || advertisedUrl === undefined) return undefined;
+  return new OwnersFollower({ topic: ownersTopic(config.application.id), self: advertisedUrl, log });
+}
+
+/**
  * The HTTP server of a pipeline that serves it on its own thread (not a worker's): queries are
  * answered by `query` and routed by the owners topic, which it follows while the server is up.
  */
@@ -60,10 +70,10 @@ export async function startPipelineHttp(
   config: SluiceConfig,
   log: Logger,
   client: StreamClient,
-  owners: { topic: string; advertisedUrl: string | undefined },
+  advertisedUrl: string | undefined,
   sources: Omit<HttpSources, 'openProducer' | 'ask' | 'owners'> & { query: (q: AggregateQuery, limit: number) => LocalAnswer },
 ): Promise<{ owners: OwnerDirectory | undefined; close(): Promise<void> }> {
-  const directory = config.http.port === 0 || owners.advertisedUrl === undefined ? undefined : new OwnersFollower({ topic: owners.topic, self: owners.advertisedUrl, log });
+  const directory = ownersDirectory(config, advertisedUrl, log);
   directory?.follow(async () => client);
   const server = await startHttp(config, log, {
     ...sources,

@@ -6,14 +6,12 @@ import { Worker } from 'node:worker_threads';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { resolveAdvertisedUrl } from '../config/advertised-url.ts';
 import type { SluiceConfig } from '../config/schema.ts';
-import { OwnersFollower } from '../consumers/ownership.ts';
 import { sluiceError } from '../errors.ts';
 import type { Logger, LogLevel } from '../log.ts';
 import type { StreamClient } from '../clients/port.ts';
 import type { MemberProgress } from '../http/probes.ts';
-import { ownersTopic } from '../model/naming.ts';
 import { openClient } from './app.ts';
-import { startHttp } from './http.ts';
+import { ownersDirectory, startHttp } from './http.ts';
 import { MAX_QUERY_RESULTS } from '../http/server.ts';
 import type { FromWorker, ToWorker, WorkerInput } from './pipeline-worker.ts';
 
@@ -46,7 +44,7 @@ export async function startWorkers(config: SluiceConfig, count: number, log: Log
   const advertisedUrl = resolveAdvertisedUrl(config.http);
   const workerConfig: SluiceConfig = advertisedUrl === undefined ? config : { ...config, http: { ...config.http, advertisedUrl } };
   // Lanes run in the workers; the directory of who owns them is followed here, for queries.
-  const directory = advertisedUrl === undefined || config.http.port === 0 ? undefined : new OwnersFollower({ topic: ownersTopic(config.application.id), self: advertisedUrl, log });
+  const directory = ownersDirectory(config, advertisedUrl, log);
 
   const ready = Array.from({ length: count }, (_, index) => {
     const worker = new Worker(WORKER_ENTRY, { workerData: { config: workerConfig, index, level } satisfies WorkerInput });
