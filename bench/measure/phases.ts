@@ -167,5 +167,15 @@ export async function flushWindows(ctx: Ctx, timeoutMs: number): Promise<Sample>
   ctx.scraper.stop();
   const targets = await ctx.load.flush();
   await ctx.admin.waitForCommitted(ctx.groupId, ctx.inputTopic, targets, timeoutMs, () => ensureAlive(ctx));
-  return scrape(ctx);
+  // A lane counts a chunk once its Kafka transaction and then its LMDB commit are done, so the
+  // group's offset can be seen a moment before the counters: read them until they stand still.
+  let last = await scrape(ctx);
+  for (let i = 0; i < 20; i++) {
+    await sleep(250);
+    const s = await scrape(ctx);
+    if (s.recordsIn === last.recordsIn && s.duplicates === last.duplicates && s.deadLetters === last.deadLetters && s.outputsFinal === last.outputsFinal) return s;
+    last = s;
+  }
+  ctx.log('[flush] sluice\'s counters still moved 5 s after the group committed the end; checking with the last scrape');
+  return last;
 }
