@@ -137,6 +137,7 @@ async function openFeeds(config: SluiceConfig, kafka: OfflineKafka, metrics: Pip
     storeDir: dir,
     changelog: changelogTopic(config.application.id),
     partitions: PARTITIONS,
+    outputPartitions: PARTITIONS,
     // Every store starts empty on an empty changelog: nothing is ever restored.
     tombstoneRetentionMs: Number.POSITIVE_INFINITY,
     cross: new Map(),

@@ -12,6 +12,8 @@ export interface BenchOptions {
   emit: 'update' | 'final';
   /** the client of the main run; the other client drains its own copy of the backlog too */
   client: ClientName;
+  /** output.partitioning of every run */
+  outputPartitioning: SluiceConfig['output']['partitioning'];
   /** events pre-produced before sluice (and the ceiling) start: their drain rate is the capacity */
   backlog: number;
   /** headroom profile: steady for steadySeconds, burst for burstSeconds, steady again for afterSeconds */
@@ -51,6 +53,8 @@ const USAGE = `usage: npm run bench -- [--quick] [options]
   --emit update|final   emit mode of both windows (default update)
   --client <name>       kafka.client of the main run: kafkajs (default) or platformatic;
                         the other client's capacity is measured too
+  --output-partitioning key|input
+                        output.partitioning of the runs (default key, sluice's default)
   --backlog <n>         events pre-produced for the capacity and ceiling drains
   --steady <s>          seconds of the headroom profile's steady phase (full 60, quick 10)
   --burst <s>           seconds of each profile's burst (full 30, quick 8)
@@ -89,6 +93,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       partitions: { type: 'string' },
       emit: { type: 'string' },
       client: { type: 'string' },
+      'output-partitioning': { type: 'string' },
       backlog: { type: 'string' },
       steady: { type: 'string' },
       burst: { type: 'string' },
@@ -117,12 +122,15 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
   if (emit !== 'update' && emit !== 'final') throw new Error(`--emit: expected update or final, got ${JSON.stringify(emit)}\n\n${USAGE}`);
   const client = values.client ?? 'kafkajs';
   if (client !== 'kafkajs' && client !== 'platformatic') throw new Error(`--client: expected kafkajs or platformatic, got ${JSON.stringify(client)}\n\n${USAGE}`);
+  const outputPartitioning = values['output-partitioning'] ?? 'key';
+  if (outputPartitioning !== 'key' && outputPartitioning !== 'input') throw new Error(`--output-partitioning: expected key or input, got ${JSON.stringify(outputPartitioning)}\n\n${USAGE}`);
   const int = (n: number) => Number.isInteger(n) && n > 0;
   return {
     quick,
     partitions: num(values.partitions, 'partitions', 8, int),
     emit,
     client,
+    outputPartitioning,
     backlog: num(values.backlog, 'backlog', quick ? 100_000 : 300_000, int),
     steadySeconds: num(values.steady, 'steady', quick ? 10 : 60, int),
     burstSeconds: num(values.burst, 'burst', quick ? 8 : 30, int),

@@ -32,6 +32,7 @@ export interface RunNames {
   stateDir: string;
   metricsPort: number;
   emit: 'update' | 'final';
+  outputPartitioning: SluiceConfig['output']['partitioning'];
   /** overrides the template's worker count (default: the number of cores) */
   workers?: number;
   client: ClientName;
@@ -55,6 +56,7 @@ export function writeRunPipeline(runDir: string, names: RunNames): RunPipeline {
   section('application').id = `bench-${names.runId}`;
   section('application').stateDir = names.stateDir;
   for (const s of ['input', 'output', 'deadLetter']) section(s).topic = `bench-${names.runId}-${String(section(s).topic)}`;
+  section('output').partitioning = names.outputPartitioning;
   section('http').port = names.metricsPort;
   section('http').host = '127.0.0.1';
   if (names.workers !== undefined) raw.workers = names.workers as unknown as Section;

@@ -50,7 +50,7 @@ export interface RunPlan {
 export async function planRun(opts: BenchOptions, broker: BrokerChoice, startedAt: Date): Promise<RunPlan> {
   const runId = `${startedAt.getTime().toString(36)}${randomBytes(2).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
-  const common = { brokers: broker.brokers, emit: opts.emit };
+  const common = { brokers: broker.brokers, emit: opts.emit, outputPartitioning: opts.outputPartitioning };
   const main = writeRunPipeline(dir, { ...common, runId, stateDir: join(dir, 'state'), metricsPort: await freePort(), client: opts.client });
   if (main.config.input.eventTime === undefined) throw new Error('bench/setup/pipeline.yaml must take event time from a field: the oracle cannot know LogAppendTime timestamps');
   // The copies run one after the other, after the main run: they share a port.

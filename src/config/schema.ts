@@ -445,6 +445,12 @@ export const configSchema = z
           .enum(['json', 'avro'])
           .default('json')
           .describe('Value encoding of results: json, or avro in the Confluent wire format, with a schema sluice derives from the windows and registers under `<output.topic>-value` at startup (docs/output.md).'),
+        partitioning: z
+          .enum(['key', 'input'])
+          .default('key')
+          .describe(
+            'Which partition of the output topic a result goes to. key (the default): the Java client\'s default partitioner over the result\'s key, as any Kafka producer would place it. input: the partition numbered like the one its lane reads (the input partition, or a cross-partition window\'s merge partition), modulo the output topic\'s partition count; each transaction then writes one output partition instead of up to all of them, which makes commits cheaper (docs/output.md, "Output partitioning"). Changing it moves where later results of a window land.',
+          ),
         compression: z
           .enum(COMPRESSION_NAMES)
           .default('lz4')

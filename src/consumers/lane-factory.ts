@@ -34,6 +34,8 @@ export interface LaneFactoryContext {
   changelog: string;
   /** input partition count, which every internal topic has too */
   partitions: number;
+  /** the output topic's partition count: results go to a lane's own partition modulo it (output.partitioning: input) */
+  outputPartitions?: number | undefined;
   tombstoneRetentionMs: number;
   /** partials topic -> its cross-partition window */
   cross: ReadonlyMap<string, CrossWindowTopics>;
@@ -55,6 +57,16 @@ export function countTableRecords(metrics: PipelineMetrics): (table: string, rec
   };
 }
 
+/**
+ * output.partitioning: input. A lane's results go to the output partition numbered like its own
+ * (a merge lane's is its partials partition, so a cross-partition group's results stay together
+ * too), wrapped when the output topic has fewer partitions.
+ */
+export function outputPartitionOf(lanePartition: number, outputPartitions: number | undefined): number {
+  if (outputPartitions === undefined || outputPartitions < 1) throw new Error('output.partitioning: input needs the output topic\'s partition count');
+  return lanePartition % outputPartitions;
+}
+
 export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition: number, group: GroupMembership) => Lane {
   const { config, spec, client, metrics, log } = ctx;
   const appId = config.application.id;
@@ -65,6 +77,7 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
   const produceBytes = Math.min(config.batching.maxBytes * 2, 900 * 1024);
   return (topic, partition, group) => {
     const merge = ctx.cross.get(topic);
+    const outputPartition = config.output.partitioning === 'input' ? outputPartitionOf(partition, ctx.outputPartitions) : undefined;
     const changelog = merge?.changelog ?? ctx.changelog;
     let processor: LaneProcessor;
     let tables: LaneTables | undefined;
@@ -73,9 +86,9 @@ export function laneFactory(ctx: LaneFactoryContext): (topic: string, partition:
         tables = new LaneTables(ctx.coPartitioned, { client, log, partition, path: (table) => laneTablePath(ctx.storeDir, partition, table), lockWaitMs: 10_000, onApplied: countTableRecords(metrics) });
       }
       const rows = new Map([...(ctx.tables ?? []), ...(tables?.rows ?? [])]);
-      processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions }, partition, { tables: rows, formats: ctx.formats });
+      processor = new BatchProcessor(spec, { input: topic, output: config.output.topic, deadLetter: config.deadLetter.topic, partials: partialsByWindow, partialsPartitions: ctx.partitions, outputPartition }, partition, { tables: rows, formats: ctx.formats });
     } else {
-      const mp = new MergeProcessor({ window: merge.window, outputTopic: config.output.topic, partialsTopic: topic, partition, sources: ctx.partitions, encodeOutput: ctx.formats?.output, queryRetentionMs: spec.queryRetentionMs });
+      const mp = new MergeProcessor({ window: merge.window, outputTopic: config.output.topic, partialsTopic: topic, partition, sources: ctx.partitions, encodeOutput: ctx.formats?.output, outputPartition, queryRetentionMs: spec.queryRetentionMs });
       const provider = () => [...mp.sources].map(([source, v]) => ({ window: merge.window.name, source, watermark: v.watermark, movedAtMs: v.movedAtMs }));
       processor = {
         process: (records, store, streamTime, deadline, traced) => mp.process(records, store, streamTime, deadline, traced),

@@ -200,7 +200,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
   }
   const internal = [...cross.values()].flatMap((c) => [c.partials, c.changelog]);
   const owners = ownersTopic(appId);
-  const { partitions, tombstoneRetentionMs } = await ensureTopics(client.topics, config, changelog, internal, owners, log);
+  const { partitions, tombstoneRetentionMs, outputPartitions } = await ensureTopics(client.topics, config, changelog, internal, owners, log);
 
   const metrics = createMetrics({ application: appId });
   let group: GroupConsumer | undefined = undefined;
@@ -239,6 +239,7 @@ async function startConnected(config: SluiceConfig, log: Logger, client: StreamC
     storeDir: stores,
     changelog,
     partitions,
+    outputPartitions,
     tombstoneRetentionMs,
     cross,
     tables: tables.rows,

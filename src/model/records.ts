@@ -33,7 +33,7 @@ export function outHeaderValue(v: NonNullable<InputHeaders[string]> | null): str
 /** A record to produce; sinks turn it into client calls. */
 export interface OutRecord {
   topic: string;
-  /** set for the changelog, whose partition must equal the input partition; else by key hash */
+  /** set for the changelog and partials (their lane's partition), and for results with output.partitioning: input; else by key hash */
   partition?: number;
   key: string | Buffer | null;
   value: string | Buffer | null;

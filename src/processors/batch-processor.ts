@@ -34,6 +34,8 @@ export interface BatchTopics {
   partials?: ReadonlyMap<string, string>;
   /** partition count of every partials topic (that of the input topic) */
   partialsPartitions?: number;
+  /** the output partition of every result (output.partitioning: input); absent: by key */
+  outputPartition?: number | undefined;
 }
 
 export interface BatchStats {
@@ -372,7 +374,7 @@ export class BatchProcessor {
     const win = this.windowsByName.get(state.w);
     if (win === undefined) throw new Error(`state holds window "${state.w}", which the pipeline does not define`);
     const { key, value } = formatOutput(win, state.g, state.s, state.a, final, isWindowKey(storeKey) ? storeKey : undefined, this.encodeOutput, { end: state.e, closedBy });
-    const record: OutRecord = { topic: this.topics.output, key, value };
+    const record: OutRecord = { topic: this.topics.output, partition: this.topics.outputPartition, key, value };
     this.traced?.push({ record, links: state.t, final });
     return record;
   }

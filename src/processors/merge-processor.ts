@@ -30,6 +30,8 @@ export interface MergeOptions {
   sources: number;
   /** the output value encoding; JSON when undefined */
   encodeOutput?: OutputValueEncoder;
+  /** the output partition of every final (output.partitioning: input); absent: by key */
+  outputPartition?: number | undefined;
   /** how long (wall clock) a merged final is kept for queries (retained.ts); 0 or absent: none */
   queryRetentionMs?: number;
 }
@@ -142,7 +144,7 @@ export class MergeProcessor {
       if (merged === undefined) continue;
       store.markClosed(mark, merged.s);
       const { key, value } = formatOutput(window, merged.g, merged.s, merged.a, true, wk, this.opts.encodeOutput);
-      const record: OutRecord = { topic: outputTopic, key, value };
+      const record: OutRecord = { topic: outputTopic, partition: this.opts.outputPartition, key, value };
       out.push(record);
       traces?.push({ record, links: merged.t, final: true });
       stats.finals++;

@@ -15,6 +15,8 @@ export interface TopicLayout {
   partitions: number;
   /** the changelog's delete.retention.ms: how long tombstones survive compaction */
   tombstoneRetentionMs: number;
+  /** the output topic's partition count, read only for output.partitioning: input */
+  outputPartitions?: number | undefined;
 }
 
 /** How long topics created by someone else may take to show up, before startup gives up. */
@@ -41,6 +43,16 @@ async function untilSettled(message: string, cause: unknown, ready: () => Promis
  * touches, and a follower reads them all at start.
  */
 const OWNERS_TOPIC_CONFIGS = { 'cleanup.policy': 'compact', 'delete.retention.ms': String(DEFAULT_DELETE_RETENTION_MS), 'segment.ms': '3600000' };
+
+/** The output topic's partition count, once its metadata shows it (it may have been created a moment ago). */
+async function outputPartitionCount(admin: TopicAdmin, topic: string): Promise<number> {
+  let count = 0;
+  await untilSettled(`output topic "${topic}" has no metadata yet`, undefined, async () => {
+    count = (await admin.partitionCounts([topic])).get(topic) ?? 0;
+    return count > 0;
+  });
+  return count;
+}
 
 /**
  * `changelog` is the source lanes' changelog; `internal` are further sluice-owned topics (the
@@ -95,5 +107,6 @@ export async function ensureTopics(admin: TopicAdmin, config: SluiceConfig, chan
     }
   }
   const value = await admin.topicConfig(changelog, 'delete.retention.ms');
-  return { partitions, tombstoneRetentionMs: value ? Number(value) : DEFAULT_DELETE_RETENTION_MS };
+  const outputPartitions = config.output.partitioning === 'input' ? await outputPartitionCount(admin, config.output.topic) : undefined;
+  return { partitions, tombstoneRetentionMs: value ? Number(value) : DEFAULT_DELETE_RETENTION_MS, outputPartitions };
 }

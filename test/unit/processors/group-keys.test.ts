@@ -153,6 +153,29 @@ describe('a cross-partition window', () => {
   });
 });
 
+describe('output.partitioning: input', () => {
+  it("puts a source lane's results and a merge lane's finals on the lane's own output partition, and leaves them to the key otherwise", () => {
+    const cross = window('by_xy', ['x', 'y']);
+    const s = spec([window('local', ['k']), cross]);
+    const topics = { ...TOPICS, partials: new Map([['by_xy', PARTIALS]]), partialsPartitions: 1 };
+    const outputs = (outputPartition: number | undefined) => {
+      const store = new MemoryStore(s);
+      const processor = new BatchProcessor(s, { ...topics, outputPartition }, 0);
+      const first = processor.process([ev({ x: 'a', y: 'b', k: 'p', t: 1000 })], store.nextBatch(), Number.NEGATIVE_INFINITY);
+      const closing = processor.process([ev({ x: 'a', y: 'b', k: 'p', t: 5 * MIN })], store.nextBatch(), first.streamTime);
+      const partials = [...first.records, ...closing.records].filter((r) => r.topic === PARTIALS);
+      const merge = new MergeProcessor({ window: cross, outputTopic: TOPICS.output, partialsTopic: PARTIALS, partition: 0, sources: 1, outputPartition: outputPartition === undefined ? undefined : outputPartition + 1 });
+      const mergeStore = new MemoryStore(s);
+      merge.onOpen(mergeStore);
+      const merged = merge.process(partials.map((r, i) => ({ offset: String(i), key: Buffer.from(String(r.key)), value: r.value === null ? null : Buffer.from(String(r.value)), timestamp: '0' })), mergeStore.nextBatch(), Number.NEGATIVE_INFINITY);
+      const results = (records: readonly OutRecord[]) => records.filter((r) => r.topic === TOPICS.output).map((r) => r.partition);
+      return { source: results([...first.records, ...closing.records]), merge: results(merged.records) };
+    };
+    expect(outputs(2)).toEqual({ source: [2], merge: [3] });
+    expect(outputs(undefined)).toEqual({ source: [undefined], merge: [undefined] });
+  });
+});
+
 describe('state under a legacy key (sluice 0.1: String() joined with "|")', () => {
   const s = spec([window('w', ['k', 'x'])]);
   const legacy = (g: unknown[], n: number, sum: number) => ({ w: 'w', g, s: 0, a: [n, sum] });

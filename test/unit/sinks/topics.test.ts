@@ -59,6 +59,19 @@ describe('ensureTopics', () => {
     expect(admin.requested.find((t) => t.topic === 'app-owners')).toMatchObject({ partitions: 1, configs: { 'cleanup.policy': 'compact' } });
   });
 
+  it('reads the output topic\'s partition count for output.partitioning: input only', async () => {
+    const config = parseConfig(example);
+    const byKey = await ensureTopics(new RacingAdmin(config.input.topic, 0), config, 'app-changelog', [], 'app-owners', createLogger('error'));
+    expect(byKey.outputPartitions).toBeUndefined();
+    const byInput = parseConfig({ ...example, output: { ...example.output, partitioning: 'input' } });
+    // An output topic made by its consumers, with fewer partitions than the input's 4.
+    const admin = new RacingAdmin(config.input.topic, 2);
+    const counts = admin.partitionCounts.bind(admin);
+    admin.partitionCounts = async (topics) => new Map([...(await counts(topics))].map(([t, n]) => [t, t === config.output.topic ? 3 : n]));
+    const layout = await ensureTopics(admin, byInput, 'app-changelog', [], 'app-owners', createLogger('error'));
+    expect({ partitions: layout.partitions, outputPartitions: layout.outputPartitions }).toEqual({ partitions: 4, outputPartitions: 3 });
+  });
+
   it('fails at once when the broker refuses the topics for a reason waiting cannot change', async () => {
     const config = parseConfig(example);
     const admin = new RacingAdmin(config.input.topic, 0);
