@@ -69,7 +69,11 @@ export class PartitionStore {
     mkdirSync(dirname(path), { recursive: true });
     this.discardedAfterReboot = takeUnsyncedMark(path, bootId);
     this.unsynced = bootId !== null;
-    this.env = open({ path, maxDbs: 16, compression: false, noSync: this.unsynced });
+    // Values as plain msgpack maps: with msgpackr's records and no shared structures, every value
+    // carries its record definition, which every read decodes again (2.5 kB per event of 22.9 on
+    // the hot path at caught-up transaction sizes; bench/in-process/hot-path.ts --fetch-bytes
+    // 4000). Values written with records by earlier versions still read.
+    this.env = open({ path, maxDbs: 16, compression: false, noSync: this.unsynced, useRecords: false });
     this.dedupeDb = this.env.openDB({ name: 'dedupe' });
     this.windowDb = this.env.openDB({ name: 'windows' });
     this.closeIndex = this.env.openDB({ name: 'window-close-index' });

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open as openLmdb } from 'lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PartitionStore } from '../../../src/state/partition-store.ts';
 import type { StoreTimes } from '../../../src/state/partition-store.ts';
@@ -77,6 +78,31 @@ describe('PartitionStore windows', () => {
     store.write((w) => w.deleteWindow('b'));
     expect(all(store.windowsClosingBy(Number.MAX_SAFE_INTEGER, 100))).toEqual([]);
     expect(store.countWindows()).toBe(0);
+  });
+});
+
+describe('PartitionStore value encoding', () => {
+  it('reads windows and ids written as msgpackr records (the encoding before 0.2), and writes plain maps', async () => {
+    const path = freshPath();
+    // As earlier versions wrote them: lmdb's default msgpackr, with a record definition in every value.
+    const old = openLmdb({ path, maxDbs: 16, compression: false });
+    const rec = (v: unknown) => old.openDB({ name: 'windows' }).encoder!.encode!(v) as Buffer;
+    expect(rec(stored(0, 2))[0], 'a record').toBe(0xd4);
+    await old.openDB({ name: 'windows' }).put('old', { ...stored(0, 2), g: ['a', 1, true] });
+    await old.openDB({ name: 'dedupe' }).put('id-1', [5, 1005]);
+    await old.close();
+
+    const store = storeAt(path);
+    expect(store.getWindow('old')).toEqual({ ...stored(0, 2), g: ['a', 1, true] });
+    expect(store.getDedupe('id-1')).toBe(5);
+    store.write((w) => w.putWindow('new', state(100, 3), true, undefined));
+    expect(store.getWindow('new')).toEqual(stored(100, 3));
+    await store.close();
+    open.splice(open.indexOf(store), 1);
+    // A map (map16, 0xde), not a record (ext 0xd4 0x72...): readable by any msgpack decoder, an earlier sluice's included.
+    const raw = openLmdb({ path, maxDbs: 16, compression: false, encoding: 'binary' });
+    expect((raw.openDB({ name: 'windows', encoding: 'binary' }).getBinary('new') as Buffer)[0]).toBe(0xde);
+    await raw.close();
   });
 });
 
