@@ -73,7 +73,9 @@ export class PartitionStore {
     // carries its record definition, which every read decodes again (2.5 kB per event of 22.9 on
     // the hot path at caught-up transaction sizes; bench/in-process/hot-path.ts --fetch-bytes
     // 4000). Values written with records by earlier versions still read.
-    this.env = open({ path, maxDbs: 16, compression: false, noSync: this.unsynced, useRecords: false });
+    // (lmdb passes useRecords on to msgpackr; its types do not list it, hence no literal here.)
+    const options = { path, maxDbs: 16, compression: false, noSync: this.unsynced, useRecords: false };
+    this.env = open(options);
     this.dedupeDb = this.env.openDB({ name: 'dedupe' });
     this.windowDb = this.env.openDB({ name: 'windows' });
     this.closeIndex = this.env.openDB({ name: 'window-close-index' });
