@@ -69,13 +69,11 @@ export class PartitionStore {
     mkdirSync(dirname(path), { recursive: true });
     this.discardedAfterReboot = takeUnsyncedMark(path, bootId);
     this.unsynced = bootId !== null;
-    // Values as plain msgpack maps: with msgpackr's records and no shared structures, every value
-    // carries its record definition, which every read decodes again (2.5 kB per event of 22.9 on
-    // the hot path at caught-up transaction sizes; bench/in-process/hot-path.ts --fetch-bytes
-    // 4000). Values written with records by earlier versions still read.
-    // (lmdb passes useRecords on to msgpackr; its types do not list it, hence no literal here.)
-    const options = { path, maxDbs: 16, compression: false, noSync: this.unsynced, useRecords: false };
-    this.env = open(options);
+    // Values stay msgpackr records, each with its record definition inline, although plain maps
+    // (useRecords: false) allocate 2.5 kB less per event on the hot path at caught-up sizes: every
+    // released sluice decodes a map as a JS Map, so a rollback onto a store written with maps
+    // would read every window wrong. Changing it needs a store format mark first.
+    this.env = open({ path, maxDbs: 16, compression: false, noSync: this.unsynced });
     this.dedupeDb = this.env.openDB({ name: 'dedupe' });
     this.windowDb = this.env.openDB({ name: 'windows' });
     this.closeIndex = this.env.openDB({ name: 'window-close-index' });
