@@ -59,9 +59,9 @@ function sentBases(result: SendResult): SentBase[] {
  * for other partitions, the partition is not sent again and the send resolves without it
  * (tulios/kafkajs#1303). Failing the send instead turns a silent loss into a retried batch (an
  * at-least-once lane, POST /events: 503) or an aborted transaction. Checked for the records
- * sent to an explicit partition, which every changelog and partials record is (and every result
- * with output.partitioning: input); a keyed record's
- * partition is kafkajs's choice, unknown here, and not checked.
+ * sent to an explicit partition, which every changelog and partials record is, and every result
+ * with output.partitioning: input; a keyed record's partition is kafkajs's choice, unknown here,
+ * and not checked.
  */
 function checkAllAnswered(records: readonly OutRecord[], sent: readonly SentBase[]): void {
   // By topic, then partition: a string key per record cost 0.5 kB per event on the hot path.
